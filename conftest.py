@@ -29,3 +29,11 @@ def photo_storage(request, settings, tmp_path):
             },
         }
     return request.param
+
+
+@pytest.fixture
+def stored_keys(photo_storage):
+    """A function listing the keys in the active photo storage under a prefix."""
+    from galleries.storage import list_object_keys
+
+    return lambda prefix="": sorted(list_object_keys(prefix))

@@ -4,7 +4,9 @@ from galleries.models import Gallery
 
 
 class GalleryForm(forms.ModelForm):
-    name = forms.CharField(max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "Smith wedding"}))
+    name = forms.CharField(
+        label="Gallery name", max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "Smith wedding"})
+    )
 
     class Meta:
         model = Gallery

@@ -13,8 +13,9 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
-from galleries.images import ImageRejected, make_renditions
+from galleries.images import THUMBNAIL_SIZE, ImageRejected, make_renditions
 
 
 def clean_filename(name):
@@ -175,9 +176,20 @@ class Photo(models.Model):
         self.sort_key = natural_sort_key(self.original_filename or self.object_key)
         super().save(*args, **kwargs)
 
+    @cached_property
+    def thumbnail_size(self):
+        """(width, height) of the grid thumbnail, for <img> attributes that reserve its space."""
+        width, height = self.width or 3, self.height or 2
+        scale = min(1, THUMBNAIL_SIZE / max(width, height))
+        return max(1, round(width * scale)), max(1, round(height * scale))
+
     @property
-    def aspect_ratio(self):
-        return (self.width / self.height) if self.width and self.height else 1.5
+    def thumbnail_width(self):
+        return self.thumbnail_size[0]
+
+    @property
+    def thumbnail_height(self):
+        return self.thumbnail_size[1]
 
 
 class PendingDeletion(models.Model):

@@ -152,6 +152,25 @@ def object_response(key, *, filename, content_type, as_attachment=False, max_age
     return response
 
 
+def list_object_keys(prefix=""):
+    """Every key in photo storage under `prefix` (a gallery's is "<gallery_id>/")."""
+    if is_s3():
+        paginator = default_storage.connection.meta.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=default_storage.bucket_name, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"]
+        return
+    root = prefix.rstrip("/")
+    try:
+        folders, files = default_storage.listdir(root)
+    except FileNotFoundError:
+        return
+    for name in files:
+        yield f"{root}/{name}" if root else name
+    for folder in folders:
+        yield from list_object_keys(f"{root}/{folder}/" if root else f"{folder}/")
+
+
 def delete_objects(keys):
     """Delete stored objects; return {key: error} for those that could not be deleted."""
     if hasattr(default_storage, "delete_many"):

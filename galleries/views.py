@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
@@ -49,6 +50,7 @@ def gallery_detail(request, gallery_id):
         "rename_form": GalleryForm(instance=gallery),
         "share_links": gallery.share_links.all(),
         "share_link_form": ShareLinkForm(),
+        "max_upload_mb": settings.VIEWPORT_MAX_UPLOAD_SIZE // 1_000_000,
     }
     return render(request, "galleries/gallery_detail.html", context)
 

@@ -1,0 +1,173 @@
+// Uploads photos a few at a time, each with its own progress bar, result and retry button.
+// Without JavaScript the form posts all files at once and the page reloads with messages.
+(function () {
+  "use strict";
+  const form = document.querySelector("[data-upload-form]");
+  if (!form) return;
+  const input = form.querySelector("input[type=file]");
+  const panel = document.querySelector("[data-upload-progress]");
+  const list = panel.querySelector("[data-upload-list]");
+  const overall = panel.querySelector("[data-upload-overall]");
+  const summary = panel.querySelector("[data-upload-summary]");
+  const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const IN_FLIGHT = 3;
+  const jobs = [];
+  let running = 0;
+
+  form.classList.add("dropzone--enhanced");
+  form.querySelector("[data-no-js-submit]").hidden = true;
+
+  input.addEventListener("change", function () {
+    addFiles(input.files);
+    input.value = "";
+  });
+  ["dragenter", "dragover"].forEach(function (type) {
+    form.addEventListener(type, function (event) {
+      event.preventDefault();
+      form.classList.add("dropzone--active");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (type) {
+    form.addEventListener(type, function (event) {
+      event.preventDefault();
+      form.classList.remove("dropzone--active");
+    });
+  });
+  form.addEventListener("drop", function (event) {
+    addFiles(event.dataTransfer.files);
+  });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+  });
+
+  function addFiles(files) {
+    Array.prototype.forEach.call(files, function (file) {
+      const item = document.createElement("li");
+      item.className = "upload-item";
+      item.innerHTML =
+        '<span class="upload-item__name"></span>' +
+        '<progress max="100" value="0"></progress>' +
+        '<span class="upload-item__status" aria-live="polite">Waiting…</span>' +
+        '<button type="button" class="btn btn--small btn--ghost" hidden>Retry</button>';
+      item.querySelector(".upload-item__name").textContent = file.name;
+      item.querySelector("progress").setAttribute("aria-label", "Upload progress for " + file.name);
+      const job = { file: file, item: item, loaded: 0, state: "waiting" };
+      item.querySelector("button").addEventListener("click", function () {
+        job.state = "waiting";
+        job.loaded = 0;
+        setStatus(job, "Waiting…", "");
+        this.hidden = true;
+        pump();
+      });
+      jobs.push(job);
+      list.appendChild(item);
+    });
+    panel.hidden = false;
+    pump();
+  }
+
+  function pump() {
+    while (running < IN_FLIGHT) {
+      const job = jobs.find(function (j) { return j.state === "waiting"; });
+      if (!job) break;
+      send(job);
+    }
+    update();
+  }
+
+  function send(job) {
+    running += 1;
+    job.state = "uploading";
+    setStatus(job, "Uploading…", "");
+    const data = new FormData();
+    data.append("photos", job.file, job.file.name);
+    const request = new XMLHttpRequest();
+    request.open("POST", form.action);
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("X-CSRFToken", csrfToken);
+    request.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) {
+        job.loaded = event.loaded / event.total;
+        job.item.querySelector("progress").value = Math.round(job.loaded * 95);
+        update();
+      }
+    });
+    request.addEventListener("load", function () {
+      let body = null;
+      try { body = JSON.parse(request.responseText); } catch (error) { body = null; }
+      if (body && body.photos && body.photos.length) {
+        finish(job, "done", "Done");
+      } else {
+        const message = body && body.errors && body.errors.length ? body.errors[0].message
+          : body && body.error ? body.error : "The server could not store this file (HTTP " + request.status + ").";
+        finish(job, "failed", message);
+      }
+    });
+    request.addEventListener("error", function () { finish(job, "failed", "Network error: check your connection."); });
+    request.addEventListener("timeout", function () { finish(job, "failed", "The upload timed out."); });
+    request.send(data);
+  }
+
+  function finish(job, state, message) {
+    running -= 1;
+    job.state = state;
+    job.loaded = 1;
+    job.item.querySelector("progress").value = 100;
+    setStatus(job, message, state);
+    job.item.querySelector("button").hidden = state !== "failed";
+    pump();
+  }
+
+  function setStatus(job, message, state) {
+    job.item.querySelector(".upload-item__status").textContent = message;
+    job.item.dataset.state = state || job.state;
+  }
+
+  function update() {
+    const done = jobs.filter(function (j) { return j.state === "done"; }).length;
+    const failed = jobs.filter(function (j) { return j.state === "failed"; }).length;
+    const progress = jobs.reduce(function (sum, j) {
+      return sum + (j.state === "done" || j.state === "failed" ? 1 : j.state === "uploading" ? j.loaded : 0);
+    }, 0);
+    overall.value = jobs.length ? Math.round((progress / jobs.length) * 100) : 0;
+    const finished = done + failed === jobs.length;
+    summary.textContent = finished
+      ? done + " of " + jobs.length + " uploaded" + (failed ? ", " + failed + " failed" : "") + "."
+      : "Uploading " + (done + failed) + " of " + jobs.length + "…";
+    panel.dataset.state = finished ? (failed ? "failed" : "done") : "uploading";
+    if (finished && !failed && done) {
+      summary.textContent += " Refreshing…";
+      window.setTimeout(function () { window.location.reload(); }, 800);
+    } else if (finished && done && !panel.querySelector("[data-refresh]")) {
+      const link = document.createElement("a");
+      link.href = window.location.pathname;
+      link.className = "btn btn--small btn--ghost";
+      link.dataset.refresh = "";
+      link.textContent = "Show uploaded photos";
+      summary.after(link);
+    }
+  }
+
+  // Bulk selection and delete confirmation.
+  const selectAll = document.querySelector("[data-select-all]");
+  if (selectAll) {
+    selectAll.addEventListener("click", function () {
+      const boxes = document.querySelectorAll("[data-photo-grid] input[type=checkbox]");
+      const allChecked = Array.prototype.every.call(boxes, function (box) { return box.checked; });
+      boxes.forEach(function (box) { box.checked = !allChecked; });
+      selectAll.textContent = allChecked ? "Select all" : "Select none";
+    });
+  }
+  const selection = document.getElementById("photo-selection");
+  if (selection) {
+    selection.addEventListener("submit", function (event) {
+      const count = selection.querySelectorAll("input[type=checkbox]:checked").length;
+      if (!count) {
+        event.preventDefault();
+        window.alert("Select the photos to delete first.");
+      } else if (!window.confirm("Delete " + count + " photo" + (count === 1 ? "" : "s") + "? This cannot be undone.")) {
+        event.preventDefault();
+      }
+    });
+  }
+})();
