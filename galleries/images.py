@@ -4,11 +4,11 @@ Plain functions on files and bytes, no ORM, so they can be tested and benchmarke
 """
 
 import io
-import math
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
-from PIL import Image, ImageCms, ImageFile, UnidentifiedImageError
+from PIL import Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
 register_heif_opener()
@@ -39,6 +39,8 @@ _TRANSPOSE_FOR_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
+_SWAPS_SIDES = {Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90,
+                Image.Transpose.ROTATE_270}
 
 
 class ImageRejected(ValueError):
@@ -59,12 +61,18 @@ def make_renditions(file, max_pixels):
 
     Raises ImageRejected for anything that is not a whole, readable photo of an accepted format
     and at most `max_pixels` pixels.
+
+    The work, in order (docs/PERFORMANCE.md has the measurements behind each choice):
+    decode at the smallest JPEG DCT scale that still covers the preview; shrink that to the preview
+    with a short filter (HAMMING: the DCT scaling already low-passed the picture); free the decoded
+    pixels; convert to sRGB only when the embedded profile is not sRGB already; rotate upright; make
+    the thumbnail from the preview, not from the original.
     """
     file.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file, formats=[f for f in ACCEPTED_FORMATS if f != "MPO"])  # MPO opens through JPEG
+            image = Image.open(file, formats=list(ACCEPTED_FORMATS))
             if image.width * image.height > max_pixels:
                 raise ImageRejected(
                     f"This image has {image.width} × {image.height} pixels, more than the "
@@ -73,13 +81,14 @@ def make_renditions(file, max_pixels):
             orientation = _orientation(image)
             transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
             width, height = image.size
-            if transpose in (Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE,
-                             Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270):
+            if transpose in _SWAPS_SIDES:
                 width, height = height, width
             content_type = ACCEPTED_FORMATS[image.format]
             icc_profile = image.info.get("icc_profile")
 
             preview = _shrink(image, PREVIEW_SIZE)
+            if preview is not image:
+                image.close()  # free the decoded pixels now: the peak is decoded + preview, not more
     except ImageRejected:
         raise
     except UnidentifiedImageError:
@@ -92,8 +101,13 @@ def make_renditions(file, max_pixels):
     preview = _to_srgb(preview, icc_profile)
     if transpose is not None:
         preview = preview.transpose(transpose)
-    thumbnail = preview.copy()
-    thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    thumbnail_size = _fit(preview.size, THUMBNAIL_SIZE)
+    if thumbnail_size == preview.size:
+        thumbnail = preview
+    else:
+        # From the preview: a box reduce by a whole factor, then bicubic for the rest: ~2x faster
+        # than bicubic all the way, ~43 dB PSNR against LANCZOS on real photos.
+        thumbnail = preview.resize(thumbnail_size, Image.Resampling.BICUBIC, reducing_gap=1.5)
     return Renditions(
         content_type=content_type,
         width=width,
@@ -110,6 +124,12 @@ def _orientation(image):
         return 1
 
 
+def _fit(size, long_edge):
+    """`size` scaled down (never up) so its long edge is `long_edge`, keeping the aspect ratio."""
+    scale = min(1.0, long_edge / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def _shrink(image, long_edge):
     """Decode `image` no larger than needed and shrink it to fit `long_edge`.
 
@@ -117,14 +137,16 @@ def _shrink(image, long_edge):
     only scales while both sides stay at least the requested size, so ask for the aspect-correct
     target, not a square.
     """
-    scale = min(1.0, long_edge / max(image.size))
-    target = (max(1, math.ceil(image.width * scale)), max(1, math.ceil(image.height * scale)))
+    target = _fit(image.size, long_edge)
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", target)
     image.load()
-    if image.size != target and scale < 1:
-        image = image.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
-    return image
+    if image.size == target:
+        return image
+    # After DCT scaling at most a factor < 2 is left, and the picture is already band-limited:
+    # HAMMING (support 1) costs a third of LANCZOS (support 3) for a difference no eye sees.
+    # Other formats may need a bigger step; reducing_gap first box-averages by whole factors.
+    return image.resize(target, Image.Resampling.HAMMING, reducing_gap=3.0)
 
 
 def _to_srgb(image, icc_profile):
@@ -138,14 +160,49 @@ def _to_srgb(image, icc_profile):
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
     if icc_profile:
-        try:
-            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-            if image.mode not in ("RGB", "CMYK", "L"):
-                image = image.convert("RGB")
-            return ImageCms.profileToProfile(image, source, _SRGB_PROFILE, outputMode="RGB")
-        except (ImageCms.PyCMSError, OSError, ValueError):
-            pass  # a broken profile: fall back to a plain conversion
+        if image.mode not in ("RGB", "CMYK", "L"):
+            image = image.convert("RGB")
+        transform = _srgb_transform(icc_profile, image.mode)
+        if transform is not None:
+            try:
+                return ImageCms.applyTransform(image, transform)
+            except (ImageCms.PyCMSError, OSError, ValueError):
+                pass  # fall back to a plain conversion
     return image.convert("RGB") if image.mode != "RGB" else image
+
+
+@lru_cache(maxsize=32)
+def _srgb_transform(icc_profile, mode):
+    """The transform from the embedded profile to sRGB, or None when there is nothing to do.
+
+    Applying a profile costs ~20 ns a pixel (~55 ms for a 2048 px preview), and most photos
+    (Lightroom and camera exports) carry an sRGB profile already. A profile whose transform moves
+    no probe colour by more than one level out of 255 is sRGB for our purposes: skipped. Profiles
+    are few (one per camera or export preset), so transforms are cached by the profile's bytes.
+    """
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        transform = ImageCms.buildTransform(source, _SRGB_PROFILE, mode, "RGB")
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return None  # a broken profile: fall back to a plain conversion
+    if mode == "RGB":
+        probe = _srgb_probe()
+        difference = ImageChops.difference(ImageCms.applyTransform(probe, transform), probe)
+        if max(high for _, high in difference.getextrema()) <= 1:
+            return None
+    return transform
+
+
+@lru_cache(maxsize=1)
+def _srgb_probe():
+    """A 16-level RGB cube plus full ramps of each primary and of grey."""
+    levels = range(0, 256, 17)
+    pixels = [(r, g, b) for r in levels for g in levels for b in levels]
+    for value in range(256):
+        pixels += [(value, 0, 0), (0, value, 0), (0, 0, value), (value, value, value)]
+    probe = Image.new("RGB", (len(pixels), 1))
+    probe.putdata(pixels)
+    return probe
 
 
 def _jpeg_bytes(image, quality):
