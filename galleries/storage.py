@@ -57,8 +57,13 @@ class PhotoS3Storage(S3Storage):
             query=query,
         )
 
+    def get_default_settings(self):
+        # Browsers may reach S3 at another address than the app server does (docker-compose, a CDN).
+        return {**super().get_default_settings(), "public_endpoint_url": None}
+
     def _base_url(self):
-        endpoint = (self.endpoint_url or f"https://s3.{self.region_name or 'us-east-1'}.amazonaws.com").rstrip("/")
+        endpoint = self.public_endpoint_url or self.endpoint_url or f"https://s3.{self.region_name}.amazonaws.com"
+        endpoint = endpoint.rstrip("/")
         if self.addressing_style == "virtual":
             parts = urlsplit(endpoint)
             return f"{parts.scheme}://{self.bucket_name}.{parts.netloc}"

@@ -148,7 +148,7 @@ USE_TZ = True
 # Static files, served by whitenoise with far-future cache headers and compression
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("VIEWPORT_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 WHITENOISE_MAX_AGE = 60 * 60 * 24 * 365 if not DEBUG else 0
 
 # Photo storage: local files by default, a private S3 bucket when a bucket is named.
@@ -159,6 +159,7 @@ if AWS_STORAGE_BUCKET_NAME:
         "OPTIONS": {
             "bucket_name": AWS_STORAGE_BUCKET_NAME,
             "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "public_endpoint_url": env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default="") or None,
             "region_name": env.str("AWS_S3_REGION_NAME", default="us-east-1"),
             "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
@@ -201,7 +202,12 @@ FILE_UPLOAD_TEMP_DIR = env.str("VIEWPORT_UPLOAD_TEMP_DIR", default="") or None
 # in-process; failures are remembered in PendingDeletion and retried by retry_storage_deletes.
 TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
 
-# Security headers
+# Security headers. Images may be redirected to the S3 endpoint's signed URLs.
+_S3_ORIGINS = [
+    url
+    for url in [env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default="") or env.str("AWS_S3_ENDPOINT_URL", default="")]
+    if url and AWS_STORAGE_BUCKET_NAME
+] + env.list("VIEWPORT_CSP_IMG_SRC", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -211,8 +217,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    # Thumbnails and previews may be redirected to the S3 endpoint's signed URLs.
-    "img-src": [CSP.SELF, "data:", "blob:", *([env.str("AWS_S3_ENDPOINT_URL", default="")] if AWS_STORAGE_BUCKET_NAME else []), *env.list("VIEWPORT_CSP_IMG_SRC", default=[])],
+    "img-src": [CSP.SELF, "data:", "blob:", *_S3_ORIGINS],
     "connect-src": [CSP.SELF],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
