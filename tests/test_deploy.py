@@ -92,3 +92,18 @@ def test_collectstatic_migrate_and_gunicorn_serve_the_site(production_env, tmp_p
     finally:
         gunicorn.terminate()
         gunicorn.wait(10)
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DJANGO_ALLOWED_HOSTS": "example.com"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "short", "DJANGO_ALLOWED_HOSTS": "example.com"}, "DJANGO_SECRET_KEY must be set"),
+        ({"DJANGO_SECRET_KEY": "s" * 60}, "DJANGO_ALLOWED_HOSTS must list"),
+    ],
+)
+def test_production_mode_refuses_to_start_without_a_secret_key_and_hosts(env, message):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    result = run(["manage.py", "check"], {**clean, **env})
+    assert result.returncode != 0
+    assert message in result.stderr
