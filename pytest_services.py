@@ -214,6 +214,8 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 50)
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+    # The live server builds its middleware once, before per-test settings apply: plain HTTP there.
+    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return  # the controller already started the services and exported their addresses
     atexit.register(_stop_all)

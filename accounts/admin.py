@@ -3,16 +3,17 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import Count
 
+from accounts.forms import UniqueEmailMixin
 from accounts.models import User
 
 
-class UserCreationAdminForm(AdminUserCreationForm):
+class UserCreationAdminForm(UniqueEmailMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "display_name"]
 
 
-class UserChangeAdminForm(UserChangeForm):
+class UserChangeAdminForm(UniqueEmailMixin, UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"

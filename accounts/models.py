@@ -9,6 +9,12 @@ from django.utils import timezone
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        """Lower-case the whole address: mailboxes are case-insensitive in practice, and one
+        spelling per person keeps the Lower("email") constraint and lookups simple."""
+        return super().normalize_email(email).strip().lower()
+
     def get_by_natural_key(self, email):
         return self.get(email__iexact=email)
 

@@ -1,20 +1,52 @@
+from axes.helpers import get_cool_off
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.forms import LoginForm, ProfileForm, SignupForm
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("galleries:gallery_list")
+    return render(request, "home.html")
 
 
 class LoginView(auth_views.LoginView):
-    pass
+    form_class = LoginForm
+    redirect_authenticated_user = True
 
 
+@require_http_methods(["GET", "POST"])
 def signup(request):
-    return HttpResponse("TODO")
+    if request.user.is_authenticated:
+        return redirect("galleries:gallery_list")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+        return redirect("galleries:gallery_list")
+    return render(request, "accounts/signup.html", {"form": form})
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def profile(request):
-    return HttpResponse("TODO")
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your profile has been saved.")
+        return redirect("accounts:profile")
+    return render(request, "accounts/profile.html", {"form": form})
 
 
 def login_locked_out(request, response, credentials):
-    return HttpResponse("Too many failed attempts", status=429)
+    """django-axes' answer once an account or an address has failed to log in too often."""
+    minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
+    response = render(request, "429_locked_out.html", {"cooloff_minutes": minutes}, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    return response

@@ -1,0 +1,81 @@
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url_name", ["accounts:profile", "accounts:password_change", "accounts:password_change_done"]
+)
+def test_account_pages_redirect_anonymous_visitors_to_login(client, url_name):
+    url = reverse(url_name)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('accounts:login')}?next={url}"
+
+
+def test_profile_page_shows_current_details(client):
+    user = UserFactory(email="ana@example.com", display_name="Ana Studio")
+    client.force_login(user)
+
+    response = client.get(reverse("accounts:profile"))
+
+    assert response.status_code == 200
+    assert 'value="ana@example.com"' in response.content.decode()
+    assert 'value="Ana Studio"' in response.content.decode()
+
+
+def test_profile_changes_display_name_and_email(client):
+    user = UserFactory(email="ana@example.com")
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:profile"), {"display_name": "Ana Lens", "email": "Ana.Lens@Example.com"})
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:profile")
+    user.refresh_from_db()
+    assert user.display_name == "Ana Lens"
+    assert user.email == "ana.lens@example.com"
+    assert "Your profile has been saved." in client.get(reverse("accounts:profile")).content.decode()
+
+
+def test_profile_keeps_own_email_in_another_case(client):
+    user = UserFactory(email="ana@example.com")
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:profile"), {"display_name": "", "email": "ANA@example.com"})
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.email == "ana@example.com"
+    assert user.display_name is None
+
+
+def test_profile_refuses_email_of_another_account_in_any_case(client):
+    UserFactory(email="taken@example.com")
+    user = UserFactory(email="ana@example.com")
+    client.force_login(user)
+
+    response = client.post(reverse("accounts:profile"), {"display_name": "Ana", "email": "Taken@EXAMPLE.com"})
+
+    assert response.status_code == 200
+    assert "An account with this email address already exists." in response.content.decode()
+    user.refresh_from_db()
+    assert user.email == "ana@example.com"
+
+
+def test_profile_edit_is_csrf_protected(client):
+    csrf_client = Client(enforce_csrf_checks=True)
+    user = UserFactory(email="ana@example.com")
+    csrf_client.force_login(user)
+
+    response = csrf_client.post(reverse("accounts:profile"), {"display_name": "Mallory", "email": "m@example.com"})
+
+    assert response.status_code == 403
+    user.refresh_from_db()
+    assert user.email == "ana@example.com"
