@@ -72,7 +72,7 @@ def make_renditions(file, max_pixels):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file, formats=list(ACCEPTED_FORMATS))
+            image = Image.open(file, formats=[f for f in ACCEPTED_FORMATS if f != "MPO"])  # MPO opens through JPEG
             if image.width * image.height > max_pixels:
                 raise ImageRejected(
                     f"This image has {image.width} × {image.height} pixels, more than the "

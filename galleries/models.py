@@ -11,6 +11,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce, Now
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -87,7 +88,8 @@ class Gallery(models.Model):
             raise ImageRejected("This file is empty.")
         if upload.size > settings.VIEWPORT_MAX_UPLOAD_SIZE:
             raise ImageRejected(
-                f"This file is {upload.size / 1e6:.1f} MB; the limit is {settings.VIEWPORT_MAX_UPLOAD_SIZE / 1e6:.0f} MB."
+                f"This file is {filesizeformat(upload.size)}; the limit is "
+                f"{filesizeformat(settings.VIEWPORT_MAX_UPLOAD_SIZE)} per photo."
             )
         renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
         filename = clean_filename(upload.name)

@@ -50,7 +50,7 @@ def gallery_detail(request, gallery_id):
         "rename_form": GalleryForm(instance=gallery),
         "share_links": gallery.share_links.all(),
         "share_link_form": ShareLinkForm(),
-        "max_upload_mb": settings.VIEWPORT_MAX_UPLOAD_SIZE // 1_000_000,
+        "max_upload_size": settings.VIEWPORT_MAX_UPLOAD_SIZE,
     }
     return render(request, "galleries/gallery_detail.html", context)
 
