@@ -87,12 +87,13 @@ class PostgresServer:
                  "--locale=C.UTF-8", "-E", "UTF8", "-D", data],
                 check=True, stdout=subprocess.DEVNULL,
             )
-        self.process = subprocess.Popen(
-            [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
-             "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(self.dir / "postgres.log", "ab"), preexec_fn=_die_with_parent,
-        )
+        with open(self.dir / "postgres.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
+                 "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=200"],
+                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent,
+            )
         _wait_until(self._ready, "PostgreSQL")
         return self
 
@@ -159,10 +160,10 @@ class S3Server:
                 "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 f"-s3.localSocket={self.dir / 's3.sock'}", f"-filer.localSocket={self.dir / 'filer.sock'}",
                 *(f"-{name}={port}" for name, port in self.ports.items())]
-        self.process = subprocess.Popen(
-            args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=open(self.dir / "weed.log", "ab"),
-            preexec_fn=_die_with_parent,
-        )
+        with open(self.dir / "weed.log", "ab") as log:
+            self.process = subprocess.Popen(
+                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent
+            )
         _wait_until(self._ready, "SeaweedFS", timeout=60)
         return self
 
