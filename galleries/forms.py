@@ -5,7 +5,7 @@ from galleries.models import Gallery
 
 class GalleryForm(forms.ModelForm):
     name = forms.CharField(
-        label="Gallery name", max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "Smith wedding"})
+        label="Gallery name", max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "e.g. Autumn engagement"})
     )
 
     class Meta:

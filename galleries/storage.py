@@ -127,6 +127,17 @@ def is_s3(storage=None):
     return isinstance(storage or default_storage, S3Storage)
 
 
+def check_reachable():
+    """Raise one of STORAGE_ERRORS (or OSError locally) unless photo storage answers now."""
+    if is_s3():
+        default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+    else:
+        try:
+            default_storage.listdir("")
+        except FileNotFoundError:
+            pass  # nothing uploaded yet
+
+
 def object_response(key, *, filename, content_type, as_attachment=False, max_age=0):
     """Hand one stored object to the browser: a redirect to a signed URL on S3, a stream locally.
 

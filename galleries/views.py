@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
@@ -13,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
 from galleries.images import ImageRejected
 from galleries.models import Gallery, Photo
-from galleries.storage import STORAGE_ERRORS, is_s3, object_response
+from galleries.storage import STORAGE_ERRORS, check_reachable, object_response
 from sharing.forms import ShareLinkForm
 
 STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
@@ -190,13 +189,8 @@ def healthz(request):
     except Exception as error:  # any failure means "not healthy", whatever the driver raised
         checks["database"] = f"error: {type(error).__name__}"
     try:
-        if is_s3():
-            default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
-        else:
-            default_storage.listdir("")
+        check_reachable()
         checks["storage"] = "ok"
-    except FileNotFoundError:
-        checks["storage"] = "ok"  # nothing uploaded yet
     except (OSError, *STORAGE_ERRORS) as error:
         checks["storage"] = f"error: {type(error).__name__}"
     healthy = all(value == "ok" for value in checks.values())

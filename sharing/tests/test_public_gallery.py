@@ -1,0 +1,223 @@
+import re
+import urllib.parse
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from galleries.tests.factories import GalleryFactory, PhotoFactory
+from sharing.models import ShareLink
+from sharing.tests.conftest import fetch
+from sharing.tests.factories import ShareLinkFactory
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+def public_urls(link_id, photo_id):
+    """Every public endpoint of a share link, with one of its photos where one is needed."""
+    return [
+        reverse("sharing:public_gallery", args=[link_id]),
+        reverse("sharing:zip_download", args=[link_id]),
+        reverse("sharing:public_photo", args=[link_id, photo_id]),
+        reverse("sharing:public_thumbnail", args=[link_id, photo_id]),
+        reverse("sharing:public_preview", args=[link_id, photo_id]),
+        reverse("sharing:photo_download", args=[link_id, photo_id]),
+    ]
+
+
+def counters(link):
+    link.refresh_from_db()
+    return link.views, link.zip_downloads, link.single_downloads
+
+
+def test_public_gallery_shows_name_photographer_cover_count_size_and_lazy_thumbnails(client):
+    gallery = GalleryFactory(name="Smith wedding", owner__display_name="Ana Lens")
+    first = PhotoFactory(gallery=gallery, original_filename="a.jpg", file_size=1_500_000, width=3000, height=2000)
+    second = PhotoFactory(gallery=gallery, original_filename="b.jpg", file_size=2_500_000, width=2000, height=3000)
+    link = ShareLinkFactory(gallery=gallery)
+    response = client.get(link.get_absolute_url())
+    assert response.status_code == 200
+    assert response.templates[0].name == "sharing/public_gallery.html"
+    assert "public_base.html" in [t.name for t in response.templates]
+    content = response.content.decode()
+    assert "Smith wedding" in content and "Ana Lens" in content
+    assert "2 photos" in content and "3.8\xa0MB" in content
+    assert response.context["cover"] == first
+    assert list(response.context["photos"]) == [first, second]
+    for photo in (first, second):
+        thumbnail = reverse("sharing:public_thumbnail", args=[link.pk, photo.pk])
+        assert f'src="{thumbnail}"' in content
+        assert reverse("sharing:public_photo", args=[link.pk, photo.pk]) in content  # the no-JS link
+        assert reverse("sharing:photo_download", args=[link.pk, photo.pk]) in content
+    assert 'width="640" height="427" loading="lazy" decoding="async"' in content
+    assert 'class="tile r30"' in content and 'class="tile r13"' in content  # aspect ratios 1.5 and 0.67
+    assert reverse("sharing:zip_download", args=[link.pk]) in content
+    assert "js/viewer.js" in content and "css/public.css" in content
+    assert 'aria-modal="true"' in content
+    assert " style=" not in content  # the CSP allows no inline styles
+    assert "<script>" not in content
+
+
+def test_public_gallery_uses_the_chosen_cover_photo(client):
+    gallery = GalleryFactory()
+    PhotoFactory(gallery=gallery, original_filename="a.jpg")
+    cover = PhotoFactory(gallery=gallery, original_filename="z.jpg")
+    gallery.cover_photo = cover
+    gallery.save()
+    link = ShareLinkFactory(gallery=gallery)
+    response = client.get(link.get_absolute_url())
+    assert response.context["cover"] == cover
+    assert reverse("sharing:public_preview", args=[link.pk, cover.pk]) in response.content.decode()
+
+
+def test_public_gallery_lists_photos_in_display_order(client):
+    gallery = GalleryFactory()
+    names = ["IMG_10.jpg", "IMG_2.jpg", "img_1.jpg"]
+    for name in names:
+        PhotoFactory(gallery=gallery, original_filename=name)
+    link = ShareLinkFactory(gallery=gallery)
+    response = client.get(link.get_absolute_url())
+    assert [p.original_filename for p in response.context["photos"]] == ["img_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
+
+
+def test_empty_public_gallery_renders_without_download_all(client):
+    link = ShareLinkFactory()
+    response = client.get(link.get_absolute_url())
+    assert response.status_code == 200
+    assert "No photos yet" in response.content.decode()
+    assert reverse("sharing:zip_download", args=[link.pk]) not in response.content.decode()
+
+
+@pytest.mark.parametrize("photo_count", [1, 50])
+def test_public_gallery_query_count_does_not_grow_with_photos(client, django_assert_num_queries, photo_count):
+    # To guard against N+1: the link with its gallery, owner and cover; the photos; the view counter.
+    gallery = GalleryFactory()
+    PhotoFactory.create_batch(photo_count, gallery=gallery)
+    link = ShareLinkFactory(gallery=gallery)
+    with django_assert_num_queries(3):
+        response = client.get(link.get_absolute_url())
+    assert len(response.context["photos"]) == photo_count
+
+
+def test_public_gallery_counts_a_view_per_visit(client):
+    link = ShareLinkFactory()
+    client.get(link.get_absolute_url())
+    client.get(link.get_absolute_url())
+    assert counters(link) == (2, 0, 0)
+
+
+def test_public_pages_are_not_indexed_and_send_no_referrer(client):
+    photo = PhotoFactory()
+    link = ShareLinkFactory(gallery=photo.gallery)
+    for url in [link.get_absolute_url(), reverse("sharing:public_photo", args=[link.pk, photo.pk])]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["X-Robots-Tag"] == "noindex, nofollow"
+        assert response["Referrer-Policy"] == "no-referrer"
+        assert '<meta name="robots" content="noindex, nofollow">' in response.content.decode()
+
+
+def test_public_photo_page_shows_preview_with_previous_and_next_links(client):
+    gallery = GalleryFactory()
+    first, second, third = (PhotoFactory(gallery=gallery, original_filename=f"IMG_{n}.jpg") for n in (1, 2, 3))
+    link = ShareLinkFactory(gallery=gallery)
+    response = client.get(reverse("sharing:public_photo", args=[link.pk, second.pk]))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "2 of 3" in content
+    assert reverse("sharing:public_preview", args=[link.pk, second.pk]) in content
+    assert f'rel="prev" href="{reverse("sharing:public_photo", args=[link.pk, first.pk])}"' in content
+    assert f'rel="next" href="{reverse("sharing:public_photo", args=[link.pk, third.pk])}"' in content
+    assert reverse("sharing:photo_download", args=[link.pk, second.pk]) in content
+    assert counters(link) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("endpoint", range(6))
+def test_unknown_link_returns_404_on_every_public_endpoint(client, endpoint):
+    photo = PhotoFactory()
+    response = client.get(public_urls(UNKNOWN, photo.pk)[endpoint])
+    assert response.status_code == 404
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+
+
+@pytest.mark.parametrize("endpoint", range(6))
+def test_expired_link_returns_410_on_every_public_endpoint_and_counts_nothing(client, endpoint):
+    photo = PhotoFactory()
+    link = ShareLinkFactory(gallery=photo.gallery, expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.get(public_urls(link.pk, photo.pk)[endpoint])
+    assert response.status_code == 410
+    assert "This link has expired" in response.content.decode()
+    assert "contact the photographer" in response.content.decode()
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    assert counters(link) == (0, 0, 0)
+
+
+def test_expired_link_returns_410_even_for_a_photo_it_never_had(client):
+    link = ShareLinkFactory(expires_at=timezone.now() - timedelta(days=1))
+    assert client.get(reverse("sharing:public_thumbnail", args=[link.pk, UNKNOWN])).status_code == 410
+
+
+def test_image_urls_handed_out_before_expiry_stop_working_after_it(client):
+    photo = PhotoFactory()
+    link = ShareLinkFactory(gallery=photo.gallery, expires_at=timezone.now() + timedelta(hours=1))
+    thumbnail = reverse("sharing:public_thumbnail", args=[link.pk, photo.pk])
+    assert thumbnail in client.get(link.get_absolute_url()).content.decode()
+    ShareLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(thumbnail).status_code == 410
+
+
+@pytest.mark.parametrize("endpoint", [2, 3, 4, 5])
+def test_photo_of_another_gallery_through_a_link_is_404(client, endpoint):
+    link = ShareLinkFactory()
+    elsewhere = PhotoFactory()  # another gallery, maybe with its own link
+    ShareLinkFactory(gallery=elsewhere.gallery)
+    response = client.get(public_urls(link.pk, elsewhere.pk)[endpoint])
+    assert response.status_code == 404
+    assert counters(link) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("name", ["public_thumbnail", "public_preview"])
+def test_thumbnail_and_preview_are_served_and_count_nothing(client, shared_gallery, name):
+    photo = shared_gallery.gallery.photos.in_display_order().first()
+    response = client.get(reverse(f"sharing:{name}", args=[shared_gallery.pk, photo.pk]))
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    body, headers = fetch(response)
+    assert body[:3] == b"\xff\xd8\xff"  # a JPEG rendition
+    assert headers["Content-Type"] == "image/jpeg"
+    assert counters(shared_gallery) == (0, 0, 0)
+
+
+def test_thumbnail_takes_one_query(client, shared_gallery, django_assert_num_queries):
+    photo = shared_gallery.gallery.photos.first()
+    with django_assert_num_queries(1):
+        response = client.get(reverse("sharing:public_thumbnail", args=[shared_gallery.pk, photo.pk]))
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        response.close()
+
+
+def test_thumbnail_of_a_soon_expiring_link_is_not_cached_beyond_expiry(client, shared_gallery):
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(expires_at=timezone.now() + timedelta(minutes=5))
+    photo = shared_gallery.gallery.photos.first()
+    response = client.get(reverse("sharing:public_thumbnail", args=[shared_gallery.pk, photo.pk]))
+    if response.status_code == 302:  # S3: the redirect is never cached, the signed URL's answer briefly
+        assert response["Cache-Control"] == "private, no-cache"
+        cache_control = urllib.parse.parse_qs(urllib.parse.urlsplit(response["Location"]).query)["response-cache-control"][0]
+    else:
+        cache_control = response["Cache-Control"]
+        response.close()
+    max_age = int(re.search(r"max-age=(\d+)", cache_control).group(1))
+    assert 0 < max_age <= 300
+
+
+def test_each_link_of_a_gallery_obeys_its_own_expiry(client):
+    photo = PhotoFactory()
+    active = ShareLinkFactory(gallery=photo.gallery)
+    expired = ShareLinkFactory(gallery=photo.gallery, expires_at=timezone.now() - timedelta(days=1))
+    ShareLinkFactory(gallery=photo.gallery, expires_at=timezone.now() + timedelta(days=1))
+    assert client.get(reverse("sharing:public_thumbnail", args=[expired.pk, photo.pk])).status_code == 410
+    assert client.get(reverse("sharing:public_thumbnail", args=[active.pk, photo.pk])).status_code in (200, 302)
+    assert client.get(reverse("sharing:public_gallery", args=[expired.pk])).status_code == 410

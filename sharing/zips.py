@@ -1,0 +1,66 @@
+"""A whole gallery as one ZIP, streamed: originals stored as they are, never whole in memory.
+
+Entries are STORED with sizes known up front (Photo.file_size), so zipstream-ng can tell the
+archive's exact length before the first byte and switches to ZIP64 by itself when needed.
+"""
+
+import re
+from pathlib import PurePosixPath
+
+import zipstream
+from django.core.files.storage import default_storage
+from storages.utils import clean_name
+
+from galleries.models import clean_filename
+from galleries.storage import is_s3
+
+CHUNK_SIZE = 1024 * 1024
+
+
+def archive_name(gallery):
+    """`Smith / Jones wedding.zip`: the gallery's name made safe as a file name."""
+    name = re.sub(r"[\\/]+", "-", str(gallery))
+    return f"{clean_filename(name)}.zip"
+
+
+def entry_names(filenames):
+    """One safe, unique entry name per file name, in order: no folders, no control characters,
+    and a second `IMG_0001.jpg` becomes `IMG_0001 (2).jpg` (compared case-insensitively, since
+    Windows and macOS would extract `a.jpg` and `A.jpg` onto the same file)."""
+    names = [clean_filename(filename) for filename in filenames]
+    taken = {name.casefold() for name in names}
+    used = set()
+    for index, name in enumerate(names):
+        if name.casefold() in used:
+            stem, suffix, number = PurePosixPath(name).stem, PurePosixPath(name).suffix, 2
+            while f"{stem} ({number}){suffix}".casefold() in taken:
+                number += 1
+            names[index] = name = f"{stem} ({number}){suffix}"
+            taken.add(name.casefold())
+        used.add(name.casefold())
+    return names
+
+
+def object_chunks(key, chunk_size=CHUNK_SIZE):
+    """The stored object's bytes, chunk by chunk; it is opened only when iteration starts."""
+    if is_s3():
+        body = default_storage.connection.meta.client.get_object(
+            Bucket=default_storage.bucket_name, Key=default_storage._normalize_name(clean_name(key))
+        )["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+    else:
+        with default_storage.open(key, "rb") as file:
+            while chunk := file.read(chunk_size):
+                yield chunk
+
+
+def gallery_zip(photos):
+    """A sized ZipStream of the photos' originals; iterate it to get the archive's bytes."""
+    photos = list(photos)
+    archive = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
+    for photo, name in zip(photos, entry_names(photo.original_filename or photo.object_key for photo in photos)):
+        archive.add(object_chunks(photo.object_key), name, size=photo.file_size)
+    return archive
