@@ -1,0 +1,141 @@
+"""Target 5: HTTP under load. gunicorn (project config: 2 gthread workers × 8 threads) on 2 cores
+serving the public page of a 100-photo gallery, single-photo downloads (a redirect to a signed
+S3 URL: the bytes come from storage, not from us) and thumbnails, under wrk for a fixed time.
+Only ever 127.0.0.1. Also checks that static files carry far-future cache headers and are
+compressed.
+"""
+
+import re
+import shutil
+import subprocess
+import threading
+import time
+from http.client import HTTPConnection
+
+from bench.common import median, table, verdict, write_result
+from bench.server import make_gallery
+
+CONNECTIONS = 16
+
+
+def wrk(url, seconds, connections=CONNECTIONS):
+    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url],
+                         capture_output=True, text=True, timeout=seconds + 60).stdout
+
+    def number(pattern, default=0.0):
+        match = re.search(pattern, out)
+        return match.group(1) if match else default
+
+    def latency(label):
+        match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not match:
+            return None
+        value, unit = float(match.group(1)), match.group(2)
+        return value / {"us": 1e6, "ms": 1e3, "s": 1}[unit]
+
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    errors += int(number(r"Non-2xx or 3xx responses: (\d+)", 0))
+    return {"tool": "wrk", "requests": int(number(r"(\d+) requests in", 0)),
+            "requests_per_second": float(number(r"Requests/sec:\s+([\d.]+)")),
+            "p50": latency("50%"), "p99": latency("99%"), "errors": errors, "raw": out}
+
+
+def python_load(url, seconds, connections=CONNECTIONS):
+    """A small keep-alive load generator, for machines without wrk."""
+    path = url.split("/", 3)[3]
+    host, port = url.split("/")[2].split(":")
+    latencies, errors, lock = [], [0], threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def worker():
+        connection = HTTPConnection(host, int(port), timeout=10)
+        mine = []
+        while time.monotonic() < deadline:
+            start = time.perf_counter()
+            try:
+                connection.request("GET", "/" + path)
+                response = connection.getresponse()
+                response.read()
+                if response.status >= 400:
+                    errors[0] += 1
+            except OSError:
+                errors[0] += 1
+                connection.close()
+                connection = HTTPConnection(host, int(port), timeout=10)
+                continue
+            mine.append(time.perf_counter() - start)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"tool": "python", "requests": len(latencies), "requests_per_second": len(latencies) / elapsed,
+            "p50": median(latencies), "p99": latencies[int(len(latencies) * 0.99)], "errors": errors[0]}
+
+
+def static_checks(stack):
+    """Cache headers and compression of the public page's stylesheets and scripts."""
+    status, _, body = stack.request("GET", f"/s/{stack.bench_share_id}/")
+    assets = re.findall(rb'(?:href|src)="(/static/[^"]+\.(?:css|js))"', body)
+    checks = []
+    for asset in dict.fromkeys(a.decode() for a in assets):
+        _, plain_headers, plain = stack.request("GET", asset)
+        _, headers, compressed = stack.request("GET", asset, headers={"Accept-Encoding": "br, gzip"})
+        max_age = re.search(r"max-age=(\d+)", headers.get("Cache-Control", ""))
+        checks.append({
+            "url": asset, "bytes": len(plain), "compressed_bytes": len(compressed),
+            "content_encoding": headers.get("Content-Encoding", ""), "cache_control": headers.get("Cache-Control", ""),
+            "far_future": bool(max_age and int(max_age.group(1)) >= 365 * 24 * 3600),
+            "immutable": "immutable" in headers.get("Cache-Control", ""),
+            "hashed_name": bool(re.search(r"\.[0-9a-f]{12}\.(css|js)$", asset)),
+        })
+    return checks
+
+
+def run(stack, quick=False):
+    from galleries.models import Photo
+
+    seconds = 5 if quick else 10
+    user = stack.create_user("http@example.com")
+    gallery, link = make_gallery(user, 100, name="HTTP 100 photos")
+    stack.bench_share_id = link.pk
+    photo = Photo.objects.filter(gallery=gallery).in_display_order().first()
+    base = stack.base_url
+    targets = {
+        "public page, 100 photos": f"{base}/s/{link.pk}/",
+        "single download (302 to signed S3 URL)": f"{base}/s/{link.pk}/photos/{photo.pk}/download/",
+        "thumbnail (302 to signed S3 URL)": f"{base}/s/{link.pk}/photos/{photo.pk}/thumbnail/",
+    }
+    for url in targets.values():  # every answer must be what a browser expects before we hammer it
+        status, _, _ = stack.request("GET", url[len(base):])
+        assert status in (200, 302), (url, status)
+    load = wrk if shutil.which("wrk") else python_load
+    results = {}
+    for name, url in targets.items():
+        results[name] = load(url, seconds)
+        time.sleep(1)
+    statics = static_checks(stack)
+    result = {"seconds_each": seconds, "connections": CONNECTIONS, "load": results, "static": statics,
+              "workers": f"{stack.workers} gthread × {stack.threads} threads"}
+    write_result("http", result)
+
+    print(f"\n### 5. HTTP — {load.__name__}, {CONNECTIONS} connections, {seconds} s each, gunicorn "
+          f"{result['workers']} on 2 cores\n")
+    print(table(["endpoint", "requests/s", "p50", "p99", "errors"], [
+        [name, f"{r['requests_per_second']:.0f}", f"{r['p50'] * 1000:.1f} ms", f"{r['p99'] * 1000:.1f} ms",
+         f"{r['errors']} of {r['requests']}"] for name, r in results.items()]))
+    print()
+    print(table(["static file", "bytes", "compressed", "encoding", "Cache-Control", "verdict"], [
+        [s["url"], s["bytes"], s["compressed_bytes"], s["content_encoding"] or "none", s["cache_control"],
+         verdict(s["far_future"] and s["content_encoding"] in ("gzip", "br") and s["hashed_name"])]
+        for s in statics]))
+    zero_errors = all(r["errors"] == 0 for r in results.values())
+    print(f"\nZero errors: {verdict(zero_errors)}")
+    return result

@@ -1,0 +1,152 @@
+"""Target 2: uploads. A batch of 20 photos of ~10 MB each in one POST to the upload endpoint
+(multipart field `photos`, Accept: application/json), through gunicorn into the S3 server.
+
+Memory must not grow with file size: the same 200 MB is sent again as 5 files of ~40 MB (the
+same JPEG followed by 30 MB of padding after its end-of-image marker, so the pixel work per file
+is unchanged and only the bytes grow). The gunicorn workers' RSS is sampled every 20 ms.
+"""
+
+import threading
+import time
+import uuid
+
+from bench.common import RESULTS, camera_jpeg, median, table, verdict, write_result
+from bench.server import json_body, make_gallery
+
+CHUNK = 1024 * 1024
+
+
+def padded_copy(source, size):
+    path = RESULTS / "cache" / f"{source.stem}-padded-{size // 1_000_000}MB.jpg"
+    if not path.exists() or path.stat().st_size != size:
+        data = source.read_bytes()
+        with open(path, "wb") as out:
+            out.write(data)
+            out.write(b"\0" * (size - len(data)))
+    return path
+
+
+class Multipart:
+    """A multipart/form-data body streamed from files, with its exact length known up front."""
+
+    def __init__(self, files, field="photos"):
+        self.boundary = f"----viewport-bench-{uuid.uuid4().hex}"
+        self.parts = []
+        for name, path in files:
+            head = (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
+                    f"Content-Type: image/jpeg\r\n\r\n").encode()
+            self.parts.append((head, path))
+        self.tail = f"--{self.boundary}--\r\n".encode()
+
+    @property
+    def content_type(self):
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self):
+        return sum(len(head) + path.stat().st_size + 2 for head, path in self.parts) + len(self.tail)
+
+    def __iter__(self):
+        for head, path in self.parts:
+            yield head
+            with open(path, "rb") as file:
+                while chunk := file.read(CHUNK):
+                    yield chunk
+            yield b"\r\n"
+        yield self.tail
+
+
+class MemorySampler(threading.Thread):
+    def __init__(self, stack, interval=0.02):
+        super().__init__(daemon=True)
+        self.stack, self.interval = stack, interval
+        self.before = {pid: v.get("VmRSS", 0) for pid, v in stack.worker_memory().items()}
+        self.peak = dict(self.before)
+        self.running = True
+
+    def run(self):
+        while self.running:
+            for pid, values in self.stack.worker_memory().items():
+                self.peak[pid] = max(self.peak.get(pid, 0), values.get("VmRSS", 0))
+            time.sleep(self.interval)
+
+    def stop(self):
+        self.running = False
+        self.join()
+        growth = {pid: self.peak[pid] - self.before.get(pid, self.peak[pid]) for pid in self.peak}
+        return {"before_kib": self.before, "peak_kib": self.peak, "max_growth_mib": max(growth.values()) / 1024}
+
+
+def upload(stack, cookies, gallery, files):
+    body = Multipart(files)
+    connection = stack.connection(timeout=600)
+    sampler = MemorySampler(stack)
+    sampler.start()
+    start = time.perf_counter()
+    try:
+        connection.putrequest("POST", f"/galleries/{gallery.pk}/photos/")
+        for header, value in {
+            "Content-Type": body.content_type, "Content-Length": str(len(body)), "Accept": "application/json",
+            "X-CSRFToken": cookies["csrftoken"],
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+        }.items():
+            connection.putheader(header, value)
+        connection.endheaders()
+        for chunk in body:
+            connection.send(chunk)
+        response = connection.getresponse()
+        payload = response.read()
+        seconds = time.perf_counter() - start
+    finally:
+        connection.close()
+        memory = sampler.stop()
+    result = json_body(payload) if payload.startswith(b"{") else {"raw": payload[:500].decode(errors="replace")}
+    if response.status != 200 or result.get("errors"):
+        raise RuntimeError(f"upload failed: {response.status} {str(result)[:800]}")
+    return {"status": response.status, "seconds": seconds, "bytes": len(body), "files": len(files),
+            "stored": len(result["photos"]), "memory": memory}
+
+
+def run(stack, quick=False):
+    from galleries.models import Photo
+
+    user = stack.create_user("uploads@example.com")
+    source = camera_jpeg()
+    big = padded_copy(source, 40_000_000)
+    count = 10 if quick else 20
+    batches = {
+        f"{count} × {source.stat().st_size / 1e6:.0f} MB": [(f"IMG_{i:04d}.jpg", source) for i in range(count)],
+        f"{count // 4} × {big.stat().st_size / 1e6:.0f} MB": [(f"BIG_{i:04d}.jpg", big) for i in range(count // 4)],
+    }
+    stack.restart_gunicorn()
+    cookies = stack.login(user)
+    warm_gallery, _ = make_gallery(user, 0, share=False)
+    upload(stack, cookies, warm_gallery, [("warm-0.jpg", source), ("warm-1.jpg", source)])  # both workers' imports
+    upload(stack, cookies, warm_gallery, [("warm-2.jpg", source), ("warm-3.jpg", source)])
+    results = {}
+    for name, files in batches.items():
+        gallery, _ = make_gallery(user, 0, name=name, share=False)
+        runs = [upload(stack, cookies, gallery, files) for _ in range(1 if quick else 2)]
+        assert Photo.objects.filter(gallery=gallery).count() == len(files) * len(runs)
+        best = min(runs, key=lambda r: r["seconds"])
+        results[name] = {**best, "runs_seconds": [r["seconds"] for r in runs],
+                         "median_seconds": median([r["seconds"] for r in runs]),
+                         "max_memory_growth_mib": max(r["memory"]["max_growth_mib"] for r in runs)}
+    small, large = list(results.values())
+    grows = large["max_memory_growth_mib"] - small["max_memory_growth_mib"]
+    result = {"batches": results, "login": stack.login_method, "memory_growth_difference_mib": grows,
+              "memory_flat": grows < 25}
+    write_result("uploads", result)
+
+    print(f"\n### 2. Uploads — one POST per batch, through gunicorn (2 gthread workers) into SeaweedFS "
+          f"(login: {stack.login_method})\n")
+    print(table(["batch", "total (median)", "MB/s", "photos/s", "worker RSS growth (peak)"], [
+        [name, f"{r['median_seconds']:.1f} s", f"{r['bytes'] / 1e6 / r['median_seconds']:.1f}",
+         f"{r['files'] / r['median_seconds']:.1f}", f"{r['max_memory_growth_mib']:.0f} MiB"]
+        for name, r in results.items()]))
+    print()
+    print(table(["target", "figure", "verdict"], [
+        ["server memory does not grow with file size (4× bigger files)",
+         f"{small['max_memory_growth_mib']:.0f} → {large['max_memory_growth_mib']:.0f} MiB",
+         verdict(result["memory_flat"])],
+    ]))
+    return result
