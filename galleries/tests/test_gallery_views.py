@@ -181,3 +181,8 @@ def test_bulk_delete_removes_only_selected_photos_of_this_gallery(client, galler
     assert list(gallery.photos.all()) == [keep]
     client.post(reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": [str(foreign.pk)]})
     assert Photo.objects.filter(pk=foreign.pk).exists()
+
+
+def test_gallery_page_is_compressed_for_browsers_that_accept_gzip(client, gallery):
+    response = client.get(gallery.get_absolute_url(), headers={"Accept-Encoding": "gzip"})
+    assert response["Content-Encoding"] == "gzip"

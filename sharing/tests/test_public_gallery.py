@@ -221,3 +221,9 @@ def test_each_link_of_a_gallery_obeys_its_own_expiry(client):
     assert client.get(reverse("sharing:public_thumbnail", args=[expired.pk, photo.pk])).status_code == 410
     assert client.get(reverse("sharing:public_thumbnail", args=[active.pk, photo.pk])).status_code in (200, 302)
     assert client.get(reverse("sharing:public_gallery", args=[expired.pk])).status_code == 410
+
+
+def test_public_page_is_compressed_for_browsers_that_accept_gzip(client, shared_gallery):
+    response = client.get(shared_gallery.get_absolute_url(), headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert response["Content-Encoding"] == "gzip"
