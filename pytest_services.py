@@ -106,7 +106,12 @@ class PostgresServer:
 
     def stop(self):
         if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)  # fast shutdown
+            # As root, `runuser` does not pass signals on: signal the postmaster by its pid file.
+            pid_file = self.dir / "data" / "postmaster.pid"
+            if pid_file.exists():
+                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # fast shutdown
+            else:
+                self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:

@@ -1,14 +1,19 @@
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from galleries.models import Gallery, PendingDeletion, Photo
+from galleries.storage import object_response
 
 
 def thumbnail_tag(photo, size=64):
-    url = reverse("galleries:photo_thumbnail", args=[photo.gallery_id, photo.pk])
-    return format_html('<img src="{}" alt="" width="{}" height="{}" style="object-fit:cover">', url, size, size)
+    scale = size / max(photo.thumbnail_size)
+    width, height = (round(side * scale) for side in photo.thumbnail_size)
+    url = reverse("admin:galleries_photo_thumbnail", args=[photo.pk])
+    return format_html('<img src="{}" alt="" width="{}" height="{}" loading="lazy">', url, width, height)
 
 
 class PhotoInline(admin.TabularInline):
@@ -67,6 +72,17 @@ class PhotoAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def get_urls(self):
+        # The dashboard's thumbnail view serves owners only; staff see any photo's through this one.
+        view = self.admin_site.admin_view(self.thumbnail_view)
+        return [path("<uuid:photo_id>/thumbnail/", view, name="galleries_photo_thumbnail"), *super().get_urls()]
+
+    def thumbnail_view(self, request, photo_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        photo = get_object_or_404(Photo, pk=photo_id)
+        return object_response(photo.thumbnail_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg")
 
     @admin.display(description="Thumbnail")
     def thumbnail(self, photo):

@@ -1,0 +1,47 @@
+"""Screenshots of the main pages at phone and desktop sizes, for people to look at
+(test-artifacts/screenshots/, listed in docs/SCREENSHOTS.md), and the public gallery's layout
+stability while it loads."""
+
+import pytest
+
+from tests.browser.helpers import SIZES, layout_shift, log_in, open_viewer, wait_for_images
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_public_gallery_loads_without_layout_shift(new_context, shared_gallery, screenshot_dir, size):
+    page = new_context(**SIZES[size]).new_page()
+
+    page.goto(shared_gallery.get_absolute_url())
+    page.wait_for_load_state("load")
+    assert all(width > 0 for width in wait_for_images(page, "img:not(dialog img)"))
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)  # layout-shift entries are reported after the frame that caused them
+
+    shift = layout_shift(page)
+    assert shift["score"] < 0.1, shift["shifts"]
+    page.screenshot(path=screenshot_dir / f"public-gallery-{size}.png", full_page=True)
+
+    open_viewer(page, 1)
+    assert wait_for_images(page, "[data-viewer-image]") != [0]
+    page.wait_for_timeout(250)  # the photo fades in once loaded
+    page.screenshot(path=screenshot_dir / f"viewer-{size}.png")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_photographer_pages(new_context, live_server, shared_gallery, screenshot_dir, size):
+    visitor = new_context(**SIZES[size]).new_page()
+    visitor.goto("/accounts/login/")
+    visitor.screenshot(path=screenshot_dir / f"login-{size}.png", full_page=True)
+
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto("/galleries/")
+    wait_for_images(page)
+    page.screenshot(path=screenshot_dir / f"dashboard-{size}.png", full_page=True)
+    page.goto(shared_gallery.gallery.get_absolute_url())
+    wait_for_images(page)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=screenshot_dir / f"gallery-{size}.png", full_page=True)

@@ -1,0 +1,232 @@
+"""S3 down, hung or back again, with a real SeaweedFS server of these tests' own.
+
+Pages never touch S3 (image URLs are our own views that redirect to signed URLs), so they keep
+working. What needs S3 fails quickly and cleanly with a 503, leaves no row, and works again once
+the server is back. The session's S3 server is never stopped or paused.
+"""
+
+import copy
+import time
+import zipfile
+from io import BytesIO
+
+import boto3
+import pytest
+from botocore.config import Config
+from django.core.management import call_command
+from django.urls import reverse
+
+from galleries.models import PendingDeletion, Photo
+from galleries.storage import list_object_keys
+from galleries.tests.factories import GalleryFactory, jpeg_upload
+from pytest_services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
+from sharing.tests.factories import ShareLinkFactory
+
+pytestmark = pytest.mark.django_db
+
+# Production has 2 s to connect, 10 s to read and 2 attempts; these tests use smaller numbers
+# and one attempt to stay quick: what they check is that the wait is bounded by these settings.
+# A PUT waits up to 1 s more for "100 Continue" before it sends its body (botocore).
+CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS = 1, 1, 1
+BOUND = (CONNECT_TIMEOUT + 1 + READ_TIMEOUT) * ATTEMPTS + 1  # one storage call, with some slack
+
+
+def s3_storage_settings(settings, server, *, connect_timeout=1, read_timeout=2, max_attempts=1):
+    """Point photo storage at `server`, with short timeouts so a dead server fails fast."""
+    storages = copy.deepcopy(settings.STORAGES)
+    options = storages["default"]["OPTIONS"]
+    options.update(
+        bucket_name=server.bucket,
+        endpoint_url=server.endpoint_url,
+        client_config=Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"max_attempts": max_attempts, "mode": "standard"},
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+        ),
+    )
+    settings.STORAGES = storages
+    return options
+
+
+@pytest.fixture(scope="module")
+def module_s3():
+    server = FaultyS3(bucket="viewport-faults").start()
+    yield server
+    server.cleanup()
+
+
+class FaultyS3(S3Server):
+    def start(self):
+        """Start, and wait until a write goes through: a fresh or restarted SeaweedFS answers
+        before its volume server takes writes, and the first write can take a few seconds."""
+        super().start()
+        client = boto3.client(
+            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY, region_name="us-east-1",
+            config=Config(connect_timeout=1, read_timeout=10, retries={"max_attempts": 5, "mode": "standard"}),
+        )
+        client.put_object(Bucket=self.bucket, Key="warm-up", Body=b"ok")
+        return self
+
+
+@pytest.fixture
+def s3(settings, module_s3):
+    """Photo storage on a server of our own, running when the test starts; the test may stop or
+    hang it."""
+    if module_s3.process is None:
+        module_s3.start()
+    module_s3.resume()
+    s3_storage_settings(
+        settings, module_s3, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT, max_attempts=ATTEMPTS
+    )
+    yield module_s3
+    if module_s3.process is not None:
+        module_s3.resume()
+
+
+@pytest.fixture
+def shared(client, s3):
+    gallery = GalleryFactory(name="Smith wedding")
+    photos = [gallery.add_photo(jpeg_upload(f"IMG_{n}.jpg", width=200, height=150)) for n in range(2)]
+    client.force_login(gallery.owner)
+    return gallery, photos, ShareLinkFactory(gallery=gallery)
+
+
+def stored_keys(gallery):
+    return sorted(list_object_keys(f"{gallery.pk}/"))
+
+
+def timed(call, *args, **kwargs):
+    started = time.monotonic()
+    result = call(*args, **kwargs)
+    return result, time.monotonic() - started
+
+
+def assert_pages_answer_quickly(client, gallery, photos, link):
+    photo = photos[0]
+    expected = {
+        reverse("galleries:gallery_list"): 200,
+        reverse("galleries:gallery_detail", args=[gallery.pk]): 200,
+        reverse("sharing:share_link_list"): 200,
+        reverse("sharing:public_gallery", args=[link.pk]): 200,
+        reverse("sharing:public_photo", args=[link.pk, photo.pk]): 200,
+        # Image URLs redirect to signed URLs: signing is local arithmetic, no request to S3.
+        reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk]): 302,
+        reverse("galleries:photo_download", args=[gallery.pk, photo.pk]): 302,
+        reverse("sharing:public_preview", args=[link.pk, photo.pk]): 302,
+        reverse("sharing:photo_download", args=[link.pk, photo.pk]): 302,
+    }
+    for url, status in expected.items():
+        response, seconds = timed(client.get, url)
+        assert response.status_code == status, url
+        assert seconds < 1, f"{url} took {seconds:.1f} s"
+
+
+def upload(client, gallery, json=True):
+    url = reverse("galleries:photo_upload", args=[gallery.pk])
+    headers = {"Accept": "application/json"} if json else {}
+    return client.post(url, {"photos": [jpeg_upload("IMG_new.jpg")]}, headers=headers, follow=not json)
+
+
+def assert_upload_refused_cleanly(client, gallery):
+    rows = Photo.objects.count()
+    response, seconds = timed(upload, client, gallery)
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    [error] = response.json()["errors"]
+    assert "storage is unavailable" in error["message"] and "Nothing was saved" in error["message"]
+    assert Photo.objects.count() == rows  # no row without its files
+    return seconds
+
+
+def healthz(client):
+    response = client.get(reverse("healthz"))
+    return response.status_code, response.json()
+
+
+def test_when_s3_hangs_requests_return_within_the_timeouts_and_all_recovers(client, shared, s3):
+    gallery, photos, link = shared
+    s3.pause()
+
+    assert_pages_answer_quickly(client, gallery, photos, link)
+    # An upload writes (times out), then deletes what it may have written (times out too).
+    assert assert_upload_refused_cleanly(client, gallery) < 2 * BOUND
+    (status, body), seconds = timed(healthz, client)
+    assert status == 503 and body["storage"].startswith("error")
+    assert seconds < BOUND
+
+    s3.resume()
+    assert healthz(client)[0] == 200
+    assert upload(client, gallery).status_code == 200
+    assert gallery.photos.count() == 3
+    call_command("retry_storage_deletes")
+    assert stored_keys(gallery) == sorted(gallery.photos.all().object_keys())
+
+
+def test_when_s3_is_down_pages_work_uploads_fail_cleanly_and_all_recovers(client, shared, s3):
+    gallery, photos, link = shared
+    s3.stop()
+
+    assert_pages_answer_quickly(client, gallery, photos, link)
+    assert assert_upload_refused_cleanly(client, gallery) < BOUND
+    # Without JavaScript: back to the gallery, with the same message.
+    response = upload(client, gallery, json=False)
+    assert response.status_code == 200
+    assert any("storage is unavailable" in str(message) for message in response.context["messages"])
+    assert gallery.photos.count() == 2
+    status, body = healthz(client)
+    assert status == 503 and body["database"] == "ok" and body["storage"].startswith("error")
+
+    s3.start()
+    assert healthz(client) == (200, {"status": "ok", "database": "ok", "storage": "ok"})
+    assert upload(client, gallery).status_code == 200
+    assert gallery.photos.count() == 3
+    # Nothing the failed uploads may have written is left behind once pending deletes are retried.
+    call_command("retry_storage_deletes")
+    assert stored_keys(gallery) == sorted(gallery.photos.all().object_keys())
+
+
+def test_zip_download_works_on_our_own_server(client, shared):
+    gallery, photos, link = shared
+    response = client.get(reverse("sharing:zip_download", args=[link.pk]))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(BytesIO(b"".join(response.streaming_content)))
+    assert sorted(archive.namelist()) == ["IMG_0.jpg", "IMG_1.jpg"]
+
+
+def test_a_failed_storage_delete_is_retried_until_the_objects_are_gone(
+    client, shared, s3, django_capture_on_commit_callbacks
+):
+    gallery, photos, link = shared
+    keys = sorted(gallery.photos.all().object_keys())
+    assert stored_keys(gallery) == keys and len(keys) == 6
+    s3.stop()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("galleries:gallery_delete", args=[gallery.pk]))
+    assert response.status_code == 302
+    assert sorted(PendingDeletion.objects.values_list("object_key", flat=True)) == keys
+    with pytest.raises(SystemExit):  # still down: the command says so with its exit status
+        call_command("retry_storage_deletes")
+    assert PendingDeletion.objects.get(object_key=keys[0]).attempts == 2
+
+    s3.start()
+    assert stored_keys(gallery) == keys  # the objects outlived the rows...
+    call_command("retry_storage_deletes")
+    assert stored_keys(gallery) == []  # ...until the retry
+    assert not PendingDeletion.objects.exists()
+
+
+def test_zip_download_when_s3_is_down_is_a_503_before_streaming(client, shared, s3):
+    gallery, photos, link = shared
+    s3.stop()
+    response, seconds = timed(client.get, reverse("sharing:zip_download", args=[link.pk]))
+    assert seconds < BOUND
+    assert response.status_code == 503 and not response.streaming
+    assert response["Retry-After"] == "30"
+    assert b"Photo storage is unavailable" in response.content
+    assert response["Content-Security-Policy"]  # the error page is a page like any other
+    link.refresh_from_db()
+    assert link.zip_downloads == 0
