@@ -143,6 +143,10 @@ class PhotoQuerySet(models.QuerySet):
     def in_display_order(self):
         return self.order_by("sort_key", "uploaded_at", "id")
 
+    def stats(self):
+        """{"photo_count": …, "total_size": …} in one query."""
+        return self.aggregate(photo_count=Count("pk"), total_size=Coalesce(Sum("file_size"), 0))
+
     def object_keys(self):
         """Every storage key these photos own: originals, thumbnails and previews."""
         keys = []

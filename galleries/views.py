@@ -16,6 +16,7 @@ from galleries.models import Gallery, Photo
 from galleries.storage import STORAGE_ERRORS, check_reachable, object_response
 from sharing.forms import ShareLinkForm
 
+PHOTOS_PER_PAGE = 120
 STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
 
 
@@ -38,21 +39,28 @@ def gallery_list(request):
     return render(request, "galleries/gallery_list.html", {"page": page, "form": form})
 
 
+def photo_page(request, photos):
+    """One page of a gallery's photos. A page opens with the first; static/js/photo-pages.js
+    fetches the next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a
+    gallery of thousands of photos renders as fast as one of a hundred."""
+    return Paginator(photos, PHOTOS_PER_PAGE).get_page(request.GET.get("page"))
+
+
 @login_required
 @require_GET
-@gzip_page  # thousands of tiles: the HTML shrinks about 14 times
+@gzip_page
 def gallery_detail(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    photos = list(gallery.photos.in_display_order())
-    context = {
-        "gallery": gallery,
-        "photos": photos,
-        "total_size": sum(photo.file_size for photo in photos),
-        "rename_form": GalleryForm(instance=gallery),
-        "share_links": gallery.share_links.all(),
-        "share_link_form": ShareLinkForm(),
-        "max_upload_size": settings.VIEWPORT_MAX_UPLOAD_SIZE,
-    }
+    context = {"gallery": gallery, "page": photo_page(request, gallery.photos.in_display_order())}
+    if request.GET.get("partial"):
+        return render(request, "galleries/gallery_detail.html#photo_tiles", context)
+    context.update(
+        gallery.photos.stats(),
+        rename_form=GalleryForm(instance=gallery),
+        share_links=gallery.share_links.all(),
+        share_link_form=ShareLinkForm(),
+        max_upload_size=settings.VIEWPORT_MAX_UPLOAD_SIZE,
+    )
     return render(request, "galleries/gallery_detail.html", context)
 
 

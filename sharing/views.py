@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Photo
 from galleries.storage import check_reachable, object_response
-from galleries.views import owned_gallery
+from galleries.views import owned_gallery, photo_page
 from sharing import zips
 from sharing.forms import ShareLinkForm
 from sharing.models import ShareLink
@@ -175,18 +175,15 @@ def rendition_response(photo, key):
 def public_gallery(request, share_id):
     link = get_active_link(share_id, "gallery__owner", "gallery__cover_photo")
     gallery = link.gallery
-    photos = list(gallery.photos.in_display_order())
-    for photo in photos:
+    page = photo_page(request, gallery.photos.in_display_order())
+    for photo in page:
         # Aspect ratio in steps of 0.05 between 0.25 and 4: a CSS class sizes the tile (no inline styles).
         photo.ratio_step = min(max(round(photo.thumbnail_width / photo.thumbnail_height * 20), 5), 80)
+    context = {"link": link, "gallery": gallery, "page": page}
+    if request.GET.get("partial"):
+        return render(request, "sharing/public_gallery.html#photo_tiles", context)
     link.increment("views")
-    context = {
-        "link": link,
-        "gallery": gallery,
-        "photos": photos,
-        "cover": gallery.cover_photo or (photos[0] if photos else None),
-        "total_size": sum(photo.file_size for photo in photos),
-    }
+    context.update(gallery.photos.stats(), cover=gallery.cover_or_first_photo())
     return render(request, "sharing/public_gallery.html", context)
 
 

@@ -46,7 +46,7 @@ def test_public_gallery_shows_name_photographer_cover_count_size_and_lazy_thumbn
     assert "Smith wedding" in content and "Ana Lens" in content
     assert "2 photos" in content and "3.8\xa0MB" in content
     assert response.context["cover"] == first
-    assert list(response.context["photos"]) == [first, second]
+    assert list(response.context["page"].object_list) == [first, second]
     for photo in (first, second):
         thumbnail = reverse("sharing:public_thumbnail", args=[link.pk, photo.pk])
         assert f'src="{thumbnail}"' in content
@@ -80,7 +80,7 @@ def test_public_gallery_lists_photos_in_display_order(client):
         PhotoFactory(gallery=gallery, original_filename=name)
     link = ShareLinkFactory(gallery=gallery)
     response = client.get(link.get_absolute_url())
-    assert [p.original_filename for p in response.context["photos"]] == ["img_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
+    assert [p.original_filename for p in response.context["page"].object_list] == ["img_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
 
 
 def test_empty_public_gallery_renders_without_download_all(client):
@@ -93,13 +93,14 @@ def test_empty_public_gallery_renders_without_download_all(client):
 
 @pytest.mark.parametrize("photo_count", [1, 50])
 def test_public_gallery_query_count_does_not_grow_with_photos(client, django_assert_num_queries, photo_count):
-    # To guard against N+1: the link with its gallery, owner and cover; the photos; the view counter.
+    # To guard against N+1: the link with its gallery, owner and cover; the page's count and
+    # photos; the view counter; the photo count and size; the first photo as the cover.
     gallery = GalleryFactory()
     PhotoFactory.create_batch(photo_count, gallery=gallery)
     link = ShareLinkFactory(gallery=gallery)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(6):
         response = client.get(link.get_absolute_url())
-    assert len(response.context["photos"]) == photo_count
+    assert len(response.context["page"].object_list) == photo_count
 
 
 def test_public_gallery_counts_a_view_per_visit(client):
@@ -227,3 +228,26 @@ def test_public_page_is_compressed_for_browsers_that_accept_gzip(client, shared_
     response = client.get(shared_gallery.get_absolute_url(), headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response["Content-Encoding"] == "gzip"
+
+
+def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
+    from galleries.views import PHOTOS_PER_PAGE
+
+    gallery = GalleryFactory()
+    photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PHOTOS_PER_PAGE + 3)]
+    link = ShareLinkFactory(gallery=gallery)
+    page = client.get(link.get_absolute_url())
+    assert f'data-photo-count="{PHOTOS_PER_PAGE + 3}"' in page.text
+    assert 'href="?page=2" data-more-photos' in page.text
+
+    tiles = client.get(link.get_absolute_url(), {"page": 2, "partial": 1})
+    assert tiles.status_code == 200
+    assert "<html" not in tiles.text
+    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PHOTOS_PER_PAGE:]]
+    assert tiles["X-Robots-Tag"] == "noindex, nofollow"
+    assert counters(link) == (1, 0, 0)
+
+
+def test_later_photos_of_an_expired_link_are_gone_too(client):
+    link = ShareLinkFactory(expires_at=timezone.now() - timedelta(seconds=1))
+    assert client.get(link.get_absolute_url(), {"page": 2, "partial": 1}).status_code == 410

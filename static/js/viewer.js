@@ -52,18 +52,33 @@
   var dialog = document.querySelector("[data-viewer]");
   if (!gallery || !dialog || typeof dialog.showModal !== "function") return;
 
-  var links = Array.prototype.slice.call(gallery.querySelectorAll("a[data-photo]"));
-  var photos = links.map(function (link) {
-    return {
-      id: link.dataset.photo,
-      preview: link.dataset.preview,
-      download: link.dataset.download,
-      name: link.dataset.name,
-      width: link.dataset.width,
-      height: link.dataset.height,
-      link: link,
-    };
-  });
+  // The photos loaded so far; more arrive page by page (photo-pages.js) up to `total`.
+  var links = [];
+  var photos = [];
+  var total = parseInt(gallery.dataset.photoCount, 10) || 0;
+
+  function collect() {
+    links = Array.prototype.slice.call(gallery.querySelectorAll("a[data-photo]"));
+    photos = links.map(function (link) {
+      return {
+        id: link.dataset.photo,
+        preview: link.dataset.preview,
+        download: link.dataset.download,
+        name: link.dataset.name,
+        width: link.dataset.width,
+        height: link.dataset.height,
+        link: link,
+      };
+    });
+    total = Math.max(total, photos.length);
+  }
+  collect();
+  document.addEventListener("viewport:photos-added", collect);
+
+  function loadMore() {
+    var loader = window.Viewport && window.Viewport.loadMorePhotos;
+    return loader && photos.length < total ? loader() : Promise.resolve(false);
+  }
   var image = dialog.querySelector("[data-viewer-image]");
   var stage = dialog.querySelector("[data-viewer-stage]");
   var nameLabel = dialog.querySelector("[data-viewer-name]");
@@ -76,13 +91,25 @@
   var preloaded = {};
   var closeTimer = null;
 
-  function indexFromHash() {
+  function idFromHash() {
     var match = /^#photo-([0-9a-f-]+)$/i.exec(window.location.hash);
-    if (!match) return -1;
+    return match ? match[1] : null;
+  }
+
+  function indexOf(id) {
     for (var i = 0; i < photos.length; i++) {
-      if (photos[i].id === match[1]) return i;
+      if (photos[i].id === id) return i;
     }
     return -1;
+  }
+
+  // A bookmarked photo may be on a page not loaded yet: load pages until it turns up.
+  function findPhoto(id) {
+    var index = indexOf(id);
+    if (index >= 0 || !id) return Promise.resolve(index);
+    return loadMore().then(function (loaded) {
+      return loaded ? findPhoto(id) : -1;
+    });
   }
 
   function preload(index) {
@@ -104,17 +131,18 @@
       image.src = photo.preview;
     }
     nameLabel.textContent = photo.name;
-    countLabel.textContent = (index + 1) + " / " + photos.length;
+    countLabel.textContent = (index + 1) + " / " + total;
     downloadLink.href = photo.download;
     downloadLink.title = "Download the original of " + photo.name;
     var focused = document.activeElement;
     previousButton.hidden = index === 0;
-    nextButton.hidden = index === photos.length - 1;
+    nextButton.hidden = index === total - 1;
     if (focused && focused.hidden) {
       // The button just pressed vanished at the first or last photo: keep focus in the dialog.
       var other = focused === previousButton ? nextButton : previousButton;
       (other.hidden ? closeButton : other).focus();
     }
+    if (index + 1 >= photos.length) loadMore(); // the next page, before it is needed
     preload(index + 1);
     preload(index - 1);
   }
@@ -149,7 +177,13 @@
 
   function go(step) {
     var index = current + step;
-    if (index < 0 || index >= photos.length) return;
+    if (index < 0 || index >= total) return;
+    if (index >= photos.length) {
+      loadMore().then(function (loaded) {
+        if (loaded) go(step);
+      });
+      return;
+    }
     history.replaceState(history.state, "", "#photo-" + photos[index].id);
     show(index);
   }
@@ -190,12 +224,13 @@
   });
 
   window.addEventListener("popstate", function () {
-    var index = indexFromHash();
-    if (index >= 0) {
-      open(index, false);
-    } else {
-      fadeOut();
-    }
+    findPhoto(idFromHash()).then(function (index) {
+      if (index >= 0) {
+        open(index, false);
+      } else {
+        fadeOut();
+      }
+    });
   });
 
   gallery.addEventListener("click", function (event) {
@@ -226,7 +261,7 @@
       go(-current);
     } else if (event.key === "End") {
       event.preventDefault();
-      go(photos.length - 1 - current);
+      go(photos.length - 1 - current); // the last photo loaded so far
     } else if (event.key === "Tab") {
       // Keep focus inside the dialog, wrapping around at either end.
       var focusable = Array.prototype.filter.call(
@@ -245,6 +280,7 @@
     }
   });
 
-  var initial = indexFromHash();
-  if (initial >= 0) open(initial, false);
+  findPhoto(idFromHash()).then(function (index) {
+    if (index >= 0) open(index, false);
+  });
 })();

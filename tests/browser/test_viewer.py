@@ -41,3 +41,29 @@ def test_viewer_puts_each_photo_in_the_address_and_opens_a_bookmarked_one(page, 
     page.goto(f"{link.get_absolute_url()}#photo-{photos[-1].pk}")
     expect(dialog).to_be_visible()
     expect(page.locator("[data-viewer-next]")).to_be_hidden()
+
+
+def test_photos_of_later_pages_arrive_on_scroll_and_in_the_viewer(page, shared_gallery, monkeypatch):
+    monkeypatch.setattr("galleries.views.PHOTOS_PER_PAGE", 3)
+    link = shared_gallery
+    photos = list(link.gallery.photos.in_display_order())
+    html = page.request.get(link.get_absolute_url()).text()
+    assert html.count("data-photo=") == 3 and "data-more-photos" in html
+
+    page.goto(link.get_absolute_url())
+    tiles = page.locator("a[data-photo]")
+    page.locator("a[data-photo]").first.click()
+    for _ in range(len(photos) - 1):  # steps across the page boundaries, loading as it goes
+        page.keyboard.press("ArrowRight")
+    expect(page.locator("[data-viewer-count]")).to_have_text(f"{len(photos)} / {len(photos)}")
+    assert page.url.endswith(f"#photo-{photos[-1].pk}")
+    page.keyboard.press("Escape")
+    expect(tiles).to_have_count(len(photos))
+
+    fresh = page.context.new_page()
+    fresh.goto(f"{link.get_absolute_url()}#photo-{photos[-1].pk}")  # bookmarked, on the last page
+    expect(fresh.locator("[data-viewer-count]")).to_have_text(f"{len(photos)} / {len(photos)}")
+    fresh.keyboard.press("Escape")
+    fresh.mouse.wheel(0, 20000)
+    expect(fresh.locator("a[data-photo]")).to_have_count(len(photos))
+    expect(fresh.locator("[data-more-photos]")).to_have_count(0)
