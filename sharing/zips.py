@@ -14,7 +14,7 @@ from storages.utils import clean_name
 from galleries.models import clean_filename
 from galleries.storage import is_s3
 
-CHUNK_SIZE = 1024 * 1024
+CHUNK_SIZE = 4 * 1024 * 1024
 
 
 def archive_name(gallery):
