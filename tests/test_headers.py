@@ -103,17 +103,9 @@ def assert_security_headers(url, response):
     assert response["Referrer-Policy"] == ("no-referrer" if url.startswith("/s/") else "same-origin"), url
 
 
-def test_every_page_has_a_strict_csp_and_the_security_headers_and_satisfies_its_csp(client, s3_world):
-    pages = list(html_pages(client, s3_world, admin=False))
-    assert len(pages) > 20
-    for who, url, response in pages:
-        assert_security_headers(url, response)
-    problems = {f"{url} ({who})": csp_problems(response) for who, url, response in pages}
-    assert {page: found for page, found in problems.items() if found} == {}
-
-
-def test_every_admin_page_has_a_strict_csp_and_the_security_headers(client, s3_world):
-    pages = list(html_pages(client, s3_world, admin=True))
+@pytest.mark.parametrize("admin", [False, True], ids=["site", "admin"])
+def test_every_page_has_a_strict_csp_and_the_security_headers_and_satisfies_its_csp(client, s3_world, admin):
+    pages = list(html_pages(client, s3_world, admin=admin))
     assert len(pages) > 20
     for who, url, response in pages:
         assert_security_headers(url, response)
