@@ -123,8 +123,9 @@ AXES_VERBOSE = False
 AXES_IPWARE_PROXY_COUNT = env.int("VIEWPORT_PROXY_COUNT", default=0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 
-# Email: console by default, SMTP with EMAIL_URL=smtp+tls://user:password@host:587
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Email: printed to the console in development; in production an SMTP server, on localhost
+# unless EMAIL_URL says otherwise (smtp+tls://user:password@host:587).
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 MAILERS = {
     "default": {
         "BACKEND": _email["EMAIL_BACKEND"],
