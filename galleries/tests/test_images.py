@@ -121,3 +121,19 @@ def test_real_photos_come_out_upright(path):
         reference = expected.resize(image.size, Image.Resampling.LANCZOS)
         difference = ImageChops.difference(image.convert("RGB"), reference).convert("L")
         assert sum(difference.getdata()) / (image.width * image.height) < 12, "rendition differs from the upright original"
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_heic_photos_come_out_upright_too(orientation):
+    stored = Image.open(camera_jpeg(orientation))
+    heic = io.BytesIO()
+    stored.save(heic, "HEIF", exif=stored.getexif().tobytes())
+    heic.seek(0)
+
+    renditions = make_renditions(heic, max_pixels=50_000_000)
+
+    assert renditions.content_type == "image/heic"
+    assert (renditions.width, renditions.height) == (3000, 2000)
+    thumbnail = open_jpeg(renditions.thumbnail)
+    red, green, blue = thumbnail.getpixel((5, 5))
+    assert red > 200 and green < 60 and blue < 60, "top-left corner should be red"
