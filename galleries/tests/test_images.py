@@ -137,3 +137,19 @@ def test_heic_photos_come_out_upright_too(orientation):
     thumbnail = open_jpeg(renditions.thumbnail)
     red, green, blue = thumbnail.getpixel((5, 5))
     assert red > 200 and green < 60 and blue < 60, "top-left corner should be red"
+
+
+def test_camera_mpo_jpegs_are_accepted_as_jpeg():
+    first = Image.open(camera_jpeg(6))
+    mpo = io.BytesIO()
+    first.save(mpo, "MPO", save_all=True, append_images=[first.copy()], exif=first.getexif())
+    mpo.seek(0)
+    assert Image.open(mpo).format == "MPO"
+    mpo.seek(0)
+
+    renditions = make_renditions(mpo, max_pixels=50_000_000)
+
+    assert renditions.content_type == "image/jpeg"
+    assert (renditions.width, renditions.height) == (3000, 2000)
+    red, green, blue = open_jpeg(renditions.thumbnail).getpixel((5, 5))
+    assert red > 200 and green < 60 and blue < 60
