@@ -117,9 +117,10 @@ class Gallery(models.Model):
                             (photo.preview_object_key, ContentFile(renditions.preview)),
                             (photo.object_key, upload),
                         ]:
-                            written.append(key)
-                            if default_storage.save(key, content) != key:
-                                raise RuntimeError(f"storage renamed {key}")
+                            saved_as = default_storage.save(key, content)
+                            written.append(saved_as)  # a failed PUT leaves no object behind
+                            if saved_as != key:
+                                raise RuntimeError(f"storage renamed {key} to {saved_as}")
                     break
                 except IntegrityError:
                     if written or attempt == 4:

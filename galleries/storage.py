@@ -9,9 +9,10 @@ import hashlib
 import hmac
 import time
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from urllib.parse import quote, urlsplit
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponseRedirect
@@ -68,6 +69,19 @@ class PhotoS3Storage(S3Storage):
             parts = urlsplit(endpoint)
             return f"{parts.scheme}://{self.bucket_name}.{parts.netloc}"
         return f"{endpoint}/{self.bucket_name}"
+
+    @cached_property
+    def quick_client(self):
+        """A client that gives up after one short try: for health checks, which must answer fast."""
+        quick = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+        return self._create_session().client(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            endpoint_url=self.endpoint_url,
+            config=self.client_config.merge(quick),
+            verify=self.verify,
+        )
 
     def delete_many(self, keys):
         """Delete objects in batches of 1,000; return {key: error} for the ones that failed."""
@@ -130,7 +144,7 @@ def is_s3(storage=None):
 def check_reachable():
     """Raise one of STORAGE_ERRORS (or OSError locally) unless photo storage answers now."""
     if is_s3():
-        default_storage.connection.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+        default_storage.quick_client.head_bucket(Bucket=default_storage.bucket_name)
     else:
         try:
             default_storage.listdir("")

@@ -59,7 +59,7 @@ def gallery_detail(request, gallery_id):
         rename_form=GalleryForm(instance=gallery),
         share_links=gallery.share_links.all(),
         share_link_form=ShareLinkForm(),
-        max_upload_size=settings.VIEWPORT_MAX_UPLOAD_SIZE,
+        max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
     )
     return render(request, "galleries/gallery_detail.html", context)
 

@@ -172,7 +172,7 @@ if AWS_STORAGE_BUCKET_NAME:
             # boto3 waits 60 s to connect and to read by default; gunicorn kills a worker at 30 s.
             "client_config": Config(
                 connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=2),
-                read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=10),
+                read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=3),
                 retries={"max_attempts": env.int("AWS_S3_MAX_ATTEMPTS", default=2), "mode": "standard"},
                 signature_version="s3v4",
                 s3={"addressing_style": env.str("AWS_S3_ADDRESSING_STYLE", default="path")},

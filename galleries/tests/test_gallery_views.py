@@ -122,6 +122,12 @@ def test_gallery_page_lists_photos_in_natural_order(client, gallery):
     assert 'width="640" height="427"' in response.text
 
 
+def test_gallery_page_states_the_upload_limit_in_whole_megabytes(client, gallery, settings):
+    settings.VIEWPORT_MAX_UPLOAD_SIZE = 50 * 1024 * 1024
+    response = client.get(gallery.get_absolute_url())
+    assert "up to 50 MB each" in response.text
+
+
 def test_gallery_page_runs_the_same_number_of_queries_for_1_and_500_photos(client, gallery):
     PhotoFactory(gallery=gallery)
     client.get(gallery.get_absolute_url())  # warm up: session, content types
