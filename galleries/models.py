@@ -104,7 +104,7 @@ class Gallery(models.Model):
         photo.thumbnail_object_key = f"{self.pk}/thumbnails/{photo.pk}.jpg"
         photo.preview_object_key = f"{self.pk}/thumbnails/{photo.pk}-preview.jpg"
         upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
-        written = []
+        written, writing = [], None
         try:
             for attempt in range(5):
                 # The unique object_key reserves the name, so two IMG_0001.jpg never share an object.
@@ -117,19 +117,24 @@ class Gallery(models.Model):
                             (photo.preview_object_key, ContentFile(renditions.preview)),
                             (photo.object_key, upload),
                         ]:
-                            saved_as = default_storage.save(key, content)
-                            written.append(saved_as)  # a failed PUT leaves no object behind
-                            if saved_as != key:
-                                raise RuntimeError(f"storage renamed {key} to {saved_as}")
+                            writing = key
+                            written.append(default_storage.save(key, content))
+                            writing = None
+                            if written[-1] != key:
+                                raise RuntimeError(f"storage renamed {key} to {written[-1]}")
                     break
                 except IntegrityError:
                     if written or attempt == 4:
                         raise
-        except BaseException:
+        except BaseException as error:
             if written:
                 from galleries.tasks import delete_storage_objects
 
                 delete_storage_objects.call(written)
+            if writing:
+                # A write that failed or timed out may still land (a hung S3 catches up later):
+                # delete it once storage answers again, rather than wait for it now.
+                PendingDeletion.objects.remember({writing: str(error) or type(error).__name__})
             raise
         Gallery.objects.filter(pk=self.pk).update(updated_at=timezone.now())
         return photo
@@ -199,6 +204,20 @@ class Photo(models.Model):
         return self.thumbnail_size[1]
 
 
+class PendingDeletionQuerySet(models.QuerySet):
+    def remember(self, failures):
+        """Record objects that could not be deleted ({key: error}), counting the attempts."""
+        now = timezone.now()
+        for key, error in failures.items():
+            pending, created = self.get_or_create(
+                object_key=key, defaults={"last_error": error[:2000], "last_attempt_at": now}
+            )
+            if not created:
+                self.filter(pk=pending.pk).update(
+                    attempts=models.F("attempts") + 1, last_error=error[:2000], last_attempt_at=now
+                )
+
+
 class PendingDeletion(models.Model):
     """A storage object whose delete failed; retry_storage_deletes tries again until it is gone."""
 
@@ -207,6 +226,8 @@ class PendingDeletion(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_attempt_at = models.DateTimeField(default=timezone.now)
+
+    objects = PendingDeletionQuerySet.as_manager()
 
     class Meta:
         db_table = "pending_storage_deletions"

@@ -1,6 +1,4 @@
-from django.db import models
 from django.tasks import task
-from django.utils import timezone
 
 from galleries.models import PendingDeletion
 from galleries.storage import delete_objects
@@ -11,15 +9,7 @@ def delete_storage_objects(keys):
     """Delete objects whose rows are gone; remember the ones that fail so they are retried."""
     failed = delete_objects(keys)
     PendingDeletion.objects.filter(object_key__in=[k for k in keys if k not in failed]).delete()
-    now = timezone.now()
-    for key, error in failed.items():
-        pending, created = PendingDeletion.objects.get_or_create(
-            object_key=key, defaults={"last_error": error[:2000], "last_attempt_at": now}
-        )
-        if not created:
-            PendingDeletion.objects.filter(pk=pending.pk).update(
-                attempts=models.F("attempts") + 1, last_error=error[:2000], last_attempt_at=now
-            )
+    PendingDeletion.objects.remember(failed)
     return len(keys) - len(failed)
 
 

@@ -31,8 +31,5 @@ class Command(BaseCommand):
         )
         if delete_orphans and orphans:
             failed = delete_objects(orphans)
-            PendingDeletion.objects.bulk_create(
-                [PendingDeletion(object_key=key, last_error=error) for key, error in failed.items()],
-                ignore_conflicts=True,
-            )
+            PendingDeletion.objects.remember(failed)
             self.stdout.write(f"Deleted {len(orphans) - len(failed)} orphan(s); {len(failed)} failed and will be retried.")
