@@ -55,7 +55,7 @@ def test_public_gallery_shows_name_photographer_cover_count_size_and_lazy_thumbn
     assert 'width="640" height="427" loading="lazy" decoding="async"' in content
     assert 'class="tile r30"' in content and 'class="tile r13"' in content  # aspect ratios 1.5 and 0.67
     assert reverse("sharing:zip_download", args=[link.pk]) in content
-    assert "js/viewer.js" in content and "css/public.css" in content
+    assert "js/viewer.js" in content and "css/viewport.css" in content
     assert 'aria-modal="true"' in content
     assert " style=" not in content  # the CSP allows no inline styles
     assert "<script>" not in content
