@@ -233,3 +233,21 @@ def test_zip_download_when_s3_is_down_is_a_503_before_streaming(client, shared, 
     assert response["Content-Security-Policy"]  # the error page is a page like any other
     link.refresh_from_db()
     assert link.zip_downloads == 0
+
+
+def test_deleting_a_gallery_while_s3_hangs_answers_quickly_and_deletes_later(
+    client, shared, s3, django_capture_on_commit_callbacks
+):
+    gallery, photos, link = shared
+    keys = sorted(gallery.photos.all().object_keys())
+    s3.pause()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response, seconds = timed(client.post, reverse("galleries:gallery_delete", args=[gallery.pk]))
+    finally:
+        s3.resume()
+    assert response.status_code == 302
+    assert seconds < QUICK_CHECK_BOUND
+    assert sorted(PendingDeletion.objects.values_list("object_key", flat=True)) == keys
+    call_command("retry_storage_deletes")
+    assert stored_keys(gallery) == []
