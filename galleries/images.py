@@ -4,6 +4,7 @@ Plain functions on files and bytes, no ORM, so they can be tested and benchmarke
 """
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 from functools import lru_cache
@@ -95,7 +96,8 @@ def make_renditions(file, max_pixels):
         raise ImageRejected("This file is not a photo we can read: use JPEG, PNG, WebP, TIFF or HEIC.")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(f"This image has more pixels than the {max_pixels / 1e6:.0f} megapixels we accept.")
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError):
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError,
+            struct.error, RuntimeError):
         raise ImageRejected("This photo is damaged or incomplete (was the upload cut short?).")
 
     preview = _to_srgb(preview, icc_profile)
@@ -120,7 +122,7 @@ def make_renditions(file, max_pixels):
 def _orientation(image):
     try:
         return int(image.getexif().get(0x0112, 1))
-    except (ValueError, TypeError):
+    except Exception:  # a mangled EXIF block costs the photo its rotation, not its upload
         return 1
 
 

@@ -1,6 +1,7 @@
 """Thumbnails and previews come out upright, in sRGB, without metadata; bad files are refused."""
 
 import io
+import random
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,17 @@ def test_camera_mpo_jpegs_are_accepted_as_jpeg():
     assert (renditions.width, renditions.height) == (3000, 2000)
     red, green, blue = open_jpeg(renditions.thumbnail).getpixel((5, 5))
     assert red > 200 and green < 60 and blue < 60
+
+
+@pytest.mark.parametrize("format", ["JPEG", "PNG", "TIFF", "WEBP", "HEIF"])
+def test_corrupted_files_are_either_read_or_refused_never_a_crash(format):
+    original = image_bytes(400, 300, format=format)
+    generator = random.Random(format)
+    for _ in range(40):
+        data = bytearray(original)
+        for _ in range(generator.randint(1, 20)):
+            data[generator.randrange(len(data))] = generator.randrange(256)
+        try:
+            make_renditions(io.BytesIO(bytes(data)), max_pixels=50_000_000)
+        except ImageRejected:
+            pass
