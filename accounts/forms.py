@@ -34,12 +34,8 @@ class SignupForm(UniqueEmailMixin, BaseUserCreationForm):
 
 
 class ProfileForm(UniqueEmailMixin, forms.ModelForm):
-    class Meta:
-        model = User
+    class Meta(SignupForm.Meta):
         fields = ["display_name", "email"]
-        labels = {"display_name": "Your name or studio name"}
-        help_texts = {"display_name": "Shown to your clients on shared galleries."}
-        widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
 
 class LoginForm(AuthenticationForm):
