@@ -69,7 +69,7 @@ def what_if(data, preview_filter=Image.Resampling.HAMMING, threads=False):
 
     image = Image.open(io.BytesIO(data))
     transpose = images._TRANSPOSE_FOR_ORIENTATION.get(images._orientation(image))
-    target = images._fit(image.size, PREVIEW_SIZE)
+    target = images.fit_within(image.size, PREVIEW_SIZE)
     image.draft("RGB", target)
     image.load()
     if threads:  # two horizontal strips resized on two cores (Pillow releases the GIL), then joined
@@ -88,7 +88,7 @@ def what_if(data, preview_filter=Image.Resampling.HAMMING, threads=False):
         preview = preview.transpose(transpose)
 
     def thumbnail():
-        size = images._fit(preview.size, THUMBNAIL_SIZE)
+        size = images.fit_within(preview.size, THUMBNAIL_SIZE)
         return images._jpeg_bytes(preview.resize(size, Image.Resampling.BICUBIC, reducing_gap=1.5), 80)
 
     thumb = _threads.submit(thumbnail) if threads else None

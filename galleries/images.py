@@ -103,7 +103,7 @@ def make_renditions(file, max_pixels):
     preview = _to_srgb(preview, icc_profile)
     if transpose is not None:
         preview = preview.transpose(transpose)
-    thumbnail_size = _fit(preview.size, THUMBNAIL_SIZE)
+    thumbnail_size = fit_within(preview.size, THUMBNAIL_SIZE)
     if thumbnail_size == preview.size:
         thumbnail = preview
     else:
@@ -126,7 +126,7 @@ def _orientation(image):
         return 1
 
 
-def _fit(size, long_edge):
+def fit_within(size, long_edge):
     """`size` scaled down (never up) so its long edge is `long_edge`, keeping the aspect ratio."""
     scale = min(1.0, long_edge / max(size))
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
@@ -139,7 +139,7 @@ def _shrink(image, long_edge):
     only scales while both sides stay at least the requested size, so ask for the aspect-correct
     target, not a square.
     """
-    target = _fit(image.size, long_edge)
+    target = fit_within(image.size, long_edge)
     if image.format in ("JPEG", "MPO"):
         image.draft("RGB", target)
     image.load()

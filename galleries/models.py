@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from galleries.images import THUMBNAIL_SIZE, ImageRejected, make_renditions
+from galleries.images import THUMBNAIL_SIZE, ImageRejected, fit_within, make_renditions
 
 
 def clean_filename(name):
@@ -191,9 +191,7 @@ class Photo(models.Model):
     @cached_property
     def thumbnail_size(self):
         """(width, height) of the grid thumbnail, for <img> attributes that reserve its space."""
-        width, height = self.width or 3, self.height or 2
-        scale = min(1, THUMBNAIL_SIZE / max(width, height))
-        return max(1, round(width * scale)), max(1, round(height * scale))
+        return fit_within((self.width or 3, self.height or 2), THUMBNAIL_SIZE)
 
     @property
     def thumbnail_width(self):
@@ -202,6 +200,12 @@ class Photo(models.Model):
     @property
     def thumbnail_height(self):
         return self.thumbnail_size[1]
+
+    @property
+    def ratio_step(self):
+        """The aspect ratio in steps of 0.05 between 0.25 and 4, for the public grid's `rNN` CSS
+        classes that size each tile (the CSP allows no inline styles)."""
+        return min(max(round(self.thumbnail_width / self.thumbnail_height * 20), 5), 80)
 
 
 class PendingDeletionQuerySet(models.QuerySet):

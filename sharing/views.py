@@ -175,11 +175,7 @@ def rendition_response(photo, key):
 def public_gallery(request, share_id):
     link = get_active_link(share_id, "gallery__owner", "gallery__cover_photo")
     gallery = link.gallery
-    page = photo_page(request, gallery.photos.in_display_order())
-    for photo in page:
-        # Aspect ratio in steps of 0.05 between 0.25 and 4: a CSS class sizes the tile (no inline styles).
-        photo.ratio_step = min(max(round(photo.thumbnail_width / photo.thumbnail_height * 20), 5), 80)
-    context = {"link": link, "gallery": gallery, "page": page}
+    context = {"link": link, "gallery": gallery, "page": photo_page(request, gallery.photos.in_display_order())}
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     link.increment("views")

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from pytest_services import PostgresServer, free_port
+from pytest_services import free_port
 from sharing.tests.factories import ShareLinkFactory
 
 

@@ -1,13 +1,10 @@
 """Security headers on every page, pages that satisfy their own Content-Security-Policy, and the
 production settings (DEBUG off, as in these tests): HSTS, secure cookies, `check --deploy`."""
 
-import os
 import re
-import secrets
 import subprocess
 import sys
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,9 +12,9 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from tests.conftest import ROOT, production_env
 from tests.test_access_control import OWNED, PUBLIC, SHARED, SIGNED_IN, STAFF_NAMESPACE, all_urls
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class InlineCodeFinder(HTMLParser):
@@ -170,24 +167,13 @@ def test_session_and_csrf_cookies_are_secure_and_the_session_cookie_httponly(cli
     assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
 
 
-def deploy_env(**extra):
-    """The environment of a production deploy: no DJANGO_DEBUG, a real key, real host names, and
-    a mail server."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "EMAIL_"))}
-    env.update(
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="example.com",
-        EMAIL_URL="smtp+tls://viewport:secret@smtp.example.com:587",
-    )
-    env.update(extra)
-    return env
-
-
 @pytest.mark.parametrize("with_mail_server", [True, False])
 def test_check_deploy_is_clean_with_production_environment(with_mail_server):
-    env = deploy_env()
-    if not with_mail_server:
-        del env["EMAIL_URL"]  # password-reset mail then goes to an SMTP server on localhost
+    env = production_env(DJANGO_ALLOWED_HOSTS="example.com")
+    if with_mail_server:
+        env["EMAIL_URL"] = "smtp+tls://viewport:secret@smtp.example.com:587"
+    else:
+        env.pop("EMAIL_URL", None)  # password-reset mail then goes to an SMTP server on localhost
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
