@@ -24,7 +24,7 @@ def photo_storage(request, settings, tmp_path):
         settings.STORAGES = {
             **settings.STORAGES,
             "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "BACKEND": "galleries.storage.LocalPhotoStorage",
                 "OPTIONS": {"location": tmp_path / "photos", "allow_overwrite": True},
             },
         }
@@ -34,6 +34,6 @@ def photo_storage(request, settings, tmp_path):
 @pytest.fixture
 def stored_keys(photo_storage):
     """A function listing the keys in the active photo storage under a prefix."""
-    from galleries.storage import list_object_keys
+    from django.core.files.storage import default_storage
 
-    return lambda prefix="": sorted(list_object_keys(prefix))
+    return lambda prefix="": sorted(default_storage.list_keys(prefix))

@@ -6,7 +6,6 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from galleries.models import Gallery, PendingDeletion, Photo
-from galleries.storage import object_response
 
 
 def thumbnail_tag(photo, size=64):
@@ -82,7 +81,7 @@ class PhotoAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         photo = get_object_or_404(Photo, pk=photo_id)
-        return object_response(photo.thumbnail_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg")
+        return photo.serve_thumbnail()
 
     @admin.display(description="Thumbnail")
     def thumbnail(self, photo):

@@ -4,6 +4,7 @@ from django.http import JsonResponse
 from django.template.response import TemplateResponse
 
 from galleries.storage import STORAGE_ERRORS
+from viewport.http import wants_json
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class StorageUnavailableMiddleware:
         if not isinstance(exception, STORAGE_ERRORS):
             return None
         logger.warning("Storage unavailable for %s: %s", request.path, exception)
-        if "application/json" in request.headers.get("Accept", ""):
+        if wants_json(request):
             response = JsonResponse({"error": "Photo storage is unavailable right now. Please try again shortly."}, status=503)
         else:
             response = TemplateResponse(request, "503_storage.html", status=503).render()

@@ -1,32 +1,17 @@
 import re
-import unicodedata
 import uuid
-from pathlib import PurePosixPath
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, models, transaction
-from django.db.models import Count, Sum
+from django.core.paginator import Paginator
+from django.db import models
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, Now
-from django.db.models.signals import pre_delete
-from django.dispatch import receiver
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from galleries.images import THUMBNAIL_SIZE, ImageRejected, fit_within, make_renditions
-
-
-def clean_filename(name):
-    """The uploaded file's own name, without folders, control characters or characters that
-    break headers and file systems, and at most 150 characters (keeping the extension)."""
-    name = re.split(r"[\\/]", name or "")[-1]
-    name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '<>:"|?*')
-    name = re.sub(r"\s+", " ", name).strip(" .")
-    stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix[:10]
-    return (stem[: 150 - len(suffix)].strip() or "photo") + suffix
+from galleries.images import THUMBNAIL_SIZE, fit_within
 
 
 def natural_sort_key(filename):
@@ -78,76 +63,33 @@ class Gallery(models.Model):
             return self.cover_photo
         return self.photos.in_display_order().first()
 
-    def add_photo(self, upload):
-        """Store one uploaded photo: original byte for byte, thumbnail and preview, then the row.
-
-        Raises ImageRejected with a message for the photographer, or a storage error. Either way
-        nothing of the file is left behind: no row without its objects, no object without a row.
-        """
-        if upload.size == 0:
-            raise ImageRejected("This file is empty.")
-        if upload.size > settings.VIEWPORT_MAX_UPLOAD_SIZE:
-            raise ImageRejected(
-                f"This file is {filesizeformat(upload.size)}; the limit is "
-                f"{filesizeformat(settings.VIEWPORT_MAX_UPLOAD_SIZE)} per photo."
-            )
-        renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
-        filename = clean_filename(upload.name)
-        photo = Photo(
-            gallery=self,
-            original_filename=filename,
-            content_type=renditions.content_type,
-            file_size=upload.size,
-            width=renditions.width,
-            height=renditions.height,
-        )
-        photo.thumbnail_object_key = f"{self.pk}/thumbnails/{photo.pk}.jpg"
-        photo.preview_object_key = f"{self.pk}/thumbnails/{photo.pk}-preview.jpg"
-        upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
-        written, writing = [], None
-        try:
-            for attempt in range(5):
-                # The unique object_key reserves the name, so two IMG_0001.jpg never share an object.
-                photo.object_key = f"{self.pk}/{filename}" if attempt == 0 else f"{self.pk}/{_with_token(filename)}"
-                try:
-                    with transaction.atomic():
-                        photo.save(force_insert=True)
-                        for key, content in [
-                            (photo.thumbnail_object_key, ContentFile(renditions.thumbnail)),
-                            (photo.preview_object_key, ContentFile(renditions.preview)),
-                            (photo.object_key, upload),
-                        ]:
-                            writing = key
-                            written.append(default_storage.save(key, content))
-                            writing = None
-                            if written[-1] != key:
-                                raise RuntimeError(f"storage renamed {key} to {written[-1]}")
-                    break
-                except IntegrityError:
-                    if written or attempt == 4:
-                        raise
-        except BaseException as error:
-            if written:
-                from galleries.tasks import delete_storage_objects
-
-                delete_storage_objects.call(written)
-            if writing:
-                # A write that failed or timed out may still land (a hung S3 catches up later):
-                # delete it once storage answers again, rather than wait for it now.
-                PendingDeletion.objects.remember({writing: str(error) or type(error).__name__})
-            raise
+    def touch(self):
+        """Mark the gallery as changed now (photos added), without loading or saving the row."""
         Gallery.objects.filter(pk=self.pk).update(updated_at=timezone.now())
-        return photo
-
-
-def _with_token(filename):
-    path = PurePosixPath(filename)
-    return f"{path.stem}-{uuid.uuid4().hex[:8]}{path.suffix}"
 
 
 class PhotoQuerySet(models.QuerySet):
+    DISPLAY_ORDER = ("sort_key", "uploaded_at", "id")
+    PER_PAGE = 120
+
+    def page(self, number):
+        """One page of photos. A gallery page opens with the first; static/js/photo-pages.js
+        fetches the next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a
+        gallery of thousands of photos renders as fast as one of a hundred."""
+        return Paginator(self, self.PER_PAGE).get_page(number)
+
     def in_display_order(self):
-        return self.order_by("sort_key", "uploaded_at", "id")
+        return self.order_by(*self.DISPLAY_ORDER)
+
+    def after(self, photo):
+        """The photos after `photo` in display order, nearest first."""
+        return self.filter(_later_than(photo, self.DISPLAY_ORDER, "gt")).in_display_order()
+
+    def before(self, photo):
+        """The photos before `photo` in display order, nearest first."""
+        return self.filter(_later_than(photo, self.DISPLAY_ORDER, "lt")).order_by(
+            *(f"-{field}" for field in self.DISPLAY_ORDER)
+        )
 
     def stats(self):
         """{"photo_count": …, "total_size": …} in one query."""
@@ -156,9 +98,24 @@ class PhotoQuerySet(models.QuerySet):
     def object_keys(self):
         """Every storage key these photos own: originals, thumbnails and previews."""
         keys = []
-        for row in self.values_list("object_key", "thumbnail_object_key", "preview_object_key"):
-            keys.extend(key for key in row if key)
+        for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key"):
+            keys.extend(photo.storage_keys)
         return keys
+
+    def referencing(self, keys):
+        """The photos that own any of these storage keys."""
+        return self.filter(
+            Q(object_key__in=keys) | Q(thumbnail_object_key__in=keys) | Q(preview_object_key__in=keys)
+        )
+
+
+def _later_than(photo, fields, lookup):
+    """A keyset condition: rows whose (field1, field2, …) compare `lookup` to the photo's."""
+    condition, equal_so_far = Q(), Q()
+    for field in fields:
+        condition |= equal_so_far & Q(**{f"{field}__{lookup}": getattr(photo, field)})
+        equal_so_far &= Q(**{field: getattr(photo, field)})
+    return condition
 
 
 class Photo(models.Model):
@@ -187,6 +144,34 @@ class Photo(models.Model):
     def save(self, *args, **kwargs):
         self.sort_key = natural_sort_key(self.original_filename or self.object_key)
         super().save(*args, **kwargs)
+
+    def assign_object_keys(self):
+        """Where this photo's original and renditions are stored. Every key holds the photo's
+        own UUID, so no two photos share an object and an upload never writes to a key that an
+        earlier, failed one left waiting to be deleted."""
+        self.object_key = f"{self.gallery_id}/{self.pk}/{self.original_filename}"
+        self.thumbnail_object_key = f"{self.gallery_id}/thumbnails/{self.pk}.jpg"
+        self.preview_object_key = f"{self.gallery_id}/previews/{self.pk}.jpg"
+
+    def serve_thumbnail(self, max_age=0):
+        return default_storage.serve(
+            self.thumbnail_object_key, filename=f"{self.pk}.jpg", content_type="image/jpeg", max_age=max_age
+        )
+
+    def serve_preview(self, max_age=0):
+        return default_storage.serve(
+            self.preview_object_key, filename=f"{self.pk}.jpg", content_type="image/jpeg", max_age=max_age
+        )
+
+    def serve_original(self):
+        """The original as a download named as the photographer's file was."""
+        return default_storage.serve(
+            self.object_key, filename=self.original_filename, content_type=self.content_type, as_attachment=True
+        )
+
+    @property
+    def storage_keys(self):
+        return [key for key in (self.object_key, self.thumbnail_object_key, self.preview_object_key) if key]
 
     @cached_property
     def thumbnail_size(self):
@@ -238,24 +223,3 @@ class PendingDeletion(models.Model):
 
     def __str__(self):
         return self.object_key
-
-
-# Rows go with database cascades (ON DELETE CASCADE), which send no signals for the photos they
-# take along, so the keys are collected here from whatever is being deleted: a user, a gallery
-# or photos, whether from a view, a QuerySet or the admin. The objects are deleted only once the
-# transaction commits, so a rollback never loses a photo's bytes.
-@receiver(pre_delete, sender=settings.AUTH_USER_MODEL)
-@receiver(pre_delete, sender=Gallery)
-@receiver(pre_delete, sender=Photo)
-def delete_storage_objects_on_commit(sender, instance, **kwargs):
-    if sender is Photo:
-        keys = [instance.object_key, instance.thumbnail_object_key, instance.preview_object_key]
-    elif sender is Gallery:
-        keys = instance.photos.object_keys()
-    else:
-        keys = Photo.objects.filter(gallery__owner=instance).object_keys()
-    keys = [key for key in keys if key]
-    if keys:
-        from galleries.tasks import delete_storage_objects
-
-        transaction.on_commit(lambda: delete_storage_objects.enqueue(keys), robust=True)

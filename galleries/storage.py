@@ -1,8 +1,18 @@
 """Where photo bytes live, and how they reach a browser.
 
-Locally, files are served by our own views after a permission check. On S3 the bucket stays
-private: views answer with a redirect to a short-lived signed URL, so the bytes never pass
-through the app server.
+Two backends with the same few methods beyond Django's Storage API, so that callers just use
+`default_storage` and never ask which one they have:
+
+- `serve(key, filename=, content_type=, as_attachment=, max_age=)`: a response that hands the
+  object to a browser;
+- `iter_chunks(key)`: the object's bytes, chunk by chunk, opened when iteration starts;
+- `list_keys(prefix, modified_before=)`: every key under a prefix (last written before a time);
+- `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
+- `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly.
+
+Locally, files are streamed by our own views after their permission check. On S3 the bucket
+stays private: views answer with a redirect to a short-lived signed URL, so the bytes never
+pass through the app server.
 """
 
 import hashlib
@@ -14,14 +24,78 @@ from urllib.parse import quote, urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage
 from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-# Errors that mean "the storage service is down, slow or refusing us", as opposed to a bug.
-STORAGE_ERRORS = (BotoCoreError, ClientError, ConnectionError, TimeoutError)
+
+
+class StorageUnavailable(Exception):
+    """Photo storage did not answer a check."""
+
+
+# Errors that mean "photo storage is down, slow or refusing us", as opposed to a bug.
+STORAGE_ERRORS = (BotoCoreError, ClientError, ConnectionError, TimeoutError, StorageUnavailable)
+CHUNK_SIZE = 4 * 1024 * 1024
+
+
+def _cache_control(max_age):
+    return f"private, max-age={max_age}" if max_age else "private, no-cache"
+
+
+class LocalPhotoStorage(FileSystemStorage):
+    """Photos in a folder on this machine: the embedded default."""
+
+    def serve(self, key, *, filename, content_type, as_attachment=False, max_age=0):
+        """The file itself, streamed. The Content-Type comes from the decoded image, never from
+        what the uploader declared, and the answer names the file, so an uploaded file cannot
+        run as a page on our origin."""
+        try:
+            file = self.open(key, "rb")
+        except FileNotFoundError:
+            raise Http404("This photo's file is missing from storage.")
+        response = FileResponse(file, content_type=content_type)
+        response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+        response["Cache-Control"] = _cache_control(max_age)
+        return response
+
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE):
+        with self.open(key, "rb") as file:
+            while chunk := file.read(chunk_size):
+                yield chunk
+
+    def list_keys(self, prefix="", modified_before=None):
+        root = prefix.rstrip("/")
+        try:
+            folders, files = self.listdir(root)
+        except FileNotFoundError:
+            return
+        for name in files:
+            key = f"{root}/{name}" if root else name
+            if modified_before is None or self.get_modified_time(key) < modified_before:
+                yield key
+        for folder in folders:
+            yield from self.list_keys(f"{root}/{folder}/" if root else f"{folder}/", modified_before)
+
+    def delete_many(self, keys):
+        failed = {}
+        for key in keys:
+            try:
+                self.delete(key)
+            except OSError as error:
+                failed[key] = str(error)
+        return failed
+
+    def check(self):
+        try:
+            self.listdir("")
+        except FileNotFoundError:
+            pass  # nothing uploaded yet
+        except OSError as error:
+            raise StorageUnavailable(f"{self.location}: {error}") from error
+
 
 _RESPONSE_PARAMETERS = {
     "ResponseCacheControl": "response-cache-control",
@@ -31,13 +105,76 @@ _RESPONSE_PARAMETERS = {
 
 
 class PhotoS3Storage(S3Storage):
-    """S3 storage whose signed URLs are cheap to make and stay the same for a while.
+    """A private S3 bucket, whose signed URLs are cheap to make and stay the same for a while.
 
     botocore takes ~0.3 ms to presign a URL and stamps it with the current second, so every page
     view gets new URLs that browsers cannot cache. We sign with SigV4 ourselves, with the signing
     time rounded down to half the lifetime: a URL is identical for that window, and valid for at
     least half its lifetime after it was handed out.
     """
+
+    def serve(self, key, *, filename, content_type, as_attachment=False, max_age=0):
+        """A redirect to a signed URL that makes S3 answer with our type, name and caching."""
+        url = self.url(
+            key,
+            parameters={
+                "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+                "ResponseContentType": content_type,
+                "ResponseCacheControl": f"private, max-age={max_age or 3600}",
+            },
+        )
+        response = HttpResponseRedirect(url)
+        response["Cache-Control"] = "private, no-cache"
+        return response
+
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE):
+        body = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"]
+        try:
+            yield from body.iter_chunks(chunk_size)
+        finally:
+            body.close()
+
+    def list_keys(self, prefix="", modified_before=None):
+        paginator = self.connection.meta.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if modified_before is None or item["LastModified"] < modified_before:
+                    yield item["Key"]
+
+    def delete_many(self, keys):
+        """Delete objects in batches of 1,000 (S3's limit per request)."""
+        keys = list(keys)
+        client = self.connection.meta.client
+        failed = {}
+        for start in range(0, len(keys), 1000):
+            batch = keys[start : start + 1000]
+            try:
+                result = client.delete_objects(
+                    Bucket=self.bucket_name,
+                    Delete={"Objects": [{"Key": self._key(key)} for key in batch], "Quiet": True},
+                )
+            except STORAGE_ERRORS as error:
+                failed.update(dict.fromkeys(batch, str(error)))
+                continue
+            for error in result.get("Errors", []):
+                failed[error["Key"]] = error.get("Message", error.get("Code", "unknown error"))
+        return failed
+
+    def check(self):
+        self.quick_client.head_bucket(Bucket=self.bucket_name)
+
+    @cached_property
+    def quick_client(self):
+        """A client that gives up after one short try: for checks, which must answer fast."""
+        quick = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
+        return self._create_session().client(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            endpoint_url=self.endpoint_url,
+            config=self.client_config.merge(quick),
+            verify=self.verify,
+        )
 
     def url(self, name, parameters=None, expire=None, http_method=None):
         if not (self.access_key and self.secret_key) or self.security_token or http_method not in (None, "GET"):
@@ -49,7 +186,7 @@ class PhotoS3Storage(S3Storage):
         query = {_RESPONSE_PARAMETERS[k]: v for k, v in (parameters or {}).items()}
         return presigned_get_url(
             base_url=self._base_url(),
-            key=self._normalize_name(clean_name(name)),
+            key=self._key(name),
             region=self.region_name or "us-east-1",
             access_key=self.access_key,
             secret_key=self.secret_key,
@@ -62,6 +199,9 @@ class PhotoS3Storage(S3Storage):
         # Browsers may reach S3 at another address than the app server does (docker-compose, a CDN).
         return {**super().get_default_settings(), "public_endpoint_url": None}
 
+    def _key(self, name):
+        return self._normalize_name(clean_name(name))
+
     def _base_url(self):
         endpoint = self.public_endpoint_url or self.endpoint_url or f"https://s3.{self.region_name}.amazonaws.com"
         endpoint = endpoint.rstrip("/")
@@ -69,37 +209,6 @@ class PhotoS3Storage(S3Storage):
             parts = urlsplit(endpoint)
             return f"{parts.scheme}://{self.bucket_name}.{parts.netloc}"
         return f"{endpoint}/{self.bucket_name}"
-
-    @cached_property
-    def quick_client(self):
-        """A client that gives up after one short try: for health checks, which must answer fast."""
-        quick = Config(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1, "mode": "standard"})
-        return self._create_session().client(
-            "s3",
-            region_name=self.region_name,
-            use_ssl=self.use_ssl,
-            endpoint_url=self.endpoint_url,
-            config=self.client_config.merge(quick),
-            verify=self.verify,
-        )
-
-    def delete_many(self, keys):
-        """Delete objects in batches of 1,000; return {key: error} for the ones that failed."""
-        client = self.connection.meta.client
-        failed = {}
-        for start in range(0, len(keys), 1000):
-            batch = keys[start : start + 1000]
-            try:
-                result = client.delete_objects(
-                    Bucket=self.bucket_name,
-                    Delete={"Objects": [{"Key": self._normalize_name(key)} for key in batch], "Quiet": True},
-                )
-            except STORAGE_ERRORS as error:
-                failed.update(dict.fromkeys(batch, str(error)))
-                continue
-            for error in result.get("Errors", []):
-                failed[error["Key"]] = error.get("Message", error.get("Code", "unknown error"))
-        return failed
 
 
 def _uri_encode(value, safe=""):
@@ -135,80 +244,3 @@ def presigned_get_url(*, base_url, key, region, access_key, secret_key, signed_a
     )
     signature = hmac.new(_signing_key(secret_key, amz_date[:8], region), string_to_sign.encode(), hashlib.sha256)
     return f"{parts.scheme}://{parts.netloc}{path}?{canonical_query}&X-Amz-Signature={signature.hexdigest()}"
-
-
-def is_s3(storage=None):
-    return isinstance(storage or default_storage, S3Storage)
-
-
-def check_reachable():
-    """Raise one of STORAGE_ERRORS (or OSError locally) unless photo storage answers now."""
-    if is_s3():
-        default_storage.quick_client.head_bucket(Bucket=default_storage.bucket_name)
-    else:
-        try:
-            default_storage.listdir("")
-        except FileNotFoundError:
-            pass  # nothing uploaded yet
-
-
-def object_response(key, *, filename, content_type, as_attachment=False, max_age=0):
-    """Hand one stored object to the browser: a redirect to a signed URL on S3, a stream locally.
-
-    The Content-Type comes from the decoded image, never from what the uploader declared, and
-    every answer names the file, so an uploaded file cannot run as a page on our origin.
-    """
-    disposition = content_disposition_header(as_attachment, filename)
-    cache_control = f"private, max-age={max_age}" if max_age else "private, no-cache"
-    if is_s3():
-        url = default_storage.url(
-            key,
-            parameters={
-                "ResponseContentDisposition": disposition,
-                "ResponseContentType": content_type,
-                "ResponseCacheControl": f"private, max-age={max_age or 3600}",
-            },
-        )
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-cache"
-        return response
-    try:
-        file = default_storage.open(key, "rb")
-    except FileNotFoundError:
-        raise Http404("This photo's file is missing from storage.")
-    response = FileResponse(file, content_type=content_type)
-    response["Content-Disposition"] = disposition
-    response["Cache-Control"] = cache_control
-    return response
-
-
-def list_object_keys(prefix=""):
-    """Every key in photo storage under `prefix` (a gallery's is "<gallery_id>/")."""
-    if is_s3():
-        paginator = default_storage.connection.meta.client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=default_storage.bucket_name, Prefix=prefix):
-            for item in page.get("Contents", []):
-                yield item["Key"]
-        return
-    root = prefix.rstrip("/")
-    try:
-        folders, files = default_storage.listdir(root)
-    except FileNotFoundError:
-        return
-    for name in files:
-        yield f"{root}/{name}" if root else name
-    for folder in folders:
-        yield from list_object_keys(f"{root}/{folder}/" if root else f"{folder}/")
-
-
-def delete_objects(keys):
-    """Delete stored objects; return {key: error} for those that could not be deleted."""
-    if hasattr(default_storage, "delete_many"):
-        return default_storage.delete_many(list(keys))
-    failed = {}
-    for key in keys:
-        try:
-            default_storage.delete(key)
-        except (OSError, *STORAGE_ERRORS) as error:
-            failed[key] = str(error)
-    return failed

@@ -1,19 +1,27 @@
+from django.core.files.storage import default_storage
 from django.tasks import task
 
-from galleries.models import PendingDeletion
-from galleries.storage import STORAGE_ERRORS, check_reachable, delete_objects
+from galleries.models import PendingDeletion, Photo
+from galleries.storage import STORAGE_ERRORS
 
 
 @task
 def delete_storage_objects(keys):
-    """Delete objects whose rows are gone; remember the ones that fail so they are retried."""
+    """Delete objects whose rows are gone; remember the ones that fail so they are retried.
+
+    A key that a photo references is never deleted, whatever asked for it: it is checked here,
+    right before the delete, and dropped from the pending list.
+    """
+    keys = set(keys)
+    live = set(Photo.objects.referencing(keys).object_keys()) & keys
+    keys -= live
     try:
-        check_reachable()  # a hung S3 fails this in seconds; the deletes would wait out every timeout
-    except (OSError, *STORAGE_ERRORS) as error:
+        default_storage.check()  # a hung S3 fails this in seconds; the deletes would wait out every timeout
+    except STORAGE_ERRORS as error:
         failed = dict.fromkeys(keys, f"storage unreachable: {error}")
     else:
-        failed = delete_objects(keys)
-    PendingDeletion.objects.filter(object_key__in=[k for k in keys if k not in failed]).delete()
+        failed = default_storage.delete_many(sorted(keys))
+    PendingDeletion.objects.filter(object_key__in=(keys | live) - failed.keys()).delete()
     PendingDeletion.objects.remember(failed)
     return len(keys) - len(failed)
 

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
@@ -11,18 +12,19 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
-from galleries.images import ImageRejected
 from galleries.models import Gallery, Photo
-from galleries.storage import STORAGE_ERRORS, check_reachable, object_response
-from sharing.forms import ShareLinkForm
-
-PHOTOS_PER_PAGE = 120
-STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
+from galleries.storage import STORAGE_ERRORS
+from galleries.uploads import store_photos
+from viewport.http import wants_json
 
 
 def owned_gallery(request, gallery_id):
     """The gallery, if it is the user's own; anyone else's is a 404, not a 403."""
     return get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
+
+
+def owned_photo(request, gallery_id, photo_id):
+    return get_object_or_404(Photo, pk=photo_id, gallery_id=gallery_id, gallery__owner=request.user)
 
 
 @login_required
@@ -39,26 +41,17 @@ def gallery_list(request):
     return render(request, "galleries/gallery_list.html", {"page": page, "form": form})
 
 
-def photo_page(request, photos):
-    """One page of a gallery's photos. A page opens with the first; static/js/photo-pages.js
-    fetches the next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a
-    gallery of thousands of photos renders as fast as one of a hundred."""
-    return Paginator(photos, PHOTOS_PER_PAGE).get_page(request.GET.get("page"))
-
-
 @login_required
 @require_GET
 @gzip_page
 def gallery_detail(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    context = {"gallery": gallery, "page": photo_page(request, gallery.photos.in_display_order())}
+    context = {"gallery": gallery, "page": gallery.photos.in_display_order().page(request.GET.get("page"))}
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)
     context.update(
         gallery.photos.stats(),
         rename_form=GalleryForm(instance=gallery),
-        share_links=gallery.share_links.all(),
-        share_link_form=ShareLinkForm(),
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
     )
     return render(request, "galleries/gallery_detail.html", context)
@@ -107,27 +100,8 @@ def gallery_cover(request, gallery_id):
 @require_POST
 def photo_upload(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    uploads = request.FILES.getlist("photos")
-    created, errors = [], []
-    storage_down = False
-    for upload in uploads:
-        if storage_down:
-            errors.append({"file_name": upload.name, "message": STORAGE_UNAVAILABLE})
-            continue
-        try:
-            created.append(gallery.add_photo(upload))
-        except ImageRejected as error:
-            errors.append({"file_name": upload.name, "message": str(error)})
-        except STORAGE_ERRORS:
-            storage_down = True
-            errors.append({"file_name": upload.name, "message": STORAGE_UNAVAILABLE})
-        finally:
-            upload.close()
-    if not uploads:
-        errors.append({"file_name": "", "message": "Choose at least one photo to upload."})
-    status = 200 if created else (503 if storage_down else 400)
-
-    if "application/json" in request.headers.get("Accept", ""):
+    batch = store_photos(gallery, request.FILES.getlist("photos"))
+    if wants_json(request):
         photos = [
             {
                 "id": str(photo.pk),
@@ -137,12 +111,12 @@ def photo_upload(request, gallery_id):
                 "file_size": photo.file_size,
                 "thumbnail_url": reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk]),
             }
-            for photo in created
+            for photo in batch.photos
         ]
-        return JsonResponse({"photos": photos, "errors": errors}, status=status)
-    if created:
-        messages.success(request, f"{len(created)} photo{'s' if len(created) != 1 else ''} uploaded.")
-    for error in errors:
+        return JsonResponse({"photos": photos, "errors": batch.errors}, status=batch.status_code)
+    if batch.photos:
+        messages.success(request, f"{len(batch.photos)} photo{'s' if len(batch.photos) != 1 else ''} uploaded.")
+    for error in batch.errors:
         messages.error(request, f"{error['file_name']}: {error['message']}" if error["file_name"] else error["message"])
     return redirect(gallery)
 
@@ -160,31 +134,25 @@ def photo_delete(request, gallery_id):
     return redirect(gallery)
 
 
-def owned_photo(request, gallery_id, photo_id):
-    return get_object_or_404(Photo, pk=photo_id, gallery_id=gallery_id, gallery__owner=request.user)
-
-
 @login_required
 @require_GET
 def photo_thumbnail(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return object_response(photo.thumbnail_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg", max_age=3600)
+    return photo.serve_thumbnail(max_age=3600)
 
 
 @login_required
 @require_GET
 def photo_preview(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return object_response(photo.preview_object_key, filename=f"{photo.pk}.jpg", content_type="image/jpeg", max_age=3600)
+    return photo.serve_preview(max_age=3600)
 
 
 @login_required
 @require_GET
 def photo_download(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return object_response(
-        photo.object_key, filename=photo.original_filename, content_type=photo.content_type, as_attachment=True
-    )
+    return photo.serve_original()
 
 
 @never_cache
@@ -199,9 +167,9 @@ def healthz(request):
     except Exception as error:  # any failure means "not healthy", whatever the driver raised
         checks["database"] = f"error: {type(error).__name__}"
     try:
-        check_reachable()
+        default_storage.check()
         checks["storage"] = "ok"
-    except (OSError, *STORAGE_ERRORS) as error:
-        checks["storage"] = f"error: {type(error).__name__}"
+    except STORAGE_ERRORS as error:
+        checks["storage"] = f"error: {type(error.__cause__ or error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)

@@ -1,5 +1,4 @@
 from django.contrib import admin
-from django.utils import timezone
 
 from sharing.models import ShareLink
 
@@ -37,6 +36,6 @@ class ShareLinkAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status")
     def status(self, link):
-        if link.expires_at is None:
-            return "Active (never expires)"
-        return "Expired" if link.expires_at <= timezone.now() else "Active"
+        if link.is_expired:
+            return "Expired"
+        return "Active" if link.expires_at else "Active (never expires)"

@@ -47,6 +47,12 @@ class ShareLink(models.Model):
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
+    def cache_seconds(self, longest=3600):
+        """How long a browser may keep what this link shows: never past the link's expiry."""
+        if self.expires_at is None:
+            return longest
+        return max(0, min(longest, int((self.expires_at - timezone.now()).total_seconds())))
+
     @property
     def total_downloads(self):
         return self.zip_downloads + self.single_downloads

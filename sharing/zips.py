@@ -9,12 +9,8 @@ from pathlib import PurePosixPath
 
 import zipstream
 from django.core.files.storage import default_storage
-from storages.utils import clean_name
 
-from galleries.models import clean_filename
-from galleries.storage import is_s3
-
-CHUNK_SIZE = 4 * 1024 * 1024
+from galleries.uploads import clean_filename
 
 
 def archive_name(gallery):
@@ -41,26 +37,10 @@ def entry_names(filenames):
     return names
 
 
-def object_chunks(key, chunk_size=CHUNK_SIZE):
-    """The stored object's bytes, chunk by chunk; it is opened only when iteration starts."""
-    if is_s3():
-        body = default_storage.connection.meta.client.get_object(
-            Bucket=default_storage.bucket_name, Key=default_storage._normalize_name(clean_name(key))
-        )["Body"]
-        try:
-            yield from body.iter_chunks(chunk_size)
-        finally:
-            body.close()
-    else:
-        with default_storage.open(key, "rb") as file:
-            while chunk := file.read(chunk_size):
-                yield chunk
-
-
 def gallery_zip(photos):
     """A sized ZipStream of the photos' originals; iterate it to get the archive's bytes."""
     photos = list(photos)
     archive = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
     for photo, name in zip(photos, entry_names(photo.original_filename or photo.object_key for photo in photos)):
-        archive.add(object_chunks(photo.object_key), name, size=photo.file_size)
+        archive.add(default_storage.iter_chunks(photo.object_key), name, size=photo.file_size)
     return archive

@@ -22,6 +22,7 @@ from accounts.tests.factories import UserFactory
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from pytest_services import free_port
 from sharing.tests.factories import ShareLinkFactory
+from galleries.uploads import store_photo
 
 
 class World:
@@ -32,12 +33,12 @@ class World:
         self.owner = UserFactory(display_name="Ada Owner")
         self.intruder = UserFactory(display_name="Ivan Intruder")
         self.gallery = GalleryFactory(owner=self.owner, name="Smith wedding")
-        self.photo = self.gallery.add_photo(jpeg_upload("IMG_0001.jpg", width=320, height=240))
-        self.second_photo = self.gallery.add_photo(jpeg_upload("IMG_0002.jpg", width=240, height=320))
+        self.photo = store_photo(self.gallery, jpeg_upload("IMG_0001.jpg", width=320, height=240))
+        self.second_photo = store_photo(self.gallery, jpeg_upload("IMG_0002.jpg", width=240, height=320))
         self.link = ShareLinkFactory(gallery=self.gallery)
         self.expired_link = ShareLinkFactory(gallery=self.gallery, expires_at=timezone.now() - timedelta(minutes=1))
         self.other_gallery = GalleryFactory(owner=self.owner, name="Private portfolio")
-        self.other_photo = self.other_gallery.add_photo(jpeg_upload("PRIVATE.jpg", width=200, height=200))
+        self.other_photo = store_photo(self.other_gallery, jpeg_upload("PRIVATE.jpg", width=200, height=200))
         self.other_link = ShareLinkFactory(gallery=self.other_gallery)
 
 

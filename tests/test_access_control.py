@@ -14,7 +14,7 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo
-from galleries.storage import list_object_keys
+from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from sharing.models import ShareLink
 
@@ -112,7 +112,7 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
 
 def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_world):
     world = s3_world
-    keys_before = sorted(list_object_keys(f"{world.gallery.pk}/"))
+    keys_before = sorted(default_storage.list_keys(f"{world.gallery.pk}/"))
     client.force_login(world.intruder)
     own_gallery = GalleryFactory(owner=world.intruder, name="Intruder's own")
     post_data = {
@@ -154,7 +154,7 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     assert world.gallery.photos.count() == 2
     assert ShareLink.objects.get(pk=world.link.pk).expires_at is None
     assert ShareLink.objects.filter(gallery=world.gallery).count() == 2
-    assert sorted(list_object_keys(f"{world.gallery.pk}/")) == keys_before
+    assert sorted(default_storage.list_keys(f"{world.gallery.pk}/")) == keys_before
 
 
 def test_the_owner_reaches_every_dashboard_url_of_their_own(client, s3_world):

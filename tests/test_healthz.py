@@ -29,7 +29,7 @@ def test_healthz_says_which_check_failed_and_leaks_no_details(client, settings, 
     blocker.write_text("not a folder")
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": blocker}},
+        "default": {"BACKEND": "galleries.storage.LocalPhotoStorage", "OPTIONS": {"location": blocker}},
     }
     response = client.get(reverse("healthz"))
     assert response.status_code == 503

@@ -10,13 +10,17 @@ import zlib
 from email.message import Message
 
 import pytest
+from datetime import timedelta
+
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo
 from galleries.tests.factories import GalleryFactory, image_bytes
 from sharing.tests.factories import ShareLinkFactory
+from galleries.uploads import store_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -157,7 +161,8 @@ def test_a_jpeg_html_polyglot_is_kept_but_served_only_as_an_attachment_image(cli
         body, headers = fetch(response)
         assert body == polyglot
         assert headers["Content-Type"] == "image/jpeg"
-        assert disposition(headers["Content-Disposition"]) == ("attachment", "poly.html")
+        # The download says what it is: a JPEG named `.html` downloads as `.jpg`.
+        assert disposition(headers["Content-Disposition"]) == ("attachment", "poly.jpg")
 
     renditions = [
         client.get(reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk])),
@@ -187,10 +192,10 @@ HOSTILE_NAMES = {
 @pytest.mark.parametrize("case", HOSTILE_NAMES)
 def test_hostile_file_names_are_cleaned_and_served_in_a_well_formed_header(client, gallery, photo_storage, stored_keys, case):
     name, expected = HOSTILE_NAMES[case]
-    photo = gallery.add_photo(SimpleUploadedFile(name, image_bytes(64, 48), "image/jpeg"))
+    photo = store_photo(gallery, SimpleUploadedFile(name, image_bytes(64, 48), "image/jpeg"))
 
     assert photo.original_filename == expected
-    assert photo.object_key == f"{gallery.pk}/{expected}"
+    assert photo.object_key == f"{gallery.pk}/{photo.pk}/{expected}"
     assert len(photo.original_filename) <= 150
     keys = stored_keys(f"{gallery.pk}/")
     assert len(keys) == 3 and all(key.startswith(f"{gallery.pk}/") for key in keys)
@@ -247,7 +252,7 @@ def test_html_in_gallery_and_display_names_is_escaped_on_every_page(client, payl
     response = client.post(reverse("galleries:gallery_list"), {"name": payload})
     gallery = Gallery.objects.get(owner=owner)
     assert gallery.name == payload  # stored as typed: escaping is the templates' job
-    gallery.add_photo(SimpleUploadedFile(f"{payload}.jpg", image_bytes(64, 48), "image/jpeg"))
+    store_photo(gallery, SimpleUploadedFile(f"{payload}.jpg", image_bytes(64, 48), "image/jpeg"))
     photo = gallery.photos.get()
     link = ShareLinkFactory(gallery=gallery)
 
@@ -286,3 +291,45 @@ def test_html_in_gallery_and_display_names_is_escaped_on_every_page(client, payl
     ]
     for url in admin_pages:
         assert_escaped(client.get(url), payload)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("写" * 150 + ".jpg", "写" * 65 + ".jpg"),  # 150 characters, but 454 bytes: too long a file name
+        ("thumbnails", "thumbnails.jpg"),  # named like the gallery's folder of thumbnails
+        ("previews", "previews.jpg"),
+        ("x.hta", "x.jpg"),  # a JPEG downloads as what it is
+    ],
+)
+def test_awkward_file_names_are_stored_safely_and_download_as_what_they_are(
+    client, gallery, photo_storage, name, expected
+):
+    response = upload(client, gallery, SimpleUploadedFile(name, image_bytes(64, 48), "image/jpeg"))
+    assert response.status_code == 200, response.content
+    photo = Photo.objects.get(pk=response.json()["photos"][0]["id"])
+    assert photo.original_filename == expected
+    download = client.get(reverse("galleries:photo_download", args=[gallery.pk, photo.pk]))
+    body, headers = fetch(download)
+    assert body == image_bytes(64, 48)
+    assert disposition(headers["Content-Disposition"]) == ("attachment", expected)
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["{not json", "[]", '"text"', '{"expires_at": {"date": "2030-01-01"}}', '{"expires_in_days": [[7]]}', "\xff\xfe"],
+)
+def test_a_malformed_or_wrongly_typed_json_body_is_a_400_and_changes_nothing(client, body):
+    link = ShareLinkFactory(expires_at=timezone.now() + timedelta(days=3))
+    client.force_login(link.gallery.owner)
+    expires_at = link.expires_at
+    for url in [
+        reverse("sharing:share_link_update", args=[link.pk]),
+        reverse("sharing:share_link_create", args=[link.gallery.pk]),
+    ]:
+        response = client.post(url, body, content_type="application/json", headers={"Accept": "application/json"})
+        assert response.status_code == 400, (url, response.status_code)
+        assert "error" in response.json()
+    link.refresh_from_db()
+    assert link.expires_at == expires_at
+    assert link.gallery.share_links.count() == 1

@@ -22,6 +22,7 @@ from django.urls import reverse
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from sharing.tests.factories import ShareLinkFactory
 from tests.conftest import AppServer, production_env
+from galleries.uploads import store_photo
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +35,7 @@ PHOTOS = 6
 def link():
     gallery = GalleryFactory(name="Load test")
     for n in range(PHOTOS):
-        gallery.add_photo(jpeg_upload(f"IMG_{n:04d}.jpg", width=1200, height=800, color=(n * 40, 90, 160)))
+        store_photo(gallery, jpeg_upload(f"IMG_{n:04d}.jpg", width=1200, height=800, color=(n * 40, 90, 160)))
     return ShareLinkFactory(gallery=gallery)
 
 

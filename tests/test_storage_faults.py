@@ -17,10 +17,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from galleries.models import PendingDeletion, Photo
-from galleries.storage import list_object_keys
+from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from pytest_services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
 from sharing.tests.factories import ShareLinkFactory
+from galleries.uploads import store_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -92,13 +93,13 @@ def s3(settings, module_s3):
 @pytest.fixture
 def shared(client, s3):
     gallery = GalleryFactory(name="Smith wedding")
-    photos = [gallery.add_photo(jpeg_upload(f"IMG_{n}.jpg", width=200, height=150)) for n in range(2)]
+    photos = [store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg", width=200, height=150)) for n in range(2)]
     client.force_login(gallery.owner)
     return gallery, photos, ShareLinkFactory(gallery=gallery)
 
 
 def stored_keys(gallery):
-    return sorted(list_object_keys(f"{gallery.pk}/"))
+    return sorted(default_storage.list_keys(f"{gallery.pk}/"))
 
 
 def timed(call, *args, **kwargs):

@@ -169,7 +169,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=600),
             # Keys are made unique by the app (Photo.object_key is unique), so no HEAD per write.
             "file_overwrite": True,
-            # boto3 waits 60 s to connect and to read by default; gunicorn kills a worker at 30 s.
+            # boto3 waits 60 s to connect and to read by default, past gunicorn's worker timeout
+            # (GUNICORN_TIMEOUT, 60 s): a hung S3 must fail a request well before that.
             "client_config": Config(
                 connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=2),
                 read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=3),
@@ -181,9 +182,13 @@ if AWS_STORAGE_BUCKET_NAME:
     }
 else:
     PHOTO_STORAGE = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "galleries.storage.LocalPhotoStorage",
         "OPTIONS": {"location": DATA_DIR / "photos", "base_url": None, "allow_overwrite": True},
     }
+# The embedded default keeps SQLite and photos under DATA_DIR: create it, so that Django's own
+# commands (migrate, createsuperuser, runserver) work on a fresh clone too.
+if not env.str("DATABASE_URL", default="") or not AWS_STORAGE_BUCKET_NAME:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": PHOTO_STORAGE,
     "staticfiles": {

@@ -12,3 +12,5 @@ urlpatterns = [
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "viewport.http.bad_request"

@@ -17,7 +17,7 @@ class GalleryFactory(factory.django.DjangoModelFactory):
 
 
 class PhotoFactory(factory.django.DjangoModelFactory):
-    """A photo row only; use Gallery.add_photo(jpeg_upload()) for one with stored files."""
+    """A photo row only; use galleries.uploads.store_photo(gallery, jpeg_upload()) for one with stored files."""
 
     class Meta:
         model = Photo

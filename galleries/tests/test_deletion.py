@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from galleries.models import PendingDeletion, Photo
 from galleries.tests.factories import GalleryFactory, jpeg_upload
+from galleries.uploads import store_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ def gallery(client, photo_storage):
     gallery = GalleryFactory()
     client.force_login(gallery.owner)
     for n in range(3):
-        gallery.add_photo(jpeg_upload(f"IMG_{n}.jpg"))
+        store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg"))
     return gallery
 
 
@@ -100,4 +101,47 @@ def test_check_storage_reports_and_deletes_orphans_and_reports_missing_objects(g
     assert len(stored_keys(f"{gallery.pk}/")) == 8  # reporting deletes nothing
 
     call_command("check_storage", "--delete-orphans")
+    assert set(orphans) <= set(stored_keys(f"{gallery.pk}/")), "an upload in progress may own young orphans"
+
+    call_command("check_storage", "--delete-orphans", "--min-age", "0")
     assert not set(orphans) & set(stored_keys(f"{gallery.pk}/"))
+
+
+def upload_json(client, gallery, file):
+    return client.post(
+        reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": [file]}, headers={"Accept": "application/json"}
+    )
+
+
+def test_a_retried_delete_never_removes_a_photo_uploaded_after_a_failed_attempt(client, gallery, photo_storage, monkeypatch):
+    """A failed upload leaves its half-written original waiting to be deleted; the same file
+    uploaded again must not land on that key, or the next retry would delete it."""
+    real_save = default_storage.save
+
+    def save_failing_the_original(name, content, *args, **kwargs):
+        if name.endswith("REPEAT.jpg"):
+            raise ConnectionError("storage went away mid-upload")
+        return real_save(name, content, *args, **kwargs)
+
+    monkeypatch.setattr(default_storage, "save", save_failing_the_original)
+    assert upload_json(client, gallery, jpeg_upload("REPEAT.jpg")).status_code == 503
+    assert PendingDeletion.objects.filter(object_key__endswith="REPEAT.jpg").exists()
+
+    monkeypatch.undo()
+    response = upload_json(client, gallery, jpeg_upload("REPEAT.jpg", color=(1, 2, 3)))
+    assert response.status_code == 200
+    photo = Photo.objects.get(pk=response.json()["photos"][0]["id"])
+
+    call_command("retry_storage_deletes")
+    assert default_storage.exists(photo.object_key)
+    assert photo.object_key not in PendingDeletion.objects.values_list("object_key", flat=True)
+
+
+def test_a_pending_delete_of_a_key_a_photo_references_is_dropped_not_carried_out(gallery):
+    photo = gallery.photos.first()
+    for key in photo.storage_keys:
+        PendingDeletion.objects.create(object_key=key, last_error="left over")
+
+    call_command("retry_storage_deletes")
+    assert all(default_storage.exists(key) for key in photo.storage_keys)
+    assert PendingDeletion.objects.count() == 0

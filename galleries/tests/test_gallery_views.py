@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo
-from galleries.views import PHOTOS_PER_PAGE
+from galleries.models import PhotoQuerySet
 from galleries.tests.factories import GalleryFactory, PhotoFactory
 
 pytestmark = pytest.mark.django_db
@@ -136,20 +136,20 @@ def test_gallery_page_runs_the_same_number_of_queries_for_1_and_500_photos(clien
     PhotoFactory.create_batch(499, gallery=gallery)
     with CaptureQueriesContext(connection) as many:
         response = client.get(gallery.get_absolute_url())
-    assert len(response.context["page"].object_list) == PHOTOS_PER_PAGE
+    assert len(response.context["page"].object_list) == PhotoQuerySet.PER_PAGE
     assert response.context["photo_count"] == 500
     assert len(many) == len(one)
 
 
 def test_gallery_page_brings_in_later_photos_page_by_page(client, gallery):
-    photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PHOTOS_PER_PAGE + 5)]
+    photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 5)]
     first = client.get(gallery.get_absolute_url())
     assert 'href="?page=2" data-more-photos' in first.text
 
     tiles = client.get(gallery.get_absolute_url(), {"page": 2, "partial": 1})
     assert tiles.status_code == 200
     assert "<html" not in tiles.text and "data-more-photos" not in tiles.text
-    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PHOTOS_PER_PAGE:]]
+    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PhotoQuerySet.PER_PAGE:]]
     assert tiles.text.count('<li class="photo-tile') == 5
 
     without_javascript = client.get(gallery.get_absolute_url(), {"page": 2})

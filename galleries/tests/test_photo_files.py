@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from galleries.storage import presigned_get_url
 from galleries.tests.factories import GalleryFactory, image_bytes
+from galleries.uploads import store_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def fetch(url):
 def photo(client, photo_storage):
     gallery = GalleryFactory()
     client.force_login(gallery.owner)
-    return gallery.add_photo(SimpleUploadedFile("Café 1.jpg", image_bytes(900, 600), "image/jpeg"))
+    return store_photo(gallery, SimpleUploadedFile("Café 1.jpg", image_bytes(900, 600), "image/jpeg"))
 
 
 def test_owner_downloads_the_original_with_its_file_name(client, photo, photo_storage):

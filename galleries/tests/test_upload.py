@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from PIL import Image
 
-from galleries.models import Photo, clean_filename
+from galleries.models import Photo
+from galleries.uploads import clean_filename
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 
 pytestmark = pytest.mark.django_db
@@ -53,9 +54,9 @@ def test_upload_stores_original_byte_for_byte_with_thumbnail_and_preview(client,
     assert created["thumbnail_url"] == reverse("galleries:photo_thumbnail", args=[gallery.pk, created["id"]])
 
     photo = Photo.objects.get(pk=created["id"])
-    assert photo.object_key == f"{gallery.pk}/IMG_0001.jpg"
-    assert photo.thumbnail_object_key.startswith(f"{gallery.pk}/thumbnails/")
-    assert photo.preview_object_key.startswith(f"{gallery.pk}/thumbnails/")
+    assert photo.object_key == f"{gallery.pk}/{photo.pk}/IMG_0001.jpg"
+    assert photo.thumbnail_object_key == f"{gallery.pk}/thumbnails/{photo.pk}.jpg"
+    assert photo.preview_object_key == f"{gallery.pk}/previews/{photo.pk}.jpg"
     assert photo.file_size == len(original)
     assert read(photo.object_key) == original
     assert Image.open(io.BytesIO(read(photo.thumbnail_object_key))).size == (640, 427)
@@ -134,7 +135,7 @@ def test_uploaded_file_name_is_cleaned_for_the_row_and_the_key(client, gallery):
     response = upload(client, gallery, jpeg_upload("../../" + "a" * 300 + ".jpg"))
     photo = Photo.objects.get(pk=response.json()["photos"][0]["id"])
     assert photo.original_filename == "a" * 146 + ".jpg"
-    assert photo.object_key == f"{gallery.pk}/{'a' * 146}.jpg"
+    assert photo.object_key == f"{gallery.pk}/{photo.pk}/{'a' * 146}.jpg"
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from sharing.tests.factories import ShareLinkFactory
+from galleries.uploads import store_photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -29,7 +30,7 @@ def get_all(url):
 @pytest.fixture
 def live_link(photo_storage):
     gallery = GalleryFactory()
-    photo = gallery.add_photo(jpeg_upload(width=320, height=240))
+    photo = store_photo(gallery, jpeg_upload(width=320, height=240))
     return ShareLinkFactory(gallery=gallery), photo
 
 

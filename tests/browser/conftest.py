@@ -15,6 +15,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from tests.browser.helpers import SIZES
+from galleries.uploads import store_photo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -168,7 +169,7 @@ def shared_gallery(db, sample_photos):
 
     user = UserFactory(display_name="Lena Hart Photography")
     gallery = GalleryFactory(owner=user, name="Iceland, June")
-    photos = [gallery.add_photo(upload(path)) for path in sample_photos]
+    photos = [store_photo(gallery, upload(path)) for path in sample_photos]
     gallery.cover_photo = photos[0]
     gallery.save()
     link = ShareLinkFactory(gallery=gallery)

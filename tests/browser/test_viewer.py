@@ -44,7 +44,7 @@ def test_viewer_puts_each_photo_in_the_address_and_opens_a_bookmarked_one(page, 
 
 
 def test_photos_of_later_pages_arrive_on_scroll_and_in_the_viewer(page, shared_gallery, monkeypatch):
-    monkeypatch.setattr("galleries.views.PHOTOS_PER_PAGE", 3)
+    monkeypatch.setattr("galleries.models.PhotoQuerySet.PER_PAGE", 3)
     link = shared_gallery
     photos = list(link.gallery.photos.in_display_order())
     html = page.request.get(link.get_absolute_url()).text()

@@ -1,20 +1,29 @@
-from django.core.management.base import BaseCommand
+from datetime import timedelta
 
-from galleries.models import PendingDeletion, Photo
-from galleries.storage import delete_objects, list_object_keys
+from django.core.files.storage import default_storage
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from galleries.models import Photo
+from galleries.tasks import delete_storage_objects
 
 
 class Command(BaseCommand):
     help = (
         "Report storage objects that no photo references (orphans) and photos whose objects are missing. "
-        "With --delete-orphans, delete the orphans."
+        "With --delete-orphans, delete the orphans older than --min-age minutes."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--delete-orphans", action="store_true", help="Delete the orphaned objects.")
+        parser.add_argument(
+            "--min-age", type=int, default=60, metavar="MINUTES",
+            help="Only delete orphans written at least this long ago (default 60): an upload in progress "
+            "writes its objects before its photo's row.",
+        )
 
-    def handle(self, *args, delete_orphans=False, **options):
-        stored = set(list_object_keys())
+    def handle(self, *args, delete_orphans=False, min_age=60, **options):
+        stored = set(default_storage.list_keys())
         referenced = set(Photo.objects.all().object_keys())
         orphans = sorted(stored - referenced)
         missing = Photo.objects.filter(object_key__in=sorted(referenced - stored)).values_list("pk", "object_key")
@@ -30,6 +39,10 @@ class Command(BaseCommand):
             f"{len(missing_renditions)} missing renditions."
         )
         if delete_orphans and orphans:
-            failed = delete_objects(orphans)
-            PendingDeletion.objects.remember(failed)
-            self.stdout.write(f"Deleted {len(orphans) - len(failed)} orphan(s); {len(failed)} failed and will be retried.")
+            old_enough = set(default_storage.list_keys(modified_before=timezone.now() - timedelta(minutes=min_age)))
+            to_delete = [key for key in orphans if key in old_enough]
+            deleted = delete_storage_objects.call(to_delete) if to_delete else 0
+            self.stdout.write(
+                f"Deleted {deleted} orphan(s); {len(orphans) - len(to_delete)} younger than {min_age} minutes kept; "
+                f"any that failed will be retried."
+            )

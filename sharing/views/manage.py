@@ -1,0 +1,87 @@
+"""The photographer's side of share links: create, list, change, revoke."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from galleries.models import Gallery
+from sharing.forms import ShareLinkForm
+from sharing.models import ShareLink
+from viewport.http import posted_data, wants_json
+
+
+def owned_link(request, link_id):
+    return get_object_or_404(ShareLink.objects.owned_by(request.user).select_related("gallery"), pk=link_id)
+
+
+def link_json(request, link, **kwargs):
+    data = {
+        "id": str(link.pk),
+        "url": request.build_absolute_uri(link.get_absolute_url()),
+        "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+    }
+    return JsonResponse(data, **kwargs)
+
+
+def invalid_form(request, form, link=None):
+    if wants_json(request):
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    context = {"form": form, "link": link, "gallery": form.instance.gallery}
+    return render(request, "sharing/sharelink_form.html", context, status=400)
+
+
+def redirect_back(request, link):
+    """To the page the form was posted from (the share link list), else the gallery."""
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
+        return redirect(next_url)
+    return redirect(link.gallery)
+
+
+@login_required
+@require_POST
+def share_link_create(request, gallery_id):
+    gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
+    form = ShareLinkForm(posted_data(request), instance=ShareLink(gallery=gallery))
+    if not form.is_valid():
+        return invalid_form(request, form)
+    link = form.save()
+    if wants_json(request):
+        return link_json(request, link, status=201)
+    messages.success(request, "Share link created. Copy it and send it to your client.")
+    return redirect(gallery)
+
+
+@login_required
+@require_GET
+def share_link_list(request):
+    share_links = ShareLink.objects.owned_by(request.user).select_related("gallery").order_by("-created_at")
+    return render(request, "sharing/sharelink_list.html", {"share_links": share_links})
+
+
+@login_required
+@require_POST
+def share_link_update(request, link_id):
+    link = owned_link(request, link_id)
+    form = ShareLinkForm(posted_data(request), instance=link)
+    if not form.is_valid():
+        return invalid_form(request, form, link)
+    form.save()
+    if wants_json(request):
+        return link_json(request, link)
+    messages.success(request, "Expiry changed.")
+    return redirect_back(request, link)
+
+
+@login_required
+@require_POST
+def share_link_delete(request, link_id):
+    link = owned_link(request, link_id)
+    link.delete()
+    if wants_json(request):
+        return HttpResponse(status=204)
+    messages.success(request, "Share link revoked: it no longer opens the gallery.")
+    return redirect_back(request, link)

@@ -1,0 +1,52 @@
+"""What every app's views need to know about a request, decided in one place."""
+
+import json
+
+from django.core.exceptions import BadRequest
+from django.http import JsonResponse, QueryDict
+from django.shortcuts import render
+
+
+def wants_json(request):
+    """Whether the client asked for JSON (scripts send `Accept: application/json`) rather than
+    a page; browsers, which also accept */*, get pages."""
+    return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
+
+
+def posted_data(request):
+    """The submitted fields as a QueryDict: a form post, or a JSON object from a script.
+
+    JSON values become the strings a form would post (true/false for checkboxes, lists for
+    multiple values), so one form validates both. A body that is not a JSON object is a
+    BadRequest (400), never an empty form that would pass validation.
+    """
+    if request.content_type != "application/json":
+        return request.POST
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.")
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.")
+    fields = QueryDict(mutable=True)
+    for key, value in data.items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, (dict, list)):
+                raise BadRequest(f"“{key}” must be a string, a number, true, false or null.")
+            fields.appendlist(key, _as_form_value(item))
+    return fields
+
+
+def _as_form_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def bad_request(request, exception):
+    """The 400 page (handler400), or the reason as JSON for a script."""
+    if wants_json(request):
+        return JsonResponse({"error": str(exception) or "Bad request."}, status=400)
+    return render(request, "400.html", {"reason": str(exception)}, status=400)
