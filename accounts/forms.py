@@ -1,30 +1,38 @@
-from django import forms
-from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm
-from django.core.exceptions import ValidationError
+from datetime import timedelta
 
+from django import forms
+from django.conf import settings
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts import throttling
 from accounts.models import User
 
-
-def login_attempt_email(request, credentials=None):
-    """The email a login attempt is for, as django-axes should count it (lower-cased)."""
-    data = credentials or request.POST
-    return (data.get("username") or data.get("email") or "").strip().lower()
+RESET_MAILS_PER_ADDRESS = 3
+RESET_REQUESTS_PER_CLIENT = 10
+RESET_LIMIT_WINDOW = timedelta(hours=1)
 
 
 class UniqueEmailMixin:
-    """Store the email normalised and refuse one already taken in any letter case.
+    """Store the email normalised and refuse one already taken in any spelling.
 
-    The database's Lower("email") constraint would refuse it too, but as an IntegrityError.
+    Addresses are stored normalised, so an exact comparison finds every spelling; the database's
+    Lower("email") constraint would refuse some of them too, but as an IntegrityError.
     """
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk).exists():
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
             raise ValidationError("An account with this email address already exists.", code="unique")
         return email
 
 
-class SignupForm(UniqueEmailMixin, BaseUserCreationForm):
+class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
     class Meta:
         model = User
         fields = ["email", "display_name"]
@@ -34,11 +42,32 @@ class SignupForm(UniqueEmailMixin, BaseUserCreationForm):
 
 
 class ProfileForm(UniqueEmailMixin, forms.ModelForm):
+    """Name and login address. A new address needs the current password: whoever has a session
+    (a shared computer, a stolen cookie) could otherwise take the account over with a reset."""
+
+    current_password = forms.CharField(
+        label="Current password",
+        required=False,
+        strip=False,
+        help_text="Needed only to change your email address.",
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
     class Meta(SignupForm.Meta):
-        fields = ["display_name", "email"]
+        fields = ["display_name", "email", "current_password"]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        email, password = cleaned_data.get("email"), cleaned_data.get("current_password")
+        if email and email != self.instance.email:
+            if not password:
+                self.add_error("current_password", "Enter your current password to change your email address.")
+            elif not self.instance.check_password(password):
+                self.add_error("current_password", "Your password was entered incorrectly.")
+        return cleaned_data
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(auth_forms.AuthenticationForm):
     """Django's login form with the address posted as `email`; `username` (Django's name) works too."""
 
     email = forms.EmailField(
@@ -47,7 +76,7 @@ class LoginForm(AuthenticationForm):
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
     error_messages = {
-        **AuthenticationForm.error_messages,
+        **auth_forms.AuthenticationForm.error_messages,
         # One message whether or not the account exists, so the form does not reveal who has one.
         "invalid_login": "That email and password don’t match. Please try again.",
         "inactive": "That email and password don’t match. Please try again.",
@@ -64,3 +93,35 @@ class LoginForm(AuthenticationForm):
     def clean(self):
         self.cleaned_data["username"] = self.cleaned_data.get("email")
         return super().clean()
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, limited per address and per client, with links to VIEWPORT_SITE_URL.
+
+    save() only prepares the mail: the view sends it after answering, so neither the answer nor
+    its timing tells whether the address has an account or was limited.
+    """
+
+    def get_users(self, email):
+        users = User.objects.filter(email=User.objects.normalize_email(email), is_active=True)
+        return [user for user in users if user.has_usable_password()]
+
+    def save(self, client):
+        """The reset e-mails this request may send (none or one), for a client at `client`."""
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        allowed = throttling.try_record(
+            "password-reset-client", client, RESET_REQUESTS_PER_CLIENT, RESET_LIMIT_WINDOW
+        ) and throttling.try_record("password-reset-address", email, RESET_MAILS_PER_ADDRESS, RESET_LIMIT_WINDOW)
+        return [self.reset_mail(user) for user in self.get_users(email)] if allowed else []
+
+    def reset_mail(self, user):
+        context = {
+            "user": user,
+            "email": user.email,
+            "site_url": settings.VIEWPORT_SITE_URL,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "token": default_token_generator.make_token(user),
+        }
+        subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
+        body = render_to_string("registration/password_reset_email.html", context)
+        return EmailMessage(subject=subject, body=body, to=[user.email])

@@ -1,9 +1,20 @@
+import re
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
+
+# C0 and C1 controls (CR, LF, NUL, ESC, NEL...), Unicode line and paragraph separators, and the
+# bidirectional overrides and isolates that make text display in another order than it reads.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+refuse_control_characters = RegexValidator(
+    CONTROL_CHARACTERS, "Names cannot contain line breaks or other control characters.", inverse_match=True
+)
 
 
 class UserManager(BaseUserManager):
@@ -11,12 +22,18 @@ class UserManager(BaseUserManager):
 
     @classmethod
     def normalize_email(cls, email):
-        """Lower-case the whole address: mailboxes are case-insensitive in practice, and one
-        spelling per person keeps the Lower("email") constraint and lookups simple."""
-        return super().normalize_email(email).strip().lower()
+        """One spelling per address: NFKC (full-width letters, `ſ` → `s`), then Unicode case folding
+        (`ß` → `ss`, the Kelvin sign → `k`), without surrounding spaces.
+
+        Every comparison of addresses uses this and then compares exactly: login, the login
+        throttle, signup and profile uniqueness, password reset. Never `iexact`: PostgreSQL's UPPER
+        folds `ı` and `ſ` into `I` and `S`, so it matches addresses this function keeps apart.
+        """
+        folded = unicodedata.normalize("NFKC", email or "").casefold()
+        return unicodedata.normalize("NFKC", folded).strip()
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        return self.get(email=self.normalize_email(email))
 
     def create_user(self, email, password=None, **extra_fields):
         if not email:
@@ -38,7 +55,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=255, unique=True)
     password = models.CharField("password", max_length=255, db_column="password_hash")
-    display_name = models.CharField(max_length=255, null=True, blank=True)
+    display_name = models.CharField(max_length=255, null=True, blank=True, validators=[refuse_control_characters])
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
@@ -57,8 +74,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def name(self):
-        """What clients see: the display name, else the part of the email before the @."""
-        return self.display_name or self.email.split("@")[0]
+        """What clients see: the display name, else the part of the email before the @.
+
+        On one line whatever was stored (names saved before they were checked, or by code that
+        skips the forms), so it is safe in an e-mail header or a greeting.
+        """
+        display_name = " ".join(CONTROL_CHARACTERS.sub(" ", self.display_name or "").split())
+        return display_name or self.email.split("@")[0]
 
     def clean(self):
         super().clean()
@@ -69,3 +91,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.name
+
+
+class RateLimitHit(models.Model):
+    """One counted event (a reset mail, a wrong share-link password) for accounts.throttling.
+
+    A row per event rather than a counter per fixed window: the window slides, so there is no
+    burst of twice the limit across a window's edge, and inserting a row needs no lock, which is
+    what lets throttling.try_record() stay exact under concurrent requests. Rows live at most a
+    day (throttling.KEEP) and the limits are small, so the table stays small.
+    """
+
+    scope = models.CharField(max_length=50)
+    key = models.CharField(max_length=64, help_text="A keyed hash of what is counted (an address, an e-mail).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "rate_limit_hits"
+        indexes = [
+            models.Index(fields=["scope", "key", "created_at"], name="rate_limit_hits_window"),
+            models.Index(fields=["created_at"], name="rate_limit_hits_created_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.scope} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,12 +1,19 @@
+import logging
+
 from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from accounts.forms import LoginForm, ProfileForm, SignupForm
+from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
+from accounts.throttling import client_address
+
+logger = logging.getLogger(__name__)
 
 
 def home(request):
@@ -42,6 +49,31 @@ def profile(request):
         messages.success(request, "Your profile has been saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def password_reset(request):
+    form = PasswordResetForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return RedirectThenSend(reverse("accounts:password_reset_done"), form.save(client=client_address(request)))
+    return render(request, "registration/password_reset_form.html", {"form": form})
+
+
+class RedirectThenSend(HttpResponseRedirect):
+    """A redirect that sends its e-mails once it has been delivered: the WSGI server calls
+    close() after the last byte. A slow mail server then shows in no answer's timing."""
+
+    def __init__(self, url, mails):
+        super().__init__(url)
+        self.mails = mails
+
+    def close(self):
+        super().close()
+        for mail in self.mails:
+            try:
+                mail.send()
+            except Exception:
+                logger.exception("Could not send an e-mail to %s", mail.to)
 
 
 def login_locked_out(request, response, credentials):

@@ -4,6 +4,7 @@ With nothing configured the site runs on SQLite and local file storage under `da
 `DATABASE_URL` switches to PostgreSQL; `AWS_STORAGE_BUCKET_NAME` switches photos to S3.
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -115,13 +116,16 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 AXES_FAILURE_LIMIT = env.int("VIEWPORT_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("VIEWPORT_LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_USERNAME_CALLABLE = "accounts.forms.login_attempt_email"
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_attempt_email"
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+# A successful login clears that account's failures only, never those of others from its address.
+AXES_HANDLER = "accounts.throttling.LoginFailureHandler"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# How many proxies in front of the app add to X-Forwarded-For (0: use the socket's address).
-AXES_IPWARE_PROXY_COUNT = env.int("VIEWPORT_PROXY_COUNT", default=0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+# How many proxies in front of the app append to X-Forwarded-For (0: the socket's address is the
+# client's). Read by accounts.throttling.client_address(), for every limit by address.
+VIEWPORT_PROXY_COUNT = env.int("VIEWPORT_PROXY_COUNT", default=0)
 
 # Email: printed to the console in development; in production an SMTP server, on localhost
 # unless EMAIL_URL says otherwise (smtp+tls://user:password@host:587).
@@ -139,6 +143,22 @@ MAILERS = {
     }
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Viewport <noreply@localhost>")
+# The site's public address, for links in e-mails: never the request's Host, which the client
+# chooses (any allowed host, any port). In production it defaults to https:// and the first
+# allowed host, unless that is a pattern (`.example.com`, `*`).
+_first_host = ALLOWED_HOSTS[0] if ALLOWED_HOSTS else ""
+if DEBUG:
+    _default_site_url = "http://127.0.0.1:8000"
+elif re.fullmatch(r"[\w-]+(\.[\w-]+)*", _first_host):
+    _default_site_url = f"https://{_first_host}"
+else:
+    _default_site_url = ""
+VIEWPORT_SITE_URL = env.str("VIEWPORT_SITE_URL", default=_default_site_url).rstrip("/")
+if not re.fullmatch(r"https?://[^/?#\s]+", VIEWPORT_SITE_URL):
+    raise ImproperlyConfigured(
+        "VIEWPORT_SITE_URL must be the site's address, like https://photos.example.com "
+        "(needed when the first of DJANGO_ALLOWED_HOSTS is a pattern rather than a host name)."
+    )
 
 # Internationalisation: times are stored in UTC and shown in TIME_ZONE.
 LANGUAGE_CODE = "en-us"

@@ -60,9 +60,10 @@ def test_pages_with_forms_keep_a_same_origin_referrer_policy(client):
 
 
 def test_messages_are_shown_with_their_level_class(client):
-    client.force_login(UserFactory())
+    user = UserFactory()
+    client.force_login(user)
 
-    response = client.post(reverse("accounts:profile"), {"email": "new@example.com"}, follow=True)
+    response = client.post(reverse("accounts:profile"), {"email": user.email, "display_name": "Ana"}, follow=True)
 
     assert '<li class="message message--success">Your profile has been saved.</li>' in response.content.decode()
 

@@ -6,6 +6,8 @@ from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
+PASSWORD = "correct horse battery staple"
+
 
 @pytest.mark.parametrize(
     "url_name", ["accounts:profile", "accounts:password_change", "accounts:password_change_done"]
@@ -34,7 +36,10 @@ def test_profile_changes_display_name_and_email(client):
     user = UserFactory(email="ana@example.com")
     client.force_login(user)
 
-    response = client.post(reverse("accounts:profile"), {"display_name": "Ana Lens", "email": "Ana.Lens@Example.com"})
+    response = client.post(
+        reverse("accounts:profile"),
+        {"display_name": "Ana Lens", "email": "Ana.Lens@Example.com", "current_password": PASSWORD},
+    )
 
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:profile")
@@ -61,7 +66,10 @@ def test_profile_refuses_email_of_another_account_in_any_case(client):
     user = UserFactory(email="ana@example.com")
     client.force_login(user)
 
-    response = client.post(reverse("accounts:profile"), {"display_name": "Ana", "email": "Taken@EXAMPLE.com"})
+    response = client.post(
+        reverse("accounts:profile"),
+        {"display_name": "Ana", "email": "Taken@EXAMPLE.com", "current_password": PASSWORD},
+    )
 
     assert response.status_code == 200
     assert "An account with this email address already exists." in response.content.decode()

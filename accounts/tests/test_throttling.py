@@ -1,3 +1,7 @@
+"""Login throttling (django-axes), through the login page as a proxy in front of the app sends it:
+REMOTE_ADDR is the proxy, X-Forwarded-For ends with the client's address as the proxy saw it, and
+whatever the client wrote into the header itself comes before that."""
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user
@@ -10,6 +14,12 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
 LOCKED_OUT = "Too many failed log-in attempts"
+PROXY = "10.0.0.2"
+
+
+@pytest.fixture(autouse=True)
+def behind_one_proxy(settings):
+    settings.VIEWPORT_PROXY_COUNT = 1
 
 
 @pytest.fixture
@@ -17,8 +27,13 @@ def user():
     return UserFactory(email="ana@example.com")
 
 
-def log_in(client, email, password, ip="10.0.0.1", field="email"):
-    return client.post(reverse("accounts:login"), {field: email, "password": password}, REMOTE_ADDR=ip)
+def log_in(client, email, password, ip="203.0.113.1", field="email", spoofed="198.51.100.99"):
+    """A login POST from client `ip` through the proxy; the client wrote `spoofed` into X-Forwarded-For."""
+    forwarded_for = f"{spoofed}, {ip}" if spoofed else ip
+    return client.post(
+        reverse("accounts:login"), {field: email, "password": password},
+        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for,
+    )
 
 
 def test_account_is_locked_after_repeated_failures_even_with_the_right_password(client, settings, user):
@@ -47,31 +62,63 @@ def test_locked_out_page_is_rendered_in_the_site_layout(client, settings, user):
 
 def test_lockout_is_per_account_across_addresses(client, settings, user):
     for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, "ANA@example.com", "wrong", ip=f"10.0.1.{n}")
+        log_in(client, "ANA@example.com", "wrong", ip=f"203.0.113.{n}")
 
-    response = log_in(client, user.email, PASSWORD, ip="10.0.2.1")
+    response = log_in(client, user.email, PASSWORD, ip="192.0.2.1")
 
     assert response.status_code == 429
     assert LOCKED_OUT in response.content.decode()
 
 
-def test_lockout_is_per_address_across_accounts(client, settings, user):
+def test_lockout_is_per_client_address_across_accounts(client, settings, user):
     for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, f"someone{n}@example.com", "wrong", ip="10.0.0.7")
+        log_in(client, f"someone{n}@example.com", "wrong", ip="203.0.113.7")
 
-    blocked = log_in(client, user.email, PASSWORD, ip="10.0.0.7")
-    elsewhere = log_in(client, user.email, PASSWORD, ip="10.0.0.8")
+    blocked = log_in(client, user.email, PASSWORD, ip="203.0.113.7")
+    other_client_behind_the_same_proxy = log_in(client, user.email, PASSWORD, ip="203.0.113.8")
 
     assert blocked.status_code == 429
-    assert elsewhere.status_code == 302
+    assert other_client_behind_the_same_proxy.status_code == 302
+
+
+def test_a_client_cannot_dodge_its_lockout_by_writing_its_own_forwarded_for(client, settings, user):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, f"someone{n}@example.com", "wrong", ip="203.0.113.7", spoofed=f"192.0.2.{n}")
+
+    for spoofed in ["192.0.2.200", "203.0.113.8", "not an address", "", "192.0.2.1, 192.0.2.2"]:
+        assert log_in(client, user.email, PASSWORD, ip="203.0.113.7", spoofed=spoofed).status_code == 429, spoofed
+
+
+def test_the_client_address_is_counted_as_the_proxy_saw_it(client, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, f"someone{n}@example.com", "wrong", ip="2001:db8::7", spoofed=f"192.0.2.{n}")
+
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"2001:db8::7"}
+
+
+def test_without_a_proxy_count_the_socket_address_is_the_client(client, settings, user):
+    settings.VIEWPORT_PROXY_COUNT = 0
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        # A client talking to the app directly can write any X-Forwarded-For it likes.
+        client.post(
+            reverse("accounts:login"), {"email": f"someone{n}@example.com", "password": "wrong"},
+            REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        )
+
+    blocked = client.post(
+        reverse("accounts:login"), {"email": user.email, "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.100",
+    )
+
+    assert blocked.status_code == 429
 
 
 def test_failures_count_whether_the_email_is_posted_as_email_or_username(client, settings, user):
     for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, user.email, "wrong", ip=f"10.0.3.{n}", field="email" if n % 2 else "username")
+        log_in(client, user.email, "wrong", ip=f"203.0.113.{n}", field="email" if n % 2 else "username")
 
-    by_email = log_in(client, user.email, PASSWORD, ip="10.0.4.1", field="email")
-    by_username = log_in(client, user.email, PASSWORD, ip="10.0.4.2", field="username")
+    by_email = log_in(client, user.email, PASSWORD, ip="192.0.2.1", field="email")
+    by_username = log_in(client, user.email, PASSWORD, ip="192.0.2.2", field="username")
 
     assert by_email.status_code == 429
     assert by_username.status_code == 429
@@ -79,9 +126,9 @@ def test_failures_count_whether_the_email_is_posted_as_email_or_username(client,
 
 def test_unknown_email_is_locked_out_the_same_way(client, settings):
     for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, "nobody@example.com", "wrong", ip=f"10.0.5.{n}")
+        log_in(client, "nobody@example.com", "wrong", ip=f"203.0.113.{n}")
 
-    response = log_in(client, "nobody@example.com", "wrong", ip="10.0.6.1")
+    response = log_in(client, "nobody@example.com", "wrong", ip="192.0.2.1")
 
     assert response.status_code == 429
 
@@ -96,6 +143,32 @@ def test_failures_below_the_limit_do_not_lock_and_success_resets_the_count(clien
         log_in(client, user.email, "wrong")
 
     assert log_in(client, user.email, PASSWORD).status_code == 302
+
+
+def test_logging_in_to_ones_own_account_does_not_clear_failures_against_another(client, settings, user):
+    attacker = UserFactory(email="mallory@example.com")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert log_in(client, user.email, "guess", ip="203.0.113.66").status_code == 200
+    assert log_in(client, attacker.email, PASSWORD, ip="203.0.113.66").status_code == 302
+    client.post(reverse("accounts:logout"))
+
+    assert log_in(client, user.email, "guess", ip="203.0.113.66").status_code == 429
+    assert log_in(client, user.email, PASSWORD, ip="192.0.2.1").status_code == 429
+
+
+def test_signing_up_does_not_clear_failures_against_another_account(client, settings, user):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        log_in(client, user.email, "guess", ip="203.0.113.66")
+    password = "a quiet lens 42"
+    signup = client.post(
+        reverse("accounts:signup"), {"email": "new@example.com", "password1": password, "password2": password},
+        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.66",
+    )
+    assert signup.status_code == 302
+    client.post(reverse("accounts:logout"))
+
+    assert log_in(client, user.email, "guess", ip="203.0.113.66").status_code == 429
+    assert log_in(client, user.email, PASSWORD, ip="192.0.2.1").status_code == 429
 
 
 def test_lockout_ends_after_the_cool_off(client, settings, user):
