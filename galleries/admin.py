@@ -81,7 +81,7 @@ class PhotoAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         photo = get_object_or_404(Photo, pk=photo_id)
-        return photo.serve_thumbnail()
+        return photo.serve_thumbnail(request)
 
     @admin.display(description="Thumbnail")
     def thumbnail(self, photo):

@@ -1,5 +1,7 @@
+import hashlib
 import re
 import uuid
+from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.core.files.storage import default_storage
@@ -9,6 +11,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
 from django.utils.functional import cached_property
 
 from galleries.images import THUMBNAIL_SIZE, fit_within
@@ -91,9 +94,17 @@ class PhotoQuerySet(models.QuerySet):
             *(f"-{field}" for field in self.DISPLAY_ORDER)
         )
 
-    def stats(self):
-        """{"photo_count": …, "total_size": …} in one query."""
-        return self.aggregate(photo_count=Count("pk"), total_size=Coalesce(Sum("file_size"), 0))
+    def stats(self, web_size=False):
+        """{"photo_count": …, "total_size": …} in one query: the originals' bytes, or with
+        `web_size` the previews' (what a web-size download gives)."""
+        return self.aggregate(
+            photo_count=Count("pk"), total_size=Coalesce(Sum("preview_size" if web_size else "file_size"), 0)
+        )
+
+    def fill_preview_sizes(self):
+        """Read the preview size from storage for photos stored before it was recorded."""
+        for photo in self.filter(preview_size__isnull=True).only("pk", "preview_object_key"):
+            Photo.objects.filter(pk=photo.pk).update(preview_size=default_storage.size(photo.preview_object_key))
 
     def object_keys(self):
         """Every storage key these photos own: originals, thumbnails and previews."""
@@ -128,6 +139,7 @@ class Photo(models.Model):
     sort_key = models.CharField(max_length=500, default="", db_default="")
     content_type = models.CharField(max_length=50, default="image/jpeg", db_default="image/jpeg")
     file_size = models.IntegerField()
+    preview_size = models.IntegerField(null=True, blank=True, help_text="Bytes of the preview JPEG.")
     width = models.IntegerField(null=True, blank=True)
     height = models.IntegerField(null=True, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now, db_default=Now())
@@ -153,21 +165,41 @@ class Photo(models.Model):
         self.thumbnail_object_key = f"{self.gallery_id}/thumbnails/{self.pk}.jpg"
         self.preview_object_key = f"{self.gallery_id}/previews/{self.pk}.jpg"
 
-    def serve_thumbnail(self, max_age=0):
-        return default_storage.serve(
-            self.thumbnail_object_key, filename=f"{self.pk}.jpg", content_type="image/jpeg", max_age=max_age
-        )
+    def serve_thumbnail(self, request, max_age=0):
+        return self._serve_rendition(request, self.thumbnail_object_key, max_age)
 
-    def serve_preview(self, max_age=0):
-        return default_storage.serve(
-            self.preview_object_key, filename=f"{self.pk}.jpg", content_type="image/jpeg", max_age=max_age
+    def serve_preview(self, request, max_age=0):
+        return self._serve_rendition(request, self.preview_object_key, max_age)
+
+    def _serve_rendition(self, request, key, max_age):
+        """Renditions pass through the app, so every request meets the caller's checks again.
+        Browsers keep them `max_age` seconds, then ask again with If-None-Match and get a 304
+        (no storage read) while they may still see them: cached across page views, yet revoked
+        as soon as that runs out. A rendition never changes under its key, hence the ETag."""
+        etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+        response = get_conditional_response(request, etag=etag) or default_storage.stream(
+            key, filename=f"{self.pk}.jpg", content_type="image/jpeg"
         )
+        response["ETag"] = etag
+        response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
+        return response
 
     def serve_original(self):
         """The original as a download named as the photographer's file was."""
         return default_storage.serve(
             self.object_key, filename=self.original_filename, content_type=self.content_type, as_attachment=True
         )
+
+    def serve_preview_download(self):
+        """The preview as a download: the web-size copy, named after the original."""
+        return default_storage.serve(
+            self.preview_object_key, filename=self.web_filename, content_type="image/jpeg", as_attachment=True
+        )
+
+    @property
+    def web_filename(self):
+        """`IMG_0001.HEIC` → `IMG_0001.jpg`: the name of the web-size copy."""
+        return f"{PurePosixPath(self.original_filename or 'photo').stem}.jpg"
 
     @property
     def storage_keys(self):

@@ -4,15 +4,17 @@ Two backends with the same few methods beyond Django's Storage API, so that call
 `default_storage` and never ask which one they have:
 
 - `serve(key, filename=, content_type=, as_attachment=, max_age=)`: a response that hands the
-  object to a browser;
+  object to a browser, by the shortest way the backend has;
+- `stream(key, …)`, the same arguments: a response that carries the bytes through the app, for
+  what must stay behind the app's own checks on every request (thumbnails and previews);
 - `iter_chunks(key)`: the object's bytes, chunk by chunk, opened when iteration starts;
 - `list_keys(prefix, modified_before=)`: every key under a prefix (last written before a time);
 - `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
 - `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly.
 
 Locally, files are streamed by our own views after their permission check. On S3 the bucket
-stays private: views answer with a redirect to a short-lived signed URL, so the bytes never
-pass through the app server.
+stays private: downloads are a redirect to a short-lived signed URL, so big files never pass
+through the app server, while thumbnails and previews (small, and many) pass through it.
 """
 
 import hashlib
@@ -25,7 +27,7 @@ from urllib.parse import quote, urlsplit
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -39,26 +41,30 @@ class StorageUnavailable(Exception):
 # Errors that mean "photo storage is down, slow or refusing us", as opposed to a bug.
 STORAGE_ERRORS = (BotoCoreError, ClientError, ConnectionError, TimeoutError, StorageUnavailable)
 CHUNK_SIZE = 4 * 1024 * 1024
+UNREACHABLE_PAUSE = 5  # seconds
 
 
-def _cache_control(max_age):
-    return f"private, max-age={max_age}" if max_age else "private, no-cache"
+def _name_and_cache(response, filename, as_attachment, max_age):
+    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+    response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
 
 
 class LocalPhotoStorage(FileSystemStorage):
     """Photos in a folder on this machine: the embedded default."""
 
-    def serve(self, key, *, filename, content_type, as_attachment=False, max_age=0):
-        """The file itself, streamed. The Content-Type comes from the decoded image, never from
-        what the uploader declared, and the answer names the file, so an uploaded file cannot
-        run as a page on our origin."""
+    def serve(self, key, **kwargs):
+        return self.stream(key, **kwargs)  # no other way to a browser than through the app
+
+    def stream(self, key, *, filename, content_type, as_attachment=False, max_age=0):
+        """The file, streamed. The Content-Type comes from the decoded image, never from what
+        the uploader declared, and the answer names the file, so an uploaded file cannot run
+        as a page on our origin."""
         try:
             file = self.open(key, "rb")
         except FileNotFoundError:
             raise Http404("This photo's file is missing from storage.")
         response = FileResponse(file, content_type=content_type)
-        response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
-        response["Cache-Control"] = _cache_control(max_age)
+        _name_and_cache(response, filename, as_attachment, max_age)
         return response
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE):
@@ -113,8 +119,12 @@ class PhotoS3Storage(S3Storage):
     least half its lifetime after it was handed out.
     """
 
+    _unreachable_until = 0.0  # time.monotonic() before which stream() does not try S3
+
     def serve(self, key, *, filename, content_type, as_attachment=False, max_age=0):
-        """A redirect to a signed URL that makes S3 answer with our type, name and caching."""
+        """A redirect to a signed URL that makes S3 answer with our type, name and caching. The
+        URL works for AWS_QUERYSTRING_EXPIRE seconds (60), whatever happens to the link it was
+        handed out through."""
         url = self.url(
             key,
             parameters={
@@ -125,6 +135,25 @@ class PhotoS3Storage(S3Storage):
         )
         response = HttpResponseRedirect(url)
         response["Cache-Control"] = "private, no-cache"
+        return response
+
+    def stream(self, key, *, filename, content_type, as_attachment=False, max_age=0):
+        """A small object (a thumbnail or preview) read whole through the quick client. Pages
+        ask for a hundred of these at once: when S3 fails one, the rest fail at once for a
+        few seconds rather than each wait out a timeout and hold a worker thread."""
+        if time.monotonic() < self._unreachable_until:
+            raise StorageUnavailable("S3 failed moments ago; not asking again yet.")
+        try:
+            body = self.quick_client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise Http404("This photo's file is missing from storage.")
+            raise
+        except STORAGE_ERRORS:
+            self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE
+            raise
+        response = HttpResponse(body, content_type=content_type)
+        _name_and_cache(response, filename, as_attachment, max_age)
         return response
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE):

@@ -96,6 +96,7 @@ def store_photo(gallery, upload):
         original_filename=filename_for(upload.name, renditions.content_type),
         content_type=renditions.content_type,
         file_size=upload.size,
+        preview_size=len(renditions.preview),
         width=renditions.width,
         height=renditions.height,
     )

@@ -138,14 +138,14 @@ def photo_delete(request, gallery_id):
 @require_GET
 def photo_thumbnail(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return photo.serve_thumbnail(max_age=3600)
+    return photo.serve_thumbnail(request, max_age=3600)
 
 
 @login_required
 @require_GET
 def photo_preview(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return photo.serve_preview(max_age=3600)
+    return photo.serve_preview(request, max_age=3600)
 
 
 @login_required

@@ -1,33 +1,61 @@
 """What a request under /s/<share_id>/ may see: the one place that decides.
 
 Every public view, thumbnail, download and ZIP gets its link and photos from here, so a rule
-about links (unknown, expired) is written once and no route can skip it.
+about links is written once and no route can skip it. In order:
+
+- unknown link: 404;
+- expired: 410;
+- paused: 404, with a page that says the gallery is not available right now;
+- password: 401 with the password form, until this browser unlocks this link (a signed cookie
+  scoped to the link's path, which a password change invalidates);
+- downloads the photographer turned off: 403.
 """
 
+from datetime import timedelta
 from functools import wraps
 
-from django.http import Http404
+from django.conf import settings
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.crypto import constant_time_compare
 
+from accounts import throttling
 from galleries.models import Photo
 from sharing.models import ShareLink
+from viewport.http import wants_json
+
+UNLOCK_COOKIE = "viewport_unlock"
+UNLOCK_SALT = "sharing.unlock"
+UNLOCK_SECONDS = 24 * 60 * 60
+WRONG_PASSWORD_LIMIT = 10
+WRONG_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
 class LinkClosed(Exception):
-    """The link exists but shows nothing now; `status` and `template` are the answer."""
+    """The link shows nothing to this request now: `status`, `template` and `message` say why."""
 
-    def __init__(self, status, template):
-        super().__init__(template)
+    def __init__(self, status, template, message, link=None, headers=None):
+        super().__init__(message)
         self.status = status
         self.template = template
+        self.message = message
+        self.link = link
+        self.headers = headers or {}
 
 
-def shared_link(request, share_id, *related):
-    """The share link, if this request may see it: unknown is a 404, expired a 410."""
+def shared_link(request, share_id, *related, unlocked=True):
+    """The share link, if this request may see it; else LinkClosed (or Http404 when unknown).
+
+    `unlocked=False` skips only the password (for the unlock form itself).
+    """
     links = ShareLink.objects.select_related(*related) if related else ShareLink.objects
     link = get_object_or_404(links, pk=share_id)
     if link.is_expired:
-        raise LinkClosed(410, "sharing/link_expired.html")
+        raise LinkClosed(410, "sharing/link_expired.html", "This link has expired.")
+    if not link.is_active:
+        raise LinkClosed(404, "sharing/link_paused.html", "This gallery is not available right now.")
+    if unlocked and link.has_password and not is_unlocked(request, link):
+        raise LinkClosed(401, "sharing/link_locked.html", "This gallery needs a password.", link=link)
     return link
 
 
@@ -40,21 +68,79 @@ def shared_photo(request, share_id, photo_id):
     return link, photo
 
 
+def check_download(link, kind):
+    """Refuse a `zip` or `single` download the photographer turned off for this link."""
+    if not (link.allow_zip if kind == "zip" else link.allow_single):
+        raise LinkClosed(403, "sharing/downloads_off.html", "Downloads are turned off for this gallery.", link=link)
+
+
+# Passwords
+
+
+def is_unlocked(request, link):
+    token = request.get_signed_cookie(UNLOCK_COOKIE, default="", salt=UNLOCK_SALT, max_age=UNLOCK_SECONDS)
+    return constant_time_compare(token, link.unlock_token)
+
+
+def check_password(request, link, password):
+    """Check a password typed on the link's form: wrong is LinkClosed 401; too many wrong tries
+    from this address for this link is LinkClosed 429, even for the right password, so
+    guessing stays slow whatever the guesser learns."""
+    key = f"{link.pk}:{throttling.client_address(request)}"
+    attempt = throttling.record("share-link-password", key)
+    # Recorded first and counted after, so parallel guesses cannot all slip under the limit.
+    if throttling.is_limited("share-link-password", key, WRONG_PASSWORD_LIMIT + 1, WRONG_PASSWORD_WINDOW):
+        attempt.delete()
+        seconds = throttling.retry_after("share-link-password", key, WRONG_PASSWORD_LIMIT, WRONG_PASSWORD_WINDOW)
+        raise LinkClosed(
+            429, "sharing/link_locked.html", "Too many wrong passwords. Please wait a few minutes and try again.",
+            link=link, headers={"Retry-After": str(max(1, seconds))},
+        )
+    if not link.check_password(password):
+        raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
+    attempt.delete()  # only wrong tries count
+
+
+def remember_unlock(response, link):
+    """Let this browser see `link` for a day, and no other link."""
+    response.set_signed_cookie(
+        UNLOCK_COOKIE, link.unlock_token, salt=UNLOCK_SALT, max_age=UNLOCK_SECONDS, path=link.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )
+
+
+# Answers
+
+
 def public_view(view):
-    """Wrap a view under /s/: a closed link gets its friendly page with its status, an unknown
+    """Wrap a view under /s/: a closed link gets its page (or JSON) with its status, an unknown
     one the not-found page. No public answer may be indexed, and none may leak the link's
-    address to other sites through the Referer header."""
+    address to other sites through the Referer header. (`same-origin`, not `no-referrer`:
+    with no referrer at all Chromium sends `Origin: null` on the pages' own forms, such as the
+    password form, and the CSRF check refuses them.)"""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
             response = view(request, *args, **kwargs)
         except LinkClosed as closed:
-            response = render(request, closed.template, status=closed.status)
+            response = closed_response(request, closed)
         except Http404:
-            response = render(request, "sharing/link_not_found.html", status=404)
+            response = closed_response(request, LinkClosed(404, "sharing/link_not_found.html", "No such gallery."))
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         return response
 
     return wrapper
+
+
+def closed_response(request, closed):
+    if wants_json(request):
+        response = JsonResponse({"error": closed.message}, status=closed.status)
+    else:
+        context = {"link": closed.link, "message": closed.message, "status": closed.status}
+        response = render(request, closed.template, context, status=closed.status)
+    for header, value in closed.headers.items():
+        response[header] = value
+    response["Cache-Control"] = "private, no-store"
+    return response

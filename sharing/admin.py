@@ -3,31 +3,33 @@ from django.contrib import admin
 from sharing.models import ShareLink
 
 
-class ExpiryFilter(admin.SimpleListFilter):
+class StatusFilter(admin.SimpleListFilter):
     title = "status"
     parameter_name = "status"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("expired", "Expired")]
+        return [("active", "Active"), ("paused", "Paused"), ("expired", "Expired")]
 
     def queryset(self, request, queryset):
-        if self.value() == "active":
-            return queryset.active()
-        if self.value() == "expired":
-            return queryset.expired()
-        return queryset
+        return queryset.with_status(self.value()) if self.value() else queryset
 
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "gallery", "owner", "status", "expires_at", "views", "zip_downloads", "single_downloads", "created_at",
+        "id", "label", "gallery", "owner", "status_display", "has_password", "allow_zip", "allow_single",
+        "download_size", "expires_at", "views", "zip_downloads", "single_downloads", "created_at",
     ]
     list_select_related = ["gallery__owner"]
-    list_filter = [ExpiryFilter, "created_at", "expires_at"]
-    search_fields = ["=id", "gallery__name", "gallery__owner__email"]
+    list_filter = [StatusFilter, "allow_zip", "allow_single", "download_size", "created_at", "expires_at"]
+    search_fields = ["=id", "label", "gallery__name", "gallery__owner__email"]
     raw_id_fields = ["gallery"]
-    readonly_fields = ["id", "views", "zip_downloads", "single_downloads", "created_at"]
+    # The password's hash is not editable and never shown; photographers set passwords themselves.
+    fields = [
+        "id", "gallery", "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size",
+        "has_password", "views", "zip_downloads", "single_downloads", "created_at",
+    ]
+    readonly_fields = ["id", "has_password", "views", "zip_downloads", "single_downloads", "created_at"]
     date_hierarchy = "created_at"
 
     @admin.display(description="Owner", ordering="gallery__owner__email")
@@ -35,7 +37,9 @@ class ShareLinkAdmin(admin.ModelAdmin):
         return link.gallery.owner
 
     @admin.display(description="Status")
-    def status(self, link):
-        if link.is_expired:
-            return "Expired"
-        return "Active" if link.expires_at else "Active (never expires)"
+    def status_display(self, link):
+        return link.status.capitalize()
+
+    @admin.display(description="Password", boolean=True)
+    def has_password(self, link):
+        return link.has_password

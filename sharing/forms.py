@@ -5,13 +5,24 @@ from django.utils import timezone
 
 from sharing.models import ShareLink
 
+EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
+SETTINGS_FIELDS = ["label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size"]
+CHECKBOXES = ["password_clear", "is_active", "allow_zip", "allow_single"]
+
 
 class ShareLinkForm(forms.ModelForm):
-    """When a share link stops working: never, after a preset number of days, or at a given time.
+    """A share link's settings: when it stops working, its label, password and download rules.
 
-    A date alone means midnight at the start of that day; times are in the site's time zone
-    unless they carry an offset. A time that does not exist (a DST gap) or is ambiguous (a DST
-    overlap) is refused by Django's DateTimeField.
+    Expiry: never, after a preset number of days, or at a given time. A date alone means
+    midnight at the start of that day; times are in the site's time zone unless they carry an
+    offset. A time that does not exist (a DST gap) or is ambiguous (a DST overlap) is refused by
+    Django's DateTimeField.
+
+    What a request leaves out keeps its value (a new link's defaults: active, both downloads
+    allowed, originals), so the expiry form and scripts that send a few fields change only
+    those. Except that a form showing the settings posts them all, and a browser leaves an
+    unticked checkbox out: in such a post (`from_json` off, any setting present), a missing
+    checkbox is off.
     """
 
     expires_in_days = forms.TypedChoiceField(
@@ -27,25 +38,79 @@ class ShareLinkForm(forms.ModelForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
         help_text="Leave empty for a link that never expires.",
     )
+    password = forms.CharField(
+        label="Password",
+        required=False,
+        min_length=6,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="Optional, at least 6 characters. Clients type it once per browser, for 24 hours.",
+    )
+    password_clear = forms.BooleanField(label="Remove the password", required=False)
 
     class Meta:
         model = ShareLink
-        fields = ["expires_at"]
+        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size"]
+        labels = {
+            "label": "Label",
+            "is_active": "Link is active (untick to pause it)",
+            "allow_zip": "Allow “Download all” (ZIP)",
+            "allow_single": "Allow downloading single photos",
+            "download_size": "Downloads",
+        }
+        help_texts = {"label": "For you, e.g. “Parents” or “Planner”; clients don’t see it."}
+        widgets = {"label": forms.TextInput(attrs={"placeholder": "e.g. Parents"})}
 
-    field_order = ["expires_in_days", "expires_at"]
+    field_order = ["label", "expires_in_days", "expires_at", "password", "password_clear", "is_active",
+                   "allow_zip", "allow_single", "download_size"]
+
+    def __init__(self, data=None, *args, from_json=False, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        if data is not None:
+            self.data = self._with_missing_fields_kept(data, from_json)
+        if self.instance.has_password:
+            self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
+
+    def _with_missing_fields_kept(self, data, from_json):
+        data = data.copy()
+        posts_every_setting = not from_json and any(name in data for name in SETTINGS_FIELDS)
+        if not any(name in data for name in EXPIRY_FIELDS):
+            data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
+        for name in SETTINGS_FIELDS:
+            if name in data or (posts_every_setting and name in CHECKBOXES):
+                continue
+            value = getattr(self.instance, name, None)
+            if isinstance(value, bool):
+                data.setlist(name, ["true" if value else "false"])
+            elif value is not None and name in self.Meta.fields:
+                data.setlist(name, [value])
+        return data
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data["expires_at"]
-        if expires_at and expires_at <= timezone.now():
-            raise forms.ValidationError("Choose a time in the future. To end a link now, revoke it.")
+        if expires_at and expires_at != self.instance.expires_at and expires_at <= timezone.now():
+            raise forms.ValidationError("Choose a time in the future. To end a link now, revoke or pause it.")
         return expires_at
 
     def clean(self):
         cleaned_data = super().clean()
         days = cleaned_data.get("expires_in_days")
         if days:
-            if cleaned_data.get("expires_at"):
+            if cleaned_data.get("expires_at") and "expires_at" in self.changed_data:
                 self.add_error("expires_in_days", "Choose a preset or a date, not both.")
             else:
                 cleaned_data["expires_at"] = timezone.now() + timedelta(days=days)
+        if cleaned_data.get("password") and cleaned_data.get("password_clear"):
+            self.add_error("password", "Set a new password or remove it, not both.")
         return cleaned_data
+
+    def save(self, commit=True):
+        link = super().save(commit=False)
+        if self.cleaned_data.get("password_clear"):
+            link.set_password(None)
+        elif self.cleaned_data.get("password"):
+            link.set_password(self.cleaned_data["password"])
+        if commit:
+            link.save()
+        return link

@@ -1,20 +1,32 @@
 import uuid
 
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from galleries.models import Gallery
+
+# The one statement of when a link has not expired; is_expired below says the same of one row.
+UNEXPIRED = Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
 
 
 class ShareLinkQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        """Links that open their gallery now: not paused, not expired."""
+        return self.filter(UNEXPIRED, is_active=True)
 
     def expired(self):
-        return self.filter(expires_at__lte=timezone.now())
+        return self.exclude(UNEXPIRED)
+
+    def paused(self):
+        return self.filter(UNEXPIRED, is_active=False)
+
+    def with_status(self, status):
+        return {"active": self.active, "paused": self.paused, "expired": self.expired}.get(status, self.all)()
 
     def owned_by(self, user):
         return self.filter(gallery__owner=user)
@@ -23,6 +35,10 @@ class ShareLinkQuerySet(models.QuerySet):
 class ShareLink(models.Model):
     """A public link to one gallery. Its UUID is the link; counters change only through F()."""
 
+    class DownloadSize(models.TextChoices):
+        ORIGINAL = "original", "Originals"
+        WEB = "web", "Web size (2048 px JPEG)"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="share_links")
     expires_at = models.DateTimeField(null=True, blank=True)
@@ -30,6 +46,14 @@ class ShareLink(models.Model):
     zip_downloads = models.IntegerField(default=0, db_default=0)
     single_downloads = models.IntegerField(default=0, db_default=0)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    label = models.CharField(max_length=100, blank=True, default="", db_default="")
+    password_hash = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    is_active = models.BooleanField("active", default=True, db_default=True)
+    allow_zip = models.BooleanField("allow ZIP downloads", default=True, db_default=True)
+    allow_single = models.BooleanField("allow single downloads", default=True, db_default=True)
+    download_size = models.CharField(
+        max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
+    )
 
     objects = ShareLinkQuerySet.as_manager()
 
@@ -38,7 +62,7 @@ class ShareLink(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.gallery} ({self.pk})"
+        return f"{self.label or self.gallery} ({self.pk})"
 
     def get_absolute_url(self):
         return reverse("sharing:public_gallery", args=[self.pk])
@@ -46,6 +70,34 @@ class ShareLink(models.Model):
     @property
     def is_expired(self):
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    @property
+    def status(self):
+        """`expired`, `paused` or `active`: what a client of the link meets (a password or not)."""
+        if self.is_expired:
+            return "expired"
+        return "active" if self.is_active else "paused"
+
+    @property
+    def has_password(self):
+        return bool(self.password_hash)
+
+    def set_password(self, password):
+        """Hash with the site's password hasher (Argon2); None or empty removes the password."""
+        self.password_hash = make_password(password) if password else ""
+
+    def check_password(self, password):
+        return self.has_password and check_password(password, self.password_hash)
+
+    @property
+    def unlock_token(self):
+        """What an unlock cookie of this link carries. It changes whenever the password does
+        (even to the same password: a new salt), which ends every earlier unlock."""
+        return salted_hmac("sharing.unlock", f"{self.pk}:{self.password_hash}", algorithm="sha256").hexdigest()
+
+    @property
+    def serves_web_size(self):
+        return self.download_size == self.DownloadSize.WEB
 
     def cache_seconds(self, longest=3600):
         """How long a browser may keep what this link shows: never past the link's expiry."""

@@ -37,10 +37,13 @@ def entry_names(filenames):
     return names
 
 
-def gallery_zip(photos):
-    """A sized ZipStream of the photos' originals; iterate it to get the archive's bytes."""
+def gallery_zip(photos, web_size=False):
+    """A sized ZipStream of the photos' originals, or with `web_size` of their previews (named
+    `IMG_0001.jpg` after `IMG_0001.HEIC`); iterate it to get the archive's bytes."""
     photos = list(photos)
     archive = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
-    for photo, name in zip(photos, entry_names(photo.original_filename or photo.object_key for photo in photos)):
-        archive.add(default_storage.iter_chunks(photo.object_key), name, size=photo.file_size)
+    names = entry_names(photo.web_filename if web_size else photo.original_filename or photo.object_key for photo in photos)
+    for photo, name in zip(photos, names):
+        key, size = (photo.preview_object_key, photo.preview_size) if web_size else (photo.object_key, photo.file_size)
+        archive.add(default_storage.iter_chunks(key), name, size=size)
     return archive

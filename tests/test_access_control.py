@@ -35,13 +35,15 @@ OWNED = {
     "galleries:gallery_detail", "galleries:gallery_rename", "galleries:gallery_delete", "galleries:gallery_cover",
     "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_thumbnail", "galleries:photo_preview",
     "galleries:photo_download", "sharing:share_link_create", "sharing:share_link_update",
-    "sharing:share_link_delete",
+    "sharing:share_link_settings", "sharing:share_link_delete",
 }
 # Whoever holds an active share link, for that link's gallery only.
 SHARED = {
     "sharing:public_gallery", "sharing:zip_download", "sharing:public_photo", "sharing:public_thumbnail",
     "sharing:public_preview", "sharing:photo_download",
 }
+# A share link's own forms, which only answer POST (the password form).
+SHARED_FORMS = {"sharing:unlock"}
 # Everything under the admin site: staff only.
 STAFF_NAMESPACE = "admin"
 
@@ -81,7 +83,7 @@ def login_redirect(response, admin=False):
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | OWNED | SHARED
+    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS
     unclassified = [
         route for name, namespace, route in url_patterns()
         if namespace != STAFF_NAMESPACE and name not in classified
@@ -101,6 +103,8 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
             expected = response.status_code == (405 if name == "accounts:logout" else 200)
         elif name in SHARED:
             expected = response.status_code in (200, 302)
+        elif name in SHARED_FORMS:
+            expected = response.status_code == 405
         else:
             expected = login_redirect(response)
             post = client.post(url, {"name": "pwned", "photo_ids": [str(s3_world.photo.pk)]})

@@ -186,7 +186,9 @@ if AWS_STORAGE_BUCKET_NAME:
             "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
             "default_acl": None,
             "querystring_auth": True,
-            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=600),
+            # A download URL handed out through a share link works this long after the link is
+            # revoked, paused or expires: keep it short. Thumbnails and previews go through the app.
+            "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=60),
             # Keys are made unique by the app (Photo.object_key is unique), so no HEAD per write.
             "file_overwrite": True,
             # boto3 waits 60 s to connect and to read by default, past gunicorn's worker timeout

@@ -18,5 +18,11 @@ def share_links_panel(context, gallery):
         "request": context["request"],
         "gallery": gallery,
         "share_links": gallery.share_links.all(),
-        "share_link_form": ShareLinkForm(),
+        "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
     }
+
+
+@register.simple_tag
+def share_link_form(link):
+    """The settings form of one link among many on a page (its own field ids)."""
+    return ShareLinkForm(instance=link, auto_id=f"link-{link.pk}-%s")

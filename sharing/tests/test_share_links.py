@@ -57,7 +57,13 @@ def test_create_share_link_with_json_returns_201_with_public_url(client):
     assert response.json() == {
         "id": str(link.pk),
         "url": f"http://testserver/s/{link.pk}/",
+        "label": "",
         "expires_at": link.expires_at.isoformat(),
+        "is_active": True,
+        "has_password": False,
+        "allow_zip": True,
+        "allow_single": True,
+        "download_size": "original",
     }
     assert link.expires_at == datetime(2099, 6, 30, 18, 0, tzinfo=timezone.get_current_timezone())
 
@@ -119,7 +125,10 @@ def test_create_share_link_with_both_preset_and_date_is_a_form_error(client):
 def test_share_link_form_works_without_arguments():
     form = ShareLinkForm()
     assert not form.is_bound
-    assert list(form.fields) == ["expires_in_days", "expires_at"]
+    assert list(form.fields) == [
+        "label", "expires_in_days", "expires_at", "password", "password_clear", "is_active", "allow_zip",
+        "allow_single", "download_size",
+    ]
 
 
 # Changing the expiry and revoking

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -18,12 +19,23 @@ def owned_link(request, link_id):
 
 
 def link_json(request, link, **kwargs):
+    """The link as scripts see it: its settings, never its password or the password's hash."""
     data = {
         "id": str(link.pk),
         "url": request.build_absolute_uri(link.get_absolute_url()),
+        "label": link.label,
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
+        "is_active": link.is_active,
+        "has_password": link.has_password,
+        "allow_zip": link.allow_zip,
+        "allow_single": link.allow_single,
+        "download_size": link.download_size,
     }
     return JsonResponse(data, **kwargs)
+
+
+def link_form(request, link):
+    return ShareLinkForm(posted_data(request), instance=link, from_json=request.content_type == "application/json")
 
 
 def invalid_form(request, form, link=None):
@@ -45,7 +57,7 @@ def redirect_back(request, link):
 @require_POST
 def share_link_create(request, gallery_id):
     gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
-    form = ShareLinkForm(posted_data(request), instance=ShareLink(gallery=gallery))
+    form = link_form(request, ShareLink(gallery=gallery))
     if not form.is_valid():
         return invalid_form(request, form)
     link = form.save()
@@ -58,21 +70,27 @@ def share_link_create(request, gallery_id):
 @login_required
 @require_GET
 def share_link_list(request):
-    share_links = ShareLink.objects.owned_by(request.user).select_related("gallery").order_by("-created_at")
-    return render(request, "sharing/sharelink_list.html", {"share_links": share_links})
+    """Every link of the photographer's, filtered by `status` and searched by label or gallery (`q`)."""
+    status = request.GET.get("status", "")
+    query = request.GET.get("q", "").strip()
+    share_links = ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery")
+    if query:
+        share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
+    context = {"share_links": share_links.order_by("-created_at"), "status": status, "query": query}
+    return render(request, "sharing/sharelink_list.html", context)
 
 
 @login_required
 @require_POST
 def share_link_update(request, link_id):
     link = owned_link(request, link_id)
-    form = ShareLinkForm(posted_data(request), instance=link)
+    form = link_form(request, link)
     if not form.is_valid():
         return invalid_form(request, form, link)
     form.save()
     if wants_json(request):
         return link_json(request, link)
-    messages.success(request, "Expiry changed.")
+    messages.success(request, f"Share link “{link.label}” saved." if link.label else "Share link saved.")
     return redirect_back(request, link)
 
 

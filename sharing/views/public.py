@@ -1,39 +1,62 @@
-"""What a client reaches through /s/<share_id>/: the gallery, one photo, renditions, downloads."""
+"""What a client reaches through /s/<share_id>/: the gallery, one photo, renditions, downloads.
+
+Every view gets its link and photos from sharing.access, which decides what the request may see.
+"""
 
 from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_POST, require_safe
 
-from sharing import zips
+from sharing import access, zips
 from sharing.access import public_view, shared_link, shared_photo
+
+# Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
+# link still opens): revoking, pausing or locking a link bites within this.
+RENDITION_CACHE_SECONDS = 60
 
 
 @public_view
-@require_GET
+@require_safe
 @gzip_page
 @cache_control(private=True, no_cache=True)
 def public_gallery(request, share_id):
     link = shared_link(request, share_id, "gallery__owner", "gallery__cover_photo")
     gallery = link.gallery
-    context = {"link": link, "gallery": gallery, "page": gallery.photos.in_display_order().page(request.GET.get("page"))}
+    photos = gallery.photos.in_display_order()
+    context = {"link": link, "gallery": gallery, "page": photos.page(request.GET.get("page"))}
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
+    if link.serves_web_size:
+        gallery.photos.fill_preview_sizes()
     link.increment("views")
-    context.update(gallery.photos.stats(), cover=gallery.cover_or_first_photo())
+    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
     return render(request, "sharing/public_gallery.html", context)
 
 
 @public_view
-@require_GET
+@require_POST
+def unlock(request, share_id):
+    link = shared_link(request, share_id, "gallery__owner", unlocked=False)
+    access.check_password(request, link, request.POST.get("password", ""))
+    response = redirect(link)
+    access.remember_unlock(response, link)
+    return response
+
+
+@public_view
+@require_safe
 @cache_control(private=True, no_cache=True)
 def public_photo(request, share_id, photo_id):
     """The one-photo page, for visitors without JavaScript and for links to one photo."""
     link, photo = shared_photo(request, share_id, photo_id)
     photos = link.gallery.photos
+    if link.serves_web_size and photo.preview_size is None:
+        photos.fill_preview_sizes()
+        photo.refresh_from_db(fields=["preview_size"])
     context = {
         "link": link,
         "gallery": link.gallery,
@@ -47,35 +70,40 @@ def public_photo(request, share_id, photo_id):
 
 
 @public_view
-@require_GET
+@require_safe
 def public_thumbnail(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_thumbnail(max_age=link.cache_seconds())
+    return photo.serve_thumbnail(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
-@require_GET
+@require_safe
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_preview(max_age=link.cache_seconds())
+    return photo.serve_preview(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
-@require_GET
+@require_safe
 def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    response = photo.serve_original()
+    access.check_download(link, "single")
+    response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
     link.increment("single_downloads")
     return response
 
 
 @public_view
-@require_GET
+@require_safe
 def zip_download(request, share_id):
     link = shared_link(request, share_id, "gallery")
+    access.check_download(link, "zip")
     # Storage that is down should get a clear 503 now, not a download cut short after the headers.
     default_storage.check()
-    archive = zips.gallery_zip(link.gallery.photos.in_display_order())
+    photos = link.gallery.photos.in_display_order()
+    if link.serves_web_size:
+        photos.fill_preview_sizes()
+    archive = zips.gallery_zip(photos, web_size=link.serves_web_size)
     response = StreamingHttpResponse(archive, content_type="application/zip")
     response["Content-Length"] = len(archive)
     response["Content-Disposition"] = content_disposition_header(True, zips.archive_name(link.gallery))

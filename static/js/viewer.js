@@ -132,8 +132,10 @@
     }
     nameLabel.textContent = photo.name;
     countLabel.textContent = (index + 1) + " / " + total;
-    downloadLink.href = photo.download;
-    downloadLink.title = "Download the original of " + photo.name;
+    if (downloadLink) { // absent when the photographer turned single downloads off
+      downloadLink.href = photo.download;
+      downloadLink.title = "Download " + photo.name;
+    }
     var focused = document.activeElement;
     previousButton.hidden = index === 0;
     nextButton.hidden = index === total - 1;

@@ -61,7 +61,7 @@ def photographer_journey(page, photos):
     expect(tiles.filter(has_text=cover_name).get_by_text("Cover", exact=True)).to_be_visible()
 
     expires_at = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
-    create_form = page.locator("form.share-link-create")
+    create_form = page.locator("form.share-link-new")
     create_form.get_by_label("Expires on").fill(expires_at.strftime("%Y-%m-%dT%H:%M"))
     create_form.get_by_role("button", name="Create share link").click()
     expect(page.get_by_text("Share link created.")).to_be_visible()
