@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before every view and process_view (CSRF's reads the body), after sessions (who is asking).
+    "viewport.middleware.RequestLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "galleries.middleware.StorageUnavailableMiddleware",
@@ -196,8 +198,21 @@ STORAGES = {
 # Uploads: files above 2.5 MB spool to temporary files, never whole into memory.
 VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
 VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=120_000_000)
-DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=200)
+# The page's uploader sends one photo per request; without JavaScript the form sends a batch.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=10)
 FILE_UPLOAD_TEMP_DIR = env.str("VIEWPORT_UPLOAD_TEMP_DIR", default="") or None
+
+# Request limits (viewport/middleware.py). A body larger than its request may carry is refused
+# with 413 before a byte of it is read: a photo upload by a logged-in photographer may carry
+# DATA_UPLOAD_MAX_NUMBER_FILES photos of VIEWPORT_MAX_UPLOAD_SIZE plus this much, anything else
+# only this much (the largest form, the admin's included, is a few kilobytes).
+VIEWPORT_MAX_REQUEST_SIZE = env.int("VIEWPORT_MAX_REQUEST_SIZE", default=1024 * 1024)
+# Seconds an answer waits for a client to take the next piece of it (at most 256 KiB), so a
+# client that stops reading frees its gunicorn thread.
+VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
+# ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
+# other half always answer pages.
+VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
 
 # Background work: storage deletes run as tasks after commit. The immediate backend runs them
 # in-process; failures are remembered in PendingDeletion and retried by retry_storage_deletes.
