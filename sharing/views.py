@@ -231,6 +231,7 @@ def photo_download(request, share_id, photo_id):
 
 @public_view
 @require_GET
+@zips.stream_slot_required
 def zip_download(request, share_id):
     link = get_active_link(share_id, "gallery")
     # Storage that is down should get a clear 503 now, not a download cut short after the headers.

@@ -171,7 +171,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=600),
             # Keys are made unique by the app (Photo.object_key is unique), so no HEAD per write.
             "file_overwrite": True,
-            # boto3 waits 60 s to connect and to read by default; gunicorn kills a worker at 30 s.
+            # boto3 waits 60 s to connect and 60 s to read by default, and retries: a hung S3
+            # would hold a gunicorn thread that long (gthread never ends a slow request).
             "client_config": Config(
                 connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=2),
                 read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=3),
