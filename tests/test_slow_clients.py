@@ -220,7 +220,7 @@ def test_a_zip_stream_that_fails_gives_its_slot_back(client, one_slot, link):
     assert client.get(zip_url(link)).status_code == 200
 
 
-def test_answers_that_stream_nothing_give_the_slot_back_at_once(client, one_slot, link):
+def test_an_expired_or_unknown_link_gives_the_slot_back_at_once(client, one_slot, link):
     expired = ShareLinkFactory(gallery=link.gallery, expires_at=timezone.now() - timedelta(minutes=1))
     assert client.get(zip_url(expired)).status_code == 410
     assert client.get(f"/s/{uuid.uuid4()}/zip/").status_code == 404
