@@ -109,14 +109,12 @@ def test_a_body_of_undeclared_size_is_refused_with_411(client):
 # The same through gunicorn, with raw sockets: nothing reaches the upload temp folder.
 
 
-@pytest.fixture
-def upload_temp_dir(tmp_path):
-    folder = tmp_path / "uploads"
-    folder.mkdir()
-    return folder
+@pytest.fixture(scope="module")
+def upload_temp_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("uploads")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def app(upload_temp_dir, static_root):
     env = production_env(VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_UPLOAD_TEMP_DIR=str(upload_temp_dir))
     server = AppServer(env, workers=1, threads=4).start()
