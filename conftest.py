@@ -15,6 +15,12 @@ def test_settings(settings, tmp_path):
     }
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    yield
+    # The test client closes a streamed answer only once a test has read it to the end, and only
+    # closing gives its ZIP stream slot back: every test starts with all of them free.
+    from sharing.zips import stream_slots
+
+    stream_slots.cache_clear()
 
 
 @pytest.fixture(params=["s3", "local"])

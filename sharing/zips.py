@@ -5,12 +5,24 @@ archive's exact length before the first byte and switches to ZIP64 by itself whe
 """
 
 import re
+import socket
+import struct
+import threading
+from contextlib import suppress
+from functools import cache, wraps
 from pathlib import PurePosixPath
 
 import zipstream
+from django.conf import settings
 from django.core.files.storage import default_storage
+from django.shortcuts import render
 
 from galleries.uploads import clean_filename
+
+# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
+# reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
+PIECE_SIZE = 256 * 1024
+RETRY_AFTER = 30
 
 
 def archive_name(gallery):
@@ -47,3 +59,73 @@ def gallery_zip(photos, web_size=False):
         key, size = (photo.preview_object_key, photo.preview_size) if web_size else (photo.object_key, photo.file_size)
         archive.add(default_storage.iter_chunks(key), name, size=size)
     return archive
+
+
+# Streams at once: a ZIP holds a gunicorn thread for as long as its client downloads, so only
+# VIEWPORT_ZIP_STREAMS of them may stream in each process and the other threads answer pages.
+
+
+@cache
+def stream_slots(size):
+    """This process's ZIP stream slots (one set per size, so tests may change the setting)."""
+    return threading.BoundedSemaphore(size)
+
+
+class SlotHeld:
+    """An archive's bytes in pieces of at most PIECE_SIZE, holding a stream slot until the
+    response is closed: gunicorn closes it after the last byte, and when the client hung up,
+    stopped reading past the send timeout, or the stream failed."""
+
+    def __init__(self, chunks, release, client=None):
+        self.chunks = chunks
+        self.release = release
+        self.client = client  # gunicorn's socket, if any
+        self.finished = False
+
+    def __iter__(self):
+        for chunk in self.chunks:
+            for start in range(0, len(chunk), PIECE_SIZE):
+                yield chunk[start : start + PIECE_SIZE]
+        self.finished = True
+
+    def close(self):
+        release, self.release = self.release, None
+        if release:
+            release()
+        if self.client and not self.finished:
+            abort(self.client)
+
+
+def abort(client):
+    """Reset a connection whose answer was cut short. gunicorn would close it gracefully: from
+    its main loop, waiting up to 2 s for a client that stopped reading to say something, one
+    connection after another, while the worker accepts nothing."""
+    with suppress(OSError):
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.shutdown(socket.SHUT_RDWR)
+
+
+def stream_slot_required(view):
+    """Run `view` only with a free stream slot, held until its streamed answer is closed;
+    without one the answer is a 503 with Retry-After."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        slots = stream_slots(settings.VIEWPORT_ZIP_STREAMS)
+        if not slots.acquire(blocking=False):
+            response = render(request, "sharing/zip_busy.html", status=503)
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
+        try:
+            response = view(request, *args, **kwargs)
+        except BaseException:
+            slots.release()
+            raise
+        if response.streaming:
+            client = request.META.get("gunicorn.socket")
+            response.streaming_content = SlotHeld(response.streaming_content, slots.release, client)
+        else:
+            slots.release()
+        return response
+
+    return wrapper

@@ -83,15 +83,19 @@ def static_root(tmp_path_factory):
 
 
 class AppServer:
-    """gunicorn serving viewport.wsgi on a free loopback port, in a process of its own."""
+    """gunicorn serving viewport.wsgi with production's gunicorn.conf.py on a free loopback port,
+    in a process of its own. Workers and threads are passed the way production sets them (its
+    environment), so the app sizes what depends on them (VIEWPORT_ZIP_STREAMS) the same way;
+    without them gunicorn.conf.py's defaults apply."""
 
-    def __init__(self, env, workers=2, threads=4):
+    def __init__(self, env, workers=None, threads=None):
         self.port = free_port()
-        self.env = env
-        self.args = [
-            BIN / "gunicorn", "viewport.wsgi", "--bind", f"127.0.0.1:{self.port}", "--worker-class", "gthread",
-            "--workers", str(workers), "--threads", str(threads), "--timeout", "30", "--graceful-timeout", "2",
-        ]
+        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
+        if workers:
+            self.env["GUNICORN_WORKERS"] = str(workers)
+        if threads:
+            self.env["GUNICORN_THREADS"] = str(threads)
+        self.args = [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi", "--graceful-timeout", "2"]
         self.log = tempfile.NamedTemporaryFile(prefix="viewport-gunicorn-", suffix=".log", delete=False)
         self.process = None
 

@@ -135,7 +135,7 @@ def fetch(response):
         with urllib.request.urlopen(response["Location"], timeout=10) as remote:
             return remote.read(), remote.headers
     assert response.status_code == 200
-    return b"".join(response.streaming_content), response.headers
+    return response.getvalue(), response.headers
 
 
 def disposition(value):

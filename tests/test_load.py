@@ -44,9 +44,9 @@ def app(link, static_root):
     """gunicorn on this test's (committed) database and the session's S3 server."""
     db = settings.DATABASES["default"]
     database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    server = AppServer(
-        production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root)), workers=2, threads=4
-    ).start()
+    # Every thread may stream a ZIP: the clients here read promptly, and no request may be refused.
+    env = production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_ZIP_STREAMS="4")
+    server = AppServer(env, workers=2, threads=4).start()
     yield server
     server.stop()
 

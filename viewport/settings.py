@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before every view and process_view (CSRF's reads the body), after sessions (who is asking).
+    "viewport.middleware.RequestLimitsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "galleries.middleware.StorageUnavailableMiddleware",
@@ -191,8 +193,8 @@ if AWS_STORAGE_BUCKET_NAME:
             "querystring_expire": env.int("AWS_QUERYSTRING_EXPIRE", default=60),
             # Keys are made unique by the app (Photo.object_key is unique), so no HEAD per write.
             "file_overwrite": True,
-            # boto3 waits 60 s to connect and to read by default, past gunicorn's worker timeout
-            # (GUNICORN_TIMEOUT, 60 s): a hung S3 must fail a request well before that.
+            # boto3 waits 60 s to connect and 60 s to read by default, and retries: a hung S3
+            # would hold a gunicorn thread that long (gthread never ends a slow request).
             "client_config": Config(
                 connect_timeout=env.float("AWS_S3_CONNECT_TIMEOUT", default=2),
                 read_timeout=env.float("AWS_S3_READ_TIMEOUT", default=3),
@@ -223,8 +225,21 @@ STORAGES = {
 # Uploads: files above 2.5 MB spool to temporary files, never whole into memory.
 VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
 VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=120_000_000)
-DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=200)
+# The page's uploader sends one photo per request; without JavaScript the form sends a batch.
+DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=10)
 FILE_UPLOAD_TEMP_DIR = env.str("VIEWPORT_UPLOAD_TEMP_DIR", default="") or None
+
+# Request limits (viewport/middleware.py). A body larger than its request may carry is refused
+# with 413 before a byte of it is read: a photo upload by a logged-in photographer may carry
+# DATA_UPLOAD_MAX_NUMBER_FILES photos of VIEWPORT_MAX_UPLOAD_SIZE plus this much, anything else
+# only this much (the largest form, the admin's included, is a few kilobytes).
+VIEWPORT_MAX_REQUEST_SIZE = env.int("VIEWPORT_MAX_REQUEST_SIZE", default=1024 * 1024)
+# Seconds an answer waits for a client to take the next piece of it (at most 256 KiB), so a
+# client that stops reading frees its gunicorn thread.
+VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
+# ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
+# other half always answer pages.
+VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
 
 # Background work: storage deletes run as tasks after commit. The immediate backend runs them
 # in-process; failures are remembered in PendingDeletion and retried by retry_storage_deletes.

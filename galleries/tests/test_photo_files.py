@@ -40,7 +40,7 @@ def test_owner_downloads_the_original_with_its_file_name(client, photo, photo_st
         assert headers["Content-Disposition"] == "attachment; filename*=utf-8''Caf%C3%A9%201.jpg"
     else:
         assert response.status_code == 200
-        body = b"".join(response.streaming_content)
+        body = response.getvalue()
         assert response["Content-Disposition"] == "attachment; filename*=utf-8''Caf%C3%A9%201.jpg"
         assert response["Content-Type"] == "image/jpeg"
     assert body == original
@@ -51,7 +51,7 @@ def test_thumbnails_and_previews_are_served_as_inline_jpeg(client, photo, photo_
     # Through the app on both backends, so every request meets the access checks again.
     response = client.get(reverse(f"galleries:{view}", args=[photo.gallery_id, photo.pk]))
     assert response.status_code == 200
-    body = b"".join(response.streaming_content)
+    body = response.getvalue()
     assert response["Content-Type"] == "image/jpeg"
     assert response["Content-Disposition"].startswith("inline")
     assert body[:3] == b"\xff\xd8\xff"

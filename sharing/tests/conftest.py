@@ -22,4 +22,4 @@ def fetch(response):
         with urllib.request.urlopen(response["Location"], timeout=10) as remote:
             return remote.read(), remote.headers
     assert response.status_code == 200, response.status_code
-    return b"".join(response.streaming_content), response.headers
+    return response.getvalue(), response.headers

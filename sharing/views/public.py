@@ -95,6 +95,7 @@ def photo_download(request, share_id, photo_id):
 
 @public_view
 @require_safe
+@zips.stream_slot_required
 def zip_download(request, share_id):
     link = shared_link(request, share_id, "gallery")
     access.check_download(link, "zip")

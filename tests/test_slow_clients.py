@@ -1,0 +1,235 @@
+"""Clients that stop reading cannot starve the site: gunicorn with production's gunicorn.conf.py
+(one worker, so the numbers are exact; each worker has slots of its own), more stalled ZIP
+downloads than it has threads; and the ZIP stream slots through the test client.
+
+A gthread worker's thread waits in sendall() for as long as its client does not read. ZIPs get
+VIEWPORT_ZIP_STREAMS slots per worker process (one more is a 503 with Retry-After), so the other
+threads keep answering pages; a send that makes no progress for VIEWPORT_SEND_TIMEOUT seconds
+gives up, which frees the thread and the slot, and the connection is reset at once (gunicorn would
+otherwise close it from its main loop, waiting up to 2 s for a client that says nothing).
+"""
+
+import os
+import re
+import runpy
+import socket
+import time
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils import timezone
+
+from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
+from galleries.uploads import store_photo
+from sharing import zips
+from sharing.tests.factories import ShareLinkFactory
+from tests.conftest import ROOT, AppServer, production_env
+
+SEND_TIMEOUT = 1
+# More than a loopback connection buffers for a client that reads nothing (about 2 MB here).
+ZIP_BYTES = 6 * 1024 * 1024
+
+
+def gallery_with_random_photo(size):
+    """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it)."""
+    gallery = GalleryFactory()
+    photo = PhotoFactory(gallery=gallery, original_filename="big.jpg", file_size=size)
+    default_storage.save(photo.object_key, ContentFile(os.urandom(size)))
+    return ShareLinkFactory(gallery=gallery)
+
+
+@pytest.fixture
+def big_link(transactional_db):
+    link = gallery_with_random_photo(ZIP_BYTES)
+    yield link
+    default_storage.delete(link.gallery.photos.get().object_key)
+
+
+@pytest.fixture
+def app(big_link, static_root):
+    db = settings.DATABASES["default"]
+    env = production_env(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        VIEWPORT_STATIC_ROOT=str(static_root),
+        VIEWPORT_SEND_TIMEOUT=str(SEND_TIMEOUT),
+    )
+    server = AppServer(env, workers=1).start()  # threads: gunicorn.conf.py's
+    yield server
+    server.stop()
+
+
+def stalled_download(app, path):
+    """A client that asks for `path` and never reads a byte, with a small receive buffer."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", app.port))
+    client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n".encode())
+    return client
+
+
+def status_of(client, timeout=5):
+    """The answer's status, peeked at so the client still reads nothing; None if there is none."""
+    client.settimeout(timeout)
+    deadline = time.monotonic() + timeout
+    head = b""
+    while len(head) < 12 and time.monotonic() < deadline:
+        try:
+            head = client.recv(12, socket.MSG_PEEK)
+        except TimeoutError:
+            return None
+        if len(head) < 12:
+            time.sleep(0.01)
+    return int(head[9:12]) if len(head) >= 12 else None
+
+
+def read_all(client, timeout=10):
+    """Everything until the server closes the connection."""
+    client.settimeout(timeout)
+    answer = b""
+    try:
+        while data := client.recv(65536):
+            answer += data
+    except ConnectionResetError:
+        pass
+    return answer
+
+
+def read_answer(client, timeout=5):
+    """One whole answer (head and Content-Length bytes of body) from a kept-alive connection."""
+    client.settimeout(timeout)
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += client.recv(65536)
+    head, body = answer.split(b"\r\n\r\n", 1)
+    length = int(re.search(rb"\r\nContent-Length: (\d+)", head).group(1))
+    while len(body) < length:
+        body += client.recv(65536)
+    return head, body
+
+
+def stall_zip_downloads(app, path, count):
+    """`count` stalled downloads of `path`; returns those streaming. The others must be 503s
+    with Retry-After (they are read and closed)."""
+    clients = [stalled_download(app, path) for _ in range(count)]
+    statuses = [status_of(client) for client in clients]
+    assert set(statuses) <= {200, 503}, statuses  # None: no thread was left to answer
+    for client, status in zip(clients, statuses):
+        if status == 503:
+            head, body = read_answer(client)
+            assert b"\r\nRetry-After: 30\r\n" in head and b"try again" in body
+            client.close()
+    return [client for client, status in zip(clients, statuses) if status == 200]
+
+
+def stall_until_streaming(app, path, count, streams, seconds=5):
+    """Stalled downloads until at least `streams` of them stream: a slot comes back when its
+    stream next tries to send. Those that stream are returned."""
+    deadline = time.monotonic() + seconds
+    while len(streaming := stall_zip_downloads(app, path, count)) < streams and time.monotonic() < deadline:
+        for client in streaming:
+            client.close()
+        time.sleep(0.5)
+    return streaming
+
+
+def assert_pages_answer_at_once(app):
+    for path in ("/accounts/login/", "/healthz/"):
+        started = time.monotonic()
+        status, _, _ = app.get(path, timeout=5)
+        assert status == 200 and time.monotonic() - started < 2, (path, status, time.monotonic() - started)
+
+
+@pytest.mark.load
+def test_clients_that_stop_reading_zips_cannot_starve_the_site(app, big_link):
+    threads = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]
+    slots = threads // 2  # VIEWPORT_ZIP_STREAMS' default
+    path = reverse("sharing:zip_download", args=[big_link.pk])
+
+    streaming = stall_zip_downloads(app, path, threads + 2)
+    assert len(streaming) == slots
+    time.sleep(0.5)  # the streams fill the socket buffers and block
+    assert_pages_answer_at_once(app)
+
+    # The stalled sends give up after the send timeout: the connections are reset, and their
+    # threads and slots are free again.
+    time.sleep(SEND_TIMEOUT + 0.5)
+    assert_pages_answer_at_once(app)
+    for client in streaming:
+        assert len(read_all(client, timeout=1)) < ZIP_BYTES
+        client.close()
+    streaming = stall_zip_downloads(app, path, threads + 2)
+    assert len(streaming) == slots
+
+    # Clients that hang up free theirs too (when their stream next sends).
+    time.sleep(0.5)
+    for client in streaming:
+        client.close()
+    streaming = stall_until_streaming(app, path, threads + 2, slots)
+    assert len(streaming) == slots
+    for client in streaming:
+        client.close()
+
+
+# The slots through the test client, one per process here. A streamed answer holds its slot until
+# it is closed: the test client closes it once the body has been read to the end.
+
+
+@pytest.fixture
+def one_slot(settings):
+    settings.VIEWPORT_ZIP_STREAMS = 1
+
+
+@pytest.fixture
+def link(db):
+    gallery = GalleryFactory()
+    store_photo(gallery, jpeg_upload(width=200, height=150))
+    return ShareLinkFactory(gallery=gallery)
+
+
+def zip_url(link):
+    return reverse("sharing:zip_download", args=[link.pk])
+
+
+def test_a_zip_download_while_every_slot_streams_is_a_503_with_retry_after(client, one_slot, link):
+    streaming = client.get(zip_url(link))
+    assert streaming.status_code == 200
+    busy = client.get(zip_url(link))
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "30"
+    assert "try again in a minute" in busy.text
+    assert busy["X-Robots-Tag"] == "noindex, nofollow"  # a share page like the others
+    link.refresh_from_db()
+    assert link.zip_downloads == 1
+
+    b"".join(streaming.streaming_content)
+    assert client.get(zip_url(link)).status_code == 200
+
+
+def test_a_zip_stream_that_fails_gives_its_slot_back(client, one_slot, link):
+    photo = link.gallery.photos.get()
+    with default_storage.open(photo.object_key, "rb") as file:
+        original = file.read()
+    default_storage.delete(photo.object_key)
+    with pytest.raises(Exception):
+        b"".join(client.get(zip_url(link)).streaming_content)
+    default_storage.save(photo.object_key, ContentFile(original))
+    assert client.get(zip_url(link)).status_code == 200
+
+
+def test_an_expired_or_unknown_link_gives_the_slot_back_at_once(client, one_slot, link):
+    expired = ShareLinkFactory(gallery=link.gallery, expires_at=timezone.now() - timedelta(minutes=1))
+    assert client.get(zip_url(expired)).status_code == 410
+    assert client.get(f"/s/{uuid.uuid4()}/zip/").status_code == 404
+    assert client.get(zip_url(link)).status_code == 200
+
+
+def test_a_zip_is_sent_in_pieces_small_enough_for_the_send_timeout(client, db):
+    link = gallery_with_random_photo(3 * zips.PIECE_SIZE)
+    pieces = list(client.get(zip_url(link)).streaming_content)
+    assert max(len(piece) for piece in pieces) <= zips.PIECE_SIZE
+    assert sum(len(piece) for piece in pieces) > 3 * zips.PIECE_SIZE

@@ -1,0 +1,73 @@
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
+from django.urls import Resolver404, resolve
+
+
+class RequestLimitsMiddleware:
+    """What one request may cost the site: the size of its body, and how long its answer waits
+    for a client that stops reading.
+
+    It must run before anything reads the body: Django's CSRF check reads a POST's form (and
+    spools its files to disk) before any view, even for a visitor who is not logged in.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        refusal = refuse_body(request)
+        if refusal:
+            return refusal
+        response = self.get_response(request)
+        client = request.META.get("gunicorn.socket")
+        if client is not None:
+            # A gunicorn thread waits in sendall() for as long as its client does not read.
+            client.settimeout(settings.VIEWPORT_SEND_TIMEOUT)
+        return response
+
+
+def upload_body_limit():
+    """The largest photo upload: as many photos as a request may carry, each as large as a
+    photo may be, and the form around them."""
+    return settings.DATA_UPLOAD_MAX_NUMBER_FILES * settings.VIEWPORT_MAX_UPLOAD_SIZE + settings.VIEWPORT_MAX_REQUEST_SIZE
+
+
+def is_photo_upload(request):
+    try:
+        return resolve(request.path_info).view_name == "galleries:photo_upload"
+    except Resolver404:
+        return False
+
+
+def refuse_body(request):
+    """A 413 for a body larger than this request may carry, a 411 for one of undeclared size;
+    None when the body may be read. Only the declared size is known: nothing is read here."""
+    if "HTTP_TRANSFER_ENCODING" in request.META:
+        # Django reads only as many bytes as Content-Length says: a chunked body would be empty.
+        return refusal(request, 411, "This request’s size was not declared.", "Send it with a Content-Length header.")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0  # Django reads no body then
+    if length <= settings.VIEWPORT_MAX_REQUEST_SIZE:
+        return None
+    if is_photo_upload(request) and request.user.is_authenticated:
+        if length <= upload_body_limit():
+            return None
+        advice = (
+            f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} photos of up to "
+            f"{filesizeformat(settings.VIEWPORT_MAX_UPLOAD_SIZE)} each at a time."
+        )
+        return refusal(request, 413, "This upload is too large.", advice)
+    return refusal(
+        request, 413, "This request is too large.",
+        f"Forms on this site send at most {filesizeformat(settings.VIEWPORT_MAX_REQUEST_SIZE)}.",
+    )
+
+
+def refusal(request, status, message, advice):
+    if "application/json" in request.headers.get("Accept", ""):
+        return JsonResponse({"error": f"{message} {advice}"}, status=status)
+    return render(request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status)
