@@ -3,10 +3,11 @@
 A photo upload may be as large as its photos may be (VIEWPORT_MAX_UPLOAD_SIZE times the files a
 request may carry, plus the form around them); every other request, and an upload by someone not
 logged in, only VIEWPORT_MAX_REQUEST_SIZE. A body declared larger is refused with 413 before a
-byte of it is read or spooled to disk; a body of undeclared size (chunked) with 411, since
-Django's WSGI handler would read it as empty.
+byte of it is read or spooled to disk; a chunked body (no declared size) is read up to the
+limit and refused with 413 once it passes it, or else handed to Django with its size.
 """
 
+import io
 import socket
 import threading
 import time
@@ -97,13 +98,21 @@ def test_an_upload_by_someone_not_logged_in_gets_the_small_limit(client, setting
     assert declared_post(client, upload_url(gallery), 10_000, padded_form(10_000)).status_code == 302  # to the login
 
 
-def test_a_body_of_undeclared_size_is_refused_with_411(client):
-    response = client.generic(
-        "POST", reverse("accounts:login"), b"", content_type="application/x-www-form-urlencoded",
-        CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked",
-    )
-    assert response.status_code == 411
-    assert "size" in response.text
+def test_a_chunked_body_is_read_up_to_the_limit_then_refused_with_413(client, settings):
+    settings.VIEWPORT_MAX_REQUEST_SIZE = 10_000
+
+    def post_chunked(body):
+        # As gunicorn hands it on: the body de-chunked, its size undeclared.
+        return client.generic(
+            "POST", reverse("accounts:login"), CONTENT_TYPE="application/x-www-form-urlencoded",
+            CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(body)},
+        )
+
+    response = post_chunked(b"email=x%40example.com&" + b"p" * 20_000)
+    assert response.status_code == 413
+    small = post_chunked(b"email=ada%40example.com&password=wrong")
+    assert small.status_code == 200
+    assert small.context["form"].data["email"] == "ada@example.com"  # the body reached the form
 
 
 # The same through gunicorn, with raw sockets: nothing reaches the upload temp folder.
@@ -188,14 +197,14 @@ def test_a_huge_anonymous_multipart_body_is_refused_by_gunicorn_before_it_is_spo
     assert app.get("/healthz/")[0] == 200
 
 
-def test_a_chunked_body_is_refused_by_gunicorn_and_nothing_spooled(app, upload_temp_dir):
+def test_a_huge_chunked_body_is_refused_by_gunicorn_with_413_and_nothing_spooled(app, upload_temp_dir):
     head = f"POST /accounts/login/ HTTP/1.1\r\n{POST_HEADERS}Transfer-Encoding: chunked\r\n\r\n".encode()
     chunks = (b"%x\r\n%s\r\n" % (len(part), part) for part in file_part_then(8))
     connection = send_request(app, head, chunks)
     with connection:
         assert_nothing_spooled(upload_temp_dir)
         status, _ = read_status(connection)
-        assert status == 411
+        assert status == 413
 
 
 def test_the_default_limits():

@@ -1,4 +1,7 @@
+import tempfile
+
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
@@ -42,20 +45,24 @@ def is_photo_upload(request):
 
 
 def refuse_body(request):
-    """A 413 for a body larger than this request may carry, a 411 for one of undeclared size;
-    None when the body may be read. Only the declared size is known: nothing is read here."""
-    if "HTTP_TRANSFER_ENCODING" in request.META:
-        # Django reads only as many bytes as Content-Length says: a chunked body would be empty.
-        return refusal(request, 411, "This request’s size was not declared.", "Send it with a Content-Length header.")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0  # Django reads no body then
-    if length <= settings.VIEWPORT_MAX_REQUEST_SIZE:
+    """A 413 for a body larger than this request may carry; None when the body may be read.
+
+    A declared size (Content-Length) is refused before anything is read. A chunked body has
+    none, and Django would take it for empty: it is read here, at most one byte past the
+    limit, and handed on to Django with its size once it turns out to be within it.
+    """
+    uploading = is_photo_upload(request) and request.user.is_authenticated
+    limit = upload_body_limit() if uploading else settings.VIEWPORT_MAX_REQUEST_SIZE
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        length = read_chunked_body(request, limit)
+    else:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body then
+    if length <= limit:
         return None
-    if is_photo_upload(request) and request.user.is_authenticated:
-        if length <= upload_body_limit():
-            return None
+    if uploading:
         advice = (
             f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} photos of up to "
             f"{filesizeformat(settings.VIEWPORT_MAX_UPLOAD_SIZE)} each at a time."
@@ -65,6 +72,21 @@ def refuse_body(request):
         request, 413, "This request is too large.",
         f"Forms on this site send at most {filesizeformat(settings.VIEWPORT_MAX_REQUEST_SIZE)}.",
     )
+
+
+def read_chunked_body(request, limit):
+    """Read a chunked body into a temporary file (in memory while small), stopping one byte
+    past `limit`; make it the request's body and return its size."""
+    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR)
+    stream, size = request.META["wsgi.input"], 0
+    while size <= limit and (chunk := stream.read(min(64 * 1024, limit + 1 - size))):
+        body.write(chunk)
+        size += len(chunk)
+    body.seek(0)
+    request.META["CONTENT_LENGTH"] = str(size)
+    request._stream = LimitedStream(body, size)
+    request._body_file = body  # closed (and deleted) with the request
+    return size
 
 
 def refusal(request, status, message, advice):
