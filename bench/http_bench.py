@@ -2,7 +2,7 @@
 serving the public page of a 100-photo gallery, single-photo downloads (a redirect to a signed
 S3 URL: the bytes come from storage, not from us) and thumbnails, under wrk for a fixed time.
 Only ever 127.0.0.1. Also checks that static files carry far-future cache headers and are
-compressed.
+compressed. With --quick: 10 photos, 1 s per endpoint.
 """
 
 import re
@@ -12,8 +12,9 @@ import threading
 import time
 from http.client import HTTPConnection
 
-from bench.common import median, table, verdict, write_result
-from bench.server import make_gallery
+from bench.data import create_user, make_gallery
+from bench.measure import median, table, verdict, write_result
+from galleries.models import Photo
 
 CONNECTIONS = 16
 
@@ -80,9 +81,9 @@ def python_load(url, seconds, connections=CONNECTIONS):
             "p50": median(latencies), "p99": latencies[int(len(latencies) * 0.99)], "errors": errors[0]}
 
 
-def static_checks(stack):
+def static_checks(stack, link):
     """Cache headers and compression of the public page's stylesheets and scripts."""
-    status, _, body = stack.request("GET", f"/s/{stack.bench_share_id}/")
+    status, _, body = stack.request("GET", f"/s/{link.pk}/")
     assets = re.findall(rb'(?:href|src)="(/static/[^"]+\.(?:css|js))"', body)
     checks = []
     for asset in dict.fromkeys(a.decode() for a in assets):
@@ -100,16 +101,14 @@ def static_checks(stack):
 
 
 def run(stack, quick=False):
-    from galleries.models import Photo
-
-    seconds = 5 if quick else 10
-    user = stack.create_user("http@example.com")
-    gallery, link = make_gallery(user, 100, name="HTTP 100 photos")
-    stack.bench_share_id = link.pk
+    seconds = 1 if quick else 10
+    user = create_user("http@example.com")
+    count = 10 if quick else 100
+    gallery, link = make_gallery(user, count, name=f"HTTP {count} photos")
     photo = Photo.objects.filter(gallery=gallery).in_display_order().first()
     base = stack.base_url
     targets = {
-        "public page, 100 photos": f"{base}/s/{link.pk}/",
+        f"public page, {count} photos": f"{base}/s/{link.pk}/",
         "single download (302 to signed S3 URL)": f"{base}/s/{link.pk}/photos/{photo.pk}/download/",
         "thumbnail (302 to signed S3 URL)": f"{base}/s/{link.pk}/photos/{photo.pk}/thumbnail/",
     }
@@ -120,8 +119,8 @@ def run(stack, quick=False):
     results = {}
     for name, url in targets.items():
         results[name] = load(url, seconds)
-        time.sleep(1)
-    statics = static_checks(stack)
+        time.sleep(0.1 if quick else 1)
+    statics = static_checks(stack, link)
     result = {"seconds_each": seconds, "connections": CONNECTIONS, "load": results, "static": statics,
               "workers": f"{stack.workers} gthread × {stack.threads} threads"}
     write_result("http", result)

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from testing.http import get
-from testing.services import free_port
+from testing.services import die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -71,14 +71,14 @@ class AppServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
             try:
-                self.get("/healthz/", timeout=2)  # any answer: a worker is serving
+                self.get("/healthz/", timeout=5)  # any answer: a worker is serving
                 return self
             except OSError:
                 time.sleep(0.1)

@@ -36,7 +36,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _die_with_parent():
+def die_with_parent():
+    """For Popen(preexec_fn=...): the child is killed when the process that started it ends."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -90,7 +91,7 @@ class PostgresServer:
                 [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
                  "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=200"],
-                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent,
+                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent,
             )
         _wait_until(self._ready, "PostgreSQL")
         return self
@@ -165,7 +166,7 @@ class S3Server:
                 *(f"-{name}={port}" for name, port in self.ports.items())]
         with open(self.dir / "weed.log", "ab") as log:
             self.process = subprocess.Popen(
-                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent
+                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
             )
         _wait_until(self._ready, "SeaweedFS", timeout=60)
         return self
