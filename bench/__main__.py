@@ -48,6 +48,7 @@ def main(argv):
     if set(names) - WITHOUT_SERVERS:
         print("Starting PostgreSQL, SeaweedFS (S3) and gunicorn on 127.0.0.1 ...", flush=True)
         stack.start()
+        print(f"(started in {time.monotonic() - started:.0f} s)", flush=True)
     for name in names:
         part_start = time.monotonic()
         try:

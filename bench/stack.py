@@ -15,8 +15,10 @@ import time
 import uuid
 from pathlib import Path
 
+from django.core.management import call_command
+
 from bench.measure import proc_status
-from testing.appserver import AppServer, collect_static, manage, production_env
+from testing.appserver import AppServer, collect_static, production_env
 from testing.services import Database, PostgresServer, S3Server, create_bucket
 
 
@@ -29,9 +31,11 @@ class Stack:
         self.postgres = None if test_database else PostgresServer()
         self.database = Database(test_database or self.postgres.url, prefix="bench")
         self.s3 = None if test_s3 else S3Server(bucket="viewport-bench")
-        s3_env = {key: value for key, value in os.environ.items() if key.startswith("AWS_")} if test_s3 else self.s3.env()
         if test_s3:
+            s3_env = {key: value for key, value in os.environ.items() if key.startswith("AWS_")}
             s3_env.update(AWS_S3_ENDPOINT_URL=test_s3, AWS_STORAGE_BUCKET_NAME=f"viewport-bench-{uuid.uuid4().hex[:8]}")
+        else:
+            s3_env = self.s3.env()
         self.env = production_env(
             DATABASE_URL=self.database.url,
             **s3_env,
@@ -56,7 +60,7 @@ class Stack:
             create_bucket(self.env["AWS_S3_ENDPOINT_URL"], self.env["AWS_STORAGE_BUCKET_NAME"],
                           self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"])
         (self.tmp / "uploads").mkdir()
-        manage("migrate", "--noinput", "-v0", env=self.env, check=True)
+        call_command("migrate", "--noinput", verbosity=0)  # this process runs Django with self.env
         collect_static(self.tmp / "static", self.env)
         self.start_app()
         return self
