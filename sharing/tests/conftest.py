@@ -3,6 +3,7 @@ import pytest
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
+from testing.http import fetch  # noqa: F401  (tests imported it from here before testing/ existed)
 
 
 @pytest.fixture
