@@ -1,9 +1,14 @@
 """Test-only settings and the fixtures every app's tests share.
 
-The real services (PostgreSQL, the SeaweedFS S3 server) are started by pytest_services.py.
+The real services (PostgreSQL, the SeaweedFS S3 server) are started by testing/plugin.py.
 """
 
 import pytest
+from django.core.files.storage import default_storage
+
+from galleries.tests.factories import GalleryFactory
+from galleries.uploads import store_photo
+from testing.photos import jpeg_upload
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +45,21 @@ def photo_storage(request, settings, tmp_path):
 @pytest.fixture
 def stored_keys(photo_storage):
     """A function listing the keys in the active photo storage under a prefix."""
-    from django.core.files.storage import default_storage
-
     return lambda prefix="": sorted(default_storage.list_keys(prefix))
+
+
+@pytest.fixture
+def gallery(db, client):
+    """An empty gallery whose owner is logged in on `client`."""
+    gallery = GalleryFactory(name="Smith wedding")
+    client.force_login(gallery.owner)
+    return gallery
+
+
+@pytest.fixture
+def gallery_with_photos(gallery, photo_storage):
+    """`gallery` with three stored photos, IMG_0.jpg to IMG_2.jpg (nine objects with their
+    thumbnails and previews), on each photo storage."""
+    for n in range(3):
+        store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg"))
+    return gallery

@@ -11,7 +11,7 @@ threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Restarts a worker whose main loop stops for this long. It never ends a slow request: with
 # gthread the main loop keeps running while a thread waits.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
-graceful_timeout = 30
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 # Seconds an idle kept-alive connection stays open; it waits in the main loop, not in a thread.
 keepalive = 2
 accesslog = "-"

@@ -1,16 +1,17 @@
-"""Target 6: what a client downloads for the public gallery page (100 photos), fetched from the
-running server: HTML, CSS and JS bytes, as sent (compressed) and uncompressed."""
+"""Target 6: what a client downloads for the public gallery page (100 photos; 10 with --quick),
+fetched from the running server: HTML, CSS and JS bytes, as sent (compressed) and uncompressed."""
 
 import gzip
 import re
 
-from bench.common import table, write_result
-from bench.server import make_gallery
+from bench.data import create_user, make_gallery
+from bench.measure import table, write_result
 
 
 def run(stack, quick=False):
-    user = stack.create_user("frontend@example.com")
-    _, link = make_gallery(user, 100, name="Front end 100 photos")
+    user = create_user("frontend@example.com")
+    count = 10 if quick else 100
+    _, link = make_gallery(user, count, name=f"Front end {count} photos")
     _, _, html = stack.request("GET", f"/s/{link.pk}/")
     _, headers, html_sent = stack.request("GET", f"/s/{link.pk}/", headers={"Accept-Encoding": "br, gzip"})
     rows = [{"kind": "html", "url": f"/s/{link.pk}/", "bytes": len(html), "sent_bytes": len(html_sent),
@@ -28,7 +29,7 @@ def run(stack, quick=False):
     result = {"files": rows, "totals": totals}
     write_result("frontend", result)
 
-    print("\n### 6. Front end — public gallery page with 100 photos (images excluded)\n")
+    print(f"\n### 6. Front end — public gallery page with {count} photos (images excluded)\n")
     print(table(["file", "bytes", "sent (Accept-Encoding: br, gzip)", "encoding"], [
         [f"{r['kind']}: {r['url']}", f"{r['bytes']:,}", f"{r['sent_bytes']:,}", r["encoding"] or "none"]
         for r in rows]))

@@ -16,11 +16,13 @@ import multiprocessing
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageOps
 
-from bench.common import (REPO, camera_jpeg, interleaved, maxrss_kib, median, ms, real_photos, table, verdict,
-                          write_result)
+from bench.measure import interleaved, maxrss_kib, median, ms, table, verdict, write_result
+from bench.photos import camera_jpeg, real_photos
+from galleries import images
 from galleries.images import PREVIEW_SIZE, THUMBNAIL_SIZE, make_renditions
 
 MAX_PIXELS = 120_000_000
@@ -63,10 +65,6 @@ _threads = None
 
 def what_if(data, preview_filter=Image.Resampling.HAMMING, threads=False):
     global _threads
-    from concurrent.futures import ThreadPoolExecutor
-
-    from galleries import images
-
     image = Image.open(io.BytesIO(data))
     transpose = images._TRANSPOSE_FOR_ORIENTATION.get(images._orientation(image))
     target = images.fit_within(image.size, PREVIEW_SIZE)
@@ -116,7 +114,7 @@ def peak_memory(variant, path, repeats=3):
     values = []
     for _ in range(repeats):
         out = subprocess.run([sys.executable, "-m", "bench.images_bench", "--memory", variant, str(path)],
-                             cwd=REPO, capture_output=True, text=True, check=True)
+                             capture_output=True, text=True, check=True)
         values.append(json.loads(out.stdout)["peak_growth_kib"])
     return median(values) / 1024  # MiB
 
@@ -143,19 +141,20 @@ def photos_per_second(path, processes, count, variant="pipeline"):
 
 
 def run(quick=False):
-    rounds = 5 if quick else 9
-    path = camera_jpeg()
+    rounds = 2 if quick else 9
+    dimensions = (1200, 800) if quick else (6000, 4000)
+    path = camera_jpeg(*dimensions)
     data = path.read_bytes()
     with Image.open(path) as image:
         size, orientation = image.size, image.getexif().get(0x0112)
-    icc_data = camera_jpeg(srgb_icc=True).read_bytes()
+    icc_data = camera_jpeg(*dimensions, srgb_icc=True).read_bytes()
     renditions = pipeline(data)
     times = interleaved({**{name: (lambda fn=fn: fn(data)) for name, fn in {**VARIANTS, **WHAT_IFS}.items()},
                          "pipeline, sRGB ICC": lambda: pipeline(icc_data)}, rounds)
     med = {name: median(values) for name, values in times.items()}
     best = {name: min(values) for name, values in times.items()}  # least disturbed by neighbours
     memory = {name: peak_memory(name, path, repeats=1 if quick else 3) for name in VARIANTS}
-    count = 8 if quick else 16
+    count = 4 if quick else 16
     throughput = {
         "pipeline_1_process": photos_per_second(path, 1, count // 2),
         "pipeline_2_processes": photos_per_second(path, 2, count),
@@ -163,11 +162,11 @@ def run(quick=False):
     }
 
     real = {}
-    photos = real_photos()
+    photos = real_photos()[:2] if quick else real_photos()
     if photos:
         datas = [p.read_bytes() for p in photos]
         real_times = interleaved(
-            {name: (lambda fn=fn: [fn(d) for d in datas]) for name, fn in VARIANTS.items()}, 3 if quick else 5
+            {name: (lambda fn=fn: [fn(d) for d in datas]) for name, fn in VARIANTS.items()}, 1 if quick else 5
         )
         with Image.open(photos[0]) as first:
             real = {

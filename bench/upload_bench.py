@@ -4,20 +4,24 @@
 Memory must not grow with file size: the same 200 MB is sent again as 5 files of ~40 MB (the
 same JPEG followed by 30 MB of padding after its end-of-image marker, so the pixel work per file
 is unchanged and only the bytes grow). The gunicorn workers' RSS is sampled every 20 ms.
+With --quick: 4 small photos, then 1 padded to 4 times the size.
 """
 
+import json
 import threading
 import time
 import uuid
 
-from bench.common import RESULTS, camera_jpeg, median, table, verdict, write_result
-from bench.server import json_body, make_gallery
+from bench.data import create_user, login, make_gallery
+from bench.measure import median, table, verdict, write_result
+from bench.photos import CACHE, camera_jpeg
+from galleries.models import Photo
 
 CHUNK = 1024 * 1024
 
 
 def padded_copy(source, size):
-    path = RESULTS / "cache" / f"{source.stem}-padded-{size // 1_000_000}MB.jpg"
+    path = CACHE / f"{source.stem}-padded-{size // 1_000_000}MB.jpg"
     if not path.exists() or path.stat().st_size != size:
         data = source.read_bytes()
         with open(path, "wb") as out:
@@ -99,7 +103,7 @@ def upload(stack, cookies, gallery, files):
     finally:
         connection.close()
         memory = sampler.stop()
-    result = json_body(payload) if payload.startswith(b"{") else {"raw": payload[:500].decode(errors="replace")}
+    result = json.loads(payload) if payload.startswith(b"{") else {"raw": payload[:500].decode(errors="replace")}
     if response.status != 200 or result.get("errors"):
         raise RuntimeError(f"upload failed: {response.status} {str(result)[:800]}")
     return {"status": response.status, "seconds": seconds, "bytes": len(body), "files": len(files),
@@ -107,21 +111,20 @@ def upload(stack, cookies, gallery, files):
 
 
 def run(stack, quick=False):
-    from galleries.models import Photo
-
-    user = stack.create_user("uploads@example.com")
-    source = camera_jpeg()
-    big = padded_copy(source, 40_000_000)
-    count = 10 if quick else 20
+    user = create_user("uploads@example.com")
+    source = camera_jpeg(1200, 800) if quick else camera_jpeg()
+    big = padded_copy(source, 4 * source.stat().st_size)
+    count = 4 if quick else 20
     batches = {
-        f"{count} × {source.stat().st_size / 1e6:.0f} MB": [(f"IMG_{i:04d}.jpg", source) for i in range(count)],
-        f"{count // 4} × {big.stat().st_size / 1e6:.0f} MB": [(f"BIG_{i:04d}.jpg", big) for i in range(count // 4)],
+        f"{count} × {source.stat().st_size / 1e6:.1f} MB": [(f"IMG_{i:04d}.jpg", source) for i in range(count)],
+        f"{count // 4} × {big.stat().st_size / 1e6:.1f} MB": [(f"BIG_{i:04d}.jpg", big) for i in range(count // 4)],
     }
-    stack.restart_gunicorn()
-    cookies = stack.login(user)
+    if not quick:  # fresh workers, for memory readings from a known state
+        stack.restart_app()
+    cookies, login_method = login(stack, user)
     warm_gallery, _ = make_gallery(user, 0, share=False)
-    upload(stack, cookies, warm_gallery, [("warm-0.jpg", source), ("warm-1.jpg", source)])  # both workers' imports
-    upload(stack, cookies, warm_gallery, [("warm-2.jpg", source), ("warm-3.jpg", source)])
+    for _ in range(1 if quick else 2):  # both workers' imports
+        upload(stack, cookies, warm_gallery, [("warm-0.jpg", source), ("warm-1.jpg", source)])
     results = {}
     for name, files in batches.items():
         gallery, _ = make_gallery(user, 0, name=name, share=False)
@@ -133,12 +136,12 @@ def run(stack, quick=False):
                          "max_memory_growth_mib": max(r["memory"]["max_growth_mib"] for r in runs)}
     small, large = list(results.values())
     grows = large["max_memory_growth_mib"] - small["max_memory_growth_mib"]
-    result = {"batches": results, "login": stack.login_method, "memory_growth_difference_mib": grows,
+    result = {"batches": results, "login": login_method, "memory_growth_difference_mib": grows,
               "memory_flat": grows < 25}
     write_result("uploads", result)
 
     print(f"\n### 2. Uploads — one POST per batch, through gunicorn (2 gthread workers) into SeaweedFS "
-          f"(login: {stack.login_method})\n")
+          f"(login: {login_method})\n")
     print(table(["batch", "total (median)", "MB/s", "photos/s", "worker RSS growth (peak)"], [
         [name, f"{r['median_seconds']:.1f} s", f"{r['bytes'] / 1e6 / r['median_seconds']:.1f}",
          f"{r['files'] / r['median_seconds']:.1f}", f"{r['max_memory_growth_mib']:.0f} MiB"]

@@ -5,28 +5,27 @@ boto3 (file_size equals the object size). We then measure, in the same run:
   streamed  - the ZIP through gunicorn: time to first byte, throughput, worker RSS growth
   direct    - reading the same objects straight from S3 (boto3, 1 MiB chunks): the ceiling
   in-memory - the straightforward way, zipfile into a BytesIO, on a smaller gallery (building 2 GB
-              in RAM would be silly): in a subprocess, for its peak memory
+              in RAM would be silly): in a subprocess, for its peak memory (bench/zip_in_memory.py)
+With --quick: 3 small photos, and 2 for the in-memory way.
 """
 
-import io
 import json
-import os
 import subprocess
 import sys
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
-from bench.common import REPO, camera_jpeg, maxrss_kib, table, verdict, write_result
-from bench.server import make_gallery
+from django.core.files.storage import default_storage
+
+from bench.data import create_user, make_gallery
+from bench.measure import table, verdict, write_result
+from bench.photos import camera_jpeg
 from bench.upload_bench import MemorySampler
 
 CHUNK = 1024 * 1024
 
 
 def populate(user, count, data, name):
-    from django.core.files.storage import default_storage
-
     gallery, link = make_gallery(user, count, name=name, file_size=len(data))
     client = default_storage.connection.meta.client
     keys = list(gallery.photos.values_list("object_key", flat=True))
@@ -69,8 +68,6 @@ def stream_zip(stack, link):
 
 
 def read_direct(keys):
-    from django.core.files.storage import default_storage
-
     client = default_storage.connection.meta.client
     start = time.perf_counter()
     total = 0
@@ -83,47 +80,24 @@ def read_direct(keys):
     return {"bytes": total, "seconds": seconds, "mb_per_second": total / 1e6 / seconds}
 
 
-def _in_memory_child(gallery_id):
-    """The straightforward way, in a fresh process: every original read whole, zipfile into BytesIO."""
-    import django
-
-    django.setup()
-    from django.core.files.storage import default_storage
-
-    from galleries.models import Photo
-
-    photos = list(Photo.objects.filter(gallery_id=gallery_id).in_display_order())
-    default_storage.exists(photos[0].object_key)  # connect before the baseline
-    before = maxrss_kib()
-    start = time.perf_counter()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for photo in photos:
-            with default_storage.open(photo.object_key, "rb") as file:
-                archive.writestr(photo.original_filename, file.read())
-    data = buffer.getvalue()
-    seconds = time.perf_counter() - start
-    print(json.dumps({"bytes": len(data), "seconds": seconds, "first_byte_seconds": seconds,
-                      "mb_per_second": len(data) / 1e6 / seconds, "peak_growth_mib": (maxrss_kib() - before) / 1024}))
-
-
 def in_memory(gallery_id):
-    out = subprocess.run([sys.executable, "-m", "bench.zip_bench", "--in-memory", str(gallery_id)], cwd=REPO,
-                         env=os.environ, capture_output=True, text=True, check=True, timeout=600)
+    out = subprocess.run([sys.executable, "-m", "bench.zip_in_memory", str(gallery_id)],
+                         capture_output=True, text=True, check=True, timeout=600)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def run(stack, quick=False):
-    user = stack.create_user("zip@example.com")
-    data = camera_jpeg().read_bytes()
-    count = 30 if quick else 2_100_000_000 // len(data) + 1
+    user = create_user("zip@example.com")
+    data = (camera_jpeg(1200, 800) if quick else camera_jpeg()).read_bytes()
+    count = 3 if quick else 2_100_000_000 // len(data) + 1
     start = time.perf_counter()
     gallery, link, keys = populate(user, count, data, f"ZIP {count} photos")
     populate_seconds = time.perf_counter() - start
-    small_count = 10 if quick else 20
+    small_count = 2 if quick else 20
     small_gallery, _, _ = populate(user, small_count, data, f"ZIP in-memory {small_count} photos")
 
-    stack.restart_gunicorn()
+    if not quick:  # fresh workers, for memory readings from a known state
+        stack.restart_app()
     stack.request("GET", f"/s/{link.pk}/")  # warm the worker (imports, connections)
     small_link = small_gallery.share_links.first()
     stream_zip(stack, small_link)
@@ -170,7 +144,3 @@ def run(stack, quick=False):
     ]))
     return result
 
-
-if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--in-memory":
-        _in_memory_child(sys.argv[2])

@@ -14,8 +14,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from pytest_services import free_port
-from tests.conftest import AppServer, production_env
+from testing.services import free_port
+from testing.appserver import AppServer, production_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,15 +5,13 @@ Django keeps connections for CONN_MAX_AGE seconds; after a restart they are dead
 CONN_HEALTH_CHECKS makes the next request notice and reconnect instead of failing.
 """
 
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 
-from pytest_services import PostgresServer
-from tests.conftest import ROOT, AppServer, production_env
+from testing.appserver import AppServer, manage, production_env
+from testing.services import PostgresServer
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +24,7 @@ def postgres():
 @pytest.fixture(scope="module")
 def app(postgres, static_root):
     env = production_env(DATABASE_URL=postgres.url, VIEWPORT_STATIC_ROOT=str(static_root), DATABASE_CONNECT_TIMEOUT="2")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True, timeout=120
-    )
+    manage("migrate", "--noinput", "-v0", env=env, check=True)
     server = AppServer(env, workers=1, threads=2).start()
     yield server
     server.stop()

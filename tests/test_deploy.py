@@ -3,16 +3,11 @@
 import os
 import re
 import subprocess
-import sys
-import time
-import urllib.request
-import uuid
 
-import psycopg
 import pytest
 
-from pytest_services import free_port
-from tests.conftest import BIN, ROOT, production_env
+from testing.appserver import BIN, ROOT, AppServer, manage, production_env
+from testing.services import Database
 
 
 def test_dockerfile_passes_hadolint():
@@ -29,62 +24,34 @@ def test_dockerfile_runs_as_a_non_root_user_with_gunicorn():
 @pytest.fixture
 def fresh_database_env(tmp_path):
     """Production settings (DEBUG off) on a fresh database of the test PostgreSQL server."""
-    name = f"deploy_{uuid.uuid4().hex[:8]}"
-    server_url = os.environ["VIEWPORT_TEST_DATABASE_URL"]
-    with psycopg.connect(server_url.replace("postgres://", "postgresql://"), autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return production_env(
-        DATABASE_URL=server_url.rsplit("/", 1)[0] + f"/{name}", VIEWPORT_STATIC_ROOT=str(tmp_path / "static")
-    )
+    database = Database(os.environ["VIEWPORT_TEST_DATABASE_URL"], prefix="deploy").create()
+    yield production_env(DATABASE_URL=database.url, VIEWPORT_STATIC_ROOT=str(tmp_path / "static"))
+    database.drop()
 
 
-def run(args, env):
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
-
-
-def fetch(url, **headers):
-    request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return response.status, response.headers, response.read()
-
-
-def test_collectstatic_migrate_and_gunicorn_serve_the_site(fresh_database_env, tmp_path):
+def test_collectstatic_migrate_and_gunicorn_serve_the_site(fresh_database_env):
     env = fresh_database_env
-    assert run(["manage.py", "collectstatic", "--noinput"], env).returncode == 0
-    migrate = run(["manage.py", "migrate", "--noinput"], env)
+    assert manage("collectstatic", "--noinput", env=env).returncode == 0
+    migrate = manage("migrate", "--noinput", env=env)
     assert migrate.returncode == 0, migrate.stderr
-    assert run(["manage.py", "makemigrations", "--check", "--dry-run"], env).returncode == 0
+    assert manage("makemigrations", "--check", "--dry-run", env=env).returncode == 0
 
-    port = free_port()
-    gunicorn = subprocess.Popen(
-        [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"],
-        cwd=ROOT, env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "1"},
-        stdout=subprocess.DEVNULL, stderr=open(tmp_path / "gunicorn.log", "w"),
-    )
+    app = AppServer(env, workers=1).start()
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                status, _, body = fetch(f"{base}/healthz/")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
-                time.sleep(0.2)
+        status, _, body = app.get("/healthz/")
         assert status == 200 and b'"database": "ok"' in body
 
-        status, headers, body = fetch(f"{base}/accounts/login/", **{"X-Forwarded-Proto": "https"})
+        status, headers, body = app.get("/accounts/login/")
         assert status == 200
         assert headers["Strict-Transport-Security"].startswith("max-age=")
         stylesheet = re.search(rb'href="(/static/css/viewport\.[0-9a-f]+\.css)"', body)
         assert stylesheet, "static files are served under hashed names"
-        status, headers, _ = fetch(base + stylesheet.group(1).decode(), **{"Accept-Encoding": "gzip", "X-Forwarded-Proto": "https"})
+        status, headers, _ = app.get(stylesheet.group(1).decode(), headers={"Accept-Encoding": "gzip"})
         max_age = int(re.search(r"max-age=(\d+)", headers["Cache-Control"]).group(1))
         assert max_age >= 365 * 24 * 3600 and "immutable" in headers["Cache-Control"]
         assert headers["Content-Encoding"] == "gzip"
     finally:
-        gunicorn.terminate()
-        gunicorn.wait(10)
+        app.stop()
 
 
 @pytest.mark.parametrize(
@@ -101,6 +68,6 @@ def test_production_mode_refuses_to_start_without_a_secret_key_and_hosts(setting
         del env[setting]
     else:
         env[setting] = value
-    result = run(["manage.py", "check"], env)
+    result = manage("check", env=env)
     assert result.returncode != 0
     assert message in result.stderr

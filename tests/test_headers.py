@@ -2,8 +2,6 @@
 production settings (DEBUG off, as in these tests): HSTS, secure cookies, `check --deploy`."""
 
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
@@ -12,7 +10,7 @@ from django.conf import settings as django_settings
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from tests.conftest import ROOT, production_env
+from testing.appserver import manage, production_env
 from tests.test_access_control import OWNED, PUBLIC, SHARED, SHARED_FORMS, SIGNED_IN, STAFF_NAMESPACE, all_urls
 
 
@@ -174,10 +172,7 @@ def test_check_deploy_is_clean_with_production_environment(with_mail_server):
         env["EMAIL_URL"] = "smtp+tls://viewport:secret@smtp.example.com:587"
     else:
         env.pop("EMAIL_URL", None)  # password-reset mail then goes to an SMTP server on localhost
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 

@@ -4,58 +4,27 @@ Every refused file leaves the gallery's storage prefix empty and no Photo row. E
 file is served as what it decoded as, with nosniff and a Content-Disposition, never as a page.
 """
 
-import struct
-import urllib.request
-import zlib
+from datetime import timedelta
 from email.message import Message
 
 import pytest
-from datetime import timedelta
-
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo
-from galleries.tests.factories import GalleryFactory, image_bytes
-from sharing.tests.factories import ShareLinkFactory
+from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
+from sharing.tests.factories import ShareLinkFactory
+from testing.http import fetch, upload
+from testing.photos import jpeg_bomb, png_bomb
 
 pytestmark = pytest.mark.django_db
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE_BREAKOUT = '"><img src=x onerror=alert(1)>'
 HTML_PAGE = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
-
-
-@pytest.fixture
-def gallery(client):
-    gallery = GalleryFactory()
-    client.force_login(gallery.owner)
-    return gallery
-
-
-def upload(client, gallery, *files):
-    url = reverse("galleries:photo_upload", args=[gallery.pk])
-    return client.post(url, {"photos": list(files)}, headers={"Accept": "application/json"})
-
-
-def png_bomb(width=20_000, height=20_000):
-    """A 100-byte PNG whose header announces 400 megapixels."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
-
-
-def jpeg_bomb(width=30_000, height=30_000):
-    """A small JPEG whose frame header claims 900 megapixels (the SOF0 size fields patched)."""
-    data = bytearray(image_bytes(16, 16))
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
 
 
 REFUSED = {
@@ -127,15 +96,6 @@ def test_without_javascript_a_refused_file_is_a_message_on_the_gallery_page(clie
 
 # A valid JPEG with a web page appended is a valid photo. It is kept byte for byte, but served
 # so that no browser can ever render it as HTML on our origin.
-
-
-def fetch(response):
-    """(bytes, headers) the browser ends up with: the signed URL's on S3, the streamed file's locally."""
-    if response.status_code == 302:
-        with urllib.request.urlopen(response["Location"], timeout=10) as remote:
-            return remote.read(), remote.headers
-    assert response.status_code == 200
-    return response.getvalue(), response.headers
 
 
 def disposition(value):

@@ -9,7 +9,6 @@ figures of longer runs: `VIEWPORT_LOAD_SECONDS=30 bash scripts/test tests/test_l
 import os
 import statistics
 import time
-import urllib.request
 import zipfile
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +19,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from sharing.tests.factories import ShareLinkFactory
-from tests.conftest import AppServer, production_env
 from galleries.uploads import store_photo
+from sharing.tests.factories import ShareLinkFactory
+from testing.appserver import AppServer, production_env
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
@@ -51,14 +50,12 @@ def app(link, static_root):
     server.stop()
 
 
-def get(url):
-    """Status and body length the way a browser sees it (redirects to signed S3 URLs followed)."""
-    request = urllib.request.Request(url, headers={"X-Forwarded-Proto": "https"})
-    with urllib.request.urlopen(request, timeout=20) as response:
-        body = response.read()
-        if response.headers.get("Content-Length"):
-            assert len(body) == int(response.headers["Content-Length"])
-        return response.status, body
+def get(app, path):
+    """Status and body the way a browser sees them (redirects to signed S3 URLs followed)."""
+    status, headers, body = app.get(path, timeout=20)
+    if headers.get("Content-Length"):
+        assert len(body) == int(headers["Content-Length"])
+    return status, body
 
 
 def client_loop(app, link, photos, client_number, deadline):
@@ -73,7 +70,7 @@ def client_loop(app, link, photos, client_number, deadline):
         step += 1
         started = time.monotonic()
         try:
-            status, body = get(app.url + path)
+            status, body = get(app, path)
             ok = status == 200
             if ok and kind == "zip":
                 ok = len(zipfile.ZipFile(BytesIO(body)).namelist()) == len(photos)
@@ -85,7 +82,7 @@ def client_loop(app, link, photos, client_number, deadline):
 
 def test_concurrent_clients_get_no_errors_and_counters_match(app, link):
     photos = list(link.gallery.photos.in_display_order())
-    assert get(app.url + "/healthz/")[0] == 200
+    assert get(app, "/healthz/")[0] == 200
     started = time.monotonic()
     with ThreadPoolExecutor(CLIENTS) as pool:
         futures = [pool.submit(client_loop, app, link, photos, n, started + SECONDS) for n in range(CLIENTS)]

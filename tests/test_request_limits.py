@@ -18,7 +18,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from tests.conftest import AppServer, production_env
+from testing.appserver import AppServer, production_env
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import zips
 from sharing.tests.factories import ShareLinkFactory
-from tests.conftest import ROOT, AppServer, production_env
+from testing.appserver import ROOT, AppServer, production_env
 
 SEND_TIMEOUT = 1
 # More than a loopback connection buffers for a client that reads nothing (about 2 MB here).
@@ -58,7 +58,8 @@ def app(big_link, static_root):
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_SEND_TIMEOUT=str(SEND_TIMEOUT),
     )
-    server = AppServer(env, workers=1).start()  # threads: gunicorn.conf.py's
+    threads = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]  # production's count
+    server = AppServer(env, workers=1, threads=threads).start()
     yield server
     server.stop()
 

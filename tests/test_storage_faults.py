@@ -13,15 +13,16 @@ from io import BytesIO
 import boto3
 import pytest
 from botocore.config import Config
+from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.urls import reverse
 
 from galleries.models import PendingDeletion, Photo
-from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from pytest_services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
-from sharing.tests.factories import ShareLinkFactory
 from galleries.uploads import store_photo
+from sharing.tests.factories import ShareLinkFactory
+from testing.http import upload
+from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
 
 pytestmark = pytest.mark.django_db
 
@@ -137,15 +138,9 @@ def assert_pages_answer_quickly(client, gallery, photos, link):
         assert seconds < (QUICK_CHECK_BOUND if index == 0 else 0.5), f"{url} took {seconds:.1f} s"
 
 
-def upload(client, gallery, json=True):
-    url = reverse("galleries:photo_upload", args=[gallery.pk])
-    headers = {"Accept": "application/json"} if json else {}
-    return client.post(url, {"photos": [jpeg_upload("IMG_new.jpg")]}, headers=headers, follow=not json)
-
-
 def assert_upload_refused_cleanly(client, gallery):
     rows = Photo.objects.count()
-    response, seconds = timed(upload, client, gallery)
+    response, seconds = timed(upload, client, gallery, jpeg_upload())
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
     [error] = response.json()["errors"]
@@ -172,7 +167,7 @@ def test_when_s3_hangs_requests_return_within_the_timeouts_and_all_recovers(clie
 
     s3.resume()
     assert healthz(client)[0] == 200
-    assert upload(client, gallery).status_code == 200
+    assert upload(client, gallery, jpeg_upload()).status_code == 200
     assert gallery.photos.count() == 3
     call_command("retry_storage_deletes")
     assert stored_keys(gallery) == sorted(gallery.photos.all().object_keys())
@@ -185,7 +180,7 @@ def test_when_s3_is_down_pages_work_uploads_fail_cleanly_and_all_recovers(client
     assert_pages_answer_quickly(client, gallery, photos, link)
     assert assert_upload_refused_cleanly(client, gallery) < BOUND
     # Without JavaScript: back to the gallery, with the same message.
-    response = upload(client, gallery, json=False)
+    response = upload(client, gallery, jpeg_upload(), json=False, follow=True)
     assert response.status_code == 200
     assert any("storage is unavailable" in str(message) for message in response.context["messages"])
     assert gallery.photos.count() == 2
@@ -194,7 +189,7 @@ def test_when_s3_is_down_pages_work_uploads_fail_cleanly_and_all_recovers(client
 
     s3.start()
     assert healthz(client) == (200, {"status": "ok", "database": "ok", "storage": "ok"})
-    assert upload(client, gallery).status_code == 200
+    assert upload(client, gallery, jpeg_upload()).status_code == 200
     assert gallery.photos.count() == 3
     # Nothing the failed uploads may have written is left behind once pending deletes are retried.
     call_command("retry_storage_deletes")

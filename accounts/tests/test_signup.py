@@ -4,6 +4,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from viewport import settings as project_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +72,6 @@ def test_signup_refuses_mismatched_passwords(client):
 
 
 def test_passwords_are_hashed_with_argon2(client, settings):
-    from viewport import settings as project_settings
-
     settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS  # conftest swaps in MD5 for speed
     signup(client, email="ana@example.com")
 

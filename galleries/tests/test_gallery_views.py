@@ -11,13 +11,6 @@ from galleries.tests.factories import GalleryFactory, PhotoFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def gallery(client):
-    gallery = GalleryFactory(name="Smith wedding")
-    client.force_login(gallery.owner)
-    return gallery
-
-
 OWNER_URLS = [
     ("get", "galleries:gallery_detail", False),
     ("get", "galleries:gallery_delete", False),

@@ -5,7 +5,7 @@ import random
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageOps
+from PIL import Image, ImageChops, ImageCms, ImageOps
 
 from galleries.images import PREVIEW_SIZE, THUMBNAIL_SIZE, ImageRejected, make_renditions
 from galleries.tests.factories import image_bytes
@@ -77,8 +77,6 @@ def test_small_photos_are_not_enlarged():
 
 
 def test_embedded_colour_profile_is_applied_and_not_kept():
-    from PIL import ImageCms
-
     profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
     data = image_bytes(800, 600, icc_profile=profile)
     renditions = make_renditions(io.BytesIO(data), max_pixels=50_000_000)

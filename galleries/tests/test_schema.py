@@ -1,9 +1,11 @@
 """The database itself enforces the spec's schema: tables, NOT NULLs, defaults, indexes, cascades."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -122,10 +124,6 @@ def test_spec_indexes_exist(table, column):
 
 
 def test_active_share_links_excludes_expired_ones():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     never = ShareLinkFactory(expires_at=None)
     later = ShareLinkFactory(expires_at=timezone.now() + timedelta(days=1))
     expired = ShareLinkFactory(expires_at=timezone.now() - timedelta(seconds=1))

@@ -1,6 +1,4 @@
 import io
-import struct
-import zlib
 
 import pytest
 from django.core.files.storage import default_storage, storages
@@ -11,34 +9,15 @@ from PIL import Image
 from galleries.models import Photo
 from galleries.uploads import clean_filename
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
+from testing.http import upload
+from testing.photos import png_bomb
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gallery(client):
-    gallery = GalleryFactory()
-    client.force_login(gallery.owner)
-    return gallery
-
-
-def upload(client, gallery, *files, json=True):
-    headers = {"Accept": "application/json"} if json else {}
-    return client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": list(files)}, headers=headers)
 
 
 def read(key):
     with default_storage.open(key, "rb") as file:
         return file.read()
-
-
-def png_bomb(width=20_000, height=20_000):
-    """A tiny, valid PNG header announcing 400 megapixels: a decompression bomb."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
 
 
 def test_upload_stores_original_byte_for_byte_with_thumbnail_and_preview(client, gallery, photo_storage, stored_keys):

@@ -8,10 +8,10 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from sharing import zips
-from sharing.tests.conftest import fetch
-from sharing.tests.factories import ShareLinkFactory
 from galleries.uploads import store_photo
+from sharing import zips
+from sharing.tests.factories import ShareLinkFactory
+from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
 

@@ -19,7 +19,7 @@ from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
 from sharing.access import UNLOCK_COOKIE, WRONG_PASSWORD_LIMIT
 from sharing.models import ShareLink
-from sharing.tests.conftest import fetch
+from testing.http import fetch
 from sharing.tests.factories import ShareLinkFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from galleries.models import PhotoQuerySet
 from galleries.tests.factories import GalleryFactory, PhotoFactory
 from sharing.models import ShareLink
-from sharing.tests.conftest import fetch
 from sharing.tests.factories import ShareLinkFactory
+from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
 
@@ -231,8 +232,6 @@ def test_public_page_is_compressed_for_browsers_that_accept_gzip(client, shared_
 
 
 def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
-    from galleries.models import PhotoQuerySet
-
     gallery = GalleryFactory()
     photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 3)]
     link = ShareLinkFactory(gallery=gallery)

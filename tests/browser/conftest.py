@@ -10,12 +10,15 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from tests.browser.helpers import SIZES
+from accounts.tests.factories import UserFactory
+from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
+from sharing.tests.factories import ShareLinkFactory
+from testing.photos import upload_of
+from tests.browser.helpers import SIZES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -155,21 +158,13 @@ def sample_photos(tmp_path_factory):
     return _generated_photos(tmp_path_factory.mktemp("photos"))
 
 
-def upload(path):
-    return SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
-
-
 @pytest.fixture
 def shared_gallery(db, sample_photos):
     """A photographer's gallery with the sample photos, a cover and an active share link,
     made directly (the photographer's journey test makes one through the UI)."""
-    from accounts.tests.factories import UserFactory
-    from galleries.tests.factories import GalleryFactory
-    from sharing.tests.factories import ShareLinkFactory
-
     user = UserFactory(display_name="Lena Hart Photography")
     gallery = GalleryFactory(owner=user, name="Iceland, June")
-    photos = [store_photo(gallery, upload(path)) for path in sample_photos]
+    photos = [store_photo(gallery, upload_of(path)) for path in sample_photos]
     gallery.cover_photo = photos[0]
     gallery.save()
     link = ShareLinkFactory(gallery=gallery)

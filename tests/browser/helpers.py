@@ -1,5 +1,6 @@
 """Small steps the browser tests share."""
 
+from axe_playwright_python.sync_playwright import Axe
 from django.test import Client
 
 # Browser context options for each screen size the tests look at.
@@ -56,8 +57,6 @@ def layout_shift(page):
 
 def serious_accessibility_violations(page):
     """axe-core's serious and critical violations on the page, as readable lines."""
-    from axe_playwright_python.sync_playwright import Axe
-
     results = Axe().run(page)
     return [
         f"{violation['id']} ({violation['impact']}): {violation['help']}: "

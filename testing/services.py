@@ -1,15 +1,10 @@
-"""A pytest plugin that starts the real services the suite runs against.
+"""Throwaway PostgreSQL and S3 (SeaweedFS) servers on free loopback ports.
 
-Loaded with `-p pytest_services` from pytest.ini, so its hook runs before pytest-django reads
-the settings: it starts a throwaway PostgreSQL server and a SeaweedFS S3 server on free loopback
-ports, exports DATABASE_URL and the AWS_* variables, and stops both when pytest exits (they
-also die with a killed pytest, through PR_SET_PDEATHSIG).
-
-Set VIEWPORT_TEST_DATABASE_URL to use a running PostgreSQL instead. The servers are reusable by
-tests that need their own (fault tests stop and hang them): see PostgresServer and S3Server.
+The test suite starts one of each for the whole run (testing/plugin.py); fault tests start
+their own to stop and hang; the benchmarks start theirs, or reuse the test run's. Each server
+dies with the process that started it (PR_SET_PDEATHSIG), even a killed one.
 """
 
-import atexit
 import ctypes
 import json
 import os
@@ -21,10 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
-import pytest
+import boto3
+import psycopg
 
 S3_BUCKET = "viewport-test"
 S3_ACCESS_KEY = "viewport-test-key"
@@ -38,7 +36,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def _die_with_parent():
+def die_with_parent():
+    """For Popen(preexec_fn=...): the child is killed when the process that started it ends."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -92,7 +91,7 @@ class PostgresServer:
                 [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
                  "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=200"],
-                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent,
+                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent,
             )
         _wait_until(self._ready, "PostgreSQL")
         return self
@@ -167,7 +166,7 @@ class S3Server:
                 *(f"-{name}={port}" for name, port in self.ports.items())]
         with open(self.dir / "weed.log", "ab") as log:
             self.process = subprocess.Popen(
-                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=_die_with_parent
+                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
             )
         _wait_until(self._ready, "SeaweedFS", timeout=60)
         return self
@@ -207,37 +206,28 @@ class S3Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-_started = []
+class Database:
+    """A database of its own on a running PostgreSQL server (`server_url` is any database URL on
+    it), for processes that must not share the test run's: created empty, dropped at the end."""
+
+    def __init__(self, server_url, prefix="viewport"):
+        self.server_url = server_url
+        self.name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+        self.url = f"{server_url.rsplit('/', 1)[0]}/{self.name}"
+
+    def create(self):
+        with psycopg.connect(self.server_url, autocommit=True) as connection:
+            connection.execute(f"CREATE DATABASE {self.name}")
+        return self
+
+    def drop(self):
+        with psycopg.connect(self.server_url, autocommit=True) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)")
 
 
-def _stop_all(*_):
-    while _started:
-        _started.pop().cleanup()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_load_initial_conftests(early_config, parser, args):
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-" + "x" * 50)
-    os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
-    # The live server builds its middleware once, before per-test settings apply: plain HTTP there.
-    os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # the controller already started the services and exported their addresses
-    atexit.register(_stop_all)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not os.environ.get("VIEWPORT_TEST_DATABASE_URL"):
-        postgres = PostgresServer().start()
-        _started.append(postgres)
-        os.environ["VIEWPORT_TEST_DATABASE_URL"] = postgres.url
-    os.environ["DATABASE_URL"] = os.environ["VIEWPORT_TEST_DATABASE_URL"]
-    if not os.environ.get("VIEWPORT_TEST_S3_ENDPOINT_URL"):
-        s3 = S3Server().start()
-        _started.append(s3)
-        os.environ["VIEWPORT_TEST_S3_ENDPOINT_URL"] = s3.endpoint_url
-        os.environ.update(s3.env())
-
-
-def pytest_unconfigure(config):
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
-        _stop_all()
+def create_bucket(endpoint_url, name, access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY):
+    """A new bucket on a running S3 server, for processes that must not share the test run's."""
+    client = boto3.client("s3", endpoint_url=endpoint_url, aws_access_key_id=access_key,
+                          aws_secret_access_key=secret_key, region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+    return name

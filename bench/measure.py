@@ -1,10 +1,8 @@
-"""Shared helpers for the benchmarks: test photos, timing, memory readings and result files."""
+"""Measuring and reporting: timing, memory readings, the machine, result files and tables."""
 
-import io
 import json
 import os
 import platform
-import random
 import resource
 import statistics
 import subprocess
@@ -12,55 +10,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-RESULTS = REPO / "bench" / "results"
-CACHE = RESULTS / "cache"
-REAL_PHOTOS = Path(os.environ.get("VIEWPORT_BENCH_PHOTOS", "/work/shared/testdata/orientation"))
-
-
-def camera_jpeg(width=6000, height=4000, quality=95, seed=7, orientation=6, srgb_icc=False):
-    """A 24-megapixel, ~10 MB camera-like JPEG: smooth scene, mid-scale texture and sensor-like
-    noise, with an EXIF orientation tag (6: rotate 90° clockwise to view, as from a portrait shot).
-
-    Deterministic (seeded), and cached under bench/results/cache/.
-    """
-    path = CACHE / f"camera-{width}x{height}-q{quality}-o{orientation}-s{seed}{'-srgb' if srgb_icc else ''}.jpg"
-    if path.exists():
-        return path
-    from PIL import Image
-
-    rng = random.Random(seed)
-    scene = Image.frombytes("RGB", (60, 40), rng.randbytes(60 * 40 * 3)).resize((width, height), Image.Resampling.BICUBIC)
-    texture = Image.frombytes("RGB", (750, 500), rng.randbytes(750 * 500 * 3)).resize(
-        (width, height), Image.Resampling.BILINEAR
-    )
-    image = Image.blend(scene, texture, 0.25)
-    tile = Image.frombytes("RGB", (1024, 1024), rng.randbytes(1024 * 1024 * 3))
-    noise = Image.new("RGB", (width, height))
-    for y in range(0, height, 1024):
-        for x in range(0, width, 1024):
-            noise.paste(tile, (x, y))
-    image = Image.blend(image, noise, 0.075)
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    exif[0x010F] = "Viewport Bench"
-    exif[0x0110] = "Synthetic 24MP"
-    buffer = io.BytesIO()
-    extra = {}
-    if srgb_icc:  # as Lightroom and most cameras' exports embed
-        from PIL import ImageCms
-
-        extra["icc_profile"] = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    image.save(buffer, "JPEG", quality=quality, exif=exif.tobytes(), **extra)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.rename(path)
-    return path
-
-
-def real_photos():
-    return sorted(REAL_PHOTOS.glob("*.jpg")) if REAL_PHOTOS.is_dir() else []
+BENCH = Path(__file__).resolve().parent
+RESULTS = Path(os.environ.get("VIEWPORT_BENCH_RESULTS", BENCH / "results"))
 
 
 def median(values):
@@ -126,7 +77,7 @@ def machine():
 
 def git_revision():
     try:
-        return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+        return subprocess.run(["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True,
                               text=True, timeout=5).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""

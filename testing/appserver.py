@@ -1,0 +1,104 @@
+"""The app as production runs it: gunicorn with gunicorn.conf.py, DEBUG off, collected static
+files, on a free loopback port. The fault, load and deploy tests and the benchmarks all start it
+this way."""
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from testing.http import get
+from testing.services import die_with_parent, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def production_env(**extra):
+    """The environment the app runs with in production, on this process's database and S3 server
+    (DATABASE_URL and the AWS_* variables are passed on; no DJANGO_* setting of the tests is)."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
+    env.update(
+        DJANGO_SECRET_KEY="app-server-" + "s" * 50,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
+        VIEWPORT_LOG_LEVEL="ERROR",
+    )
+    env.update(extra)
+    return env
+
+
+def manage(*args, env, check=False, timeout=120):
+    """Run a manage.py command in a process of its own, as a deployment does."""
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=check, timeout=timeout,
+                          capture_output=True, text=True)
+
+
+def collect_static(root, env):
+    """collectstatic into `root`: whitenoise's manifest storage answers 500 without it."""
+    manage("collectstatic", "--noinput", "-v0", env={**env, "VIEWPORT_STATIC_ROOT": str(root)}, check=True)
+    return root
+
+
+class AppServer:
+    """gunicorn serving viewport.wsgi with the project's gunicorn.conf.py, in a process of its own.
+
+    The config file takes its numbers from GUNICORN_* variables: they are set here, so the app
+    runs exactly as deployed, only smaller.
+    """
+
+    def __init__(self, env, workers=2, threads=4, timeout=30):
+        self.port = free_port()
+        self.env = {
+            **env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_WORKERS": str(workers),
+            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_TIMEOUT": str(timeout),
+            "GUNICORN_GRACEFUL_TIMEOUT": "2",
+        }
+        descriptor, log = tempfile.mkstemp(prefix="viewport-gunicorn-", suffix=".log")
+        os.close(descriptor)
+        self.log = Path(log)
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"],
+                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.log.read_text()[-3000:]}")
+            try:
+                self.get("/healthz/", timeout=5)  # any answer: a worker is serving
+                return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not start within 30 s: {self.log.read_text()[-3000:]}")
+
+    def get(self, path, headers=None, timeout=15):
+        """(status, headers, body) of a GET through a TLS-terminating proxy's eyes."""
+        return get(self.url + path, headers={"X-Forwarded-Proto": "https", **(headers or {})}, timeout=timeout)
+
+    def worker_pids(self):
+        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True)
+        return [int(pid) for pid in out.stdout.split()]
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        self.log.unlink(missing_ok=True)
