@@ -195,7 +195,10 @@ STORAGES = {
 
 # Uploads: files above 2.5 MB spool to temporary files, never whole into memory.
 VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
-VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=120_000_000)
+# 160 MP takes current 100-150 MP cameras (Phase One IQ4: 14204 x 10652 = 151.3 MP).
+VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=160_000_000)
+# Photos decoded at once per worker process: decoding is where memory peaks.
+VIEWPORT_CONCURRENT_DECODES = env.int("VIEWPORT_CONCURRENT_DECODES", default=1)
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=200)
 FILE_UPLOAD_TEMP_DIR = env.str("VIEWPORT_UPLOAD_TEMP_DIR", default="") or None
 
