@@ -120,11 +120,8 @@ def make_renditions(file, max_pixels):
         file.seek(0)
         with _decode_slots:
             decoded = _decode(file, max_pixels)
-        orientation = _orientation(decoded.exif)
-        transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
-        width, height = decoded.size
-        if transpose in _SWAPS_SIDES:
-            width, height = height, width
+        transpose = _TRANSPOSE_FOR_ORIENTATION.get(_orientation(decoded.exif))
+        width, height = _upright_size(decoded.size, decoded.exif)
         preview = _to_srgb(decoded.preview, decoded.icc_profile)
         if transpose is not None:
             preview = preview.transpose(transpose)
@@ -193,9 +190,10 @@ def _format_of(head):
     return None
 
 
-def _check_pixels(width, height, max_pixels):
-    if width * height <= max_pixels:
+def _check_pixels(size, exif, max_pixels):
+    if size[0] * size[1] <= max_pixels:
         return
+    width, height = _upright_size(size, exif)
     # As many decimals as it takes for the two numbers to differ: 160.000001 is more than 160.0.
     decimals = 1
     while decimals < 6 and float(f"{width * height / 1e6:.{decimals}f}") <= float(f"{max_pixels / 1e6:.{decimals}f}"):
@@ -221,8 +219,8 @@ class _KeptOpen:
 
 def _decode_with_pillow(file, format, max_pixels):
     image = Image.open(_KeptOpen(file), formats=[format])  # MPO opens through JPEG
-    _check_pixels(image.width, image.height, max_pixels)
     size, exif, icc_profile = image.size, _exif(image), image.info.get("icc_profile")
+    _check_pixels(size, exif, max_pixels)
     preview = _shrink(image, PREVIEW_SIZE)
     if preview is not image:
         image.close()  # free the decoded pixels now: the peak is decoded + preview, not more
@@ -266,11 +264,11 @@ def _decode_with_vips(file, format, max_pixels):
     sources = [_vips_source(file)]
     image = _vips_load(sources[-1], format)
     try:
-        _check_pixels(image.width, image.height, max_pixels)
         size = (image.width, image.height)
-        target = fit_within(size, PREVIEW_SIZE)
         if format != "TIFF" and image.get_typeof("exif-data"):
             exif = _exif_from_bytes(image.get("exif-data"))
+        _check_pixels(size, exif, max_pixels)
+        target = fit_within(size, PREVIEW_SIZE)
         icc_profile = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
         if format == "WEBP" and target != size:
             sources.append(_vips_source(file))
@@ -340,6 +338,12 @@ def _vips_preview(image, target):
     else:
         image, mode = image.extract_band(0), "L"
     return Image.frombytes(mode, (image.width, image.height), image.write_to_memory())
+
+
+def _upright_size(size, exif):
+    if _TRANSPOSE_FOR_ORIENTATION.get(_orientation(exif)) in _SWAPS_SIDES:
+        return size[1], size[0]
+    return size
 
 
 def _orientation(exif):

@@ -246,5 +246,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("VIEWPORT_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # pyvips passes on libvips's chatter (a line per decode at INFO).
+    "loggers": {"axes": {"level": "WARNING"}, "pyvips": {"level": "WARNING"}},
 }
