@@ -2,11 +2,11 @@
 
 Plain functions on files and bytes, no ORM, so they can be tested and benchmarked alone.
 
-Two decoders, each for what it does best (docs/PERFORMANCE.md, "Decoding every format"):
+Two decoders, each for what it does best (docs/PERFORMANCE.md, section 7, has the measurements):
 - Pillow for JPEG (libjpeg decodes at 1/2, 1/4 or 1/8 scale directly) and HEIC (pillow-heif; libheif
   can only decode whole frames).
 - libvips (pyvips) for PNG, TIFF and WebP: it streams the rows through the shrink, so a 150 MP PNG
-  costs ~100-200 MB instead of ~1.4 GB, and libwebp decodes straight at the preview's scale.
+  costs ~90-130 MiB instead of 0.8-1.35 GiB, and libwebp decodes straight at the preview's scale.
 Both hand a preview-sized Pillow image to the same finishing steps (sRGB, upright, thumbnail, JPEG).
 """
 
@@ -101,7 +101,7 @@ def limit_concurrent_decodes(count):
     can only be decoded whole), so parallel uploads queue here rather than multiply the peak.
     """
     global _decode_slots
-    _decode_slots = threading.BoundedSemaphore(count)
+    _decode_slots = threading.BoundedSemaphore(max(1, count))
 
 
 def make_renditions(file, max_pixels):
