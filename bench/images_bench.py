@@ -66,7 +66,7 @@ _threads = None
 def what_if(data, preview_filter=Image.Resampling.HAMMING, threads=False):
     global _threads
     image = Image.open(io.BytesIO(data))
-    transpose = images._TRANSPOSE_FOR_ORIENTATION.get(images._orientation(image))
+    transpose = images._TRANSPOSE_FOR_ORIENTATION.get(images._orientation(image.getexif()))
     target = images.fit_within(image.size, PREVIEW_SIZE)
     image.draft("RGB", target)
     image.load()

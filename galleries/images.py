@@ -1,34 +1,57 @@
 """Pixel work: reading uploaded photos and making their thumbnail and preview.
 
 Plain functions on files and bytes, no ORM, so they can be tested and benchmarked alone.
+
+Two decoders, each for what it does best (docs/PERFORMANCE.md, section 7, has the measurements):
+- Pillow for JPEG (libjpeg decodes at 1/2, 1/4 or 1/8 scale directly) and HEIC (pillow-heif; libheif
+  can only decode whole frames).
+- libvips (pyvips) for PNG, TIFF and WebP: it streams the rows through the shrink, so a 150 MP PNG
+  costs ~90-130 MiB instead of 0.8-1.35 GiB, and libwebp decodes straight at the preview's scale.
+Both hand a preview-sized Pillow image to the same finishing steps (sRGB, upright, thumbnail, JPEG).
 """
 
 import io
-import struct
-import warnings
+import logging
+import re
+import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
-from PIL import Image, ImageChops, ImageCms, ImageFile, UnidentifiedImageError
+import pyvips
+from PIL import Image, ImageChops, ImageCms, ImageFile
 from pillow_heif import register_heif_opener
+
+logger = logging.getLogger(__name__)
 
 register_heif_opener()
 # A truncated file is an error, never a half-grey photo.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# make_renditions() refuses too many pixels itself, from the header, before any pixel is decoded, and
+# names the real numbers. Pillow's own check would refuse 100 MP cameras at 89.5 Mpx in its words.
+Image.MAX_IMAGE_PIXELS = None
+# No cache of decoded images between uploads, and one libvips thread per decode: decodes are few
+# per process (see limit_concurrent_decodes) and the processes already use the cores.
+pyvips.cache_set_max(0)
+pyvips.concurrency_set(1)
 
-# Pillow format name -> the Content-Type we store and serve originals with.
+# Pillow format name -> the Content-Type we store and serve originals with, and their file extension.
 ACCEPTED_FORMATS = {
-    "JPEG": "image/jpeg",
-    "MPO": "image/jpeg",  # many cameras write JPEGs with a second, embedded picture
-    "PNG": "image/png",
-    "WEBP": "image/webp",
-    "TIFF": "image/tiff",
-    "HEIF": "image/heic",
+    "JPEG": ("image/jpeg", ".jpg"),
+    "MPO": ("image/jpeg", ".jpg"),  # many cameras write JPEGs with a second, embedded picture
+    "PNG": ("image/png", ".png"),
+    "WEBP": ("image/webp", ".webp"),
+    "TIFF": ("image/tiff", ".tif"),
+    "HEIF": ("image/heic", ".heic"),
 }
 THUMBNAIL_SIZE = 640  # long edge of the grid thumbnail, enough for 2x screens
 PREVIEW_SIZE = 2048  # long edge of the full-screen preview
 THUMBNAIL_QUALITY = 80
 PREVIEW_QUALITY = 85
+
+NOT_A_PHOTO = "This file is not a photo we can read: use JPEG, PNG, WebP, TIFF or HEIC."
+DAMAGED = "This photo is damaged or incomplete (was the upload cut short?)."
+OUT_OF_MEMORY = "The server ran out of memory while reading this photo. Try it again alone in a while."
 
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
 _TRANSPOSE_FOR_ORIENTATION = {
@@ -51,85 +74,166 @@ class ImageRejected(ValueError):
 @dataclass
 class Renditions:
     content_type: str
+    extension: str  # of the detected format, for naming downloads: ".jpg", ".png", ".webp", ".tif", ".heic"
     width: int  # upright size of the original
     height: int
+    captured_at: datetime | None  # from EXIF, see capture_time()
     thumbnail: bytes  # JPEG, sRGB, upright, no metadata
     preview: bytes
 
 
+@dataclass
+class _Decoded:
+    format: str
+    size: tuple[int, int]  # of the original as stored, before rotation
+    exif: Image.Exif
+    icc_profile: bytes | None
+    preview: Image.Image  # fits PREVIEW_SIZE, not yet rotated or converted
+
+
+_decode_slots = threading.BoundedSemaphore(1)
+
+
+def limit_concurrent_decodes(count):
+    """Let at most `count` photos be decoded at once in this process (VIEWPORT_CONCURRENT_DECODES).
+
+    Decoding is where memory peaks (up to ~1 GB for a 150 MP HEIC or progressive JPEG, which
+    can only be decoded whole), so parallel uploads queue here rather than multiply the peak.
+    """
+    global _decode_slots
+    _decode_slots = threading.BoundedSemaphore(max(1, count))
+
+
 def make_renditions(file, max_pixels):
-    """Decode an uploaded photo once and return its upright size, thumbnail and preview.
+    """Decode an uploaded photo once and return its upright size, capture time, thumbnail and preview.
 
     Raises ImageRejected for anything that is not a whole, readable photo of an accepted format
-    and at most `max_pixels` pixels.
+    and at most `max_pixels` pixels, with a message for the photographer; never anything else.
+    `file` is left open at its start, so the caller can store the original from it.
 
-    The work, in order (docs/PERFORMANCE.md has the measurements behind each choice):
-    decode at the smallest JPEG DCT scale that still covers the preview; shrink that to the preview
-    with a short filter (HAMMING: the DCT scaling already low-passed the picture); free the decoded
-    pixels; convert to sRGB only when the embedded profile is not sRGB already; rotate upright; make
-    the thumbnail from the preview, not from the original.
+    The work, in order (docs/PERFORMANCE.md has the measurements behind each choice): decode no
+    larger than the preview needs (JPEG DCT scaling, WebP scaled decoding, PNG and TIFF streamed
+    through the shrink), one decode at a time per process; convert to sRGB only when the embedded
+    profile is not sRGB already; rotate upright; make the thumbnail from the preview.
     """
-    file.seek(0)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(file, formats=[f for f in ACCEPTED_FORMATS if f != "MPO"])  # MPO opens through JPEG
-            if image.width * image.height > max_pixels:
-                raise ImageRejected(
-                    f"This image has {image.width} × {image.height} pixels, more than the "
-                    f"{max_pixels / 1e6:.0f} megapixels we accept."
-                )
-            orientation = _orientation(image)
-            transpose = _TRANSPOSE_FOR_ORIENTATION.get(orientation)
-            width, height = image.size
-            if transpose in _SWAPS_SIDES:
-                width, height = height, width
-            content_type = ACCEPTED_FORMATS[image.format]
-            icc_profile = image.info.get("icc_profile")
-
-            preview = _shrink(image, PREVIEW_SIZE)
-            if preview is not image:
-                image.close()  # free the decoded pixels now: the peak is decoded + preview, not more
+        file.seek(0)
+        with _decode_slots:
+            decoded = _decode(file, max_pixels)
+        transpose = _TRANSPOSE_FOR_ORIENTATION.get(_orientation(decoded.exif))
+        width, height = _upright_size(decoded.size, decoded.exif)
+        preview = _to_srgb(decoded.preview, decoded.icc_profile)
+        if transpose is not None:
+            preview = preview.transpose(transpose)
+        thumbnail_size = fit_within(preview.size, THUMBNAIL_SIZE)
+        if thumbnail_size == preview.size:
+            thumbnail = preview
+        else:
+            # From the preview: a box reduce by a whole factor, then bicubic for the rest: ~2x faster
+            # than bicubic all the way, ~43 dB PSNR against LANCZOS on real photos.
+            thumbnail = preview.resize(thumbnail_size, Image.Resampling.BICUBIC, reducing_gap=1.5)
+        content_type, extension = ACCEPTED_FORMATS[decoded.format]
+        return Renditions(
+            content_type=content_type,
+            extension=extension,
+            width=width,
+            height=height,
+            captured_at=capture_time(decoded.exif),
+            thumbnail=_jpeg_bytes(thumbnail, THUMBNAIL_QUALITY),
+            preview=_jpeg_bytes(preview, PREVIEW_QUALITY),
+        )
     except ImageRejected:
         raise
-    except UnidentifiedImageError:
-        raise ImageRejected("This file is not a photo we can read: use JPEG, PNG, WebP, TIFF or HEIC.")
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageRejected(f"This image has more pixels than the {max_pixels / 1e6:.0f} megapixels we accept.")
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError, KeyError, ZeroDivisionError,
-            struct.error, RuntimeError):
-        raise ImageRejected("This photo is damaged or incomplete (was the upload cut short?).")
+    except MemoryError:
+        logger.warning("Out of memory while decoding an upload", exc_info=True)
+        raise ImageRejected(OUT_OF_MEMORY) from None
+    except pyvips.Error as error:
+        if "out of memory" in str(error):
+            logger.warning("libvips ran out of memory while decoding an upload: %s", error)
+            raise ImageRejected(OUT_OF_MEMORY) from None
+        raise ImageRejected(DAMAGED) from None
+    except Exception:
+        # Decoders report a broken file in many ways (OSError, SyntaxError, struct.error, ...).
+        # Logged, so that a fault of ours does not hide behind the photographer's message.
+        logger.info("Refused an upload that failed to decode", exc_info=True)
+        raise ImageRejected(DAMAGED) from None
+    finally:
+        file.seek(0)
 
-    preview = _to_srgb(preview, icc_profile)
-    if transpose is not None:
-        preview = preview.transpose(transpose)
-    thumbnail_size = fit_within(preview.size, THUMBNAIL_SIZE)
-    if thumbnail_size == preview.size:
-        thumbnail = preview
-    else:
-        # From the preview: a box reduce by a whole factor, then bicubic for the rest: ~2x faster
-        # than bicubic all the way, ~43 dB PSNR against LANCZOS on real photos.
-        thumbnail = preview.resize(thumbnail_size, Image.Resampling.BICUBIC, reducing_gap=1.5)
-    return Renditions(
-        content_type=content_type,
-        width=width,
-        height=height,
-        thumbnail=_jpeg_bytes(thumbnail, THUMBNAIL_QUALITY),
-        preview=_jpeg_bytes(preview, PREVIEW_QUALITY),
+
+def _decode(file, max_pixels):
+    format = _format_of(file.read(16))
+    file.seek(0)
+    if format is None:
+        raise ImageRejected(NOT_A_PHOTO)
+    if format in ("JPEG", "HEIF"):
+        return _decode_with_pillow(file, format, max_pixels)
+    return _decode_with_vips(file, format, max_pixels)
+
+
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+
+def _format_of(head):
+    """The accepted format a file's first bytes announce, or None: a file that announces one and
+    then fails to decode is damaged, not something else."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):  # TIFF and BigTIFF
+        return "TIFF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return "HEIF"
+    return None
+
+
+def _check_pixels(size, exif, max_pixels):
+    if size[0] * size[1] <= max_pixels:
+        return
+    width, height = _upright_size(size, exif)
+    # As many decimals as it takes for the two numbers to differ: 160.000001 is more than 160.0.
+    decimals = 1
+    while decimals < 6 and float(f"{width * height / 1e6:.{decimals}f}") <= float(f"{max_pixels / 1e6:.{decimals}f}"):
+        decimals += 1
+    raise ImageRejected(
+        f"This image has {width} × {height} pixels ({width * height / 1e6:.{decimals}f} megapixels), "
+        f"more than the {max_pixels / 1e6:.{decimals}f} megapixels we accept."
     )
 
 
-def _orientation(image):
+class _KeptOpen:
+    """The caller's file for Pillow to read but not to close: the original is stored from it next."""
+
+    def __init__(self, file):
+        self._file = file
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def close(self):
+        pass
+
+
+def _decode_with_pillow(file, format, max_pixels):
+    image = Image.open(_KeptOpen(file), formats=[format])  # MPO opens through JPEG
+    size, exif, icc_profile = image.size, _exif(image), image.info.get("icc_profile")
+    _check_pixels(size, exif, max_pixels)
+    preview = _shrink(image, PREVIEW_SIZE)
+    if preview is not image:
+        image.close()  # free the decoded pixels now: the peak is decoded + preview, not more
+    return _Decoded(image.format, size, exif, icc_profile, preview)
+
+
+def _exif(image):
     try:
-        return int(image.getexif().get(0x0112, 1))
-    except Exception:  # a mangled EXIF block costs the photo its rotation, not its upload
-        return 1
-
-
-def fit_within(size, long_edge):
-    """`size` scaled down (never up) so its long edge is `long_edge`, keeping the aspect ratio."""
-    scale = min(1.0, long_edge / max(size))
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+        exif = image.getexif()
+        exif.get_ifd(0x8769)  # parsed now, while the file is at hand
+        return exif
+    except Exception:  # a mangled EXIF block costs the photo its rotation and date, not its upload
+        return Image.Exif()
 
 
 def _shrink(image, long_edge):
@@ -149,6 +253,145 @@ def _shrink(image, long_edge):
     # HAMMING (support 1) costs a third of LANCZOS (support 3); 40 dB PSNR against LANCZOS.
     # Other formats may need a bigger step; reducing_gap first box-averages by whole factors.
     return image.resize(target, Image.Resampling.HAMMING, reducing_gap=3.0)
+
+
+def _decode_with_vips(file, format, max_pixels):
+    exif = Image.Exif()
+    if format == "TIFF":
+        # A TIFF's own first directory holds its EXIF pointer (libvips reads only the orientation).
+        exif = _tiff_exif(file)
+    # libvips calls back into its sources while it reads: they must outlive every image made from them.
+    sources = [_vips_source(file)]
+    image = _vips_load(sources[-1], format)
+    try:
+        size = (image.width, image.height)
+        if format != "TIFF" and image.get_typeof("exif-data"):
+            exif = _exif_from_bytes(image.get("exif-data"))
+        _check_pixels(size, exif, max_pixels)
+        target = fit_within(size, PREVIEW_SIZE)
+        icc_profile = image.get("icc-profile-data") if image.get_typeof("icc-profile-data") else None
+        if format == "WEBP" and target != size:
+            sources.append(_vips_source(file))
+            image = _vips_load(sources[-1], format, scale=target[0] / size[0])  # libwebp decodes at that scale
+        preview = _vips_preview(image, target)
+    finally:
+        image = None
+    return _Decoded(format, size, exif, icc_profile, preview)
+
+
+def _vips_source(file):
+    file.seek(0)
+    source = pyvips.SourceCustom()
+    source.on_read(file.read)
+    source.on_seek(file.seek)
+    return source
+
+
+def _vips_load(source, format, **options):
+    """A lazy libvips image: only the header is read until the pixels are asked for."""
+    load = {"PNG": pyvips.Image.pngload_source, "TIFF": pyvips.Image.tiffload_source,
+            "WEBP": pyvips.Image.webpload_source}[format]
+    return load(source, access="sequential", fail_on="error", **options)
+
+
+def _tiff_exif(file):
+    try:
+        exif = Image.Exif()
+        exif.load_from_fp(file)
+        exif.get_ifd(0x8769)  # read now: libvips reads the file next
+        return exif
+    except Exception:
+        return Image.Exif()
+    finally:
+        file.seek(0)
+
+
+def _exif_from_bytes(data):
+    try:
+        exif = Image.Exif()
+        exif.load(data)
+        exif.get_ifd(0x8769)
+        return exif
+    except Exception:
+        return Image.Exif()
+
+
+def _vips_preview(image, target):
+    """Stream `image`'s rows through a shrink to `target`: an 8-bit L, RGB or CMYK Pillow image.
+
+    Transparency is flattened on white here, before the shrink, so that the colours hidden under
+    transparent pixels do not bleed into the edges (and three bands are shrunk, not four).
+    """
+    if image.format not in ("uchar", "ushort"):
+        image = image.colourspace("srgb")  # float, signed or Lab TIFFs: libvips knows their space
+    if image.format == "ushort":
+        # 8 bits are all a JPEG keeps; 16-bit rows cost twice the memory and time to shrink.
+        image = image.cast("uchar", shift=True)
+    if image.hasalpha():
+        image = image.flatten(background=0 if image.interpretation == "cmyk" else 255, max_alpha=255)
+    if (image.width, image.height) != target:
+        image = image.resize(target[0] / image.width, vscale=target[1] / image.height)
+    if image.bands == 4 and image.interpretation == "cmyk":
+        mode = "CMYK"
+    elif image.bands >= 3:
+        image, mode = image.extract_band(0, n=3), "RGB"
+    else:
+        image, mode = image.extract_band(0), "L"
+    return Image.frombytes(mode, (image.width, image.height), image.write_to_memory())
+
+
+def _upright_size(size, exif):
+    if _TRANSPOSE_FOR_ORIENTATION.get(_orientation(exif)) in _SWAPS_SIDES:
+        return size[1], size[0]
+    return size
+
+
+def _orientation(exif):
+    try:
+        return int(exif.get(0x0112, 1))
+    except Exception:  # a mangled EXIF block costs the photo its rotation, not its upload
+        return 1
+
+
+_EXIF_DATE_TIME = re.compile(r"(\d{4})[:-](\d\d)[:-](\d\d)[ T](\d\d):(\d\d):(\d\d)", re.ASCII)
+_EXIF_OFFSET = re.compile(r"([+-])(\d\d):(\d\d)", re.ASCII)
+
+
+def capture_time(exif):
+    """When the photo was taken: EXIF DateTimeOriginal, with SubSecTimeOriginal when present.
+
+    Timezone-aware when the camera wrote OffsetTimeOriginal; naive (the camera's wall clock, zone
+    unknown) when it did not. None when there is no readable date: a mangled EXIF block never fails
+    the upload.
+    """
+    try:
+        exif_ifd = exif.get_ifd(0x8769)
+        match = _EXIF_DATE_TIME.match(_exif_text(exif_ifd.get(0x9003)))
+        if not match:
+            return None
+        taken = datetime(*(int(part) for part in match.groups()))
+    except Exception:
+        return None
+    subseconds = _exif_text(exif_ifd.get(0x9291))
+    if subseconds.isascii() and subseconds.isdigit():
+        taken = taken.replace(microsecond=int(subseconds[:6].ljust(6, "0")))
+    offset = _EXIF_OFFSET.fullmatch(_exif_text(exif_ifd.get(0x9011)))
+    if offset and int(offset[2]) <= 14 and int(offset[3]) < 60:
+        sign = -1 if offset[1] == "-" else 1
+        taken = taken.replace(tzinfo=timezone(sign * timedelta(hours=int(offset[2]), minutes=int(offset[3]))))
+    return taken
+
+
+def _exif_text(value):
+    if isinstance(value, bytes):
+        value = value.decode("latin-1")
+    return value.strip("\0 ") if isinstance(value, str) else ""
+
+
+def fit_within(size, long_edge):
+    """`size` scaled down (never up) so its long edge is `long_edge`, keeping the aspect ratio."""
+    scale = min(1.0, long_edge / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _to_srgb(image, icc_profile):
@@ -209,6 +452,7 @@ def _srgb_probe():
 
 def _jpeg_bytes(image, quality):
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, optimize=False)
+    # comment: Pillow would copy the source's JPEG comment (image.info["comment"]) into the file.
+    image.save(buffer, "JPEG", quality=quality, optimize=False, comment=b"")
     return buffer.getvalue()
 

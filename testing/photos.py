@@ -3,7 +3,10 @@
 import io
 import struct
 import zlib
+from functools import lru_cache
 
+import pillow_heif
+import pyvips
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -52,3 +55,57 @@ def jpeg_bomb(width=30_000, height=30_000):
     sof = data.index(b"\xff\xc0")
     data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
     return bytes(data)
+
+
+BLUE, RED, WHITE = (30, 90, 200), (255, 0, 0), (255, 255, 255)
+
+
+@lru_cache(maxsize=None)
+def photo_bytes(format, width, height, bits=8, alpha=False, orientation=6, exif=None, **save_args):
+    """An encoded photo whose upright picture is `width` × `height`: blue with a red top-left quarter
+    and, with `alpha`, a transparent bottom-right quarter; stored turned for EXIF `orientation` (1 or 6).
+
+    `bits` is 8 or 16 (HEIC: 16 is written as 10-bit). Drawn lazily by libvips, so a big one costs
+    little memory; cached for the test session, so the same file serves several tests.
+    """
+    stored_width, stored_height = (height, width) if orientation == 6 else (width, height)
+    xyz = pyvips.Image.xyz(stored_width, stored_height)
+    if orientation == 6:  # the stored picture is shown turned 90° clockwise: stored (x, y) is upright (h - 1 - y, x)
+        x, y = (stored_height - 1) - xyz[1], xyz[0]
+    else:
+        x, y = xyz[0], xyz[1]
+    picture = ((x < width / 4) & (y < height / 4)).ifthenelse(list(RED), list(BLUE)).copy(interpretation="srgb")
+    if alpha:
+        picture = picture.bandjoin(((x >= width * 3 / 4) & (y >= height * 3 / 4)).ifthenelse(0, 255))
+    if bits == 16:
+        picture = (picture * 257).cast("ushort").copy(interpretation="rgb16")
+    else:
+        picture = picture.cast("uchar")
+    if format == "HEIF":
+        return _heif_bytes(picture, bits, alpha, orientation, exif, save_args)
+    picture = picture.copy()
+    if exif:
+        picture.set_type(pyvips.GValue.blob_type, "exif-data", exif)
+    if orientation != 1 or exif:
+        picture.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    if format == "JPEG":
+        return picture.jpegsave_buffer(Q=90, **save_args)
+    if format == "PNG":
+        return picture.pngsave_buffer(**{"compression": 1, **save_args})
+    if format == "TIFF":
+        return picture.tiffsave_buffer(**{"compression": "deflate", **save_args})
+    if format == "WEBP":
+        return picture.webpsave_buffer(Q=90, effort=0, **save_args)
+    raise ValueError(format)
+
+
+def _heif_bytes(picture, bits, alpha, orientation, exif, save_args):
+    mode = ("RGBA" if alpha else "RGB") + (";16" if bits == 16 else "")
+    heif = pillow_heif.from_bytes(mode, (picture.width, picture.height), picture.write_to_memory())
+    exif_block = Image.Exif()
+    if exif:
+        exif_block.load(exif)
+    exif_block[0x0112] = orientation
+    buffer = io.BytesIO()
+    heif.save(buffer, quality=90, enc_params={"preset": "ultrafast"}, exif=exif_block.tobytes(), **save_args)
+    return buffer.getvalue()

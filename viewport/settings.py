@@ -224,7 +224,10 @@ STORAGES = {
 
 # Uploads: files above 2.5 MB spool to temporary files, never whole into memory.
 VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
-VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=120_000_000)
+# 160 MP takes current 100-150 MP cameras (Phase One IQ4: 14204 x 10652 = 151.3 MP).
+VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=160_000_000)
+# Photos decoded at once per worker process: decoding is where memory peaks.
+VIEWPORT_CONCURRENT_DECODES = env.int("VIEWPORT_CONCURRENT_DECODES", default=1)
 # The page's uploader sends one photo per request; without JavaScript the form sends a batch.
 DATA_UPLOAD_MAX_NUMBER_FILES = env.int("VIEWPORT_MAX_FILES_PER_REQUEST", default=10)
 FILE_UPLOAD_TEMP_DIR = env.str("VIEWPORT_UPLOAD_TEMP_DIR", default="") or None
@@ -285,5 +288,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("VIEWPORT_LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # pyvips passes on libvips's chatter (a line per decode at INFO).
+    "loggers": {"axes": {"level": "WARNING"}, "pyvips": {"level": "WARNING"}},
 }
