@@ -6,8 +6,14 @@ from django.utils import timezone
 from sharing.models import ShareLink
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
-SETTINGS_FIELDS = ["label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size"]
-CHECKBOXES = ["password_clear", "is_active", "allow_zip", "allow_single"]
+SETTINGS_FIELDS = [
+    "label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size",
+    "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
+]
+CHECKBOXES = [
+    "password_clear", "is_active", "allow_zip", "allow_single", "favourites", "favourites_require_email",
+    "favourites_comments",
+]
 
 
 class ShareLinkForm(forms.ModelForm):
@@ -51,19 +57,35 @@ class ShareLinkForm(forms.ModelForm):
 
     class Meta:
         model = ShareLink
-        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size"]
+        fields = [
+            "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "favourites",
+            "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
+        ]
         labels = {
             "label": "Label",
             "is_active": "Link is active (untick to pause it)",
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "favourites": "Clients may choose favourites",
+            "favourites_limit": "Most photos per person",
+            "favourites_title": "Call the favourites",
+            "favourites_require_email": "Ask for an e-mail address",
+            "favourites_comments": "Clients may comment on photos",
         }
-        help_texts = {"label": "For you, e.g. “Parents” or “Planner”; clients don’t see it."}
-        widgets = {"label": forms.TextInput(attrs={"placeholder": "e.g. Parents"})}
+        help_texts = {
+            "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
+            "favourites_limit": "Empty for no limit.",
+            "favourites_title": "What clients see, e.g. “Album selection”.",
+        }
+        widgets = {
+            "label": forms.TextInput(attrs={"placeholder": "e.g. Parents"}),
+            "favourites_title": forms.TextInput(attrs={"placeholder": "e.g. Album selection"}),
+        }
 
     field_order = ["label", "expires_in_days", "expires_at", "password", "password_clear", "is_active",
-                   "allow_zip", "allow_single", "download_size"]
+                   "allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
+                   "favourites_require_email", "favourites_comments"]
 
     def __init__(self, data=None, *args, from_json=False, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -71,6 +93,10 @@ class ShareLinkForm(forms.ModelForm):
             self.data = self._with_missing_fields_kept(data, from_json)
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
+        self.fields["favourites_title"].required = False
+
+    def clean_favourites_title(self):
+        return self.cleaned_data["favourites_title"] or ShareLink._meta.get_field("favourites_title").default
 
     def _with_missing_fields_kept(self, data, from_json):
         data = data.copy()

@@ -54,6 +54,16 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    # Client favourites (the favourites app): whether clients of this link may choose photos.
+    favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
+    favourites_limit = models.PositiveIntegerField(
+        "most favourites per person", null=True, blank=True, help_text="Empty for no limit."
+    )
+    favourites_title = models.CharField(
+        "title of the favourites", max_length=100, default="Favourites", db_default="Favourites"
+    )
+    favourites_require_email = models.BooleanField("ask for an e-mail address", default=False, db_default=False)
+    favourites_comments = models.BooleanField("clients may comment on photos", default=False, db_default=False)
 
     objects = ShareLinkQuerySet.as_manager()
 

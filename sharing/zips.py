@@ -15,7 +15,9 @@ from pathlib import PurePosixPath
 import zipstream
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
+from django.utils.http import content_disposition_header
 
 from galleries.uploads import clean_filename
 
@@ -25,10 +27,9 @@ PIECE_SIZE = 256 * 1024
 RETRY_AFTER = 30
 
 
-def archive_name(gallery):
-    """`Smith / Jones wedding.zip`: the gallery's name made safe as a file name."""
-    name = re.sub(r"[\\/]+", "-", str(gallery))
-    return f"{clean_filename(name)}.zip"
+def archive_name(name):
+    """`Smith / Jones wedding` → `Smith - Jones wedding.zip`: a name made safe as a file name."""
+    return f"{clean_filename(re.sub(r'[\\/]+', '-', str(name)))}.zip"
 
 
 def entry_names(filenames):
@@ -47,6 +48,20 @@ def entry_names(filenames):
             taken.add(name.casefold())
         used.add(name.casefold())
     return names
+
+
+def zip_response(name, photos, web_size=False):
+    """The photos' originals (or web-size copies) as a streamed ZIP download `<name>.zip`."""
+    # Storage that is down should get a clear 503 now, not a download cut short after the headers.
+    default_storage.check()
+    if web_size:
+        photos.fill_preview_sizes()
+    archive = gallery_zip(photos, web_size=web_size)
+    response = StreamingHttpResponse(archive, content_type="application/zip")
+    response["Content-Length"] = len(archive)
+    response["Content-Disposition"] = content_disposition_header(True, archive_name(name))
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def gallery_zip(photos, web_size=False):

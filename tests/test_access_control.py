@@ -35,15 +35,23 @@ OWNED = {
     "galleries:gallery_detail", "galleries:gallery_rename", "galleries:gallery_delete", "galleries:gallery_cover",
     "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_thumbnail", "galleries:photo_preview",
     "galleries:photo_download", "sharing:share_link_create", "sharing:share_link_update",
-    "sharing:share_link_settings", "sharing:share_link_delete",
+    "sharing:share_link_settings", "sharing:share_link_delete", "favourites:gallery_favourites",
+    "favourites:favourites_csv", "favourites:favourites_filenames", "favourites:favourites_zip",
+    "favourites:list_reopen", "favourites:list_close", "favourites:list_delete",
 }
 # Whoever holds an active share link, for that link's gallery only.
 SHARED = {
     "sharing:public_gallery", "sharing:zip_download", "sharing:public_photo", "sharing:public_thumbnail",
     "sharing:public_preview", "sharing:photo_download",
 }
-# A share link's own forms, which only answer POST (the password form).
-SHARED_FORMS = {"sharing:unlock"}
+# A share link's own forms, which only answer POST (the password form, a client's favourites).
+SHARED_FORMS = {
+    "sharing:unlock", "favourites:favourite_add", "favourites:favourite_remove", "favourites:favourite_comment",
+    "favourites:favourite_submit",
+}
+# A client's own favourites on a share link: only with favourites turned on (404 otherwise),
+# and only the visitor's own list (by their cookie).
+FAVOURITES = {"favourites:favourite_list", "favourites:favourite_zip", "favourites:resume"}
 # Everything under the admin site: staff only.
 STAFF_NAMESPACE = "admin"
 
@@ -71,6 +79,7 @@ def all_urls(world):
         "gallery_id": world.gallery.pk, "photo_id": world.photo.pk, "link_id": world.link.pk,
         "share_id": world.link.pk, "uidb64": "MQ", "token": "set-password", "object_id": world.gallery.pk,
         "id": world.owner.pk, "content_type_id": 1, "app_label": "galleries", "url": "no-such-page/",
+        "list_id": world.gallery.pk,
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
 
@@ -83,7 +92,7 @@ def login_redirect(response, admin=False):
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS
+    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES
     unclassified = [
         route for name, namespace, route in url_patterns()
         if namespace != STAFF_NAMESPACE and name not in classified
@@ -105,6 +114,8 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
             expected = response.status_code in (200, 302)
         elif name in SHARED_FORMS:
             expected = response.status_code == 405
+        elif name in FAVOURITES:
+            expected = response.status_code == 404  # favourites are off on the world's links
         else:
             expected = login_redirect(response)
             post = client.post(url, {"name": "pwned", "photo_ids": [str(s3_world.photo.pk)]})

@@ -11,7 +11,8 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from testing.appserver import manage, production_env
-from tests.test_access_control import OWNED, PUBLIC, SHARED, SHARED_FORMS, SIGNED_IN, STAFF_NAMESPACE, all_urls
+from tests.test_access_control import (FAVOURITES, OWNED, PUBLIC, SHARED, SHARED_FORMS, SIGNED_IN, STAFF_NAMESPACE,
+                                       all_urls)
 
 
 
@@ -65,7 +66,7 @@ def html_pages(client, world, admin):
         elif name in SIGNED_IN | OWNED:
             client.force_login(world.owner)
             who = "owner"
-        elif name in PUBLIC | SHARED | SHARED_FORMS:
+        elif name in PUBLIC | SHARED | SHARED_FORMS | FAVOURITES:
             client.logout()
             who = "anonymous"
         else:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "galleries",
     "sharing",
+    "favourites",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

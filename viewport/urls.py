@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("galleries/", include("galleries.urls")),
     path("", include("sharing.urls")),
+    path("", include("favourites.urls")),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]

@@ -127,7 +127,8 @@ def test_share_link_form_works_without_arguments():
     assert not form.is_bound
     assert list(form.fields) == [
         "label", "expires_in_days", "expires_at", "password", "password_clear", "is_active", "allow_zip",
-        "allow_single", "download_size",
+        "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
+        "favourites_require_email", "favourites_comments",
     ]
 
 

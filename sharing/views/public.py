@@ -3,10 +3,7 @@
 Every view gets its link and photos from sharing.access, which decides what the request may see.
 """
 
-from django.core.files.storage import default_storage
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import content_disposition_header
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
@@ -99,15 +96,6 @@ def photo_download(request, share_id, photo_id):
 def zip_download(request, share_id):
     link = shared_link(request, share_id, "gallery")
     access.check_download(link, "zip")
-    # Storage that is down should get a clear 503 now, not a download cut short after the headers.
-    default_storage.check()
-    photos = link.gallery.photos.in_display_order()
-    if link.serves_web_size:
-        photos.fill_preview_sizes()
-    archive = zips.gallery_zip(photos, web_size=link.serves_web_size)
-    response = StreamingHttpResponse(archive, content_type="application/zip")
-    response["Content-Length"] = len(archive)
-    response["Content-Disposition"] = content_disposition_header(True, zips.archive_name(link.gallery))
-    response["Cache-Control"] = "private, no-store"
+    response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size)
     link.increment("zip_downloads")
     return response

@@ -147,6 +147,8 @@
     if (index + 1 >= photos.length) loadMore(); // the next page, before it is needed
     preload(index + 1);
     preload(index - 1);
+    // Other scripts (favourites.js) follow the photo on show.
+    document.dispatchEvent(new CustomEvent("viewport:viewer-show", { detail: { id: photo.id } }));
   }
 
   image.addEventListener("load", function () {

@@ -1,0 +1,33 @@
+from django import forms
+
+from accounts.models import refuse_control_characters
+from favourites.models import FavouriteList
+
+
+class StartListForm(forms.ModelForm):
+    """Who is choosing: a name always, an e-mail address when the photographer asks for one."""
+
+    class Meta:
+        model = FavouriteList
+        fields = ["name", "email"]
+        labels = {"name": "Your name", "email": "Your e-mail address"}
+        help_texts = {"email": "We send you a link to come back to your favourites from any device."}
+        widgets = {
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+        }
+
+    def __init__(self, link, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.link = link
+        self.fields["name"].validators.append(refuse_control_characters)
+        self.fields["email"].required = link.favourites_require_email
+        self.token = None
+
+    def save(self, commit=True):
+        self.token = self.instance.new_token()
+        return super().save(commit)
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,155 @@
+import hashlib
+import secrets
+import uuid
+
+from django.db import models, transaction
+from django.db.models import Count
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from galleries.models import Photo
+from sharing.models import ShareLink
+
+
+class FavouritesClosed(Exception):
+    """A change the list cannot take now (sent to the photographer, or full): the message says
+    why, for the client. Nothing of the change was saved."""
+
+
+def token_hash(token):
+    """Resume tokens are long and random: a fast hash is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class FavouriteListQuerySet(models.QuerySet):
+    def of_gallery(self, gallery):
+        return self.filter(link__gallery=gallery)
+
+    def with_token(self, token):
+        if not token:
+            return self.none()
+        digest = token_hash(token)
+        return self.filter(models.Q(token_hash=digest) | models.Q(email_token_hash=digest))
+
+    def with_counts(self):
+        return self.annotate(photo_count=Count("favourites"))
+
+
+class FavouriteList(models.Model):
+    """One person's choice of photos on one share link. Clients have no account: the list is
+    theirs through a cookie on their browser, or through a personal resume link."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="favourite_lists")
+    name = models.CharField(max_length=100)
+    email = models.EmailField(max_length=254, blank=True, default="", db_default="")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # The e-mailed resume link carries a token of its own, made when the mail is sent, so that no
+    # raw token waits in the task queue.
+    email_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
+    resume_sent_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    objects = FavouriteListQuerySet.as_manager()
+
+    class Meta:
+        db_table = "favourite_lists"
+        ordering = ["-updated_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.link})"
+
+    def new_token(self):
+        """Give the list a new resume token and return it; only its hash is kept."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = token_hash(token)
+        return token
+
+    def new_email_token(self):
+        """A second token, for the e-mailed resume link; returned once, only its hash is kept."""
+        token = secrets.token_urlsafe(32)
+        FavouriteList.objects.filter(pk=self.pk).update(email_token_hash=token_hash(token))
+        return token
+
+    @property
+    def is_submitted(self):
+        return self.submitted_at is not None
+
+    @property
+    def limit(self):
+        return self.link.favourites_limit
+
+    def photo_ids(self):
+        return set(self.favourites.values_list("photo_id", flat=True))
+
+    def add(self, photo, comment=None):
+        """Add `photo` (again: no change) and, if given, set its comment. Raises FavouritesClosed
+        once the list was sent or is full. The list's row is locked meanwhile, so clients
+        choosing at the same moment never pass the limit together."""
+        with transaction.atomic():
+            locked = FavouriteList.objects.select_for_update(of=("self",)).select_related("link").get(pk=self.pk)
+            if locked.is_submitted:
+                raise FavouritesClosed(SENT_MESSAGE)
+            favourite = locked.favourites.filter(photo=photo).first()
+            if favourite is None:
+                if locked.limit is not None and locked.favourites.count() >= locked.limit:
+                    raise FavouritesClosed(
+                        f"You have chosen {locked.limit} of {locked.limit} photos, the most this gallery allows. "
+                        "Remove one to choose another."
+                    )
+                favourite = Favourite(favourite_list=locked, photo=photo)
+            if comment is not None:
+                favourite.comment = comment
+            favourite.save()
+            locked.save(update_fields=["updated_at"])
+        return favourite
+
+    def remove(self, photo):
+        with transaction.atomic():
+            locked = FavouriteList.objects.select_for_update().get(pk=self.pk)
+            if locked.is_submitted:
+                raise FavouritesClosed(SENT_MESSAGE)
+            if locked.favourites.filter(photo=photo).delete()[0]:
+                locked.save(update_fields=["updated_at"])
+
+    def submit(self):
+        """Send the list to the photographer: it is locked until they reopen it. Returns
+        whether it was sent now (False when it had been already)."""
+        if not self.favourites.exists():
+            raise FavouritesClosed("Choose at least one photo before you send your favourites.")
+        sent = FavouriteList.objects.filter(pk=self.pk, submitted_at__isnull=True).update(
+            submitted_at=timezone.now(), updated_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["submitted_at", "updated_at"])
+        return bool(sent)
+
+    def reopen(self):
+        FavouriteList.objects.filter(pk=self.pk).update(submitted_at=None, updated_at=timezone.now())
+
+    def close(self):
+        FavouriteList.objects.filter(pk=self.pk, submitted_at__isnull=True).update(
+            submitted_at=timezone.now(), updated_at=timezone.now()
+        )
+
+
+SENT_MESSAGE = (
+    "You sent these favourites to the photographer, so they can no longer change. "
+    "Ask the photographer to reopen them if you need to."
+)
+
+
+class Favourite(models.Model):
+    favourite_list = models.ForeignKey(FavouriteList, on_delete=models.DB_CASCADE, related_name="favourites")
+    photo = models.ForeignKey(Photo, on_delete=models.DB_CASCADE, related_name="favourites")
+    comment = models.CharField(max_length=500, blank=True, default="", db_default="")
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    class Meta:
+        db_table = "favourites"
+        constraints = [models.UniqueConstraint(fields=["favourite_list", "photo"], name="favourites_one_per_photo")]
+
+    def __str__(self):
+        return f"{self.photo} ({self.favourite_list.name})"

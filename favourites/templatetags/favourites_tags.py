@@ -1,0 +1,52 @@
+"""Favourites drawn on pages of other apps: hearts on the client's gallery, a summary on the
+photographer's gallery page."""
+
+from dataclasses import dataclass, field
+
+from django import template
+
+from favourites.models import FavouriteList
+from favourites.visitor import visitor_list
+
+register = template.Library()
+
+
+@dataclass
+class VisitorFavourites:
+    link: object
+    favourite_list: FavouriteList | None
+    comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
+
+    def __contains__(self, photo):
+        return photo.pk in self.comments
+
+    @property
+    def count(self):
+        return len(self.comments)
+
+
+@register.simple_tag(takes_context=True)
+def visitor_favourites(context, link):
+    """The visitor's favourites on the page's link, or None when the link has none. Two
+    queries, once per request however often a page asks (its bar, then its tiles)."""
+    if not link.favourites:
+        return None
+    request = context["request"]
+    if getattr(request, "visitor_favourites", None) is None:
+        favourite_list = visitor_list(request, link)
+        comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
+        request.visitor_favourites = VisitorFavourites(link, favourite_list, comments)
+    return request.visitor_favourites
+
+
+@register.inclusion_tag("favourites/_heart.html")
+def heart(favourites, photo):
+    return {"photo": photo, "link": favourites.link, "chosen": photo in favourites,
+            "comment": favourites.comments.get(photo.pk, "")}
+
+
+@register.inclusion_tag("favourites/_summary.html")
+def favourites_summary(gallery):
+    """How many people chose photos in the gallery, with a way to their choices."""
+    lists = FavouriteList.objects.of_gallery(gallery)
+    return {"gallery": gallery, "list_count": lists.count(), "submitted_count": lists.filter(submitted_at__isnull=False).count()}

@@ -1,0 +1,72 @@
+"""Hearts under real concurrency: parallel HTTP requests to a live server on PostgreSQL."""
+
+import json
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.urls import reverse
+
+from favourites.models import Favourite, FavouriteList
+from galleries.tests.factories import GalleryFactory, PhotoFactory
+from sharing.tests.factories import ShareLinkFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PARALLEL = 50
+CSRF = "c" * 32
+
+
+def post(live_server, path, data=None, cookie=""):
+    """A POST as a browser on the site sends it (the live server believes it came over TLS)."""
+    request = urllib.request.Request(
+        live_server.url + path, data=json.dumps(data or {}).encode(), method="POST",
+        headers={
+            "Content-Type": "application/json", "Accept": "application/json", "X-Forwarded-Proto": "https",
+            "Referer": live_server.url.replace("http://", "https://") + "/", "X-CSRFToken": CSRF,
+            "Cookie": f"csrftoken={CSRF}; {cookie}",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers
+
+
+def start_list(live_server, link, name):
+    status, headers = post(live_server, reverse("favourites:favourite_list", args=[link.pk]), {"name": name})
+    assert status == 201
+    return headers["Set-Cookie"].split(";")[0]
+
+
+@pytest.fixture
+def link(db):
+    gallery = GalleryFactory()
+    PhotoFactory.create_batch(PARALLEL, gallery=gallery)
+    return ShareLinkFactory(gallery=gallery, favourites=True)
+
+
+def test_fifty_hearts_at_once_on_one_list_lose_none_and_pass_no_limit(live_server, link):
+    link.favourites_limit = 20
+    link.save()
+    cookie = start_list(live_server, link, "Ana")
+    photos = list(link.gallery.photos.all())
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = list(pool.map(
+            lambda photo: post(live_server, reverse("favourites:favourite_add", args=[link.pk, photo.pk]), cookie=cookie)[0],
+            photos,
+        ))
+    assert sorted(set(statuses)) == [200, 409]
+    assert statuses.count(200) == 20 and Favourite.objects.count() == 20
+
+
+def test_fifty_clients_hearting_at_once_each_keep_their_heart(live_server, link):
+    cookies = [start_list(live_server, link, f"Guest {n}") for n in range(PARALLEL)]
+    photo = link.gallery.photos.first()
+    path = reverse("favourites:favourite_add", args=[link.pk, photo.pk])
+    with ThreadPoolExecutor(PARALLEL) as pool:
+        statuses = list(pool.map(lambda cookie: post(live_server, path, cookie=cookie)[0], cookies))
+    assert statuses == [200] * PARALLEL
+    assert Favourite.objects.filter(photo=photo).count() == PARALLEL == FavouriteList.objects.count()

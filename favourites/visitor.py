@@ -1,0 +1,30 @@
+"""Which favourites list is this visitor's: the one whose token their browser holds.
+
+The token reaches the browser in a signed cookie scoped to the share link's path, set when the
+visitor starts a list, or when they confirm a personal resume link on another device (a token
+in a URL never sets the cookie by itself: no one can plant a list on someone else's browser).
+"""
+
+from django.conf import settings
+
+from favourites.models import FavouriteList
+
+COOKIE = "viewport_favourites"
+SALT = "favourites.visitor"
+MAX_AGE = 180 * 24 * 60 * 60  # a wedding's choosing can take months
+
+
+def visitor_token(request):
+    return request.get_signed_cookie(COOKIE, default="", salt=SALT, max_age=MAX_AGE)
+
+
+def visitor_list(request, link):
+    """The visitor's list on `link`, or None."""
+    return FavouriteList.objects.with_token(visitor_token(request)).filter(link=link).select_related("link").first()
+
+
+def remember_list(response, link, token):
+    response.set_signed_cookie(
+        COOKIE, token, salt=SALT, max_age=MAX_AGE, path=link.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )

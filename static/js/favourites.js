@@ -1,0 +1,171 @@
+// Client favourites on the public gallery: hearts on tiles and in the viewer (key F), the count
+// ("12 of 40"), and a comment in the viewer, all without reloading the page. Without this
+// script every heart is a form that posts and comes back (favourites/_heart.html).
+(function () {
+  "use strict";
+
+  var bar = document.querySelector("[data-favourites-bar]");
+  if (!bar) return;
+  var counter = bar.querySelector("[data-favourites-count]");
+  var startDialog = document.querySelector("[data-favourites-start]");
+  var startForm = startDialog && startDialog.querySelector("[data-favourites-start-form]");
+  var startError = startDialog && startDialog.querySelector("[data-favourites-error]");
+  var viewer = document.querySelector("[data-viewer]");
+  var viewerHeart = document.querySelector("[data-viewer-heart]");
+  var viewerComment = document.querySelector("[data-viewer-comment]");
+  var csrfToken = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value;
+  var hasList = bar.hasAttribute("data-name");
+  var pending = null; // the heart that waits for the visitor to give a name
+  var shown = null; // the photo id in the viewer
+
+  function heartOf(id) {
+    var tile = document.getElementById("tile-" + id);
+    return tile && tile.querySelector("[data-heart]");
+  }
+
+  function isChosen(form) {
+    return form.querySelector("button").getAttribute("aria-pressed") === "true";
+  }
+
+  function post(url, fields) {
+    var body = new FormData();
+    Object.keys(fields || {}).forEach(function (name) { body.append(name, fields[name]); });
+    return fetch(url, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken },
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  function say(message) {
+    var live = document.querySelector("[data-favourites-message]");
+    if (!live) {
+      live = document.createElement("p");
+      live.className = "favourites-bar__message";
+      live.setAttribute("role", "alert");
+      live.dataset.favouritesMessage = "";
+      bar.appendChild(live);
+    }
+    live.textContent = message;
+  }
+
+  function setChosen(form, chosen) {
+    form.querySelector("button").setAttribute("aria-pressed", chosen ? "true" : "false");
+    form.action = chosen ? form.dataset.remove : form.dataset.add;
+    if (form.closest(".tile")) form.closest(".tile").classList.toggle("is-favourite", chosen);
+    if (!chosen) form.dataset.comment = "";
+  }
+
+  function toggle(form) {
+    if (!hasList) {
+      pending = form;
+      startError.hidden = true;
+      startDialog.showModal();
+      return;
+    }
+    var chosen = isChosen(form);
+    post(chosen ? form.dataset.remove : form.dataset.add).then(function (answer) {
+      if (answer.status === 200) {
+        setChosen(form, !chosen);
+        counter.textContent = answer.data.count;
+        syncViewer();
+      } else if (answer.status === 404 && !chosen) {
+        hasList = false; // the list is gone from this browser: ask again
+        toggle(form);
+      } else {
+        say(answer.data.error || "That did not work. Please try again.");
+      }
+    }, function () {
+      say("No connection: your choice was not saved.");
+    });
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target.closest("[data-heart]");
+    if (!form) return;
+    event.preventDefault();
+    toggle(form);
+  });
+
+  if (startForm) {
+    startForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      post(startForm.action, { name: startForm.elements.name.value, email: startForm.elements.email.value })
+        .then(function (answer) {
+          if (answer.status !== 201) {
+            var errors = answer.data.errors || {};
+            var first = Object.keys(errors)[0];
+            startError.textContent = first ? errors[first][0].message : (answer.data.error || "Please try again.");
+            startError.hidden = false;
+            return;
+          }
+          hasList = true;
+          bar.dataset.name = answer.data.name;
+          startDialog.close();
+          if (pending) toggle(pending);
+          pending = null;
+        });
+    });
+    startDialog.querySelector("[data-favourites-cancel]").addEventListener("click", function () {
+      pending = null;
+      startDialog.close();
+    });
+  }
+
+  // The viewer: its heart follows the photo shown; F toggles it.
+  function syncViewer() {
+    if (!viewerHeart || !shown) return;
+    var form = heartOf(shown);
+    var chosen = !!form && isChosen(form);
+    viewerHeart.setAttribute("aria-pressed", chosen ? "true" : "false");
+    if (viewerComment) {
+      viewerComment.hidden = !chosen;
+      viewerComment.elements.comment.value = (form && form.dataset.comment) || "";
+    }
+  }
+
+  document.addEventListener("viewport:viewer-show", function (event) {
+    shown = event.detail.id;
+    syncViewer();
+  });
+
+  if (viewerHeart) {
+    viewerHeart.addEventListener("click", function () {
+      var form = heartOf(shown);
+      if (form) toggle(form);
+    });
+  }
+
+  if (viewer) {
+    // On the document: a hidden comment form may have taken the focus out of the viewer with it.
+    document.addEventListener("keydown", function (event) {
+      if (viewer.open && (event.key === "f" || event.key === "F") && !event.ctrlKey && !event.metaKey &&
+          !event.altKey && !event.target.closest("textarea, input")) {
+        event.preventDefault();
+        if (viewerHeart) viewerHeart.click();
+      }
+    });
+  }
+
+  if (viewerComment) {
+    viewerComment.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var form = heartOf(shown);
+      if (!form) return;
+      var comment = viewerComment.elements.comment.value;
+      post(form.dataset.commentUrl, { comment: comment }).then(function (answer) {
+        if (answer.status === 200) {
+          form.dataset.comment = comment;
+          say("Comment saved.");
+        } else {
+          say(answer.data.error || "The comment was not saved. Please try again.");
+        }
+      });
+    });
+  }
+})();

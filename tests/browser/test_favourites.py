@@ -1,0 +1,85 @@
+"""Two clients on one link choose favourites, comment, meet the limit and send their choice;
+the photographer reads both and exports them."""
+
+import csv
+import io
+
+import pytest
+from playwright.sync_api import expect
+
+from sharing.models import ShareLink
+from tests.browser.helpers import log_in, open_viewer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def heart(page, index):
+    return page.locator("[data-gallery] .tile").nth(index).locator("[data-heart] button")
+
+
+def start_list(page, name):
+    dialog = page.locator("[data-favourites-start]")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Your name").fill(name)
+    dialog.get_by_role("button", name="Start choosing").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_two_clients_choose_and_the_photographer_exports_their_choice(new_context, watcher, live_server, shared_gallery):
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(
+        favourites=True, favourites_limit=2, favourites_comments=True, favourites_title="Album selection"
+    )
+    watcher.allow(r"status of 409")  # the limit, answered to the script that asked
+    count = "[data-favourites-count]"
+
+    ana = new_context().new_page()
+    ana.goto(shared_gallery.get_absolute_url())
+    expect(ana.locator(".favourites-bar__count")).to_contain_text("Album selection: 0 of 2")
+    heart(ana, 0).click()
+    start_list(ana, "Ana")
+    expect(heart(ana, 0)).to_have_attribute("aria-pressed", "true")
+    heart(ana, 1).click()
+    expect(ana.locator(count)).to_have_text("2")
+    heart(ana, 2).click()
+    expect(ana.get_by_role("alert")).to_contain_text("2 of 2")
+    expect(heart(ana, 2)).to_have_attribute("aria-pressed", "false")
+
+    open_viewer(ana, 0)
+    viewer_heart = ana.locator("[data-viewer-heart]")
+    expect(viewer_heart).to_have_attribute("aria-pressed", "true")
+    ana.keyboard.press("f")  # F un-hearts the photo shown...
+    expect(viewer_heart).to_have_attribute("aria-pressed", "false")
+    expect(ana.locator(count)).to_have_text("1")
+    ana.keyboard.press("f")  # ...and hearts it again
+    expect(ana.locator(count)).to_have_text("2")
+    ana.locator("[data-viewer-comment] textarea").fill("crop tighter")
+    ana.locator("[data-viewer-comment]").get_by_role("button", name="Save comment").click()
+    expect(ana.get_by_role("alert")).to_have_text("Comment saved.")
+    ana.keyboard.press("Escape")
+
+    ana.get_by_role("link", name="Show only my album selection").click()
+    expect(ana.get_by_role("heading", name="Album selection of Ana")).to_be_visible()
+    ana.get_by_role("button", name="Send to Lena Hart Photography").click()
+    expect(ana.get_by_text("Sent! The photographer now has your favourites.")).to_be_visible()
+
+    ben = new_context().new_page()
+    ben.goto(shared_gallery.get_absolute_url())
+    heart(ben, 3).click()
+    start_list(ben, "Ben")
+    expect(ben.locator(count)).to_have_text("1")
+    expect(heart(ben, 0)).to_have_attribute("aria-pressed", "false")  # Ana's choice is Ana's
+
+    photographer = new_context()
+    log_in(photographer, shared_gallery.gallery.owner, live_server)
+    page = photographer.new_page()
+    page.goto(shared_gallery.gallery.get_absolute_url())
+    page.get_by_role("link", name="See their choices").click()
+    expect(page.get_by_role("row", name="Ana")).to_contain_text("Sent")
+    expect(page.get_by_role("row", name="Ben")).to_contain_text("Choosing")
+    expect(page.get_by_text("crop tighter")).to_be_visible()
+
+    lightroom = page.request.get(page.get_by_role("link", name="File names for Lightroom").get_attribute("href"))
+    assert lightroom.ok and len(lightroom.text().split(",")) == 3
+    rows = list(csv.DictReader(io.StringIO(page.request.get(page.get_by_role("link", name="CSV").get_attribute("href")).text())))
+    assert sorted(row["person"] for row in rows) == ["Ana", "Ana", "Ben"]
+    assert "crop tighter" in {row["comment"] for row in rows}
