@@ -71,3 +71,15 @@ def test_production_mode_refuses_to_start_without_a_secret_key_and_hosts(setting
     result = manage("check", env=env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_djangos_own_commands_work_on_a_fresh_clone_with_the_embedded_default(tmp_path):
+    """`DJANGO_DEBUG=true python manage.py migrate` (and createsuperuser, runserver) before
+    scripts/run ever made the data folder: settings make it."""
+    data = tmp_path / "no-such-folder-yet"
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("DJANGO_", "DATABASE_URL", "AWS_"))}
+    env.update(DJANGO_DEBUG="true", VIEWPORT_DATA_DIR=str(data))
+    result = manage("migrate", "--noinput", env=env)
+    assert result.returncode == 0, result.stderr
+    assert (data / "db.sqlite3").is_file()

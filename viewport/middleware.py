@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 
+from viewport.http import wants_json
+
 
 class RequestLimitsMiddleware:
     """What one request may cost the site: the size of its body, and how long its answer waits
@@ -90,6 +92,6 @@ def read_chunked_body(request, limit):
 
 
 def refusal(request, status, message, advice):
-    if "application/json" in request.headers.get("Accept", ""):
+    if wants_json(request):
         return JsonResponse({"error": f"{message} {advice}"}, status=status)
     return render(request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status)
