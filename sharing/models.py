@@ -109,6 +109,11 @@ class ShareLink(models.Model):
     def serves_web_size(self):
         return self.download_size == self.DownloadSize.WEB
 
+    def still_allows_zip(self):
+        """Whether the link still opens, and allows ZIPs, as when a download began: a ZIP in
+        progress asks, so that revoking, pausing, expiring or a new password also stop it."""
+        return ShareLink.objects.active().filter(pk=self.pk, password_hash=self.password_hash, allow_zip=True).exists()
+
     def cache_seconds(self, longest=3600):
         """How long a browser may keep what this link shows: never past the link's expiry."""
         if self.expires_at is None:

@@ -8,6 +8,7 @@ import re
 import socket
 import struct
 import threading
+import time
 from contextlib import suppress
 from functools import cache, wraps
 from pathlib import PurePosixPath
@@ -25,6 +26,7 @@ from galleries.uploads import clean_filename
 # reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
 PIECE_SIZE = 256 * 1024
 RETRY_AFTER = 30
+RECHECK_SECONDS = 60
 
 
 def archive_name(name):
@@ -50,18 +52,37 @@ def entry_names(filenames):
     return names
 
 
-def zip_response(name, photos, web_size=False):
-    """The photos' originals (or web-size copies) as a streamed ZIP download `<name>.zip`."""
+def zip_response(name, photos, web_size=False, still_allowed=None):
+    """The photos' originals (or web-size copies) as a streamed ZIP download `<name>.zip`.
+
+    A big archive streams for minutes: `still_allowed()` is asked every RECHECK_SECONDS while it
+    does, and the download is cut short once it says no (the link was revoked, say).
+    """
     # Storage that is down should get a clear 503 now, not a download cut short after the headers.
     default_storage.check()
     if web_size:
         photos.fill_preview_sizes()
     archive = gallery_zip(photos, web_size=web_size)
-    response = StreamingHttpResponse(archive, content_type="application/zip")
+    chunks = archive if still_allowed is None else cut_when_refused(archive, still_allowed)
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Length"] = len(archive)
     response["Content-Disposition"] = content_disposition_header(True, archive_name(name))
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+class DownloadRefused(Exception):
+    """A download in progress is no longer allowed."""
+
+
+def cut_when_refused(chunks, still_allowed):
+    checked = time.monotonic()
+    for chunk in chunks:
+        if time.monotonic() - checked >= RECHECK_SECONDS:
+            if not still_allowed():
+                raise DownloadRefused("the download is no longer allowed")
+            checked = time.monotonic()
+        yield chunk
 
 
 def gallery_zip(photos, web_size=False):

@@ -204,7 +204,8 @@ def favourite_zip(request, share_id):
     favourite_list = own_list(request, link)
     access.check_download(link, "zip")
     photos = link.gallery.photos.filter(favourites__favourite_list=favourite_list).in_display_order()
-    response = zips.zip_response(f"{link.gallery} - {favourite_list.name}", photos, web_size=link.serves_web_size)
+    response = zips.zip_response(f"{link.gallery} - {favourite_list.name}", photos, web_size=link.serves_web_size,
+                                 still_allowed=link.still_allows_zip)
     link.increment("zip_downloads")
     return response
 

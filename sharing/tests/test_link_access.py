@@ -17,6 +17,7 @@ from PIL import Image
 
 from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
+from sharing import zips
 from sharing.access import UNLOCK_COOKIE, WRONG_PASSWORD_LIMIT
 from sharing.models import ShareLink
 from testing.http import fetch
@@ -303,3 +304,21 @@ def test_a_handed_out_signed_url_dies_within_its_short_lifetime_after_revocation
 
 def test_the_default_signed_url_lifetime_is_a_minute():
     assert default_storage.querystring_expire == 60  # the session's S3 server, production settings
+
+
+def test_a_zip_in_progress_stops_once_its_link_is_revoked(client, shared_gallery, monkeypatch):
+    monkeypatch.setattr("sharing.zips.RECHECK_SECONDS", 0)  # ask at every chunk
+    monkeypatch.setattr("sharing.zips.PIECE_SIZE", 100)
+    response = client.get(reverse("sharing:zip_download", args=[shared_gallery.pk]))
+    chunks = iter(response.streaming_content)
+    assert next(chunks)
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(is_active=False)
+    with pytest.raises(zips.DownloadRefused):
+        list(chunks)
+
+
+def test_a_zip_in_progress_goes_on_while_its_link_stays_open(client, shared_gallery, monkeypatch):
+    monkeypatch.setattr("sharing.zips.RECHECK_SECONDS", 0)
+    response = client.get(reverse("sharing:zip_download", args=[shared_gallery.pk]))
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert sorted(archive.namelist()) == ["IMG_0001.jpg", "IMG_0002.jpg"]

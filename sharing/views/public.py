@@ -96,6 +96,7 @@ def photo_download(request, share_id, photo_id):
 def zip_download(request, share_id):
     link = shared_link(request, share_id, "gallery")
     access.check_download(link, "zip")
-    response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size)
+    response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size,
+                                 still_allowed=link.still_allows_zip)
     link.increment("zip_downloads")
     return response
