@@ -9,6 +9,7 @@ from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from testing.photos import jpeg_upload
+from viewport.middleware import slots
 
 
 @pytest.fixture(autouse=True)
@@ -22,10 +23,8 @@ def test_settings(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     yield
     # The test client closes a streamed answer only once a test has read it to the end, and only
-    # closing gives its ZIP stream slot back: every test starts with all of them free.
-    from sharing.zips import stream_slots
-
-    stream_slots.cache_clear()
+    # closing gives its ZIP stream slot back: every test starts with all slots free.
+    slots.cache_clear()
 
 
 @pytest.fixture(params=["s3", "local"])

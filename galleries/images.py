@@ -10,10 +10,12 @@ Two decoders, each for what it does best (docs/PERFORMANCE.md, section 7, has th
 Both hand a preview-sized Pillow image to the same finishing steps (sRGB, upright, thumbnail, JPEG).
 """
 
+import hashlib
 import io
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -407,7 +409,7 @@ def _to_srgb(image, icc_profile):
     if icc_profile:
         if image.mode not in ("RGB", "CMYK", "L"):
             image = image.convert("RGB")
-        transform = _srgb_transform(icc_profile, image.mode)
+        transform = _srgb_transform(icc_profile, image.mode) if len(icc_profile) <= MAX_ICC_PROFILE else None
         if transform is not None:
             try:
                 return ImageCms.applyTransform(image, transform)
@@ -416,15 +418,36 @@ def _to_srgb(image, icc_profile):
     return image.convert("RGB") if image.mode != "RGB" else image
 
 
-@lru_cache(maxsize=32)
 def _srgb_transform(icc_profile, mode):
     """The transform from the embedded profile to sRGB, or None when there is nothing to do.
 
     Applying a profile costs ~20 ns a pixel (~55 ms for a 2048 px preview), and most photos
     (Lightroom and camera exports) carry an sRGB profile already. A profile whose transform moves
     no probe colour by more than one level out of 255 is sRGB for our purposes: skipped. Profiles
-    are few (one per camera or export preset), so transforms are cached by the profile's bytes.
+    are few (one per camera or export preset), so transforms are cached, by the profile's hash:
+    keyed by its bytes, a few uploads with big made-up profiles would pin their bytes in memory.
     """
+    key = (hashlib.sha256(icc_profile).digest(), mode)
+    with _TRANSFORMS_LOCK:
+        if key in _TRANSFORMS:
+            _TRANSFORMS.move_to_end(key)
+            return _TRANSFORMS[key]
+    transform = _build_srgb_transform(icc_profile, mode)
+    with _TRANSFORMS_LOCK:
+        _TRANSFORMS[key] = transform
+        while len(_TRANSFORMS) > 16:
+            _TRANSFORMS.popitem(last=False)
+    return transform
+
+
+_TRANSFORMS = OrderedDict()
+_TRANSFORMS_LOCK = threading.Lock()
+# Camera and export profiles are a few KB, big printer profiles about a megabyte: larger ones
+# are ignored (the photo is converted as if it had none).
+MAX_ICC_PROFILE = 2 * 1024 * 1024
+
+
+def _build_srgb_transform(icc_profile, mode):
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         transform = ImageCms.buildTransform(source, _SRGB_PROFILE, mode, "RGB")

@@ -89,6 +89,8 @@ class ShareLinkForm(forms.ModelForm):
 
     def __init__(self, data=None, *args, from_json=False, **kwargs):
         super().__init__(data, *args, **kwargs)
+        # Browsers post any value for a ticked box; scripts must say true or false.
+        self.json_checkboxes = {name: data[name] for name in CHECKBOXES if name in data} if from_json else {}
         if data is not None:
             self.data = self._with_missing_fields_kept(data, from_json)
         if self.instance.has_password:
@@ -127,6 +129,9 @@ class ShareLinkForm(forms.ModelForm):
                 self.add_error("expires_in_days", "Choose a preset or a date, not both.")
             else:
                 cleaned_data["expires_at"] = timezone.now() + timedelta(days=days)
+        for name, value in self.json_checkboxes.items():
+            if value not in ("true", "false"):
+                self.add_error(name, "Use true or false.")
         if cleaned_data.get("password") and cleaned_data.get("password_clear"):
             self.add_error("password", "Set a new password or remove it, not both.")
         return cleaned_data

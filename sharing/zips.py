@@ -7,10 +7,9 @@ archive's exact length before the first byte and switches to ZIP64 by itself whe
 import re
 import socket
 import struct
-import threading
 import time
 from contextlib import suppress
-from functools import cache, wraps
+from functools import wraps
 from pathlib import PurePosixPath
 
 import zipstream
@@ -21,6 +20,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
 from galleries.uploads import clean_filename
+from viewport import middleware
 
 # What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
 # reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
@@ -101,12 +101,6 @@ def gallery_zip(photos, web_size=False):
 # VIEWPORT_ZIP_STREAMS of them may stream in each process and the other threads answer pages.
 
 
-@cache
-def stream_slots(size):
-    """This process's ZIP stream slots (one set per size, so tests may change the setting)."""
-    return threading.BoundedSemaphore(size)
-
-
 class SlotHeld:
     """An archive's bytes in pieces of at most PIECE_SIZE, holding a stream slot until the
     response is closed: gunicorn closes it after the last byte, and when the client hung up,
@@ -147,7 +141,7 @@ def stream_slot_required(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        slots = stream_slots(settings.VIEWPORT_ZIP_STREAMS)
+        slots = middleware.slots("zips", settings.VIEWPORT_ZIP_STREAMS)
         if not slots.acquire(blocking=False):
             response = render(request, "sharing/zip_busy.html", status=503)
             response["Retry-After"] = str(RETRY_AFTER)

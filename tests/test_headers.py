@@ -211,3 +211,12 @@ def test_images_from_our_views_carry_a_safe_content_type_and_disposition(client,
             assert response["Content-Type"] == "image/jpeg", what
             assert response["Content-Disposition"].startswith(kind), what
             assert response["Cache-Control"].startswith("private"), what
+
+
+def test_signed_in_pages_are_not_kept_by_the_browser(client, s3_world):
+    """After logging out on a shared computer, Back must not show the dashboard or share URLs."""
+    client.force_login(s3_world.owner)
+    for url in [reverse("galleries:gallery_list"), reverse("galleries:gallery_detail", args=[s3_world.gallery.pk]),
+                reverse("sharing:share_link_list"), reverse("accounts:profile")]:
+        cache_control = client.get(url)["Cache-Control"]
+        assert "no-store" in cache_control and "private" in cache_control, url

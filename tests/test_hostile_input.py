@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo
-from galleries.tests.factories import image_bytes
+from galleries.tests.factories import GalleryFactory, image_bytes
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
 from testing.http import fetch, upload
@@ -277,9 +277,13 @@ def test_awkward_file_names_are_stored_safely_and_download_as_what_they_are(
 
 @pytest.mark.parametrize(
     "body",
-    ["{not json", "[]", '"text"', '{"expires_at": {"date": "2030-01-01"}}', '{"expires_in_days": [[7]]}', "\xff\xfe"],
+    ["{not json", "[]", '"text"', '{"expires_at": {"date": "2030-01-01"}}', '{"expires_in_days": [[7]]}', "\xff\xfe",
+     '{"is_active": 0}', '{"allow_zip": "off"}', '{"is_active": "no"}', '{"label": "\\ud800"}',
+     '{"password": "abc\\udfffdef"}'],
 )
 def test_a_malformed_or_wrongly_typed_json_body_is_a_400_and_changes_nothing(client, body):
+    """Not JSON, not an object, nested values, a checkbox that is not true or false (0, "off"),
+    and strings PostgreSQL cannot store (lone surrogates)."""
     link = ShareLinkFactory(expires_at=timezone.now() + timedelta(days=3))
     client.force_login(link.gallery.owner)
     expires_at = link.expires_at
@@ -289,7 +293,22 @@ def test_a_malformed_or_wrongly_typed_json_body_is_a_400_and_changes_nothing(cli
     ]:
         response = client.post(url, body, content_type="application/json", headers={"Accept": "application/json"})
         assert response.status_code == 400, (url, response.status_code)
-        assert "error" in response.json()
+        assert {"error", "errors"} & set(response.json())
     link.refresh_from_db()
-    assert link.expires_at == expires_at
+    assert link.expires_at == expires_at and link.is_active and link.allow_zip and link.label == ""
     assert link.gallery.share_links.count() == 1
+
+
+def test_json_clients_get_json_errors_in_words(client, gallery, settings):
+    """An upload to a gallery that is not theirs is a JSON 404; too many files, a JSON 400 that
+    says how many may go at once (not the name of a setting)."""
+    json = {"Accept": "application/json"}
+    other = GalleryFactory()
+    response = client.post(reverse("galleries:photo_upload", args=[other.pk]), {}, headers=json)
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert "error" in response.json()
+    settings.DATA_UPLOAD_MAX_NUMBER_FILES = 2
+    files = [SimpleUploadedFile(f"IMG_{n}.jpg", image_bytes(32, 32), "image/jpeg") for n in range(3)]
+    response = client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": files}, headers=json)
+    assert response.status_code == 400
+    assert response.json() == {"error": "Send at most 2 photos at a time."}

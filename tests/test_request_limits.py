@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from testing.appserver import AppServer, production_env
+from viewport.middleware import slots
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +211,23 @@ def test_a_huge_chunked_body_is_refused_by_gunicorn_with_413_and_nothing_spooled
 def test_the_default_limits():
     assert django_settings.VIEWPORT_MAX_REQUEST_SIZE == 1024 * 1024
     assert django_settings.DATA_UPLOAD_MAX_NUMBER_FILES == 10
+
+
+def test_uploads_beyond_the_slots_are_a_503_that_says_retry(client, settings):
+    """Uploads wait for a decode while holding a thread: when every upload slot is taken, one
+    more is refused at once (upload.js sends it again) instead of taking a thread pages need."""
+    settings.VIEWPORT_UPLOAD_SLOTS = 1
+    gallery = GalleryFactory()
+    client.force_login(gallery.owner)
+    busy = slots("uploads", 1)
+    assert busy.acquire(blocking=False)  # an upload in progress
+    try:
+        response = client.post(upload_url(gallery), {"photos": [jpeg_upload()]}, headers={"Accept": "application/json"})
+        assert response.status_code == 503
+        assert response.json()["busy"] is True and int(response["Retry-After"]) > 0
+        assert gallery.photos.count() == 0
+        assert client.get(reverse("galleries:gallery_list")).status_code == 200  # pages are not slots
+    finally:
+        busy.release()
+    response = client.post(upload_url(gallery), {"photos": [jpeg_upload()]}, headers={"Accept": "application/json"})
+    assert response.status_code == 200 and gallery.photos.count() == 1

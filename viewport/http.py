@@ -2,9 +2,11 @@
 
 import json
 
-from django.core.exceptions import BadRequest
+from django.conf import settings
+from django.core.exceptions import BadRequest, TooManyFilesSent
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import render
+from django.views import defaults
 
 
 def wants_json(request):
@@ -33,8 +35,17 @@ def posted_data(request):
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, (dict, list)):
                 raise BadRequest(f"“{key}” must be a string, a number, true, false or null.")
-            fields.appendlist(key, _as_form_value(item))
+            fields.appendlist(_unicode(key), _unicode(_as_form_value(item)))
     return fields
+
+
+def _unicode(text):
+    """JSON may carry lone surrogates (\\ud800), which no database can store."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise BadRequest("The request body holds text that is not valid Unicode.")
+    return text
 
 
 def _as_form_value(value):
@@ -47,6 +58,17 @@ def _as_form_value(value):
 
 def bad_request(request, exception):
     """The 400 page (handler400), or the reason as JSON for a script."""
+    if isinstance(exception, TooManyFilesSent):
+        reason = f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} photos at a time."
+    else:
+        reason = str(exception) or "Bad request."
     if wants_json(request):
-        return JsonResponse({"error": str(exception) or "Bad request."}, status=400)
-    return render(request, "400.html", {"reason": str(exception)}, status=400)
+        return JsonResponse({"error": reason}, status=400)
+    return render(request, "400.html", {"reason": reason}, status=400)
+
+
+def page_not_found(request, exception):
+    """The 404 page (handler404), or JSON for a script."""
+    if wants_json(request):
+        return JsonResponse({"error": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

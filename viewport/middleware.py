@@ -1,4 +1,6 @@
 import tempfile
+import threading
+from functools import cache
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -6,6 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from viewport.http import wants_json
 
@@ -22,15 +25,48 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        refusal = refuse_body(request)
+        uploading = request.method == "POST" and is_photo_upload(request) and request.user.is_authenticated
+        refusal = refuse_body(request, uploading)
         if refusal:
             return refusal
-        response = self.get_response(request)
+        if uploading:
+            response = self.upload(request)
+        else:
+            response = self.get_response(request)
         client = request.META.get("gunicorn.socket")
         if client is not None:
             # A gunicorn thread waits in sendall() for as long as its client does not read.
             client.settimeout(settings.VIEWPORT_SEND_TIMEOUT)
         return response
+
+
+    def upload(self, request):
+        """Uploads hold a thread while their body arrives and while they wait for a decode: only
+        VIEWPORT_UPLOAD_SLOTS of them run at once in a process, so the other threads answer
+        pages. One more is a 503 that upload.js retries after Retry-After."""
+        pool = slots("uploads", settings.VIEWPORT_UPLOAD_SLOTS)
+        if not pool.acquire(blocking=False):
+            message = "Many photos are being processed right now. This one will be sent again in a moment."
+            if wants_json(request):
+                response = JsonResponse({"error": message, "busy": True}, status=503)
+            else:
+                response = render(request, "503_busy.html", {"message": message}, status=503)
+            response["Retry-After"] = str(UPLOAD_RETRY_AFTER)
+            return response
+        try:
+            return self.get_response(request)
+        finally:
+            pool.release()
+
+
+UPLOAD_RETRY_AFTER = 3
+
+
+@cache
+def slots(purpose, size):
+    """This process's pool of `size` slots for `purpose` ("uploads", "zips"): the threads a kind
+    of long request may hold at once (one pool per size, so tests may change the setting)."""
+    return threading.BoundedSemaphore(size)
 
 
 def upload_body_limit():
@@ -46,14 +82,13 @@ def is_photo_upload(request):
         return False
 
 
-def refuse_body(request):
+def refuse_body(request, uploading):
     """A 413 for a body larger than this request may carry; None when the body may be read.
 
     A declared size (Content-Length) is refused before anything is read. A chunked body has
     none, and Django would take it for empty: it is read here, at most one byte past the
     limit, and handed on to Django with its size once it turns out to be within it.
     """
-    uploading = is_photo_upload(request) and request.user.is_authenticated
     limit = upload_body_limit() if uploading else settings.VIEWPORT_MAX_REQUEST_SIZE
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         length = read_chunked_body(request, limit)
@@ -95,3 +130,19 @@ def refusal(request, status, message, advice):
     if wants_json(request):
         return JsonResponse({"error": f"{message} {advice}"}, status=status)
     return render(request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status)
+
+
+class PrivatePagesMiddleware:
+    """A signed-in photographer's pages are never kept by the browser: after logging out on a
+    shared computer, Back must not show their galleries or their clients' share links. Answers
+    that say how they may be cached (thumbnails, public pages) keep their own rule."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        return response

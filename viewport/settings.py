@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Before every view and process_view (CSRF's reads the body), after sessions (who is asking).
     "viewport.middleware.RequestLimitsMiddleware",
+    "viewport.middleware.PrivatePagesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "galleries.middleware.StorageUnavailableMiddleware",
@@ -244,6 +245,9 @@ VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
 # ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
 # other half always answer pages.
 VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
+# Photo uploads handled at once per gunicorn worker process (they wait for a decode slot while
+# holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
+VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
 
 # Background work: storage deletes run as tasks after commit. The immediate backend runs them
 # in-process; failures are remembered in PendingDeletion and retried by retry_storage_deletes.

@@ -15,3 +15,4 @@ urlpatterns = [
 ]
 
 handler400 = "viewport.http.bad_request"
+handler404 = "viewport.http.page_not_found"

@@ -206,7 +206,7 @@ def favourite_zip(request, share_id):
     photos = link.gallery.photos.filter(favourites__favourite_list=favourite_list).in_display_order()
     response = zips.zip_response(f"{link.gallery} - {favourite_list.name}", photos, web_size=link.serves_web_size,
                                  still_allowed=link.still_allows_zip)
-    link.increment("zip_downloads")
+    access.count(request, link, "zip_downloads")
     return response
 
 

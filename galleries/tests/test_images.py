@@ -513,3 +513,19 @@ def test_renditions_carry_no_metadata_segment_at_all(format, size):
         assert set(kinds) <= {0xE0, 0xDB, 0xC0, 0xC4, 0xDA}, [hex(kind) for kind in kinds]  # JFIF, tables, frame, scan
         assert [payload[:5] for marker, payload in segments if marker == 0xE0] == [b"JFIF\0"]
         assert b"Secret" not in rendition
+
+
+def test_colour_transforms_are_cached_by_the_profiles_hash_and_huge_profiles_are_ignored():
+    """Uploads with big made-up ICC profiles must not pin those bytes in every worker's memory."""
+    images._TRANSFORMS.clear()
+    random_bytes = random.Random(7).randbytes
+    huge = Image.new("RGB", (8, 8), (200, 80, 40))
+    buffer = io.BytesIO()
+    huge.save(buffer, "JPEG", icc_profile=random_bytes(3 * 1024 * 1024))
+    assert make_renditions(io.BytesIO(buffer.getvalue()), 10**6).width == 8
+    for n in range(20):
+        buffer = io.BytesIO()
+        huge.save(buffer, "JPEG", icc_profile=random_bytes(200_000))
+        make_renditions(io.BytesIO(buffer.getvalue()), 10**6)
+    assert 0 < len(images._TRANSFORMS) <= 16
+    assert all(len(digest) == 32 for digest, _ in images._TRANSFORMS)

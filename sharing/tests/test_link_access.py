@@ -322,3 +322,10 @@ def test_a_zip_in_progress_goes_on_while_its_link_stays_open(client, shared_gall
     response = client.get(reverse("sharing:zip_download", args=[shared_gallery.pk]))
     archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
     assert sorted(archive.namelist()) == ["IMG_0001.jpg", "IMG_0002.jpg"]
+
+
+def test_head_requests_count_nothing(client, shared_gallery, photo):
+    urls = public_urls(shared_gallery, photo)
+    for what in ("page", "download", "zip"):
+        assert client.head(urls[what]).status_code in (200, 302), what
+    assert counters(shared_gallery) == (0, 0, 0)

@@ -72,7 +72,7 @@ def share_link_create(request, gallery_id):
 def share_link_list(request):
     """Every link of the photographer's, filtered by `status` and searched by label or gallery (`q`)."""
     status = request.GET.get("status", "")
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
     share_links = ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery")
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))

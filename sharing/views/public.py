@@ -29,7 +29,7 @@ def public_gallery(request, share_id):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
-    link.increment("views")
+    access.count(request, link, "views")
     context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
     return render(request, "sharing/public_gallery.html", context)
 
@@ -86,7 +86,7 @@ def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(link, "single")
     response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
-    link.increment("single_downloads")
+    access.count(request, link, "single_downloads")
     return response
 
 
@@ -98,5 +98,5 @@ def zip_download(request, share_id):
     access.check_download(link, "zip")
     response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size,
                                  still_allowed=link.still_allows_zip)
-    link.increment("zip_downloads")
+    access.count(request, link, "zip_downloads")
     return response

@@ -11,6 +11,7 @@
   const summary = panel.querySelector("[data-upload-summary]");
   const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
   const IN_FLIGHT = 3;
+  const MAX_RETRIES = 20;
   const jobs = [];
   let running = 0;
 
@@ -51,7 +52,7 @@
         '<button type="button" class="btn btn--small btn--ghost" hidden>Retry</button>';
       item.querySelector(".upload-item__name").textContent = file.name;
       item.querySelector("progress").setAttribute("aria-label", "Upload progress for " + file.name);
-      const job = { file: file, item: item, loaded: 0, state: "waiting" };
+      const job = { file: file, item: item, loaded: 0, state: "waiting", retries: 0 };
       item.querySelector("button").addEventListener("click", function () {
         job.state = "waiting";
         job.loaded = 0;
@@ -95,6 +96,18 @@
     request.addEventListener("load", function () {
       let body = null;
       try { body = JSON.parse(request.responseText); } catch (error) { body = null; }
+      if (request.status === 503 && body && body.busy && job.retries < MAX_RETRIES) {
+        // The server is processing many photos: send this one again shortly.
+        const seconds = parseInt(request.getResponseHeader("Retry-After"), 10) || 3;
+        job.retries += 1;
+        running -= 1;
+        job.state = "resting";
+        job.loaded = 0;
+        setStatus(job, "Queued, the server is busy…", "");
+        window.setTimeout(function () { job.state = "waiting"; pump(); }, seconds * 1000);
+        pump();
+        return;
+      }
       if (body && body.photos && body.photos.length) {
         finish(job, "done", "Done");
       } else {
