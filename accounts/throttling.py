@@ -41,6 +41,15 @@ def client_address(request):
     return _parse_address(request.META.get("REMOTE_ADDR", "")) or UNKNOWN_ADDRESS
 
 
+def client_network(request):
+    """What limits by address count: the client's IPv4 address, or the /64 network of its IPv6
+    one (a subscriber's share, whose addresses cost a guesser nothing)."""
+    address = ipaddress.ip_address(client_address(request))
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 def _parse_address(text):
     """`text` as one canonical IP address string, or None. Accepts the port or IPv6 zone some
     proxies add (`[2001:db8::1]:443`, `203.0.113.7:51234`, `fe80::1%eth0`)."""

@@ -27,7 +27,9 @@ from viewport.http import wants_json
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
+PASSWORD_SCOPE = "share-link-password"
 WRONG_PASSWORD_LIMIT = 10
+WRONG_PASSWORDS_PER_LINK = 100
 WRONG_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
@@ -90,22 +92,28 @@ def is_unlocked(request, link):
 
 
 def check_password(request, link, password):
-    """Check a password typed on the link's form: wrong is LinkClosed 401; too many wrong tries
-    from this address for this link is LinkClosed 429, even for the right password, so
-    guessing stays slow whatever the guesser learns."""
-    key = f"{link.pk}:{throttling.client_address(request)}"
-    attempt = throttling.record("share-link-password", key)
-    # Recorded first and counted after, so parallel guesses cannot all slip under the limit.
-    if throttling.is_limited("share-link-password", key, WRONG_PASSWORD_LIMIT + 1, WRONG_PASSWORD_WINDOW):
-        attempt.delete()
-        seconds = throttling.retry_after("share-link-password", key, WRONG_PASSWORD_LIMIT, WRONG_PASSWORD_WINDOW)
+    """Check a password typed on the link's form: wrong is LinkClosed 401. Too many wrong tries
+    is LinkClosed 429, even for the right password, so guessing stays slow whatever the guesser
+    learns: 10 from one address (or IPv6 network) per link, and, against guessers with many
+    addresses, 100 from everyone per link (visitors who unlocked it already are not asked)."""
+    limits = {f"{link.pk}:{throttling.client_network(request)}": WRONG_PASSWORD_LIMIT,
+              str(link.pk): WRONG_PASSWORDS_PER_LINK}
+    # Recorded first and counted after, so parallel guesses cannot all slip under the limits.
+    attempts = [throttling.record(PASSWORD_SCOPE, key) for key in limits]
+    exceeded = [key for key, limit in limits.items()
+                if throttling.is_limited(PASSWORD_SCOPE, key, limit + 1, WRONG_PASSWORD_WINDOW)]
+    if exceeded:
+        for attempt in attempts:
+            attempt.delete()
+        seconds = max(throttling.retry_after(PASSWORD_SCOPE, key, limits[key], WRONG_PASSWORD_WINDOW) for key in exceeded)
         raise LinkClosed(
             429, "sharing/link_locked.html", "Too many wrong passwords. Please wait a few minutes and try again.",
             link=link, headers={"Retry-After": str(max(1, seconds))},
         )
     if not link.check_password(password):
         raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
-    attempt.delete()  # only wrong tries count
+    for attempt in attempts:
+        attempt.delete()  # only wrong tries count
 
 
 def remember_unlock(response, link):

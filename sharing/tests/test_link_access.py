@@ -329,3 +329,24 @@ def test_head_requests_count_nothing(client, shared_gallery, photo):
     for what in ("page", "download", "zip"):
         assert client.head(urls[what]).status_code in (200, 302), what
     assert counters(shared_gallery) == (0, 0, 0)
+
+
+def test_guessers_with_many_addresses_meet_a_limit_per_link(client, locked, settings, monkeypatch):
+    monkeypatch.setattr("sharing.access.WRONG_PASSWORDS_PER_LINK", 12)
+    settings.VIEWPORT_PROXY_COUNT = 1
+    for n in range(12):  # a new address for every other guess
+        headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"198.51.100.{n // 2}"}
+        assert unlock(client, locked, "guess", **headers).status_code == 401
+    fresh = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.99"}
+    assert unlock(client, locked, **fresh).status_code == 429
+
+
+def test_ipv6_guessers_are_counted_by_their_64_network(client, locked, settings):
+    settings.VIEWPORT_PROXY_COUNT = 1
+    for n in range(WRONG_PASSWORD_LIMIT):
+        headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"2001:db8:1:2::{n + 1:x}"}
+        assert unlock(client, locked, "guess", **headers).status_code == 401
+    same_network = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "2001:db8:1:2:ffff::1"}
+    assert unlock(client, locked, **same_network).status_code == 429
+    other_network = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "2001:db8:1:3::1"}
+    assert unlock(client, locked, **other_network).status_code == 302
