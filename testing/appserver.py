@@ -9,6 +9,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from django.conf import settings
+
 from testing.http import get
 from testing.services import die_with_parent, free_port
 
@@ -27,6 +29,13 @@ def production_env(**extra):
     )
     env.update(extra)
     return env
+
+
+def running_database_url():
+    """The database this test's Django uses (pytest-django's test database), for a server or
+    worker started in a process of its own to see the test's rows."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 def manage(*args, env, check=False, timeout=120):

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from testing.services import free_port
-from testing.appserver import AppServer, production_env
+from testing.appserver import AppServer, production_env, running_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,9 +59,8 @@ def mail_server():
 
 @pytest.fixture
 def app(static_root, mail_server):
-    db = settings.DATABASES["default"]
     env = production_env(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_URL=running_database_url(),
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_PROXY_COUNT="1",
         EMAIL_URL=f"smtp://127.0.0.1:{mail_server.port}",

@@ -15,13 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
-from testing.appserver import AppServer, production_env
+from testing.appserver import AppServer, production_env, running_database_url
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
@@ -41,8 +40,7 @@ def link():
 @pytest.fixture
 def app(link, static_root):
     """gunicorn on this test's (committed) database and the session's S3 server."""
-    db = settings.DATABASES["default"]
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    database_url = running_database_url()
     # Every thread may stream a ZIP: the clients here read promptly, and no request may be refused.
     env = production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_ZIP_STREAMS="4")
     server = AppServer(env, workers=2, threads=4).start()

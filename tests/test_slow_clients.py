@@ -28,7 +28,7 @@ from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import zips
 from sharing.tests.factories import ShareLinkFactory
-from testing.appserver import ROOT, AppServer, production_env
+from testing.appserver import ROOT, AppServer, production_env, running_database_url
 
 SEND_TIMEOUT = 1
 # More than a loopback connection buffers for a client that reads nothing (about 2 MB here).
@@ -52,9 +52,8 @@ def big_link(transactional_db):
 
 @pytest.fixture
 def app(big_link, static_root):
-    db = settings.DATABASES["default"]
     env = production_env(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DATABASE_URL=running_database_url(),
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_SEND_TIMEOUT=str(SEND_TIMEOUT),
     )

@@ -15,13 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery
 from galleries.tests.factories import GalleryFactory
-from testing.appserver import AppServer, production_env
+from testing.appserver import AppServer, production_env, running_database_url
 from testing.photos import photo_bytes
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
@@ -49,10 +48,11 @@ def gallery():
 
 @pytest.fixture
 def app(gallery, static_root):
-    db = settings.DATABASES["default"]
-    database_url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    database_url = running_database_url()
     server = AppServer(
-        production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root)), workers=2, threads=8
+        # Every upload is let in (none refused as busy), so all eight wait for a decode at once.
+        production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_UPLOAD_SLOTS="8"),
+        workers=2, threads=8,
     ).start()
     yield server
     server.stop()
