@@ -26,7 +26,7 @@ CURRENT_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
 def in_minutes(seconds):
-    """"in 15 minutes": when a limit that frees up in `seconds` lets the user try again."""
+    """When a limit that frees up in `seconds` lets the user try again, as in "in 15 minutes"."""
     minutes = max(1, math.ceil(seconds / 60))
     return f"in {minutes} minute{'s' if minutes != 1 else ''}"
 
