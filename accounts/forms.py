@@ -1,3 +1,4 @@
+import math
 from datetime import timedelta
 
 from django import forms
@@ -16,6 +17,36 @@ from accounts.models import User
 RESET_MAILS_PER_ADDRESS = 3
 RESET_REQUESTS_PER_CLIENT = 10
 RESET_LIMIT_WINDOW = timedelta(hours=1)
+# Each new account costs an Argon2 hash (100 MiB, all cores for a moment) and a row.
+SIGNUPS_PER_CLIENT = 5
+SIGNUP_LIMIT_WINDOW = timedelta(hours=1)
+# Wrong current passwords in a logged-in session (changing the e-mail or the password), per account.
+CURRENT_PASSWORD_TRIES = 10
+CURRENT_PASSWORD_WINDOW = timedelta(minutes=15)
+
+
+def in_minutes(seconds):
+    """When a limit that frees up in `seconds` lets the user try again, as in "in 15 minutes"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def check_current_password(user, password, wrong_message):
+    """Raise a ValidationError unless `password` is `user`'s.
+
+    Only wrong passwords count, per account: after CURRENT_PASSWORD_TRIES of them within
+    CURRENT_PASSWORD_WINDOW none is checked, so a stolen session cannot guess freely.
+    """
+    tries = ("current-password", user.pk, CURRENT_PASSWORD_TRIES, CURRENT_PASSWORD_WINDOW)
+    hit = throttling.try_record(*tries)
+    if not hit:
+        raise ValidationError(
+            f"Too many wrong passwords. Please try again {in_minutes(throttling.retry_after(*tries))}.",
+            code="too_many_tries",
+        )
+    if not user.check_password(password):
+        raise ValidationError(wrong_message, code="password_incorrect")
+    hit.delete()
 
 
 class UniqueEmailMixin:
@@ -40,6 +71,16 @@ class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
         help_texts = {"display_name": "Shown to your clients on shared galleries."}
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
+    def save_for(self, client):
+        """The new account, or None (and a form error) once `client`, an address or IPv6 /64
+        (throttling.client_network), has signed up SIGNUPS_PER_CLIENT times in the window."""
+        limit = ("signup-client", client, SIGNUPS_PER_CLIENT, SIGNUP_LIMIT_WINDOW)
+        if throttling.try_record(*limit):
+            return self.save()
+        when = in_minutes(throttling.retry_after(*limit))
+        self.add_error(None, f"Too many accounts were created from your network. Please try again {when}.")
+        return None
+
 
 class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     """Name and login address. A new address needs the current password: whoever has a session
@@ -62,9 +103,29 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
         if email and email != self.instance.email:
             if not password:
                 self.add_error("current_password", "Enter your current password to change your email address.")
-            elif not self.instance.check_password(password):
-                self.add_error("current_password", "Your password was entered incorrectly.")
+            else:
+                try:
+                    check_current_password(self.instance, password, "Your password was entered incorrectly.")
+                except ValidationError as error:
+                    self.add_error("current_password", error)
         return cleaned_data
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        check_current_password(self.user, old_password, self.error_messages["password_incorrect"])
+        return old_password
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """The new password from a reset link. It also lifts the account's login lockout: whoever can
+    read the account's mail may log in at once, however many guesses others made meanwhile."""
+
+    def save(self, commit=True):
+        user = super().save(commit)
+        throttling.clear_login_failures(user.email)
+        return user
 
 
 class LoginForm(auth_forms.AuthenticationForm):

@@ -1,9 +1,10 @@
 """Who is asking, and how often.
 
-`client_address()` is the only reader of X-Forwarded-For. django-axes counts login failures with it
-(AXES_CLIENT_IP_CALLABLE), with `login_attempt_email()` (AXES_USERNAME_CALLABLE) and with
-`LoginFailureHandler` (AXES_HANDLER). `record()`, `is_limited()`, `retry_after()` and
-`try_record()` are a small rate limiter for any app, kept in the database (RateLimitHit).
+`client_address()` is the only reader of X-Forwarded-For; `client_network()` is what limits per
+client count by. django-axes counts login failures with the address (AXES_CLIENT_IP_CALLABLE), with
+`login_attempt_email()` (AXES_USERNAME_CALLABLE) and with `LoginFailureHandler` (AXES_HANDLER).
+`record()`, `is_limited()`, `retry_after()` and `try_record()` are a small rate limiter for any
+app, kept in the database (RateLimitHit).
 """
 
 import ipaddress
@@ -11,9 +12,12 @@ import math
 from datetime import timedelta
 
 from axes.handlers.database import AxesDatabaseHandler
-from axes.helpers import get_client_username
+from axes.helpers import get_client_username, get_failure_limit
 from axes.models import AccessAttempt
+from axes.signals import user_locked_out
 from django.conf import settings
+from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -42,11 +46,14 @@ def client_address(request):
 
 
 def client_network(request):
-    """What limits by address count: the client's IPv4 address, or the /64 network of its IPv6
-    one (a subscriber's share, whose addresses cost a guesser nothing)."""
+    """The client, for limits per client: its IPv4 address, or the /64 its IPv6 address is in.
+
+    One IPv6 subscriber gets at least a /64, so counting single IPv6 addresses would give one
+    client 2^64 fresh limits. (django-axes keeps the address: its column holds addresses only.)
+    """
     address = ipaddress.ip_address(client_address(request))
     if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(ipaddress.ip_network((address, 64), strict=False))
     return str(address)
 
 
@@ -75,17 +82,77 @@ def login_attempt_email(request, credentials=None):
 
 
 class LoginFailureHandler(AxesDatabaseHandler):
-    """django-axes' database handler, except that a successful login clears only the failures of
-    the account that logged in.
+    """django-axes' database handler, counting each attempt before its password is checked.
 
-    Axes' own reset also deletes every failure from the same address. Signup is open, so anyone
-    could log in to an account of their own after each few guesses at someone else's password
-    and never be locked out.
+    Axes checks the counts, checks the password, and counts the failure afterwards: a burst of
+    attempts all pass the check before the first is counted, and each gets its password checked.
+    Here `is_allowed()` counts the attempt first, like `try_record()`: an attempt that the count
+    puts over the limit is refused unchecked and taken back; a successful login takes back its
+    count with the account's others. The counts are then exactly the wrong passwords checked, so:
+
+    - an attempt refused because its account or address is locked out is never counted
+      (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False marks it `axes_locked_out`), so
+      neither an attacker going on, from a locked address or not, nor the owner trying the right
+      password again keeps an account locked: the cool-off runs from the last password checked;
+    - nothing of the request's form or query is stored: axes appends up to 1 KB of each to the
+      attempt's row on every failure.
+
+    A successful login clears only the failures of the account that logged in. Axes' own reset
+    also deletes every failure from the same address: signup is open, so anyone could log in to
+    an account of their own after each few guesses at someone else's password.
     """
 
+    def is_allowed(self, request, credentials=None):
+        return super().is_allowed(request, credentials) and self.count_attempt(request, credentials)
+
+    def count_attempt(self, request, credentials):
+        """Count the attempt as a failure of its account and address. False, and taken back, when
+        that makes more than the limit: others were counted first."""
+        self.clean_expired_user_attempts(request, credentials)
+        with transaction.atomic():
+            attempt, created = AccessAttempt.objects.select_for_update().get_or_create(
+                username=get_client_username(request, credentials),
+                ip_address=request.axes_ip_address,
+                user_agent=request.axes_user_agent,
+                defaults={
+                    "http_accept": request.axes_http_accept,
+                    "path_info": request.axes_path_info,
+                    "failures_since_start": 1,
+                },
+            )
+            if not created:
+                attempt.failures_since_start = F("failures_since_start") + 1
+                attempt.attempt_time = request.axes_attempt_time
+                attempt.save(update_fields=["failures_since_start", "attempt_time"])
+        request.axes_failures_since_start = self.get_failures(request, credentials)
+        if request.axes_failures_since_start > get_failure_limit(request, credentials):
+            AccessAttempt.objects.filter(pk=attempt.pk).update(failures_since_start=F("failures_since_start") - 1)
+            return False
+        return True
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        """The attempt was counted, or refused uncounted, before its password was checked: only
+        say whether the answer is the lockout page."""
+        if request is None:
+            return
+        if request.axes_failures_since_start is None and not request.axes_locked_out:
+            # It did not come through is_allowed(), as every login does: count it late, not never.
+            self.count_attempt(request, credentials)
+        if request.axes_locked_out or request.axes_failures_since_start >= get_failure_limit(request, credentials):
+            request.axes_locked_out = True
+            request.axes_credentials = credentials
+            username = get_client_username(request, credentials)
+            user_locked_out.send("axes", request=request, username=username, ip_address=request.axes_ip_address)
+
     def reset_user_attempts(self, request, credentials=None):
-        count, _ = AccessAttempt.objects.filter(username=get_client_username(request, credentials)).delete()
-        return count
+        return clear_login_failures(get_client_username(request, credentials))
+
+
+def clear_login_failures(email):
+    """Forget the failed logins to one account (from any address): it is no longer locked out.
+    Failures from those addresses at other accounts still count."""
+    count, _ = AccessAttempt.objects.filter(username=email).delete()
+    return count
 
 
 # The rate limiter. Keys are stored as keyed hashes, so the table holds no e-mail addresses.
@@ -114,7 +181,8 @@ def retry_after(scope, key, limit, window):
 
 
 def try_record(scope, key, limit, window):
-    """Record one more hit unless `key` has `limit` already; True if it was recorded.
+    """Record one more hit unless `key` has `limit` already: the hit if it was recorded (a caller
+    may delete it to take it back), else None.
 
     Exact under concurrent requests without a lock: each caller inserts first and counts after,
     and takes its hit back if the count is over the limit. Of the callers that keep theirs, the
@@ -125,8 +193,8 @@ def try_record(scope, key, limit, window):
     hit = record(scope, key)
     if _hits(scope, key, window).count() > limit:
         hit.delete()
-        return False
-    return True
+        return None
+    return hit
 
 
 def _hits(scope, key, window):

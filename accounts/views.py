@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
-from accounts.throttling import client_address
+from accounts.throttling import client_network
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +33,11 @@ def signup(request):
         return redirect("galleries:gallery_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
-        return redirect("galleries:gallery_list")
+        if user := form.save_for(client_network(request)):
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+            return redirect("galleries:gallery_list")
+        return render(request, "accounts/signup.html", {"form": form}, status=429)
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -55,7 +56,7 @@ def profile(request):
 def password_reset(request):
     form = PasswordResetForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        return RedirectThenSend(reverse("accounts:password_reset_done"), form.save(client=client_address(request)))
+        return RedirectThenSend(reverse("accounts:password_reset_done"), form.save(client=client_network(request)))
     return render(request, "registration/password_reset_form.html", {"form": form})
 
 

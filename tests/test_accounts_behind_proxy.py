@@ -5,8 +5,10 @@ proxy as nginx talks to the app: from 127.0.0.1, with `X-Forwarded-Proto: https`
 import http.client
 import re
 import socket
+import sqlite3
 import threading
 import time
+from contextlib import closing
 from urllib.parse import urlencode
 
 import pytest
@@ -15,7 +17,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from testing.services import free_port
-from testing.appserver import AppServer, production_env, running_database_url
+from testing.appserver import AppServer, manage, production_env, running_database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -152,3 +154,46 @@ def test_a_password_reset_answers_at_once_and_alike_for_known_and_unknown_addres
     while not mail_server.connections and time.monotonic() < deadline:
         time.sleep(0.05)
     assert mail_server.connections == 1  # the known address's mail was still sent, after the answer
+
+
+@pytest.fixture
+def sqlite_app(static_root, tmp_path):
+    """The app on the embedded default: SQLite and local files in a data folder of its own."""
+    env = production_env(
+        VIEWPORT_DATA_DIR=str(tmp_path), VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_PROXY_COUNT="1"
+    )
+    for name in [name for name in env if name == "DATABASE_URL" or name.startswith("AWS_")]:
+        del env[name]
+    manage("migrate", "--noinput", "-v0", env=env, check=True)
+    server = AppServer(env, workers=2, threads=8).start()
+    yield server
+    server.stop()
+
+
+def test_concurrent_logins_on_sqlite_are_all_counted_and_checked_no_more_than_the_limit(sqlite_app, tmp_path):
+    owner = ClientBehindProxy(sqlite_app, "192.0.2.1")
+    owner.request("GET", reverse("accounts:signup"))
+    form = {"email": "ana@example.com", "password1": PASSWORD, "password2": PASSWORD}
+    assert owner.request("POST", reverse("accounts:signup"), form)[0] == 302
+    guessers = [ClientBehindProxy(sqlite_app, f"203.0.113.{n}") for n in range(20)]
+    for guesser in guessers:
+        guesser.request("GET", reverse("accounts:login"))
+    start = threading.Barrier(len(guessers))
+    statuses = []
+
+    def guess(guesser):
+        start.wait()
+        statuses.append(guesser.log_in("ana@example.com", f"guess{guesser.address}"))
+
+    threads = [threading.Thread(target=guess, args=(guesser,)) for guesser in guessers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(set(statuses)) == [200, 429], statuses  # no 500 "database is locked"
+    with closing(sqlite3.connect(tmp_path / "db.sqlite3")) as db:
+        (counted,) = db.execute("SELECT sum(failures_since_start) FROM axes_accessattempt").fetchone()
+    # A failure counts only where its password was checked: no more checks than the limit.
+    assert counted <= settings.AXES_FAILURE_LIMIT
+    assert ClientBehindProxy(sqlite_app, "192.0.2.2").log_in("ana@example.com", PASSWORD) == 429

@@ -93,6 +93,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite has one writer at a time. A transaction that reads first and then writes fails at
+    # once with "database is locked" when another one writes (it is not made to wait); beginning
+    # each transaction as a writer makes it wait its turn, up to the timeout in seconds.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE", timeout=env.int("DATABASE_SQLITE_TIMEOUT", default=20)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Accounts
@@ -123,9 +130,12 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "accounts.throttling.login_attempt_email"
 AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_address"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
-# A successful login clears that account's failures only, never those of others from its address.
+# Counts each attempt before its password is checked; a successful login clears that account's
+# failures only, never those of others from its address.
 AXES_HANDLER = "accounts.throttling.LoginFailureHandler"
 AXES_RESET_ON_SUCCESS = True
+# An attempt refused during a lockout is not a failure: it neither counts nor restarts the cool-off.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_VERBOSE = False
 # How many proxies in front of the app append to X-Forwarded-For (0: the socket's address is the
 # client's). Read by accounts.throttling.client_address(), for every limit by address.

@@ -71,6 +71,16 @@ def test_one_client_gets_a_limited_number_of_reset_requests_whatever_the_address
     assert mail.outbox[-1].to == ["client29@example.com"]
 
 
+def test_an_ipv6_client_gets_one_limit_for_its_whole_64(client):
+    for n in range(11):
+        UserFactory(email=f"client{n}@example.com")
+
+    for n in range(11):
+        ask_for_reset(client, f"client{n}@example.com", ip=f"2001:db8:1:2::{n + 1:x}")
+
+    assert len(mail.outbox) == 10
+
+
 def test_a_client_cannot_dodge_the_reset_limit_by_writing_its_own_forwarded_for(client):
     UserFactory(email="ana@example.com")
     for n in range(30):

@@ -5,7 +5,7 @@ left were written by the client. Anything malformed falls back to the socket's a
 import pytest
 from django.test import RequestFactory
 
-from accounts.throttling import client_address
+from accounts.throttling import client_address, client_network
 
 PROXY = "10.0.0.2"
 
@@ -71,3 +71,19 @@ def test_a_socket_address_that_is_no_ip_address_is_still_an_address(settings):
 
     assert address(remote="") == "0.0.0.0"
     assert address(remote="unix:/run/gunicorn.sock") == "0.0.0.0"
+
+
+@pytest.mark.parametrize(
+    "forwarded_for, expected",
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
+        ("[2001:db8:1:2::7]:443", "2001:db8:1:2::/64"),
+        ("garbage", PROXY),
+    ],
+)
+def test_limits_per_client_count_an_ipv6_client_by_its_64(settings, forwarded_for, expected):
+    settings.VIEWPORT_PROXY_COUNT = 1
+
+    assert client_network(RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)) == expected

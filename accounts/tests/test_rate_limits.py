@@ -62,7 +62,7 @@ def test_retry_after_is_when_enough_hits_have_left_the_window():
 
 
 def test_try_record_records_until_the_limit_and_not_after():
-    results = [throttling.try_record("reset", "ana@example.com", limit=3, window=WINDOW) for _ in range(5)]
+    results = [bool(throttling.try_record("reset", "ana@example.com", limit=3, window=WINDOW)) for _ in range(5)]
 
     assert results == [True, True, True, False, False]
     assert RateLimitHit.objects.count() == 3
@@ -98,7 +98,7 @@ def test_concurrent_requests_get_no_more_than_the_limit():
     def one_request():
         start.wait()
         try:
-            results.append(throttling.try_record("concurrent", "203.0.113.1", limit=limit, window=WINDOW))
+            results.append(bool(throttling.try_record("concurrent", "203.0.113.1", limit=limit, window=WINDOW)))
         finally:
             connection.close()
 

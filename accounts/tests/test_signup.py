@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth import get_user
+from django.test import Client
 from django.urls import reverse
 
 from accounts.models import User
@@ -78,3 +79,32 @@ def test_passwords_are_hashed_with_argon2(client, settings):
     user = User.objects.get()
     assert user.password.startswith("argon2$")
     assert user.check_password(PASSWORD)
+
+
+def signup_from(ip, email):
+    """A signup POST from client `ip` through one proxy, in a browser of its own."""
+    return Client().post(
+        reverse("accounts:signup"), {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
+    )
+
+
+@pytest.mark.parametrize(
+    "ips, other_ip",
+    [
+        (["203.0.113.7"] * 6, "203.0.113.8"),
+        # An IPv6 client has a whole /64 of addresses to choose from.
+        ([f"2001:db8:1:2::{n}" for n in range(1, 7)], "2001:db8:1:3::1"),
+    ],
+)
+def test_signups_are_limited_per_client_network(settings, ips, other_ip):
+    settings.VIEWPORT_PROXY_COUNT = 1
+    assert [signup_from(ip, f"bot{n}@example.com").status_code for n, ip in enumerate(ips[:5])] == [302] * 5
+
+    refused = signup_from(ips[5], "bot5@example.com")
+
+    assert refused.status_code == 429
+    message = "Too many accounts were created from your network. Please try again in 60 minutes."
+    assert message in refused.content.decode()
+    assert not User.objects.filter(email="bot5@example.com").exists()
+    assert signup_from(other_ip, "ana@example.com").status_code == 302

@@ -2,9 +2,15 @@
 REMOTE_ADDR is the proxy, X-Forwarded-For ends with the client's address as the proxy saw it, and
 whatever the client wrote into the header itself comes before that."""
 
+import threading
+from datetime import timedelta
+
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user
+from django.db import connection
+from django.db.models import F, Sum
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -177,3 +183,72 @@ def test_lockout_ends_after_the_cool_off(client, settings, user):
     AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME)
 
     assert log_in(client, user.email, PASSWORD).status_code == 302
+
+
+# An attacker who keeps trying cannot keep an account locked
+
+
+def test_failures_from_a_locked_out_address_do_not_count_against_accounts(client, settings, user):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, f"someone{n}@example.com", "wrong", ip="203.0.113.66")
+
+    for _ in range(settings.AXES_FAILURE_LIMIT * 2):
+        assert log_in(client, user.email, "guess", ip="203.0.113.66").status_code == 429
+
+    assert log_in(client, user.email, PASSWORD, ip="192.0.2.1").status_code == 302
+
+
+def test_attempts_during_a_lockout_do_not_extend_it(client, settings, user):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, user.email, "guess", ip="203.0.113.66")
+    AccessAttempt.objects.update(attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME + timedelta(seconds=30))
+
+    # While it lasts, the attacker keeps guessing and the owner keeps trying the right password.
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        assert log_in(client, user.email, "guess", ip="203.0.113.66").status_code == 429
+        assert log_in(client, user.email, PASSWORD, ip="192.0.2.1").status_code == 429
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - timedelta(seconds=31))
+
+    assert log_in(client, user.email, PASSWORD, ip="192.0.2.1").status_code == 302
+
+
+def test_failed_logins_store_none_of_the_form(client):
+    for _ in range(3):
+        client.post(
+            reverse("accounts:login") + "?junk=" + "B" * 2000,
+            {"email": "ana@example.com", "password": "x", "junk": "A" * 100_000},
+            REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.1",
+        )
+
+    attempt = AccessAttempt.objects.get()
+    assert attempt.failures_since_start == 3
+    assert (attempt.post_data, attempt.get_data) == ("", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_wrong_passwords_get_no_more_checks_than_the_limit(settings, user):
+    """Each attempt is counted before its password is checked: a burst cannot pass the lockout
+    check all at once and then be counted one by one."""
+    assert connection.vendor == "postgresql"
+    attempts = 20
+    start = threading.Barrier(attempts)
+    statuses = []
+
+    def one_attempt(n):
+        start.wait()
+        try:
+            statuses.append(log_in(Client(), user.email, f"guess{n}", ip=f"203.0.113.{n}").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one_attempt, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # A failure counts only where its password was checked, so the counts are the checks.
+    checked = AccessAttempt.objects.filter(username=user.email).aggregate(n=Sum("failures_since_start"))["n"]
+    assert checked <= settings.AXES_FAILURE_LIMIT
+    assert statuses.count(200) <= settings.AXES_FAILURE_LIMIT - 1
+    assert sorted(set(statuses)) == [200, 429]
