@@ -20,6 +20,9 @@ def test_settings(settings, tmp_path):
     }
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run inside the test (production queues them for a worker): the worker tests
+    # (tests/test_worker.py) run a real one.
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["immediate"]}}
     yield
     # The test client closes a streamed answer only once a test has read it to the end, and only
     # closing gives its ZIP stream slot back: every test starts with all of them free.
