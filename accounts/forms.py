@@ -54,7 +54,7 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     )
 
     class Meta(SignupForm.Meta):
-        fields = ["display_name", "email", "current_password"]
+        fields = ["display_name", "email", "current_password", "notify_favourites", "notify_daily_digest"]
 
     def clean(self):
         cleaned_data = super().clean()

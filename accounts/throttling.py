@@ -104,8 +104,9 @@ def retry_after(scope, key, limit, window):
     return max(1, math.ceil((times[-1] + window - timezone.now()).total_seconds()))
 
 
-def try_record(scope, key, limit, window):
-    """Record one more hit unless `key` has `limit` already; True if it was recorded.
+def try_record(scope, key, limit, window, count=1):
+    """Record `count` more hits (one by default) unless `key` would then pass `limit`; True if
+    they were recorded.
 
     Exact under concurrent requests without a lock: each caller inserts first and counts after,
     and takes its hit back if the count is over the limit. Of the callers that keep theirs, the
@@ -113,9 +114,9 @@ def try_record(scope, key, limit, window):
     beyond that, while hits being taken back are still counted: it errs on the safe side.) This
     needs each insert committed before the count: call it outside transaction.atomic().
     """
-    hit = record(scope, key)
+    hits = [record(scope, key) for _ in range(count)]
     if _hits(scope, key, window).count() > limit:
-        hit.delete()
+        RateLimitHit.objects.filter(pk__in=[hit.pk for hit in hits]).delete()
         return False
     return True
 

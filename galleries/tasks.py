@@ -1,3 +1,6 @@
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.tasks import task
 
@@ -10,7 +13,8 @@ def delete_storage_objects(keys):
     """Delete objects whose rows are gone; remember the ones that fail so they are retried.
 
     A key that a photo references is never deleted, whatever asked for it: it is checked here,
-    right before the delete, and dropped from the pending list.
+    right before the delete, and dropped from the pending list. Deleting an object that is
+    already gone succeeds, so running this twice deletes once.
     """
     keys = set(keys)
     live = set(Photo.objects.referencing(keys).object_keys()) & keys
@@ -32,3 +36,10 @@ def retry_pending_deletions(limit=10_000):
     if keys:
         delete_storage_objects.call(keys)
     return PendingDeletion.objects.count()
+
+
+@cron(IntervalTrigger(seconds=settings.VIEWPORT_STORAGE_RETRY_SECONDS))
+@task
+def retry_storage_deletes():
+    """Every VIEWPORT_STORAGE_RETRY_SECONDS (the scheduler enqueues it): retry failed deletes."""
+    return retry_pending_deletions()

@@ -2,6 +2,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.validators import MaxValueValidator
 from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
@@ -11,6 +12,8 @@ from django.utils.crypto import salted_hmac
 
 from galleries.models import Gallery, Photo
 
+# The longest expiry reminder a link may ask for, in days.
+MAX_REMIND_DAYS = 30
 # The one statement of when a link has not expired; is_expired below says the same of one row.
 UNEXPIRED = Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
 
@@ -56,7 +59,7 @@ class ShareLink(models.Model):
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
     remind_days = models.PositiveSmallIntegerField(
-        "expiry reminder", default=0, db_default=0,
+        "expiry reminder", default=0, db_default=0, validators=[MaxValueValidator(MAX_REMIND_DAYS)],
         help_text="Days before the link expires to remind the people it was sent to (0: no reminder).",
     )
 

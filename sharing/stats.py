@@ -84,6 +84,15 @@ def sparklines(links, days=CHART_DAYS):
     return series
 
 
+def with_sparklines(links):
+    """The links as a list, each with `sparkline` (views of the last CHART_DAYS days)."""
+    links = list(links)
+    series = sparklines(links)
+    for link in links:
+        link.sparkline = series[link.pk]
+    return links
+
+
 def identified_activity(link, limit=200):
     """The latest views and downloads of visitors who said who they are, newest first."""
     return link.activities.select_related("photo")[:limit]
