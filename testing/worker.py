@@ -13,8 +13,8 @@ from testing.appserver import ROOT
 from testing.services import die_with_parent
 
 
-def test_database_url():
-    """The URL of the database this test runs on (pytest-django's test database)."""
+def current_database_url():
+    """The URL of the database the current test runs on (pytest-django's test database)."""
     db = settings.DATABASES["default"]
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
