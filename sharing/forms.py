@@ -152,7 +152,9 @@ class SendLinkForm(forms.Form):
         self.unsubscribed = []
 
     def clean_emails(self):
-        addresses = [part.strip() for part in re.split(r"[,\r\n]+", self.cleaned_data["emails"]) if part.strip()]
+        # A form posts one text; a script may post a JSON list, which arrives as several values.
+        text = "\n".join(self.data.getlist("emails")) if hasattr(self.data, "getlist") else self.cleaned_data["emails"]
+        addresses = [part.strip() for part in re.split(r"[,\r\n]+", text) if part.strip()]
         invalid = [address for address in addresses if not is_email(address)]
         if invalid:
             raise forms.ValidationError(
