@@ -17,7 +17,7 @@ from django.utils.crypto import salted_hmac
 
 from accounts.throttling import client_address
 from galleries.models import Gallery
-from sharing.models import LinkDay, VisitorHash
+from sharing.models import LinkDay, ShareLink, VisitorHash
 
 # Who a visitor said they are (client favourites identify them): an id and a name to show.
 Visitor = namedtuple("Visitor", ["id", "label"])
@@ -40,7 +40,7 @@ def is_owner(request, link):
     user = request.user
     if not user.is_authenticated:
         return False
-    if "gallery" in link._state.fields_cache:
+    if ShareLink.gallery.is_cached(link):
         return link.gallery.owner_id == user.pk
     return Gallery.objects.filter(pk=link.gallery_id, owner_id=user.pk).exists()
 

@@ -1,6 +1,7 @@
 """The task worker (`manage.py db_worker`) and the scheduler (`manage.py crontask`) as production
 runs them, in processes of their own, on the database a test committed to."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -25,7 +26,9 @@ class ManageProcess:
     def __init__(self, *args, env):
         self.args = args
         self.env = env
-        self.log = Path(tempfile.mkstemp(prefix=f"viewport-{args[0]}-", suffix=".log")[1])
+        descriptor, log = tempfile.mkstemp(prefix=f"viewport-{args[0]}-", suffix=".log")
+        os.close(descriptor)
+        self.log = Path(log)
         self.process = None
 
     def start(self):
