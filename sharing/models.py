@@ -118,15 +118,20 @@ class ShareLink(models.Model):
         return self.zip_downloads + self.single_downloads
 
     def increment(self, counter, visitor_digest=None, visitor=None, photo=None):
-        """Count one `views`, `zip_downloads` or `single_downloads`: the link's counter (one
+        """Count one `views`, `zip_downloads`, `single_downloads` (or `favourites`, which has
+        no counter on the link): the link's counter (one
         atomic UPDATE) and today's row of its statistics, in one transaction, so the counters
         always equal the sums of the days. `visitor_digest` (a keyed hash, see sharing.stats)
         counts a unique visitor once a day; an identified `visitor` (a sharing.stats.Visitor)
         is written to the activity log with the `photo` downloaded."""
+        if counter not in DAY_COUNTERS:
+            raise ValueError(f"Unknown counter {counter!r}")
         with transaction.atomic(savepoint=False):
-            # The link's row is locked first, by every counting path: concurrent counts of one
-            # link queue here rather than deadlock on the rows below.
-            ShareLink.objects.filter(pk=self.pk).update(**{counter: F(counter) + 1})
+            # The link's row is locked first, by every counting path that has a counter there:
+            # concurrent counts of one link queue here rather than deadlock on the rows below.
+            # (`favourites` is counted by the day only.)
+            if counter in LINK_COUNTERS:
+                ShareLink.objects.filter(pk=self.pk).update(**{counter: F(counter) + 1})
             day = timezone.localdate()
             is_new_visitor = visitor_digest is not None and VisitorHash.objects.add(self, day, visitor_digest)
             LinkDay.objects.add(self, day, counter, unique_visitors=int(is_new_visitor))
@@ -166,6 +171,7 @@ class Invitation(models.Model):
 
 
 # Statistics. One row per link and day; the counters on ShareLink are their sums.
+LINK_COUNTERS = ("views", "zip_downloads", "single_downloads")
 DAY_COUNTERS = ("views", "unique_visitors", "zip_downloads", "single_downloads", "favourites")
 
 

@@ -48,6 +48,15 @@ def test_views_and_downloads_land_in_todays_row_and_the_counters(client, shared_
     assert_counters_are_the_sums_of_the_days(link)
 
 
+def test_favourites_are_counted_by_the_day_only(client):
+    link = ShareLinkFactory()
+    link.increment("favourites", visitor=stats.Visitor(id="list-7", label="Anna"))
+    assert LinkDay.objects.get(link=link).favourites == 1
+    assert LinkActivity.objects.get().event == "favourites"
+    with pytest.raises(ValueError):
+        link.increment("hearts")
+
+
 def test_partial_pages_thumbnails_and_previews_count_nothing(client, shared_gallery):
     link = shared_gallery
     photo = link.gallery.photos.first()
