@@ -33,7 +33,10 @@ class Mail(EmailMultiAlternatives):
     inline_images = {}
 
     def message(self, *, policy=email.policy.default):
-        message = super().message(policy=policy)
+        # Headers may be as long as RFC 5322 allows: folded at 78 characters, the long
+        # List-Unsubscribe URL would be sent as RFC 2047 encoded-words, which mail clients do
+        # not read as a URL.
+        message = super().message(policy=policy.clone(max_line_length=998))
         html = message.get_body(("html",))
         for cid, data in self.inline_images.items():
             html.add_related(data, "image", "jpeg", cid=f"<{cid}>", disposition="inline", filename=f"{cid}.jpg")

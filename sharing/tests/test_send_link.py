@@ -3,6 +3,7 @@ to someone who unsubscribed; the mail itself (HTML and text, the photographer's 
 no password); expiry reminders to the people it was sent to. (Delivery through the real worker
 and SMTP server: tests/test_worker.py.)"""
 
+import email.policy
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -56,6 +57,9 @@ def test_one_mail_per_recipient_from_the_photographers_name_replying_to_them(cli
         assert f"{SITE_URL}/s/{link.pk}/" in body and "Enjoy!" in body and "Smith wedding" in body
     assert "testserver" not in message.body + html  # links are built on VIEWPORT_SITE_URL only
     assert message.extra_headers["List-Unsubscribe"].startswith(f"<{SITE_URL}/unsubscribe/")
+    # On the wire, the header is the URL itself (not RFC 2047-encoded, which clients don't follow).
+    raw = message.message(policy=email.policy.SMTP).as_bytes()
+    assert f"\r\nList-Unsubscribe: {message.extra_headers['List-Unsubscribe']}\r\n".encode() in raw
     assert list(Invitation.objects.filter(link=link).values_list("email", flat=True).order_by("email")) == [
         "anna@example.com", "ben@example.com", "carla@example.com",
     ]
