@@ -259,7 +259,10 @@ TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
 }
-TASKS = {"default": {"BACKEND": TASK_BACKENDS[env.str("VIEWPORT_TASK_BACKEND", default="database")]}}
+_task_backend = env.str("VIEWPORT_TASK_BACKEND", default="database")
+if _task_backend not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"VIEWPORT_TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[_task_backend]}}
 # How often the scheduler retries failed storage deletes, in seconds.
 VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", default=600)
 
