@@ -3,12 +3,15 @@
 The real services (PostgreSQL, the SeaweedFS S3 server) are started by testing/plugin.py.
 """
 
+import os
+
 import pytest
 from django.core.files.storage import default_storage
 
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from testing.photos import jpeg_upload
+from testing.services import Mailbox
 from viewport.middleware import slots
 
 
@@ -21,6 +24,9 @@ def test_settings(settings, tmp_path):
     }
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tasks run inside the test (production queues them for a worker): the worker tests
+    # (tests/test_worker.py) run a real one.
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["immediate"]}}
     yield
     # The test client closes a streamed answer only once a test has read it to the end, and only
     # closing gives its ZIP stream slot back: every test starts with all slots free.
@@ -62,3 +68,22 @@ def gallery_with_photos(gallery, photo_storage):
     for n in range(3):
         store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg"))
     return gallery
+
+
+@pytest.fixture
+def smtp_mailbox():
+    """What the suite's SMTP server receives from now on (testing.services.Mailbox): from the
+    worker, gunicorn, or this process with the `smtp_mail` fixture."""
+    mailbox = Mailbox(os.environ["VIEWPORT_TEST_MAIL_DIR"])
+    mailbox.clear()
+    return mailbox
+
+
+@pytest.fixture
+def smtp_mail(settings, smtp_mailbox):
+    """Mail sent in this process goes to the suite's SMTP server (not Django's test outbox)."""
+    host, port = os.environ["EMAIL_URL"].removeprefix("smtp://").split(":")
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": host, "port": int(port)}}
+    }
+    return smtp_mailbox

@@ -38,15 +38,16 @@ def check_current_password(user, password, wrong_message):
     CURRENT_PASSWORD_WINDOW none is checked, so a stolen session cannot guess freely.
     """
     tries = ("current-password", user.pk, CURRENT_PASSWORD_TRIES, CURRENT_PASSWORD_WINDOW)
-    hit = throttling.try_record(*tries)
-    if not hit:
+    hits = throttling.try_record(*tries)
+    if not hits:
         raise ValidationError(
             f"Too many wrong passwords. Please try again {in_minutes(throttling.retry_after(*tries))}.",
             code="too_many_tries",
         )
     if not user.check_password(password):
         raise ValidationError(wrong_message, code="password_incorrect")
-    hit.delete()
+    for hit in hits:
+        hit.delete()  # only wrong passwords count
 
 
 class UniqueEmailMixin:
@@ -95,7 +96,7 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     )
 
     class Meta(SignupForm.Meta):
-        fields = ["display_name", "email", "current_password"]
+        fields = ["display_name", "email", "current_password", "notify_favourites", "notify_daily_digest"]
 
     def clean(self):
         cleaned_data = super().clean()

@@ -59,6 +59,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    notify_favourites = models.BooleanField(
+        "e-mail me when a client submits favourites", default=True, db_default=True
+    )
+    notify_daily_digest = models.BooleanField(
+        "e-mail me a daily summary of views and downloads", default=True, db_default=True,
+        help_text="Sent only on days when your share links were opened.",
+    )
 
     objects = UserManager()
 
@@ -115,3 +122,36 @@ class RateLimitHit(models.Model):
 
     def __str__(self):
         return f"{self.scope} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SentMail(models.Model):
+    """An e-mail that has been sent, by its key (`invitation:<id>`, `reminder:<link>:<address>`):
+    accounts.mail.send_once() inserts the key before sending, so a task that runs twice, or two
+    workers that run it at once, send it once."""
+
+    key = models.CharField(max_length=255, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "sent_mails"
+
+    def __str__(self):
+        return self.key
+
+
+class MailSuppression(models.Model):
+    """A client who unsubscribed from one photographer's e-mails: invitations and reminders
+    from that photographer skip the address."""
+
+    photographer = models.ForeignKey(User, on_delete=models.DB_CASCADE, related_name="mail_suppressions")
+    email = models.EmailField(max_length=254, help_text="Normalised (UserManager.normalize_email).")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "mail_suppressions"
+        constraints = [
+            models.UniqueConstraint(fields=["photographer", "email"], name="mail_suppressions_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.email} from {self.photographer}"

@@ -180,9 +180,9 @@ def retry_after(scope, key, limit, window):
     return max(1, math.ceil((times[-1] + window - timezone.now()).total_seconds()))
 
 
-def try_record(scope, key, limit, window):
-    """Record one more hit unless `key` has `limit` already: the hit if it was recorded (a caller
-    may delete it to take it back), else None.
+def try_record(scope, key, limit, window, count=1):
+    """Record `count` more hits (one by default) unless `key` would then pass `limit`: the hits
+    if they were recorded (a caller may delete them to take them back), else an empty list.
 
     Exact under concurrent requests without a lock: each caller inserts first and counts after,
     and takes its hit back if the count is over the limit. Of the callers that keep theirs, the
@@ -190,11 +190,11 @@ def try_record(scope, key, limit, window):
     beyond that, while hits being taken back are still counted: it errs on the safe side.) This
     needs each insert committed before the count: call it outside transaction.atomic().
     """
-    hit = record(scope, key)
+    hits = [record(scope, key) for _ in range(count)]
     if _hits(scope, key, window).count() > limit:
-        hit.delete()
-        return None
-    return hit
+        RateLimitHit.objects.filter(pk__in=[hit.pk for hit in hits]).delete()
+        return []
+    return hits
 
 
 def _hits(scope, key, window):

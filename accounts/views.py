@@ -8,8 +8,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts import mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.throttling import client_network
 
@@ -75,6 +77,20 @@ class RedirectThenSend(HttpResponseRedirect):
                 mail.send()
             except Exception:
                 logger.exception("Could not send an e-mail to %s", mail.to)
+
+
+# RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the
+# signed token in the URL is what proves the request, and all it can do is stop mails.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request, token):
+    """A client stops one photographer's e-mails: a page with a button (GET), or done (POST)."""
+    found = mail.read_unsubscribe_token(token)
+    context = {"valid": found is not None, "photographer": found and found[0], "address": found and found[1]}
+    if request.method == "POST" and found:
+        mail.unsubscribe(*found)
+        context["done"] = True
+    return render(request, "accounts/unsubscribe.html", context, status=400 if request.method == "POST" and not found else 200)
 
 
 def login_locked_out(request, response, credentials):

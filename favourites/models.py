@@ -85,15 +85,16 @@ class FavouriteList(models.Model):
         return set(self.favourites.values_list("photo_id", flat=True))
 
     def add(self, photo, comment=None):
-        """Add `photo` (again: no change) and, if given, set its comment. Raises FavouritesClosed
-        once the list was sent or is full. The list's row is locked meanwhile, so clients
-        choosing at the same moment never pass the limit together."""
+        """Add `photo` (again: no change) and, if given, set its comment; returns whether the
+        photo was new to the list. Raises FavouritesClosed once the list was sent or is full.
+        The list's row is locked meanwhile, so clients choosing at once never pass the limit."""
         with transaction.atomic():
             locked = FavouriteList.objects.select_for_update(of=("self",)).select_related("link").get(pk=self.pk)
             if locked.is_submitted:
                 raise FavouritesClosed(SENT_MESSAGE)
             favourite = locked.favourites.filter(photo=photo).first()
-            if favourite is None:
+            is_new = favourite is None
+            if is_new:
                 if locked.limit is not None and locked.favourites.count() >= locked.limit:
                     raise FavouritesClosed(
                         f"You have chosen {locked.limit} of {locked.limit} photos, the most this gallery allows. "
@@ -104,7 +105,7 @@ class FavouriteList(models.Model):
                 favourite.comment = comment
             favourite.save()
             locked.save(update_fields=["updated_at"])
-        return favourite
+        return is_new
 
     def remove(self, photo):
         with transaction.atomic():

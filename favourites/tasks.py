@@ -1,64 +1,53 @@
-"""E-mails about favourites, sent through the task queue.
-
-Each task finds its list by id and sends at most once (it records that it sent), so a task that
-runs twice sends one e-mail.
-"""
+"""E-mails about favourites: the client's resume link (through the task queue), and the
+photographer's notice that a client sent their choice (accounts' notifications, which the
+photographer may switch off in their profile)."""
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.tasks import task
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.mail import compose
+from accounts.tasks import notify_photographer
 from favourites.models import FavouriteList
-
-
-def _mail(template, context, to, reply_to=None):
-    subject = "".join(render_to_string(f"favourites/email/{template}_subject.txt", context).splitlines())
-    mail = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"favourites/email/{template}.txt", context),
-        to=to,
-        reply_to=reply_to,
-    )
-    mail.attach_alternative(render_to_string(f"favourites/email/{template}.html", context), "text/html")
-    mail.send()
 
 
 @task
 def send_resume_link(list_id):
-    """Mail the client a personal link back to their favourites, from any device."""
+    """Mail the client a personal link back to their favourites, from any device, once."""
     favourite_list = FavouriteList.objects.select_related("link__gallery__owner").filter(pk=list_id).first()
     if favourite_list is None or not favourite_list.email:
-        return
-    claimed = FavouriteList.objects.filter(pk=list_id, resume_sent_at__isnull=True).update(resume_sent_at=timezone.now())
-    if not claimed:
-        return  # sent already
+        return False
+    # Claimed before the token is made: a second run finds the claim and sends nothing.
+    if not FavouriteList.objects.filter(pk=list_id, resume_sent_at__isnull=True).update(resume_sent_at=timezone.now()):
+        return False
     link = favourite_list.link
+    owner = link.gallery.owner
     token = favourite_list.new_email_token()
     context = {
         "favourite_list": favourite_list,
         "gallery": link.gallery,
-        "photographer": link.gallery.owner.name,
+        "photographer": owner.name,
         "title": link.favourites_title,
         "resume_url": settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token]),
     }
-    _mail("resume_link", context, [favourite_list.email], reply_to=[link.gallery.owner.email])
+    compose("favourites/email/resume_link", context, favourite_list.email, sender_name=owner.name,
+            reply_to=owner.email).send()
+    return True
 
 
-@task
-def notify_photographer(list_id):
-    """Tell the photographer that a client sent their favourites."""
-    favourite_list = FavouriteList.objects.select_related("link__gallery__owner").filter(pk=list_id).first()
-    if favourite_list is None or not favourite_list.is_submitted:
-        return
+def notify_photographer_of(favourite_list):
+    """Queue the photographer's notice that `favourite_list` was sent (once per sending)."""
     gallery = favourite_list.link.gallery
     context = {
-        "favourite_list": favourite_list,
-        "gallery": gallery,
+        "name": favourite_list.name,
+        "email": favourite_list.email,
+        "gallery": str(gallery),
         "count": favourite_list.favourites.count(),
         "favourites_url": settings.VIEWPORT_SITE_URL + reverse("favourites:gallery_favourites", args=[gallery.pk])
         + f"?list={favourite_list.pk}",
     }
-    _mail("submitted", context, [gallery.owner.email], reply_to=[favourite_list.email] if favourite_list.email else None)
+    notify_photographer.enqueue(
+        str(gallery.owner_id), "favourites", f"{favourite_list.pk}:{favourite_list.submitted_at.isoformat()}", context,
+        sender_name=favourite_list.name, reply_to=favourite_list.email,
+    )

@@ -1,5 +1,12 @@
+from apscheduler.triggers.interval import IntervalTrigger
+from crontask import cron
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.tasks import task
+from django.db.models import Count, Min
+from django.tasks import task, task_backends
+from django.utils import timezone
+from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from galleries.models import PendingDeletion, Photo
 from galleries.storage import STORAGE_ERRORS
@@ -10,7 +17,8 @@ def delete_storage_objects(keys):
     """Delete objects whose rows are gone; remember the ones that fail so they are retried.
 
     A key that a photo references is never deleted, whatever asked for it: it is checked here,
-    right before the delete, and dropped from the pending list.
+    right before the delete, and dropped from the pending list. Deleting an object that is
+    already gone succeeds, so running this twice deletes once.
     """
     keys = set(keys)
     live = set(Photo.objects.referencing(keys).object_keys()) & keys
@@ -32,3 +40,25 @@ def retry_pending_deletions(limit=10_000):
     if keys:
         delete_storage_objects.call(keys)
     return PendingDeletion.objects.count()
+
+
+@cron(IntervalTrigger(seconds=settings.VIEWPORT_STORAGE_RETRY_SECONDS))
+@task
+def retry_storage_deletes():
+    """Every VIEWPORT_STORAGE_RETRY_SECONDS (the scheduler enqueues it): retry failed deletes."""
+    return retry_pending_deletions()
+
+
+def task_queue_status():
+    """For /healthz/: tasks waiting for the worker and how long the oldest has waited, in
+    seconds (None when none waits). A growing age means no worker is running, or it is behind."""
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        return {"backend": "immediate", "waiting": 0, "oldest_waiting_seconds": None}
+    waiting = DBTaskResult.objects.ready().filter(backend_name="default")
+    summary = waiting.aggregate(count=Count("pk"), oldest=Min("enqueued_at"))
+    oldest = summary["oldest"]
+    return {
+        "backend": "database",
+        "waiting": summary["count"],
+        "oldest_waiting_seconds": round((timezone.now() - oldest).total_seconds(), 1) if oldest else None,
+    }

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
 from galleries.models import Gallery, Photo
 from galleries.storage import STORAGE_ERRORS
+from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
 from viewport.http import wants_json
 
@@ -158,7 +159,8 @@ def photo_download(request, gallery_id, photo_id):
 @never_cache
 @require_GET
 def healthz(request):
-    """For load balancers: 200 when the database and photo storage both answer, else 503."""
+    """For load balancers: 200 when the database and photo storage both answer, else 503; and
+    the task queue's backlog (see task_queue_status)."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -172,4 +174,11 @@ def healthz(request):
     except STORAGE_ERRORS as error:
         checks["storage"] = f"error: {type(error.__cause__ or error).__name__}"
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    # Reported, never a reason for a 503: a worker that is behind is no reason to take app servers
+    # out of the load balancer.
+    try:
+        body["queue"] = task_queue_status() if checks["database"] == "ok" else "unknown"
+    except Exception as error:  # e.g. a database that answers SELECT 1 but is not migrated
+        body["queue"] = f"error: {type(error).__name__}"
+    return JsonResponse(body, status=200 if healthy else 503)

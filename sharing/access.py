@@ -76,13 +76,6 @@ def check_download(link, kind):
         raise LinkClosed(403, "sharing/downloads_off.html", "Downloads are turned off for this gallery.", link=link)
 
 
-def count(request, link, counter):
-    """Count a client's view or download (`views`, `zip_downloads`, `single_downloads`). Only a
-    GET counts: a HEAD fetches nothing (link checkers, previews of a pasted link)."""
-    if request.method == "GET":
-        link.increment(counter)
-
-
 # Passwords
 
 

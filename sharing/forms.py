@@ -1,13 +1,19 @@
+import re
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
+from django.core.validators import validate_email
 from django.utils import timezone
 
-from sharing.models import ShareLink
+from accounts.mail import is_unsubscribed, photographer_mail_allowed
+from accounts.models import User
+from sharing.models import Invitation, ShareLink
+from sharing.tasks import send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
 SETTINGS_FIELDS = [
-    "label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size",
+    "label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size", "remind_days",
     "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
 ]
 CHECKBOXES = [
@@ -58,8 +64,8 @@ class ShareLinkForm(forms.ModelForm):
     class Meta:
         model = ShareLink
         fields = [
-            "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "favourites",
-            "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
+            "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days",
+            "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
         ]
         labels = {
             "label": "Label",
@@ -67,6 +73,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "remind_days": "Remind before expiry (days)",
             "favourites": "Clients may choose favourites",
             "favourites_limit": "Most photos per person",
             "favourites_title": "Call the favourites",
@@ -75,6 +82,7 @@ class ShareLinkForm(forms.ModelForm):
         }
         help_texts = {
             "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
+            "remind_days": "E-mail the people you sent the link to this many days before it expires; 0 for no reminder.",
             "favourites_limit": "Empty for no limit.",
             "favourites_title": "What clients see, e.g. “Album selection”.",
         }
@@ -83,7 +91,7 @@ class ShareLinkForm(forms.ModelForm):
             "favourites_title": forms.TextInput(attrs={"placeholder": "e.g. Album selection"}),
         }
 
-    field_order = ["label", "expires_in_days", "expires_at", "password", "password_clear", "is_active",
+    field_order = ["label", "expires_in_days", "expires_at", "remind_days", "password", "password_clear", "is_active",
                    "allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
                    "favourites_require_email", "favourites_comments"]
 
@@ -145,3 +153,80 @@ class ShareLinkForm(forms.ModelForm):
         if commit:
             link.save()
         return link
+
+
+class SendLinkForm(forms.Form):
+    """E-mail a share link to up to MAX_RECIPIENTS people, with a message. All or nothing: one
+    address that is not one, or a day's limit that would be passed, and nobody is sent anything.
+    Addresses that unsubscribed from this photographer's mails are left out (and named)."""
+
+    MAX_RECIPIENTS = 20
+
+    emails = forms.CharField(
+        label="Send to",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "placeholder": "anna@example.com, ben@example.com"}),
+        help_text=f"Up to {MAX_RECIPIENTS} e-mail addresses, separated by commas or new lines. Each gets their own e-mail.",
+    )
+    message = forms.CharField(
+        label="Message", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Optional. Shown above the link.",
+    )
+
+    def __init__(self, data=None, *, link, **kwargs):
+        super().__init__(data, **kwargs)
+        self.link = link
+        self.unsubscribed = []
+
+    def clean_emails(self):
+        # A form posts one text; a script may post a JSON list, which arrives as several values.
+        text = "\n".join(self.data.getlist("emails")) if hasattr(self.data, "getlist") else self.cleaned_data["emails"]
+        addresses = [part.strip() for part in re.split(r"[,\r\n]+", text) if part.strip()]
+        invalid = [address for address in addresses if not is_email(address)]
+        if invalid:
+            raise forms.ValidationError(
+                "Not e-mail addresses: %(invalid)s. Nothing was sent.", params={"invalid": ", ".join(invalid)}
+            )
+        unique = list(dict.fromkeys(User.objects.normalize_email(address) for address in addresses))
+        if not unique:
+            raise forms.ValidationError("Enter at least one e-mail address.")
+        if len(unique) > self.MAX_RECIPIENTS:
+            raise forms.ValidationError(
+                f"At most {self.MAX_RECIPIENTS} addresses at a time ({len(unique)} given). Nothing was sent."
+            )
+        return unique
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.link.status != "active":
+            raise forms.ValidationError(f"This link is {self.link.status}: clients could not open it. Nothing was sent.")
+        if self.errors or "emails" not in cleaned_data:
+            return cleaned_data
+        photographer = self.link.gallery.owner
+        self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
+        self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]
+        # Counted last, once everything else is right: a refused form counts nothing.
+        if self.recipients and not photographer_mail_allowed(photographer, len(self.recipients)):
+            raise forms.ValidationError(
+                "You have reached today’s limit of %(limit)s recipients. Nothing was sent; please try again tomorrow.",
+                params={"limit": settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY},
+            )
+        return cleaned_data
+
+    def save(self):
+        """Record who the link goes to and queue one e-mail each. Returns the Invitations."""
+        message = self.cleaned_data["message"]
+        invitations = Invitation.objects.bulk_create(
+            [Invitation(link=self.link, email=address, message=message) for address in self.recipients]
+        )
+        for invitation in invitations:
+            send_invitation.enqueue(invitation.pk)
+        return invitations
+
+
+def is_email(address):
+    try:
+        validate_email(address)
+    except forms.ValidationError:
+        return False
+    return True

@@ -1,15 +1,19 @@
 import uuid
+from datetime import timedelta
 
 from django.contrib.auth.hashers import check_password, make_password
-from django.db import models
+from django.core.validators import MaxValueValidator
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from galleries.models import Gallery
+from galleries.models import Gallery, Photo
 
+# The longest expiry reminder a link may ask for, in days.
+MAX_REMIND_DAYS = 30
 # The one statement of when a link has not expired; is_expired below says the same of one row.
 UNEXPIRED = Q(expires_at__isnull=True) | Q(expires_at__gt=Now())
 
@@ -53,6 +57,10 @@ class ShareLink(models.Model):
     allow_single = models.BooleanField("allow single downloads", default=True, db_default=True)
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
+    )
+    remind_days = models.PositiveSmallIntegerField(
+        "expiry reminder", default=0, db_default=0, validators=[MaxValueValidator(MAX_REMIND_DAYS)],
+        help_text="Days before the link expires to remind the people it was sent to (0: no reminder).",
     )
     # Client favourites (the favourites app): whether clients of this link may choose photos.
     favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
@@ -124,6 +132,158 @@ class ShareLink(models.Model):
     def total_downloads(self):
         return self.zip_downloads + self.single_downloads
 
-    def increment(self, counter):
-        """Add one to `views`, `zip_downloads` or `single_downloads` in a single atomic UPDATE."""
-        ShareLink.objects.filter(pk=self.pk).update(**{counter: F(counter) + 1})
+    def increment(self, counter, visitor_digest=None, visitor=None, photo=None):
+        """Count one `views`, `zip_downloads`, `single_downloads` (or `favourites`, which has
+        no counter on the link): the link's counter (one
+        atomic UPDATE) and today's row of its statistics, in one transaction, so the counters
+        always equal the sums of the days. `visitor_digest` (a keyed hash, see sharing.stats)
+        counts a unique visitor once a day; an identified `visitor` (a sharing.stats.Visitor)
+        is written to the activity log with the `photo` downloaded."""
+        if counter not in DAY_COUNTERS:
+            raise ValueError(f"Unknown counter {counter!r}")
+        with transaction.atomic(savepoint=False):
+            # The link's row is locked first, by every counting path that has a counter there:
+            # concurrent counts of one link queue here rather than deadlock on the rows below.
+            # (`favourites` is counted by the day only.)
+            if counter in LINK_COUNTERS:
+                ShareLink.objects.filter(pk=self.pk).update(**{counter: F(counter) + 1})
+            day = timezone.localdate()
+            is_new_visitor = visitor_digest is not None and VisitorHash.objects.add(self, day, visitor_digest)
+            LinkDay.objects.add(self, day, counter, unique_visitors=int(is_new_visitor))
+            if visitor is not None:
+                LinkActivity.objects.create(
+                    link=self, event=counter, visitor_id=visitor.id, visitor_label=visitor.label, photo=photo
+                )
+
+    def reminder_recipients(self):
+        """The addresses that get this link's expiry reminder: everyone it was sent to, and the
+        visitors who left an address with their favourites."""
+        invited = self.invitations.values_list("email", flat=True)
+        choosing = self.favourite_lists.exclude(email="").values_list("email", flat=True)
+        return sorted(set(invited) | set(choosing))
+
+    def reminder_due(self, now=None):
+        """Whether the reminder should go out now: the link opens and expires within remind_days."""
+        now = now or timezone.now()
+        return bool(
+            self.remind_days and self.expires_at and self.is_active
+            and now < self.expires_at <= now + timedelta(days=self.remind_days)
+        )
+
+
+class Invitation(models.Model):
+    """The share link e-mailed to one person (POST /share-links/<id>/send/): who it was sent to."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="invitations")
+    email = models.EmailField(max_length=254)
+    message = models.TextField(blank=True, default="", db_default="")
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "share_link_invitations"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.link} to {self.email}"
+
+
+# Statistics. One row per link and day; the counters on ShareLink are their sums.
+LINK_COUNTERS = ("views", "zip_downloads", "single_downloads")
+DAY_COUNTERS = ("views", "unique_visitors", "zip_downloads", "single_downloads", "favourites")
+
+
+class LinkDayQuerySet(models.QuerySet):
+    def add(self, link, day, counter, unique_visitors=0):
+        """Add one to `counter` (and `unique_visitors`) of the link's row for `day`, creating it:
+        one INSERT ... ON CONFLICT DO UPDATE, exact under concurrency on SQLite and PostgreSQL."""
+        if counter not in DAY_COUNTERS:
+            raise ValueError(f"Unknown counter {counter!r}")
+        link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
+        values = {name: 0 for name in DAY_COUNTERS} | {counter: 1}
+        values["unique_visitors"] += unique_visitors
+        table = LinkDay._meta.db_table
+        columns = ", ".join(DAY_COUNTERS)
+        updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in DAY_COUNTERS)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (link_id, day, {columns}) VALUES (%s, %s{', %s' * len(DAY_COUNTERS)}) "
+                f"ON CONFLICT (link_id, day) DO UPDATE SET {updates}",
+                [link_id, day, *values.values()],
+            )
+
+    def for_days(self, first, last):
+        return self.filter(day__gte=first, day__lte=last)
+
+
+class LinkDay(models.Model):
+    """What one share link saw on one day (in the site's time zone)."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="days")
+    day = models.DateField()
+    views = models.IntegerField(default=0, db_default=0)
+    unique_visitors = models.IntegerField(default=0, db_default=0)
+    zip_downloads = models.IntegerField(default=0, db_default=0)
+    single_downloads = models.IntegerField(default=0, db_default=0)
+    # Counted once client favourites exist.
+    favourites = models.IntegerField(default=0, db_default=0)
+
+    objects = LinkDayQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_days"
+        ordering = ["day"]
+        constraints = [models.UniqueConstraint(fields=["link", "day"], name="share_link_days_link_day")]
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
+
+
+class VisitorHashQuerySet(models.QuerySet):
+    def add(self, link, day, digest):
+        """Remember a visitor's keyed hash for the link and day; True if it was new."""
+        link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {VisitorHash._meta.db_table} (link_id, day, digest) VALUES (%s, %s, %s) "
+                "ON CONFLICT (link_id, day, digest) DO NOTHING",
+                [link_id, day, digest],
+            )
+            return cursor.rowcount == 1
+
+
+class VisitorHash(models.Model):
+    """A visitor of a link on a day, as a keyed hash of address and browser whose key changes
+    every day (sharing.stats.visitor_digest): it counts unique visitors, and neither says who
+    they are nor links one day's visitors to another's. Deleted after a few days; the counts stay."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
+    day = models.DateField(db_index=True)
+    digest = models.CharField(max_length=64)
+
+    objects = VisitorHashQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_visitor_hashes"
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_visitor_hashes_unique")
+        ]
+
+
+class LinkActivity(models.Model):
+    """A view or download by a visitor who said who they are (today none does: client
+    favourites fill `visitor_id` and `visitor_label`), for "who viewed what, when"."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="activities")
+    at = models.DateTimeField(default=timezone.now, db_default=Now())
+    event = models.CharField(max_length=20)
+    visitor_id = models.CharField(max_length=64)
+    visitor_label = models.CharField(max_length=255, blank=True, default="", db_default="")
+    photo = models.ForeignKey(Photo, null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="+")
+
+    class Meta:
+        db_table = "share_link_activities"
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["link", "-at"], name="share_link_activities_link_at")]
+
+    def __str__(self):
+        return f"{self.visitor_label or self.visitor_id}: {self.event} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,8 +1,10 @@
 """A pytest plugin that starts the real services the suite runs against.
 
 Loaded with `-p testing.plugin` from pytest.ini, so its hook runs before pytest-django reads the
-settings: it starts a throwaway PostgreSQL server and a SeaweedFS S3 server on free loopback
-ports, exports DATABASE_URL and the AWS_* variables, and stops both when pytest exits.
+settings: it starts a throwaway PostgreSQL server, a SeaweedFS S3 server and an SMTP server on
+free loopback ports, exports DATABASE_URL, the AWS_* variables, EMAIL_URL and
+VIEWPORT_TEST_MAIL_DIR (where the SMTP server keeps what it receives), and stops them when
+pytest exits.
 
 Set VIEWPORT_TEST_DATABASE_URL (and VIEWPORT_TEST_S3_ENDPOINT_URL with the AWS_* variables) to use
 running servers instead. Processes the tests start (gunicorn, the benchmarks' smoke run) find the
@@ -16,7 +18,7 @@ import sys
 
 import pytest
 
-from testing.services import PostgresServer, S3Server
+from testing.services import PostgresServer, S3Server, SMTPServer
 
 _started = []
 
@@ -47,6 +49,11 @@ def pytest_load_initial_conftests(early_config, parser, args):
         _started.append(s3)
         os.environ["VIEWPORT_TEST_S3_ENDPOINT_URL"] = s3.endpoint_url
         os.environ.update(s3.env())
+    if not os.environ.get("VIEWPORT_TEST_MAIL_DIR"):
+        smtp = SMTPServer().start()
+        _started.append(smtp)
+        os.environ["VIEWPORT_TEST_MAIL_DIR"] = str(smtp.dir)
+        os.environ["EMAIL_URL"] = smtp.url
 
 
 def pytest_unconfigure(config):

@@ -1,11 +1,14 @@
-"""Throwaway PostgreSQL and S3 (SeaweedFS) servers on free loopback ports.
+"""Throwaway PostgreSQL, S3 (SeaweedFS) and SMTP servers on free loopback ports.
 
 The test suite starts one of each for the whole run (testing/plugin.py); fault tests start
 their own to stop and hang; the benchmarks start theirs, or reuse the test run's. Each server
-dies with the process that started it (PR_SET_PDEATHSIG), even a killed one.
+dies with the process that started it (PR_SET_PDEATHSIG), even a killed one; the SMTP server
+runs in a thread of the process that starts it.
 """
 
 import ctypes
+import email
+import email.policy
 import json
 import os
 import pwd
@@ -23,6 +26,7 @@ from pathlib import Path
 
 import boto3
 import psycopg
+from aiosmtpd.controller import Controller
 
 S3_BUCKET = "viewport-test"
 S3_ACCESS_KEY = "viewport-test-key"
@@ -231,3 +235,64 @@ def create_bucket(endpoint_url, name, access_key=S3_ACCESS_KEY, secret_key=S3_SE
                           aws_secret_access_key=secret_key, region_name="us-east-1")
     client.create_bucket(Bucket=name)
     return name
+
+
+class SMTPServer:
+    """A real SMTP server (aiosmtpd) on loopback that keeps each message it receives as a file
+    in `dir`, so that the tests read what any process sent: the test itself, gunicorn, the task
+    worker. `url` is its EMAIL_URL."""
+
+    def __init__(self, directory=None):
+        self.port = free_port()
+        self.dir = Path(directory or tempfile.mkdtemp(prefix="viewport-smtp-"))
+        self.controller = None
+
+    @property
+    def url(self):
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server, session, envelope):
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
+        (self.dir / f".{name}").write_bytes(envelope.original_content)
+        (self.dir / f".{name}").rename(self.dir / name)  # whole files only, for readers
+        return "250 Message accepted for delivery"
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+        self.controller = None
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Mailbox:
+    """What an SMTPServer received, read from its folder (any process's server)."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+
+    def clear(self):
+        for path in self.dir.glob("*.eml"):
+            path.unlink(missing_ok=True)
+
+    def messages(self):
+        """Every message received, oldest first, as email.message.EmailMessage objects."""
+        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                for path in sorted(self.dir.glob("*.eml"))]
+
+    def wait_for(self, count, timeout=20):
+        """The messages, once there are at least `count` (or AssertionError after `timeout` s)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            messages = self.messages()
+            if len(messages) >= count:
+                return messages
+            time.sleep(0.1)
+        raise AssertionError(f"{count} message(s) expected within {timeout} s, {len(self.messages())} arrived")

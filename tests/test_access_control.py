@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "home", "healthz", "accounts:signup", "accounts:login", "accounts:logout", "accounts:password_reset",
     "accounts:password_reset_done", "accounts:password_reset_confirm", "accounts:password_reset_complete",
+    "unsubscribe",
 }
 # Signed-in photographers; no object in the URL, each sees only their own things.
 SIGNED_IN = {
@@ -35,7 +36,8 @@ OWNED = {
     "galleries:gallery_detail", "galleries:gallery_rename", "galleries:gallery_delete", "galleries:gallery_cover",
     "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_thumbnail", "galleries:photo_preview",
     "galleries:photo_download", "sharing:share_link_create", "sharing:share_link_update",
-    "sharing:share_link_settings", "sharing:share_link_delete", "favourites:gallery_favourites",
+    "sharing:share_link_settings", "sharing:share_link_delete", "sharing:share_link_detail",
+    "sharing:share_link_stats_csv", "sharing:share_link_send", "favourites:gallery_favourites",
     "favourites:favourites_csv", "favourites:favourites_filenames", "favourites:favourites_zip",
     "favourites:list_reopen", "favourites:list_close", "favourites:list_delete",
 }

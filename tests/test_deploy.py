@@ -21,6 +21,30 @@ def test_dockerfile_runs_as_a_non_root_user_with_gunicorn():
     assert "gunicorn" in dockerfile and "collectstatic" in dockerfile
 
 
+def compose_commands():
+    """{service: the manage.py command it runs} for the services of docker-compose.yml that run one."""
+    commands, service = {}, None
+    for line in (ROOT / "docker-compose.yml").read_text().splitlines():
+        if re.match(r"^  [a-z][\w-]*:$", line):
+            service = line.strip(" :")
+        elif match := re.match(r'^    command: \["python", "manage.py", (.*)\]$', line):
+            commands[service] = [arg.strip(' "') for arg in match.group(1).split(",")]
+    return commands
+
+
+def test_compose_runs_a_worker_and_one_scheduler_with_commands_that_exist():
+    commands = compose_commands()
+    assert commands["worker"][0] == "db_worker" and commands["scheduler"][0] == "crontask"
+    assert [args[0] for args in commands.values()].count("crontask") == 1  # no lock without Redis: one only
+    assert "while true" not in (ROOT / "docker-compose.yml").read_text()  # no shell loops for periodic work
+    env = production_env()
+    for args in commands.values():
+        result = manage(*args, "--help", env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        for option in args[1:]:
+            assert option in result.stdout, option
+
+
 @pytest.fixture
 def fresh_database_env(tmp_path):
     """Production settings (DEBUG off) on a fresh database of the test PostgreSQL server."""

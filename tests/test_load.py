@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
+from sharing.models import LinkDay
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import AppServer, production_env, running_database_url
 
@@ -95,6 +96,11 @@ def test_concurrent_clients_get_no_errors_and_counters_match(app, link):
     link.refresh_from_db()
     assert (link.views, link.single_downloads, link.zip_downloads) == (
         successes["page"], successes["photo"], successes["zip"]
+    )
+    # The day's row says the same (the test may straddle midnight: sum the days).
+    days = LinkDay.objects.filter(link=link)
+    assert (sum(d.views for d in days), sum(d.single_downloads for d in days), sum(d.zip_downloads for d in days)) == (
+        link.views, link.single_downloads, link.zip_downloads
     )
     assert all(successes[kind] > 0 for kind in ("page", "photo", "zip"))
     print(summary(results, elapsed))

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "django_tasks_db",
+    "crontask",
 ]
 
 MIDDLEWARE = [
@@ -89,6 +91,12 @@ TEMPLATES = [
 # Database
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The site, the task worker and the scheduler share the file: readers never wait for a writer
+    # (WAL), and a transaction takes the write lock when it starts rather than failing half-way.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        init_command="PRAGMA journal_mode=WAL;", transaction_mode="IMMEDIATE", timeout=20
+    )
 # A restarted PostgreSQL leaves dead persistent connections behind: check before reuse.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -259,9 +267,25 @@ VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("G
 # holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
 VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
 
-# Background work: storage deletes run as tasks after commit. The immediate backend runs them
-# in-process; failures are remembered in PendingDeletion and retried by retry_storage_deletes.
-TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+# Background work: Django's tasks framework. "database" (the default) queues tasks in the
+# database for `manage.py db_worker` (django-tasks-db); "immediate" runs them inside the request.
+# Periodic tasks are enqueued by `manage.py crontask` (django-crontask): run exactly one.
+TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django.tasks.backends.immediate.ImmediateBackend",
+}
+_task_backend = env.str("VIEWPORT_TASK_BACKEND", default="database")
+if _task_backend not in TASK_BACKENDS:
+    raise ImproperlyConfigured(f"VIEWPORT_TASK_BACKEND must be one of {', '.join(TASK_BACKENDS)}.")
+TASKS = {"default": {"BACKEND": TASK_BACKENDS[_task_backend]}}
+# How often the scheduler retries failed storage deletes, in seconds.
+VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", default=600)
+
+# E-mail to clients: recipients a photographer may send to per day (invitations and reminders),
+# so that a stolen account cannot be used to spam.
+VIEWPORT_MAIL_RECIPIENTS_PER_DAY = env.int("VIEWPORT_MAIL_RECIPIENTS_PER_DAY", default=200)
+# Statistics: days kept of the keyed visitor hashes that count unique visitors (the counts stay).
+VIEWPORT_VISITOR_HASH_DAYS = env.int("VIEWPORT_VISITOR_HASH_DAYS", default=2)
 
 # Security headers. Images may be redirected to the S3 endpoint's signed URLs.
 _S3_ORIGINS = [

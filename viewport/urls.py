@@ -7,6 +7,7 @@ from galleries.views import healthz
 urlpatterns = [
     path("", accounts_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("unsubscribe/<str:token>/", accounts_views.unsubscribe, name="unsubscribe"),
     path("galleries/", include("galleries.urls")),
     path("", include("sharing.urls")),
     path("", include("favourites.urls")),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('galleries', '0002_photo_preview_size'),
-        ('sharing', '0003_link_favourites'),
+        ('sharing', '0004_link_favourites'),
     ]
 
     operations = [

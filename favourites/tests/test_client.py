@@ -275,7 +275,9 @@ def test_the_gallery_page_with_favourites_takes_a_fixed_number_of_queries(
         PhotoFactory(gallery=link.gallery, original_filename=f"MORE_{n}.jpg")
     for photo in link.gallery.photos.all()[:3]:
         FavouriteList.objects.get().add(photo)
-    with django_assert_num_queries(8):
+    # The page's own 8 (counting the view with the visitor's hash and day row), the visitor's
+    # list and hearts, and the named visitor's activity row.
+    with django_assert_num_queries(11):
         assert visitor.get(link.get_absolute_url()).status_code == 200
 
 
@@ -295,3 +297,22 @@ def test_my_favourites_zip_holds_just_those_and_obeys_the_download_rules(client,
     assert link.zip_downloads == 1
     ShareLink.objects.filter(pk=link.pk).update(allow_zip=False)
     assert client.get(url("favourite_zip", link)).status_code == 403
+
+
+def test_the_photographer_can_switch_the_notice_off(visitor, link, photos):
+    owner = link.gallery.owner
+    owner.notify_favourites = False
+    owner.save(update_fields=["notify_favourites"])
+    post_json(visitor, url("favourite_add", link, photos[0].pk))
+    assert post_json(visitor, url("favourite_submit", link)).status_code == 200
+    assert not [message for message in mail.outbox if owner.email in message.to]
+
+
+def test_hearts_count_in_the_links_days_as_that_visitors_activity(visitor, link, photos):
+    post_json(visitor, url("favourite_add", link, photos[0].pk))
+    post_json(visitor, url("favourite_add", link, photos[0].pk))  # again: no second count
+    visitor.get(link.get_absolute_url())
+    day = link.days.get()
+    assert (day.favourites, day.views) == (1, 1)
+    assert sorted(link.activities.values_list("event", "visitor_label")) == [("favourites", "Ana"), ("views", "Ana")]
+    assert "Ana" in link.reminder_recipients() or "ana@example.com" in link.reminder_recipients()

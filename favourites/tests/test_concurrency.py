@@ -28,11 +28,17 @@ def post(live_server, path, data=None, cookie=""):
             "Cookie": f"csrftoken={CSRF}; {cookie}",
         },
     )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, response.headers
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers
+    for attempt in range(3):
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers
+        except ConnectionResetError:
+            # Django's live server (not gunicorn) drops a connection now and then under a burst
+            # on a loaded machine; hearts are idempotent, so send it again.
+            if attempt == 2:
+                raise
 
 
 def start_list(live_server, link, name):

@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from favourites.forms import CommentForm, StartListForm
 from favourites.models import FavouriteList, FavouritesClosed
-from favourites.tasks import notify_photographer, send_resume_link
+from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
-from sharing import access, zips
+from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data, wants_json
 
@@ -111,16 +111,24 @@ def start_list(request, link):
     photo_id = request.POST.get("photo_id")
     if photo_id:  # the heart that asked for a name: add its photo now
         try:
-            favourite_list.add(shared_photo(request, link.pk, photo_id)[1])
+            photo = shared_photo(request, link.pk, photo_id)[1]
         except Http404:
-            pass
+            photo = None
+        if photo and favourite_list.add(photo):
+            stats.count(request, link, "favourites", photo=photo)
     if wants_json(request):
         response = list_json(favourite_list, form.token, status=201)
     else:
         response = back(request, link, f"Your favourites are saved on this browser, {favourite_list.name}.",
                         f"#tile-{photo_id}" if photo_id else "")
     remember_list(response, link, form.token)
+    stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
+
+
+def visitor_of(favourite_list):
+    """Who the visitor is, for the link's statistics: the person of the list."""
+    return stats.Visitor(str(favourite_list.pk), favourite_list.name)
 
 
 @public_view
@@ -134,9 +142,11 @@ def favourite_add(request, share_id, photo_id):
             raise Http404("Start your favourites first: tell us your name.")
         return redirect(reverse("favourites:favourite_list", args=[link.pk]) + f"?photo={photo.pk}")
     try:
-        favourite_list.add(photo)
+        is_new = favourite_list.add(photo)
     except FavouritesClosed as error:
         return closed(request, link, error)
+    if is_new:
+        stats.count(request, link, "favourites", photo=photo)
     if wants_json(request):
         return list_json(favourite_list, visitor_token(request))
     return back(request, link, anchor=f"#tile-{photo.pk}")
@@ -189,7 +199,7 @@ def favourite_submit(request, share_id):
     except FavouritesClosed as error:
         return closed(request, link, error)
     if sent_now:
-        notify_photographer.enqueue(str(favourite_list.pk))
+        notify_photographer_of(favourite_list)
     if wants_json(request):
         return list_json(favourite_list, visitor_token(request))
     return back(request, link, "Sent! The photographer now has your favourites.")
@@ -206,7 +216,7 @@ def favourite_zip(request, share_id):
     photos = link.gallery.photos.filter(favourites__favourite_list=favourite_list).in_display_order()
     response = zips.zip_response(f"{link.gallery} - {favourite_list.name}", photos, web_size=link.serves_web_size,
                                  still_allowed=link.still_allows_zip)
-    access.count(request, link, "zip_downloads")
+    stats.count(request, link, "zip_downloads")
     return response
 
 
@@ -224,5 +234,6 @@ def resume(request, share_id, token):
         return render(request, "favourites/resume.html", {"link": link, "favourite_list": favourite_list})
     response = redirect(link)
     remember_list(response, link, token)
+    stats.remember_visitor(response, link, visitor_of(favourite_list))
     messages.success(request, f"Welcome back, {favourite_list.name}: your favourites are on this browser now.")
     return response

@@ -1,5 +1,6 @@
 from django import template
 
+from sharing import stats
 from sharing.forms import ShareLinkForm
 
 register = template.Library()
@@ -17,7 +18,7 @@ def share_links_panel(context, gallery):
     return {
         "request": context["request"],
         "gallery": gallery,
-        "share_links": gallery.share_links.all(),
+        "share_links": stats.with_sparklines(gallery.share_links.all()),
         "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
     }
 
@@ -26,3 +27,38 @@ def share_links_panel(context, gallery):
 def share_link_form(link):
     """The settings form of one link among many on a page (its own field ids)."""
     return ShareLinkForm(instance=link, auto_id=f"link-{link.pk}-%s")
+
+
+# Charts: SVG drawn on the server (no script; the CSP allows no inline styles, so sizes are SVG
+# attributes and colours are CSS classes). Each chart has a table of the same numbers beside it.
+CHART_WIDTH, CHART_HEIGHT = 600, 160
+
+
+@register.inclusion_tag("sharing/_chart.html")
+def link_chart(days):
+    """Views and downloads per day, as pairs of bars on a common scale."""
+    top = max([1, *(max(day.views, day.zip_downloads + day.single_downloads) for day in days)])
+    slot = CHART_WIDTH / max(1, len(days))
+    bar = slot * 0.4
+    bars = []
+    for index, day in enumerate(days):
+        downloads = day.zip_downloads + day.single_downloads
+        views_height = round(day.views / top * CHART_HEIGHT, 1)
+        downloads_height = round(downloads / top * CHART_HEIGHT, 1)
+        bars.append({
+            "day": day.day, "views": day.views, "downloads": downloads,
+            "x": round(index * slot + slot * 0.1, 1), "x2": round(index * slot + slot * 0.1 + bar, 1),
+            "views_y": round(CHART_HEIGHT - views_height, 1), "views_height": views_height,
+            "downloads_y": round(CHART_HEIGHT - downloads_height, 1), "downloads_height": downloads_height,
+        })
+    return {"bars": bars, "bar_width": round(bar, 1), "width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top}
+
+
+@register.inclusion_tag("sharing/_sparkline.html")
+def sparkline(values, width=90, height=20):
+    """A small line of daily views (oldest first), with its total for screen readers."""
+    top = max([1, *values])
+    step = width / max(1, len(values) - 1)
+    points = " ".join(f"{round(n * step, 1)},{round(height - 1 - value / top * (height - 2), 1)}"
+                      for n, value in enumerate(values))
+    return {"points": points, "total": sum(values), "days": len(values), "width": width, "height": height}

@@ -53,7 +53,7 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
     assert body == {
         "id": str(link.pk), "url": f"http://testserver/s/{link.pk}/", "label": "Parents",
         "expires_at": link.expires_at.isoformat(), "is_active": True, "has_password": True,
-        "allow_zip": False, "allow_single": True, "download_size": "web",
+        "allow_zip": False, "allow_single": True, "download_size": "web", "remind_days": 0,
     }
     assert "s3cret-pass" not in response.content.decode() and link.password_hash not in response.content.decode()
     assert link.check_password("s3cret-pass")

@@ -64,6 +64,7 @@ def test_create_share_link_with_json_returns_201_with_public_url(client):
         "allow_zip": True,
         "allow_single": True,
         "download_size": "original",
+        "remind_days": 0,
     }
     assert link.expires_at == datetime(2099, 6, 30, 18, 0, tzinfo=timezone.get_current_timezone())
 
@@ -126,7 +127,7 @@ def test_share_link_form_works_without_arguments():
     form = ShareLinkForm()
     assert not form.is_bound
     assert list(form.fields) == [
-        "label", "expires_in_days", "expires_at", "password", "password_clear", "is_active", "allow_zip",
+        "label", "expires_in_days", "expires_at", "remind_days", "password", "password_clear", "is_active", "allow_zip",
         "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
         "favourites_require_email", "favourites_comments",
     ]

@@ -1,15 +1,19 @@
-"""The photographer's side of share links: create, list, change, revoke."""
+"""The photographer's side of share links: create, list, change, revoke, send, statistics."""
+
+import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
-from sharing.forms import ShareLinkForm
+from sharing import stats
+from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
 from viewport.http import posted_data, wants_json
 
@@ -30,6 +34,7 @@ def link_json(request, link, **kwargs):
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
+        "remind_days": link.remind_days,
     }
     return JsonResponse(data, **kwargs)
 
@@ -76,8 +81,63 @@ def share_link_list(request):
     share_links = ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery")
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
-    context = {"share_links": share_links.order_by("-created_at"), "status": status, "query": query}
+    share_links = stats.with_sparklines(share_links.order_by("-created_at"))
+    context = {"share_links": share_links, "status": status, "query": query}
     return render(request, "sharing/sharelink_list.html", context)
+
+
+@login_required
+@require_GET
+def share_link_detail(request, link_id):
+    """One link: its settings, who it was sent to, its last 30 days, and who viewed what."""
+    return render(request, "sharing/sharelink_detail.html", detail_context(request, owned_link(request, link_id)))
+
+
+def detail_context(request, link, send_form=None):
+    days = stats.days_of(link, days=stats.CHART_DAYS)
+    return {
+        "link": link,
+        "days": days,
+        "totals": stats.totals(days),
+        "send_form": send_form or SendLinkForm(link=link),
+        "invitations": link.invitations.all()[:100],
+        "activity": stats.identified_activity(link),
+    }
+
+
+@login_required
+@require_GET
+def share_link_stats_csv(request, link_id):
+    """Every day of the link's life, zeros included, as CSV."""
+    link = owned_link(request, link_id)
+    last = timezone.localdate(link.expires_at) if link.is_expired else None
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"share-link-{link.pk}-statistics.csv")
+    writer = csv.writer(response)
+    writer.writerow(["date", *stats.CSV_COLUMNS])
+    for day in stats.days_of(link, last=last):
+        writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in stats.CSV_COLUMNS)])
+    return response
+
+
+@login_required
+@require_POST
+def share_link_send(request, link_id):
+    """E-mail the link to the addresses posted as `emails`, with `message`: all or none."""
+    link = owned_link(request, link_id)
+    form = SendLinkForm(posted_data(request), link=link)
+    if not form.is_valid():
+        if wants_json(request):
+            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+        return render(request, "sharing/sharelink_detail.html", detail_context(request, link, form), status=400)
+    invitations = form.save()
+    if wants_json(request):
+        return JsonResponse({"sent": [i.email for i in invitations], "unsubscribed": form.unsubscribed}, status=202)
+    if invitations:
+        messages.success(request, f"Sending the link to {len(invitations)} address{'es' if len(invitations) != 1 else ''}.")
+    if form.unsubscribed:
+        messages.warning(request, f"Not sent to {', '.join(form.unsubscribed)}: they unsubscribed from your e-mails.")
+    return redirect("sharing:share_link_detail", link.pk)
 
 
 @login_required

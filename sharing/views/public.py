@@ -8,7 +8,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
-from sharing import access, zips
+from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 
 # Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
@@ -29,7 +29,7 @@ def public_gallery(request, share_id):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
-    access.count(request, link, "views")
+    stats.count(request, link, "views")
     context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
     return render(request, "sharing/public_gallery.html", context)
 
@@ -86,7 +86,7 @@ def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(link, "single")
     response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
-    access.count(request, link, "single_downloads")
+    stats.count(request, link, "single_downloads", photo=photo)
     return response
 
 
@@ -98,5 +98,5 @@ def zip_download(request, share_id):
     access.check_download(link, "zip")
     response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size,
                                  still_allowed=link.still_allows_zip)
-    access.count(request, link, "zip_downloads")
+    stats.count(request, link, "zip_downloads")
     return response

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0002_link_settings'),
+        ('sharing', '0003_statistics_and_invitations'),
     ]
 
     operations = [

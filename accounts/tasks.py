@@ -1,0 +1,25 @@
+"""Background tasks of accounts: e-mail to photographers about their own work."""
+
+from django.tasks import task
+
+from accounts.mail import compose, send_once
+from accounts.models import User
+
+# Each kind of notification and the profile switch that turns it off. Templates:
+# templates/accounts/mail/<kind>_subject.txt, <kind>.txt and <kind>.html.
+NOTIFICATIONS = {"favourites": "notify_favourites", "daily_digest": "notify_daily_digest"}
+
+
+@task
+def notify_photographer(user_id, kind, key, context, sender_name="", reply_to=""):
+    """E-mail a photographer a notification of `kind`, rendered with `context` (JSON: strings,
+    numbers, lists, dicts), once per `key`, unless they switched that kind off. `sender_name`
+    and `reply_to` say who the news is from (a client, whom the photographer may answer).
+    Returns whether a mail was sent."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not getattr(user, NOTIFICATIONS[kind]):
+        return False
+    mail = compose(
+        f"accounts/mail/{kind}", {**context, "user": user}, user.email, sender_name=sender_name, reply_to=reply_to
+    )
+    return send_once(f"notify:{kind}:{key}", mail)

@@ -1,0 +1,123 @@
+"""Share-link statistics: what counts as a view or a download, and the days' series.
+
+`count()` is the one counting path: every public view that counts calls it, and it calls
+ShareLink.increment(), which updates the link's counters and today's LinkDay row together.
+
+Unique visitors are counted without storing who they are: a visitor is an HMAC of the link, the
+client's address and its User-Agent, under a key derived from SECRET_KEY and the date. The same
+browser on the same day gives the same digest; tomorrow's key is another, so digests cannot be
+linked across days, and nothing in the table turns back into an address.
+"""
+
+from collections import namedtuple
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.throttling import client_address
+from galleries.models import Gallery
+from sharing.models import LinkDay, ShareLink, VisitorHash
+
+# Who a visitor said they are (client favourites identify them): an id and a name to show.
+Visitor = namedtuple("Visitor", ["id", "label"])
+VISITOR_COOKIE = "viewport_visitor"
+VISITOR_SALT = "sharing.visitor"
+VISITOR_MAX_AGE = 180 * 24 * 60 * 60
+CHART_DAYS = 30
+# The CSV export's columns, in order. (`favourites` joins them once favourites are counted.)
+CSV_COLUMNS = ("views", "unique_visitors", "zip_downloads", "single_downloads")
+
+
+def count(request, link, counter, photo=None):
+    """Count one `views`, `zip_downloads`, `single_downloads` or `favourites` of `link` for this
+    request. Only a GET counts a view or a download (a HEAD fetches nothing: link checkers,
+    previews of a pasted link). The photographer's own visits while logged in count nowhere
+    (neither the link's counters nor its days), so the counters stay the sums of the days."""
+    if (request.method != "GET" and counter != "favourites") or is_owner(request, link):
+        return
+    digest = visitor_digest(request, link) if counter == "views" else None
+    link.increment(counter, visitor_digest=digest, visitor=identified_visitor(request, link), photo=photo)
+
+
+def is_owner(request, link):
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    if ShareLink.gallery.is_cached(link):
+        return link.gallery.owner_id == user.pk
+    return Gallery.objects.filter(pk=link.gallery_id, owner_id=user.pk).exists()
+
+
+def visitor_digest(request, link, day=None):
+    """The keyed hash that counts this visitor once per link and day (see the module's doc)."""
+    day = day or timezone.localdate()
+    user_agent = request.META.get("HTTP_USER_AGENT", "")[:500]
+    message = f"{link.pk}|{client_address(request)}|{user_agent}"
+    return salted_hmac(f"sharing.visitor.{day.isoformat()}", message, algorithm="sha256").hexdigest()
+
+
+def identified_visitor(request, link):
+    """The Visitor this request comes from, if they said who they are on this link (clients do,
+    when they start their favourites); else None."""
+    value = request.get_signed_cookie(VISITOR_COOKIE, default=None, salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
+    if not isinstance(value, str) or "|" not in value:
+        return None
+    return Visitor(*value.split("|", 1))
+
+
+def remember_visitor(response, link, visitor):
+    """Name this browser's visits to `link` from now on (a signed cookie scoped to the link)."""
+    response.set_signed_cookie(
+        VISITOR_COOKIE, f"{visitor.id}|{visitor.label}", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE,
+        path=link.get_absolute_url(), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+    )
+
+
+# Series
+
+
+def days_of(link, last=None, days=None):
+    """The link's LinkDay rows from its first day (or the last `days` days) to `last` (today),
+    one per day, days without a row filled with zeros."""
+    last = last or timezone.localdate()
+    first = last - timedelta(days=days - 1) if days else timezone.localdate(link.created_at)
+    first = min(first, last)
+    rows = {row.day: row for row in link.days.for_days(first, last)}
+    return [rows.get(first + timedelta(n)) or LinkDay(link=link, day=first + timedelta(n))
+            for n in range((last - first).days + 1)]
+
+
+def sparklines(links, days=CHART_DAYS):
+    """{link id: [views per day, oldest first]} of the last `days` days, for many links in one query."""
+    last = timezone.localdate()
+    first = last - timedelta(days=days - 1)
+    series = {link.pk: [0] * days for link in links}
+    rows = LinkDay.objects.filter(link__in=list(series), day__gte=first).values_list("link_id", "day", "views")
+    for link_id, day, views in rows:
+        series[link_id][(day - first).days] = views
+    return series
+
+
+def with_sparklines(links):
+    """The links as a list, each with `sparkline` (views of the last CHART_DAYS days)."""
+    links = list(links)
+    series = sparklines(links)
+    for link in links:
+        link.sparkline = series[link.pk]
+    return links
+
+
+def identified_activity(link, limit=200):
+    """The latest views and downloads of visitors who said who they are, newest first."""
+    return link.activities.select_related("photo")[:limit]
+
+
+def totals(days):
+    return {name: sum(getattr(day, name) for day in days) for name in CSV_COLUMNS}
+
+
+def prune_visitor_hashes(keep_days):
+    """Delete the keyed hashes of days older than `keep_days` (today counts as one); counts stay."""
+    return VisitorHash.objects.filter(day__lt=timezone.localdate() - timedelta(days=keep_days - 1)).delete()[0]

@@ -1,0 +1,115 @@
+"""Background tasks of share links: e-mailing a link, expiry reminders, the photographers'
+daily digest and pruning the visitor hashes. Periodic ones are enqueued by the scheduler
+(`manage.py crontask`); each is safe to run twice (accounts.mail.send_once)."""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from crontask import cron
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.tasks import task
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.mail import compose, is_unsubscribed, send_once, unsubscribe_headers, unsubscribe_url
+from accounts.tasks import notify_photographer
+from galleries.storage import STORAGE_ERRORS
+from sharing import stats
+from sharing.models import MAX_REMIND_DAYS, Invitation, LinkDay, ShareLink
+
+
+@task
+def send_invitation(invitation_id):
+    """E-mail a share link to the person of an Invitation, once. Returns whether it was sent."""
+    invitation = Invitation.objects.select_related("link__gallery__owner").filter(pk=invitation_id).first()
+    if invitation is None or is_unsubscribed(invitation.link.gallery.owner, invitation.email):
+        return False
+    mail = client_mail("sharing/mail/invitation", invitation.link, invitation.email, message=invitation.message)
+    return send_once(f"invitation:{invitation.pk}", mail)
+
+
+@cron("5 * * * *")
+@task
+def send_expiry_reminders():
+    """Every hour: queue a reminder for each recipient of each link whose reminder is due."""
+    now = timezone.now()
+    links = ShareLink.objects.active().filter(
+        remind_days__gt=0, expires_at__isnull=False, expires_at__lte=now + timedelta(days=MAX_REMIND_DAYS)
+    )
+    queued = 0
+    for link in links:
+        if link.reminder_due(now):
+            for address in link.reminder_recipients():
+                send_reminder.enqueue(str(link.pk), address)
+                queued += 1
+    return queued
+
+
+@task
+def send_reminder(link_id, address):
+    """Remind one person that a link expires soon: once per link and person, ever, so a link
+    whose expiry moves back and forth reminds nobody twice."""
+    link = ShareLink.objects.select_related("gallery__owner").filter(pk=link_id).first()
+    if link is None or not link.reminder_due() or is_unsubscribed(link.gallery.owner, address):
+        return False
+    return send_once(f"reminder:{link.pk}:{address}", client_mail("sharing/mail/reminder", link, address))
+
+
+def client_mail(template, link, address, **context):
+    """A mail about `link` to a client: from the photographer's name, replies to the
+    photographer, with the gallery's cover thumbnail inside it unless the link has a password
+    (a forwarded mail must not show what the password protects), and an unsubscribe link."""
+    photographer = link.gallery.owner
+    cover = None if link.has_password else link.gallery.cover_or_first_photo()
+    images = {"cover": thumbnail_bytes(cover)} if cover else {}
+    url = unsubscribe_url(photographer, address)
+    context = {
+        **context, "link": link, "gallery": link.gallery, "photographer": photographer,
+        "link_url": settings.VIEWPORT_SITE_URL + link.get_absolute_url(), "has_cover": bool(images.get("cover")),
+        "unsubscribe_url": url,
+    }
+    return compose(
+        template, context, address, sender_name=photographer.name, reply_to=photographer.email,
+        headers=unsubscribe_headers(url), inline_images={cid: data for cid, data in images.items() if data},
+    )
+
+
+def thumbnail_bytes(photo):
+    """The photo's grid thumbnail (a small JPEG), or None if storage cannot give it now."""
+    try:
+        with default_storage.open(photo.thumbnail_object_key) as thumbnail:
+            return thumbnail.read()
+    except (OSError, *STORAGE_ERRORS):
+        return None
+
+
+@cron("15 0 * * *")
+@task
+def send_daily_digests(day=None):
+    """Just after midnight: each photographer whose links were opened the day before (`day`,
+    ISO) gets a summary, unless they turned it off. Photographers without activity get none."""
+    day = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
+    by_owner = defaultdict(list)
+    for row in LinkDay.objects.filter(day=day).select_related("link__gallery").order_by("-views"):
+        by_owner[row.link.gallery.owner_id].append(row)
+    for owner_id, rows in by_owner.items():
+        context = {"day": day.isoformat(), "links": [digest_line(row) for row in rows]}
+        notify_photographer.enqueue(str(owner_id), "daily_digest", f"{owner_id}:{day}", context)
+    return len(by_owner)
+
+
+def digest_line(row):
+    link = row.link
+    return {
+        "name": link.label or str(link.gallery), "gallery": str(link.gallery),
+        "url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
+        **{name: getattr(row, name) for name in stats.CSV_COLUMNS},
+    }
+
+
+@cron("30 3 * * *")
+@task
+def prune_visitor_hashes():
+    """Every night: delete visitor hashes older than VIEWPORT_VISITOR_HASH_DAYS (counts stay)."""
+    return stats.prune_visitor_hashes(settings.VIEWPORT_VISITOR_HASH_DAYS)
