@@ -25,9 +25,9 @@ PIECE_SIZE = 256 * 1024
 RETRY_AFTER = 30
 
 
-def archive_name(gallery):
-    """`Smith / Jones wedding.zip`: the gallery's name made safe as a file name."""
-    name = re.sub(r"[\\/]+", "-", str(gallery))
+def archive_name(gallery, photo_set=None):
+    """`Smith / Jones wedding.zip`, or `… - Ceremony.zip` for one set: made safe as a file name."""
+    name = re.sub(r"[\\/]+", "-", f"{gallery} - {photo_set}" if photo_set else str(gallery))
     return f"{clean_filename(name)}.zip"
 
 
