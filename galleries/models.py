@@ -135,9 +135,6 @@ class PhotoSet(models.Model):
             self.position += 1
         super().save(*args, **kwargs)
 
-    def get_absolute_url(self):
-        return f"{self.gallery.get_absolute_url()}#set-{self.pk}"
-
 
 class PhotoQuerySet(models.QuerySet):
     PER_PAGE = 120

@@ -62,11 +62,12 @@
     });
   }
 
-  // The set in view: the last one whose heading has passed under the menu.
+  // The set in view: the last one whose heading is above the top quarter of the window (a set
+  // opened from the menu stops a little below the menu, see the headings' scroll-margin-top).
   var ticking = false;
   function update() {
     ticking = false;
-    var line = menu.getBoundingClientRect().bottom + 8;
+    var line = menu.getBoundingClientRect().bottom + window.innerHeight / 4;
     var current = "";
     tabs.forEach(function (tab) {
       var target = heading(tab.dataset.setLink);
