@@ -85,21 +85,23 @@ class MultipleUUIDField(forms.Field):
         return ids
 
 
-def set_field(gallery):
-    """A choice of the gallery's sets by id; empty means no set."""
-    return forms.ModelChoiceField(
-        gallery.sets.all(), required=False, error_messages={"invalid_choice": "That set is not in this gallery."}
-    )
+class SetChoiceField(forms.ModelChoiceField):
+    """One of the gallery's sets, by id (GalleryChangeForm sets the choices); empty means no set."""
+
+    def __init__(self):
+        super().__init__(
+            PhotoSet.objects.none(), required=False, error_messages={"invalid_choice": "That set is not in this gallery."}
+        )
 
 
 class GalleryChangeForm(forms.Form):
-    """A form about one gallery's photos: its fields' choices are the gallery's sets and photos."""
+    """A form about one gallery's photos: it takes ids of the gallery's own photos and sets only."""
 
     def __init__(self, gallery, *args, **kwargs):
         self.gallery = gallery
         super().__init__(*args, **kwargs)
         if "set_id" in self.fields:
-            self.fields["set_id"] = set_field(gallery)
+            self.fields["set_id"].queryset = gallery.sets.all()
 
     def check_photos(self, ids):
         if ids and self.gallery.photos.filter(pk__in=ids).count() < len(set(ids)):
@@ -110,14 +112,14 @@ class GalleryChangeForm(forms.Form):
 class UploadSetForm(GalleryChangeForm):
     """Which set an upload goes into (none by default)."""
 
-    set_id = forms.Field(required=False)
+    set_id = SetChoiceField()
 
 
 class PhotoMoveForm(GalleryChangeForm):
     """Move the selected photos into a set, or out of every set."""
 
     photo_ids = MultipleUUIDField(error_messages={"required": "Select at least one photo."})
-    set_id = forms.Field(required=False)
+    set_id = SetChoiceField()
 
     def clean_photo_ids(self):
         return self.check_photos(self.cleaned_data["photo_ids"])
@@ -169,7 +171,7 @@ class PhotoOrderForm(GalleryChangeForm):
     photo_id = forms.UUIDField(required=False)
     after_id = forms.UUIDField(required=False)
     position = forms.IntegerField(required=False, min_value=1)
-    set_id = forms.Field(required=False)
+    set_id = SetChoiceField()
 
     def clean_photo_ids(self):
         return self.check_photos(self.cleaned_data["photo_ids"])

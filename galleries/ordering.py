@@ -3,8 +3,8 @@
 A gallery's photos come set by set, in the photographer's order of sets (photos of no set
 first, under the gallery itself), and within each by the gallery's sort:
 
-- capture time: EXIF DateTimeOriginal (see galleries.models.stored_capture_time); photos
-  without one follow, by file name;
+- capture time: EXIF DateTimeOriginal, to the sub-second (stored_capture_time() below says
+  how a time without offset is read); photos without one follow, by file name;
 - file name, naturally (IMG_2 before IMG_10);
 - upload time;
 - manual: the photographer's own order, kept as sparse integer positions. Moving one photo
@@ -67,8 +67,8 @@ def order_keys(sort=None):
         keys |= {name: KEY_EXPRESSIONS[name][0] for name in SORT_KEYS[sort]}
     else:
         for name, (expression, unused) in KEY_EXPRESSIONS.items():
-            sorts = [sort for sort, names in SORT_KEYS.items() if name in names]
-            keys[name] = Case(When(gallery__sort__in=sorts, then=expression), default=Value(unused))
+            using = [each for each, names in SORT_KEYS.items() if name in names]
+            keys[name] = Case(When(gallery__sort__in=using, then=expression), default=Value(unused))
     return keys
 
 
@@ -170,9 +170,9 @@ def place(photos, photo, after=None, photo_set_id=None):
 def arrange(photos, photo_ids):
     """Put the photos `photo_ids` in that order, each in its own set: they trade the positions
     they hold among themselves, so the photos not listed stay where they are."""
-    listed = photos.filter(pk__in=photo_ids)
-    if listed.values("position").distinct().count() < len(photo_ids):  # ties would keep their order
+    if photos.values("position").distinct().count() < photos.count():  # photos tied by id would not follow
         renumber(photos)
+    listed = photos.filter(pk__in=photo_ids)
     listed = list(listed.in_display_order(Sort.MANUAL).only("pk", "photo_set", "position"))
     free = defaultdict(list)
     for photo in listed:
