@@ -36,13 +36,18 @@ def owned_set(request, gallery_id, set_id):
                              gallery__owner=request.user)
 
 
-def sets_json(gallery):
-    """The gallery's sets as scripts see them, in order."""
-    return [
-        {"id": str(photo_set.pk), "name": photo_set.name, "position": photo_set.position,
-         "photo_count": photo_set.photo_count}
-        for photo_set in gallery.sets.with_photo_counts()
-    ]
+def set_json(photo_set):
+    """A set as scripts see it; `photo_set` comes with its photo count (with_photo_counts)."""
+    return {"id": str(photo_set.pk), "name": photo_set.name, "position": photo_set.position,
+            "photo_count": photo_set.photo_count}
+
+
+def sets_json(gallery, only=None):
+    """The gallery's sets as scripts see them, in order; or with `only`, that set alone."""
+    photo_sets = gallery.sets.with_photo_counts()
+    if only is not None:
+        return set_json(photo_sets.get(pk=only.pk))
+    return [set_json(photo_set) for photo_set in photo_sets]
 
 
 def changed(request, gallery, message, data, status=200):
@@ -181,9 +186,8 @@ def photo_move(request, gallery_id):
         return refused(request, gallery, form)
     moved, photo_set = form.save()
     where = f"into “{photo_set}”" if photo_set else "out of their sets"
-    set_data = next((data for data in sets_json(gallery) if photo_set and data["id"] == str(photo_set.pk)), None)
     return changed(request, gallery, f"{moved} photo{'s' if moved != 1 else ''} moved {where}.",
-                   {"moved": moved, "set": set_data})
+                   {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None})
 
 
 @login_required
@@ -217,8 +221,8 @@ def set_create(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     photo_set = form.save()
-    data = {"id": str(photo_set.pk), "name": photo_set.name, "position": photo_set.position, "photo_count": 0}
-    return changed(request, gallery, f"Set “{photo_set}” added.", data, status=201)
+    photo_set.photo_count = 0
+    return changed(request, gallery, f"Set “{photo_set}” added.", set_json(photo_set), status=201)
 
 
 @login_required
@@ -229,7 +233,7 @@ def set_rename(request, gallery_id, set_id):
     if not form.is_valid():
         return refused(request, photo_set.gallery, form)
     form.save()
-    data = next(data for data in sets_json(photo_set.gallery) if data["id"] == str(photo_set.pk))
+    data = sets_json(photo_set.gallery, only=photo_set)
     return changed(request, photo_set.gallery, f"Set renamed to “{photo_set}”.", data)
 
 
