@@ -10,6 +10,7 @@
   var status = document.querySelector("[data-order-status]");
   var csrfToken = (document.querySelector("#photo-selection input[name=csrfmiddlewaretoken]") || {}).value;
   var dragged = null;
+  var byHandle = false; // the drag is a finger's on a tile's handle, not the browser's own
 
   function tiles() {
     return Array.prototype.slice.call(grid.querySelectorAll("[data-photo-tile]"));
@@ -116,7 +117,8 @@
     }).catch(failed);
   });
 
-  // Drag and drop (the HTML drag API). Dragging files over the page is for uploads: not here.
+  // Drag and drop: the HTML drag API for mice, and a handle on each tile for fingers (pointer
+  // events; the handle takes no scrolling). Dragging files over the page is for uploads: not here.
   function isPhotoDrag(event) {
     return dragged && !Array.prototype.includes.call(event.dataTransfer.types, "Files");
   }
@@ -127,54 +129,38 @@
     });
   }
 
-  function dropPlace(event) {
-    var target = event.target.closest("[data-photo-tile], [data-set-heading]");
-    if (!target || target === dragged) return null;
+  // Where a photo dropped on `element` at `x` goes: before or after a tile, or first under a heading.
+  function dropPlace(element, x) {
+    var target = element && element.closest("[data-photo-tile], [data-set-heading]");
+    if (!target || target === dragged || !grid.contains(target)) return null;
     if (target.matches("[data-set-heading]")) return { target: target, after: true };
     var box = target.getBoundingClientRect();
-    return { target: target, after: event.clientX > box.left + box.width / 2 };
+    return { target: target, after: x > box.left + box.width / 2 };
   }
 
-  grid.addEventListener("dragstart", function (event) {
-    var tile = event.target.closest && event.target.closest("[data-photo-tile]");
-    if (!tile) return;
-    dragged = tile;
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", tile.dataset.name);
-    tile.classList.add("is-dragging");
-  });
-
-  grid.addEventListener("dragend", function () {
-    if (dragged) dragged.classList.remove("is-dragging");
-    dragged = null;
+  function showPlace(place) {
     clearMarks();
-  });
-
-  grid.addEventListener("dragover", function (event) {
-    if (!isPhotoDrag(event)) return;
-    var place = dropPlace(event);
-    if (!place) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "move";
-    clearMarks();
-    if (place.target.matches("[data-photo-tile]")) {
+    if (place && place.target.matches("[data-photo-tile]")) {
       place.target.classList.add(place.after ? "is-drop-after" : "is-drop-before");
     }
-  });
+  }
 
-  grid.addEventListener("drop", function (event) {
-    if (!isPhotoDrag(event)) return;
-    var place = dropPlace(event);
-    if (!place) return;
-    event.preventDefault();
+  function endDrag() {
+    if (dragged) dragged.classList.remove("is-dragging");
+    dragged = null;
+    byHandle = false;
+    clearMarks();
+  }
+
+  function drop(place) {
     var tile = dragged;
+    endDrag();
     var fromSet = tile.dataset.setId;
     if (place.after) {
       place.target.after(tile);
     } else {
       place.target.before(tile);
     }
-    clearMarks();
     // Where it landed: right after a photo, or first under a set's heading, or first of all.
     var previous = tile.previousElementSibling;
     while (previous && !previous.matches("[data-photo-tile], [data-set-heading]")) previous = previous.previousElementSibling;
@@ -198,5 +184,59 @@
       renumber();
       announce(tile.dataset.name + " moved to position " + tile.dataset.number + " of " + tile.dataset.sectionSize + ".");
     }).catch(failed);
+  }
+
+  grid.addEventListener("dragstart", function (event) {
+    var tile = event.target.closest && event.target.closest("[data-photo-tile]");
+    if (!tile) return;
+    dragged = tile;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", tile.dataset.name);
+    tile.classList.add("is-dragging");
+  });
+  grid.addEventListener("dragend", endDrag);
+  grid.addEventListener("dragover", function (event) {
+    if (!isPhotoDrag(event)) return;
+    var place = dropPlace(event.target, event.clientX);
+    if (!place) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    showPlace(place);
+  });
+  grid.addEventListener("drop", function (event) {
+    if (!isPhotoDrag(event)) return;
+    var place = dropPlace(event.target, event.clientX);
+    if (!place) return;
+    event.preventDefault();
+    drop(place);
+  });
+
+  if (window.matchMedia("(any-pointer: coarse)").matches) grid.classList.add("has-drag-handles");
+  function placeUnder(event) {
+    return dropPlace(document.elementFromPoint(event.clientX, event.clientY), event.clientX);
+  }
+  grid.addEventListener("pointerdown", function (event) {
+    var handle = event.target.closest("[data-drag-handle]");
+    if (!handle || !event.isPrimary) return;
+    event.preventDefault();
+    dragged = handle.closest("[data-photo-tile]");
+    byHandle = true;
+    dragged.classList.add("is-dragging");
+    handle.setPointerCapture(event.pointerId); // its moves come here, wherever the finger goes
+  });
+  grid.addEventListener("pointermove", function (event) {
+    if (byHandle) showPlace(placeUnder(event));
+  });
+  grid.addEventListener("pointerup", function (event) {
+    if (!byHandle) return;
+    var place = placeUnder(event);
+    if (place) {
+      drop(place);
+    } else {
+      endDrag();
+    }
+  });
+  grid.addEventListener("pointercancel", function () {
+    if (byHandle) endDrag(); // (the browser's own drag cancels the mouse's pointer: that one goes on)
   });
 })();

@@ -70,6 +70,36 @@ def test_photographer_reorders_by_dragging_and_by_keyboard_and_the_order_stays(n
     assert [p.original_filename for p in gallery.ordered_photos()] == ["C.jpg", "B.jpg", "D.jpg", "A.jpg"]
 
 
+def test_on_a_touch_screen_a_photo_is_dragged_by_its_handle(new_context, live_server):
+    gallery = GalleryFactory(name="Touch")
+    for name in ["A.jpg", "B.jpg", "C.jpg"]:
+        store_photo(gallery, jpeg_upload(name, width=90, height=60))
+    context = new_context(**SIZES["phone"])
+    log_in(context, gallery.owner, live_server)
+    page = context.new_page()
+    page.goto(gallery.get_absolute_url())
+    wait_for_images(page, ".photo-tile img")
+    tiles = page.locator("[data-photo-tile]")
+    handle = tiles.nth(2).locator("[data-drag-handle]")
+    expect(handle).to_be_visible()
+    start, target = handle.bounding_box(), tiles.nth(0).bounding_box()
+    touchscreen = context.new_cdp_session(page)  # a finger: real touch events, as a phone sends them
+
+    def touch(kind, x=None, y=None):
+        points = [] if x is None else [{"x": x, "y": y}]
+        touchscreen.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    with page.expect_response(re.compile(r"/photos/order/$")) as answer:
+        touch("touchStart", start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+        touch("touchMove", target["x"] + target["width"] / 2, target["y"] + target["height"] + 40)
+        touch("touchMove", target["x"] + 10, target["y"] + 20)
+        touch("touchEnd")
+    assert answer.value.ok
+    assert tile_names(page) == ["C.jpg", "A.jpg", "B.jpg"]
+    page.reload()
+    assert tile_names(page) == ["C.jpg", "A.jpg", "B.jpg"]
+
+
 def test_dragging_a_photo_under_another_sets_heading_moves_it_into_that_set(new_context, live_server):
     gallery = GalleryFactory(name="Sets")
     ceremony = PhotoSet.objects.create(gallery=gallery, name="Ceremony")
