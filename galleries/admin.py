@@ -5,7 +5,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from galleries.models import Gallery, PendingDeletion, Photo
+from galleries.models import Gallery, PendingDeletion, Photo, PhotoSet
 
 
 def thumbnail_tag(photo, size=64):
@@ -15,14 +15,30 @@ def thumbnail_tag(photo, size=64):
     return format_html('<img src="{}" alt="" width="{}" height="{}" loading="lazy">', url, width, height)
 
 
+class PhotoSetInline(admin.TabularInline):
+    model = PhotoSet
+    fields = ["name", "position", "photo_count"]
+    readonly_fields = ["photo_count"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_photo_counts()
+
+    @admin.display(description="Photos")
+    def photo_count(self, photo_set):
+        return photo_set.photo_count
+
+
 class PhotoInline(admin.TabularInline):
     model = Photo
-    fields = ["thumbnail", "original_filename", "file_size", "width", "height", "uploaded_at"]
+    fields = ["thumbnail", "original_filename", "photo_set", "captured_at", "file_size", "width", "height", "uploaded_at"]
     readonly_fields = fields
     extra = 0
     can_delete = True
     show_change_link = True
-    ordering = ["sort_key", "uploaded_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("photo_set").in_display_order()  # the gallery's order
 
     @admin.display(description="Thumbnail")
     def thumbnail(self, photo):
@@ -34,14 +50,14 @@ class PhotoInline(admin.TabularInline):
 
 @admin.register(Gallery)
 class GalleryAdmin(admin.ModelAdmin):
-    list_display = ["name", "owner", "photo_count", "total_size_display", "created_at", "updated_at"]
+    list_display = ["name", "owner", "sort", "photo_count", "total_size_display", "created_at", "updated_at"]
     list_select_related = ["owner"]
-    list_filter = ["created_at"]
+    list_filter = ["sort", "created_at"]
     search_fields = ["name", "owner__email", "owner__display_name", "=id"]
     raw_id_fields = ["owner", "cover_photo"]
     readonly_fields = ["id", "created_at", "updated_at"]
     date_hierarchy = "created_at"
-    inlines = [PhotoInline]
+    inlines = [PhotoSetInline, PhotoInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).with_photo_stats()
@@ -57,15 +73,18 @@ class GalleryAdmin(admin.ModelAdmin):
 
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["thumbnail", "original_filename", "gallery", "owner", "size_display", "dimensions", "uploaded_at"]
+    list_display = [
+        "thumbnail", "original_filename", "gallery", "photo_set", "owner", "size_display", "dimensions", "captured_at",
+        "uploaded_at",
+    ]
     list_display_links = ["thumbnail", "original_filename"]
-    list_select_related = ["gallery__owner"]
+    list_select_related = ["gallery__owner", "photo_set"]
     list_filter = ["content_type", "uploaded_at"]
     search_fields = ["original_filename", "object_key", "gallery__name", "gallery__owner__email", "=id"]
-    raw_id_fields = ["gallery"]
+    raw_id_fields = ["gallery", "photo_set"]
     readonly_fields = [
         "id", "thumbnail", "object_key", "thumbnail_object_key", "preview_object_key", "sort_key",
-        "content_type", "file_size", "width", "height", "uploaded_at",
+        "content_type", "file_size", "width", "height", "captured_at", "uploaded_at", "position",
     ]
     date_hierarchy = "uploaded_at"
 

@@ -1,6 +1,11 @@
-from django import forms
+import uuid
 
-from galleries.models import Gallery
+from django import forms
+from django.db import transaction
+
+from galleries import ordering
+from galleries.models import Gallery, PhotoSet
+from galleries.ordering import Sort
 
 
 class GalleryForm(forms.ModelForm):
@@ -44,3 +49,173 @@ class PhotoSelectionForm(forms.Form):
         """Delete the selected photos (their files follow once the transaction commits)."""
         deleted, _ = self.gallery.photos.filter(pk__in=self.cleaned_data["photo_ids"]).delete()
         return deleted
+
+
+class PhotoSetForm(forms.ModelForm):
+    """A new set's name, or a set's new name: unique in its gallery, whatever the case."""
+
+    name = forms.CharField(
+        label="Set name", max_length=100, strip=True, widget=forms.TextInput(attrs={"placeholder": "e.g. Ceremony"})
+    )
+
+    class Meta:
+        model = PhotoSet
+        fields = ["name"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if self.instance.gallery.sets.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("This gallery already has a set of that name.")
+        return name
+
+
+class MultipleUUIDField(forms.Field):
+    """A list of ids, from a form's repeated field or a JSON list."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        values = value if isinstance(value, (list, tuple)) else [value] if value else []
+        try:
+            ids = [uuid.UUID(str(item)) for item in values]
+        except ValueError:
+            raise forms.ValidationError("These are not all photo ids.")
+        if len(set(ids)) < len(ids):
+            raise forms.ValidationError("A photo is listed twice.")
+        return ids
+
+
+class SetChoiceField(forms.ModelChoiceField):
+    """One of the gallery's sets, by id (GalleryChangeForm sets the choices); empty means no set."""
+
+    def __init__(self):
+        super().__init__(
+            PhotoSet.objects.none(), required=False, error_messages={"invalid_choice": "That set is not in this gallery."}
+        )
+
+
+class GalleryChangeForm(forms.Form):
+    """A form about one gallery's photos: it takes ids of the gallery's own photos and sets only."""
+
+    def __init__(self, gallery, *args, **kwargs):
+        self.gallery = gallery
+        super().__init__(*args, **kwargs)
+        if "set_id" in self.fields:
+            self.fields["set_id"].queryset = gallery.sets.all()
+
+    def check_photos(self, ids):
+        if ids and self.gallery.photos.filter(pk__in=ids).count() < len(set(ids)):
+            raise forms.ValidationError("That photo is not in this gallery.")
+        return ids
+
+
+class UploadSetForm(GalleryChangeForm):
+    """Which set an upload goes into (none by default)."""
+
+    set_id = SetChoiceField()
+
+
+class PhotoMoveForm(GalleryChangeForm):
+    """Move the selected photos into a set, or out of every set."""
+
+    photo_ids = MultipleUUIDField(error_messages={"required": "Select at least one photo."})
+    set_id = SetChoiceField()
+
+    def clean_photo_ids(self):
+        return self.check_photos(self.cleaned_data["photo_ids"])
+
+    def save(self):
+        photo_set = self.cleaned_data["set_id"]
+        with transaction.atomic():
+            moving = list(self.gallery.ordered_photos().filter(pk__in=self.cleaned_data["photo_ids"]))
+            ordering.move_to_set(self.gallery.photos, moving, photo_set)
+        return len(moving), photo_set
+
+
+class SetOrderForm(GalleryChangeForm):
+    """The sets in a new order; sets left out follow the listed ones, in their old order."""
+
+    set_ids = MultipleUUIDField(error_messages={"required": "List the sets in their new order."})
+
+    def clean_set_ids(self):
+        ids = self.cleaned_data["set_ids"]
+        if self.gallery.sets.filter(pk__in=ids).count() < len(ids):
+            raise forms.ValidationError("That set is not in this gallery.")
+        return ids
+
+    def save(self):
+        rank = {pk: number for number, pk in enumerate(self.cleaned_data["set_ids"])}
+        photo_sets = sorted(self.gallery.sets.all(), key=lambda s: (rank.get(s.pk, len(rank)), s.position))
+        PhotoSet.objects.renumber(photo_sets)
+
+
+class SortForm(forms.Form):
+    sort = forms.ChoiceField(label="Order photos by", choices=Sort.choices)
+
+    def __init__(self, gallery, *args, **kwargs):
+        self.gallery = gallery
+        super().__init__(*args, **kwargs)
+
+    def save(self):
+        self.gallery.change_sort(self.cleaned_data["sort"])
+
+
+class PhotoOrderForm(GalleryChangeForm):
+    """The photographer's own order, which it switches the gallery to. Either `photo_ids`, some or
+    all of the gallery's photos in their new order (each stays in its set), or one `photo_id`
+    with where it goes: right after `after_id` (joining that photo's set), or at `position`
+    (from 1) in its set, or with neither, first in its set. `set_id` moves it into another set
+    first (empty: no set)."""
+
+    photo_ids = MultipleUUIDField(required=False)
+    photo_id = forms.UUIDField(required=False)
+    after_id = forms.UUIDField(required=False)
+    position = forms.IntegerField(required=False, min_value=1)
+    set_id = SetChoiceField()
+
+    def clean_photo_ids(self):
+        return self.check_photos(self.cleaned_data["photo_ids"])
+
+    def clean_photo_id(self):
+        self.check_photos([self.cleaned_data["photo_id"]] if self.cleaned_data["photo_id"] else [])
+        return self.cleaned_data["photo_id"]
+
+    def clean_after_id(self):
+        self.check_photos([self.cleaned_data["after_id"]] if self.cleaned_data["after_id"] else [])
+        return self.cleaned_data["after_id"]
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("photo_ids")) == bool(data.get("photo_id")) and not self.errors:
+            raise forms.ValidationError("Send either photo_ids in their new order, or one photo_id and where it goes.")
+        if data.get("photo_id") and data["photo_id"] == data.get("after_id"):
+            self.add_error("after_id", "A photo cannot go after itself.")
+        if data.get("after_id") and data.get("position"):
+            self.add_error("position", "Send after_id or position, not both.")
+        if data.get("after_id") and "set_id" in self.data:
+            self.add_error("set_id", "A photo placed after another joins that photo's set.")
+        return data
+
+    def save(self):
+        photos = self.gallery.photos
+        with transaction.atomic():
+            self.gallery.change_sort(Sort.MANUAL)
+            if self.cleaned_data["photo_ids"]:
+                ordering.arrange(photos, self.cleaned_data["photo_ids"])
+                return self.cleaned_data["photo_ids"]
+            photo = photos.get(pk=self.cleaned_data["photo_id"])
+            if self.cleaned_data["after_id"]:
+                ordering.place(photos, photo, after=photos.get(pk=self.cleaned_data["after_id"]))
+            else:
+                set_id = self.cleaned_data["set_id"].pk if self.cleaned_data["set_id"] else None
+                set_id = set_id if "set_id" in self.data else photo.photo_set_id
+                ordering.place(photos, photo, after=self.anchor(set_id, photo), photo_set_id=set_id)
+            return [photo.pk]
+
+    def anchor(self, set_id, photo):
+        """The photo that `photo` goes after to be at `position` in the set `set_id`, if any."""
+        position = self.cleaned_data["position"]
+        if not position or position == 1:
+            return None
+        others = self.gallery.photos.filter(photo_set_id=set_id).exclude(pk=photo.pk).order_by("position", "pk")
+        return others[position - 2 : position - 1].first() or others.last()

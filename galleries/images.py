@@ -384,6 +384,32 @@ def capture_time(exif):
     return taken
 
 
+def read_capture_time(file):
+    """The capture time of a stored photo, from its metadata alone (no pixel is decoded): for
+    photos stored before capture times were recorded. None when there is none to read.
+
+    A JPEG's EXIF sits near its start, so the head of the file is enough (the rest may be
+    missing); the other formats need the whole file.
+    """
+    try:
+        file.seek(0)
+        format = _format_of(file.read(16))
+        file.seek(0)
+        if format in ("JPEG", "HEIF"):
+            with Image.open(file, formats=[format]) as image:
+                return capture_time(_exif(image))
+        if format == "TIFF":
+            return capture_time(_tiff_exif(file))
+        if format in ("PNG", "WEBP"):
+            source = _vips_source(file)
+            image = _vips_load(source, format)  # the header only, until pixels are asked for
+            has_exif = image.get_typeof("exif-data")
+            return capture_time(_exif_from_bytes(image.get("exif-data"))) if has_exif else None
+    except Exception:  # unreadable metadata costs the photo its date, nothing else
+        logger.info("Could not read a capture time", exc_info=True)
+    return None
+
+
 def _exif_text(value):
     if isinstance(value, bytes):
         value = value.decode("latin-1")

@@ -6,15 +6,17 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import models
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, Now
+from django.db import models, transaction
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.functional import cached_property
 
+from galleries import ordering
 from galleries.images import THUMBNAIL_SIZE, fit_within
+from galleries.ordering import Sort
 
 
 def natural_sort_key(filename):
@@ -33,7 +35,7 @@ class GalleryQuerySet(models.QuerySet):
         )
 
     def with_cover_id(self):
-        """Annotate `cover_id`: the cover photo, else the first photo in display order."""
+        """Annotate `cover_id`: the cover photo, else the first photo in its gallery's order."""
         first_photo = Photo.objects.filter(gallery=models.OuterRef("pk")).in_display_order().values("pk")[:1]
         return self.annotate(cover_id=Coalesce("cover_photo_id", models.Subquery(first_photo)))
 
@@ -45,6 +47,7 @@ class Gallery(models.Model):
     cover_photo = models.ForeignKey(
         "Photo", null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="+"
     )
+    sort = models.CharField(max_length=20, choices=Sort.choices, default=Sort.CAPTURE_TIME, db_default=Sort.CAPTURE_TIME)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
@@ -64,15 +67,76 @@ class Gallery(models.Model):
     def cover_or_first_photo(self):
         if self.cover_photo_id:
             return self.cover_photo
-        return self.photos.in_display_order().first()
+        return self.ordered_photos().first()
+
+    def ordered_photos(self):
+        """The gallery's photos in the order it shows them (galleries/ordering.py)."""
+        return self.photos.in_display_order(self.sort)
+
+    def photo_page(self, number):
+        """One page of photos in order, with the gallery's sets (`page.sets`, with their photo
+        counts); each photo knows its place in its set (ordering.mark_sections)."""
+        page = self.ordered_photos().page(number)
+        page.sets = list(self.sets.with_photo_counts())
+        ordering.mark_sections(page, page.sets, PhotoQuerySet.PER_PAGE)
+        return page
+
+    def change_sort(self, sort):
+        """Show the photos in `sort` order from now on. Manual order starts from the order
+        shown until now, so the first move changes only what it moves."""
+        with transaction.atomic():
+            if sort == Sort.MANUAL and self.sort != Sort.MANUAL:
+                ordering.renumber(self.photos, self.sort)
+            self.sort = sort
+            self.save(update_fields=["sort", "updated_at"])
 
     def touch(self):
         """Mark the gallery as changed now (photos added), without loading or saving the row."""
         Gallery.objects.filter(pk=self.pk).update(updated_at=timezone.now())
 
 
+class PhotoSetQuerySet(models.QuerySet):
+    def with_photo_counts(self):
+        return self.annotate(photo_count=Count("photos")).order_by("position")
+
+    def renumber(self, photo_sets):
+        """Give `photo_sets` (all of a gallery's) positions 0, 1, 2, … in that order."""
+        for position, photo_set in enumerate(photo_sets):
+            if photo_set.position != position:
+                photo_set.position = position
+                self.filter(pk=photo_set.pk).update(position=position)
+
+
+class PhotoSet(models.Model):
+    """A chapter of a gallery ("Getting ready", "Ceremony"): a photo belongs to one set or none."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="sets")
+    name = models.CharField(max_length=100)
+    position = models.IntegerField(default=0, db_default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    objects = PhotoSetQuerySet.as_manager()
+
+    class Meta:
+        db_table = "photo_sets"
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint("gallery", Lower("name"), name="photo_sets_unique_name_per_gallery"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if self._state.adding and self.gallery_id:  # a new set comes last
+            last = PhotoSet.objects.filter(gallery_id=self.gallery_id).aggregate(last=Max("position"))["last"]
+            self.position = -1 if last is None else last
+            self.position += 1
+        super().save(*args, **kwargs)
+
+
 class PhotoQuerySet(models.QuerySet):
-    DISPLAY_ORDER = ("sort_key", "uploaded_at", "id")
     PER_PAGE = 120
 
     def page(self, number):
@@ -81,18 +145,22 @@ class PhotoQuerySet(models.QuerySet):
         gallery of thousands of photos renders as fast as one of a hundred."""
         return Paginator(self, self.PER_PAGE).get_page(number)
 
-    def in_display_order(self):
-        return self.order_by(*self.DISPLAY_ORDER)
+    def in_display_order(self, sort=None):
+        """In the order a gallery shows them: set by set, each by `sort` (a gallery's sort;
+        without it, each photo's own gallery's). The photos carry their order's keys, so
+        before() and after() find their neighbours."""
+        keys = ordering.order_keys(sort)
+        return self.annotate(**keys).order_by(*keys, "id")
 
     def after(self, photo):
-        """The photos after `photo` in display order, nearest first."""
-        return self.filter(_later_than(photo, self.DISPLAY_ORDER, "gt")).in_display_order()
+        """The photos after `photo` (one of these, in display order), nearest first."""
+        keys = self.query.order_by
+        return self.filter(ordering.keyset(photo, keys, "gt"))
 
     def before(self, photo):
-        """The photos before `photo` in display order, nearest first."""
-        return self.filter(_later_than(photo, self.DISPLAY_ORDER, "lt")).order_by(
-            *(f"-{field}" for field in self.DISPLAY_ORDER)
-        )
+        """The photos before `photo` (one of these, in display order), nearest first."""
+        keys = self.query.order_by
+        return self.filter(ordering.keyset(photo, keys, "lt")).order_by(*(f"-{key}" for key in keys))
 
     def stats(self, web_size=False):
         """{"photo_count": …, "total_size": …} in one query: the originals' bytes, or with
@@ -120,15 +188,6 @@ class PhotoQuerySet(models.QuerySet):
         )
 
 
-def _later_than(photo, fields, lookup):
-    """A keyset condition: rows whose (field1, field2, …) compare `lookup` to the photo's."""
-    condition, equal_so_far = Q(), Q()
-    for field in fields:
-        condition |= equal_so_far & Q(**{f"{field}__{lookup}": getattr(photo, field)})
-        equal_so_far &= Q(**{field: getattr(photo, field)})
-    return condition
-
-
 class Photo(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="photos")
@@ -137,6 +196,15 @@ class Photo(models.Model):
     preview_object_key = models.CharField(default="", db_default="")
     original_filename = models.CharField(max_length=255, default="", db_default="")
     sort_key = models.CharField(max_length=500, default="", db_default="")
+    photo_set = models.ForeignKey(
+        PhotoSet, null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="photos", verbose_name="set"
+    )
+    captured_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the photo was taken (EXIF), if the camera said so."
+    )
+    position = models.BigIntegerField(
+        default=ordering.upload_position, db_default=0, help_text="Place in the gallery's manual order."
+    )
     content_type = models.CharField(max_length=50, default="image/jpeg", db_default="image/jpeg")
     file_size = models.IntegerField()
     preview_size = models.IntegerField(null=True, blank=True, help_text="Bytes of the preview JPEG.")

@@ -19,6 +19,7 @@ from django.db import transaction
 
 from galleries.images import ImageRejected, make_renditions
 from galleries.models import PendingDeletion, Photo
+from galleries.ordering import stored_capture_time
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import delete_storage_objects
 
@@ -83,9 +84,9 @@ def _distinct_megabytes(size, limit):
     return size_text, limit_text
 
 
-def store_photo(gallery, upload):
+def store_photo(gallery, upload, photo_set=None):
     """Store one uploaded photo (the original byte for byte, its thumbnail and preview) and
-    return the new Photo.
+    return the new Photo, in `photo_set` if one is given (a set of the gallery).
 
     Raises ImageRejected with a message for the photographer, or one of STORAGE_ERRORS.
     """
@@ -99,6 +100,8 @@ def store_photo(gallery, upload):
         preview_size=len(renditions.preview),
         width=renditions.width,
         height=renditions.height,
+        captured_at=stored_capture_time(renditions.captured_at),
+        photo_set=photo_set,
     )
     photo.assign_object_keys()
     upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
@@ -147,7 +150,7 @@ class UploadBatch:
         self.errors.append({"file_name": upload.name if upload else "", "message": message})
 
 
-def store_photos(gallery, uploads):
+def store_photos(gallery, uploads, photo_set=None):
     """Store each upload on its own: one broken file never costs the others theirs. Once
     storage is down, the rest are not tried (each would wait out the timeouts)."""
     batch = UploadBatch()
@@ -158,7 +161,7 @@ def store_photos(gallery, uploads):
             if batch.storage_down:
                 batch.add_error(upload, STORAGE_UNAVAILABLE)
             else:
-                batch.photos.append(store_photo(gallery, upload))
+                batch.photos.append(store_photo(gallery, upload, photo_set))
         except ImageRejected as error:
             batch.add_error(upload, str(error))
         except STORAGE_ERRORS:

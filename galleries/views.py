@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,12 +11,16 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from galleries.forms import CoverForm, GalleryForm, PhotoSelectionForm
-from galleries.models import Gallery, Photo
+from galleries.forms import (
+    CoverForm, GalleryForm, PhotoMoveForm, PhotoOrderForm, PhotoSelectionForm, PhotoSetForm, SetOrderForm, SortForm,
+    UploadSetForm,
+)
+from galleries.models import Gallery, Photo, PhotoSet
+from galleries.ordering import Sort
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
-from viewport.http import wants_json
+from viewport.http import posted_data, wants_json
 
 
 def owned_gallery(request, gallery_id):
@@ -26,6 +30,40 @@ def owned_gallery(request, gallery_id):
 
 def owned_photo(request, gallery_id, photo_id):
     return get_object_or_404(Photo, pk=photo_id, gallery_id=gallery_id, gallery__owner=request.user)
+
+
+def owned_set(request, gallery_id, set_id):
+    return get_object_or_404(PhotoSet.objects.select_related("gallery"), pk=set_id, gallery_id=gallery_id,
+                             gallery__owner=request.user)
+
+
+def set_json(photo_set):
+    """A set as scripts see it; `photo_set` comes with its photo count (with_photo_counts)."""
+    return {"id": str(photo_set.pk), "name": photo_set.name, "position": photo_set.position,
+            "photo_count": photo_set.photo_count}
+
+
+def sets_json(gallery, only=None):
+    """The gallery's sets as scripts see them, in order; or with `only`, that set alone."""
+    photo_sets = gallery.sets.with_photo_counts()
+    if only is not None:
+        return set_json(photo_sets.get(pk=only.pk))
+    return [set_json(photo_set) for photo_set in photo_sets]
+
+
+def changed(request, gallery, message, data, status=200):
+    """The answer to a change of the gallery: `data` as JSON for a script, else back to the page."""
+    if wants_json(request):
+        return JsonResponse(data, status=status)
+    messages.success(request, message)
+    return redirect(gallery)
+
+
+def refused(request, gallery, form):
+    """A 400 that says what was wrong with each field: as JSON, or as a page with a way back."""
+    if wants_json(request):
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    return render(request, "galleries/change_refused.html", {"gallery": gallery, "form": form}, status=400)
 
 
 @login_required
@@ -47,12 +85,14 @@ def gallery_list(request):
 @gzip_page
 def gallery_detail(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    context = {"gallery": gallery, "page": gallery.photos.in_display_order().page(request.GET.get("page"))}
+    context = {"gallery": gallery, "page": gallery.photo_page(request.GET.get("page"))}
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)
     context.update(
         gallery.photos.stats(),
         rename_form=GalleryForm(instance=gallery),
+        set_form=PhotoSetForm(auto_id="new-set-%s"),
+        sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
     )
     return render(request, "galleries/gallery_detail.html", context)
@@ -101,7 +141,10 @@ def gallery_cover(request, gallery_id):
 @require_POST
 def photo_upload(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    batch = store_photos(gallery, request.FILES.getlist("photos"))
+    into = UploadSetForm(gallery, request.POST)
+    if not into.is_valid():
+        return refused(request, gallery, into)
+    batch = store_photos(gallery, request.FILES.getlist("photos"), into.cleaned_data["set_id"])
     if wants_json(request):
         photos = [
             {
@@ -133,6 +176,90 @@ def photo_delete(request, gallery_id):
     else:
         messages.error(request, " ".join(form.errors["photo_ids"]))
     return redirect(gallery)
+
+
+@login_required
+@require_POST
+def photo_move(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PhotoMoveForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    moved, photo_set = form.save()
+    where = f"into “{photo_set}”" if photo_set else "out of their sets"
+    return changed(request, gallery, f"{moved} photo{'s' if moved != 1 else ''} moved {where}.",
+                   {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None})
+
+
+@login_required
+@require_POST
+def photo_order(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PhotoOrderForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    moved = form.save()
+    return changed(request, gallery, "Photo moved." if len(moved) == 1 else "Photos reordered.",
+                   {"sort": gallery.sort, "moved": [str(pk) for pk in moved]})
+
+
+@login_required
+@require_POST
+def gallery_sort(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = SortForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    return changed(request, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.", {"sort": gallery.sort})
+
+
+@login_required
+@require_POST
+def set_create(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PhotoSetForm(posted_data(request), instance=PhotoSet(gallery=gallery))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    photo_set = form.save()
+    photo_set.photo_count = 0
+    return changed(request, gallery, f"Set “{photo_set}” added.", set_json(photo_set), status=201)
+
+
+@login_required
+@require_POST
+def set_rename(request, gallery_id, set_id):
+    photo_set = owned_set(request, gallery_id, set_id)
+    form = PhotoSetForm(posted_data(request), instance=photo_set)
+    if not form.is_valid():
+        return refused(request, photo_set.gallery, form)
+    form.save()
+    data = sets_json(photo_set.gallery, only=photo_set)
+    return changed(request, photo_set.gallery, f"Set renamed to “{photo_set}”.", data)
+
+
+@login_required
+@require_POST
+def set_delete(request, gallery_id, set_id):
+    """Delete a set; its photos stay in the gallery, in no set."""
+    photo_set = owned_set(request, gallery_id, set_id)
+    gallery = photo_set.gallery
+    with transaction.atomic():
+        photo_set.delete()
+        PhotoSet.objects.renumber(gallery.sets.all())
+    return changed(request, gallery, f"Set “{photo_set}” deleted; its photos are still in the gallery.",
+                   {"deleted": str(set_id), "sets": sets_json(gallery)})
+
+
+@login_required
+@require_POST
+def set_order(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = SetOrderForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    return changed(request, gallery, "Sets reordered.", {"sets": sets_json(gallery)})
 
 
 @login_required

@@ -15,6 +15,7 @@ urlpatterns = [
     path("s/<uuid:share_id>/", public.public_gallery, name="public_gallery"),
     path("s/<uuid:share_id>/unlock/", public.unlock, name="unlock"),
     path("s/<uuid:share_id>/zip/", public.zip_download, name="zip_download"),
+    path("s/<uuid:share_id>/sets/<uuid:set_id>/zip/", public.set_zip_download, name="set_zip_download"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/", public.public_photo, name="public_photo"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/thumbnail/", public.public_thumbnail, name="public_thumbnail"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/preview/", public.public_preview, name="public_preview"),

@@ -20,6 +20,7 @@ from django.shortcuts import render
 from django.utils.http import content_disposition_header
 
 from galleries.uploads import clean_filename
+from sharing import access, stats
 from viewport import middleware
 
 # What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
@@ -29,9 +30,9 @@ RETRY_AFTER = 30
 RECHECK_SECONDS = 60
 
 
-def archive_name(name):
+def archive_name(name, suffix=".zip"):
     """`Smith / Jones wedding` → `Smith - Jones wedding.zip`: a name made safe as a file name."""
-    return f"{clean_filename(re.sub(r'[\\/]+', '-', str(name)))}.zip"
+    return f"{clean_filename(re.sub(r'[\\/]+', '-', str(name)))}{suffix}"
 
 
 def entry_names(filenames):
@@ -68,6 +69,15 @@ def zip_response(name, photos, web_size=False, still_allowed=None):
     response["Content-Length"] = len(archive)
     response["Content-Disposition"] = content_disposition_header(True, archive_name(name))
     response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def link_zip(request, link, photos, name):
+    """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
+    of its ZIP downloads (the gallery's, a set's, a client's favourites)."""
+    access.check_download(link, "zip")
+    response = zip_response(name, photos, web_size=link.serves_web_size, still_allowed=link.still_allows_zip)
+    stats.count(request, link, "zip_downloads")
     return response
 
 

@@ -39,6 +39,43 @@ def upload_of(path):
     return SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
 
 
+def camera_jpeg(taken, make="NIKON CORPORATION", model="NIKON Z 6", *, subseconds=None, offset=None, jpeg=None,
+                width=600, height=400, color=(200, 80, 40)):
+    """A JPEG as a camera writes it: EXIF Make, Model, DateTimeOriginal (`taken`, naive) and,
+    when given, SubSecTimeOriginal and OffsetTimeOriginal ("+02:00").
+
+    With `jpeg` (a real photo's bytes), its own EXIF block is replaced by one with these tags
+    added to its tags (its orientation kept) and its pixels are left as they are; else a plain
+    picture is made.
+    """
+    if jpeg is None:
+        jpeg = image_bytes(width, height, color=color)
+    with Image.open(io.BytesIO(jpeg)) as image:
+        exif = image.getexif()
+    exif[0x010F], exif[0x0110] = make, model
+    exif_ifd = exif.get_ifd(0x8769)
+    exif_ifd[0x9003] = taken.strftime("%Y:%m:%d %H:%M:%S")
+    if subseconds is not None:
+        exif_ifd[0x9291] = subseconds
+    if offset is not None:
+        exif_ifd[0x9011] = offset
+    block = exif.tobytes()
+    segment = b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block
+    return jpeg[:2] + segment + _without_exif_segments(jpeg[2:])
+
+
+def _without_exif_segments(data):
+    """A JPEG's bytes after its SOI marker, less every APP1 Exif segment before its pixels."""
+    kept, position = [], 0
+    while data[position : position + 1] == b"\xff" and data[position + 1] not in (0xDA, 0xD9):
+        length = struct.unpack(">H", data[position + 2 : position + 4])[0]
+        segment = data[position : position + 2 + length]
+        if not (segment[1] == 0xE1 and segment[4:10] == b"Exif\0\0"):
+            kept.append(segment)
+        position += 2 + length
+    return b"".join(kept) + data[position:]
+
+
 def png_bomb(width=20_000, height=20_000):
     """A 100-byte, valid PNG whose header announces 400 megapixels: a decompression bomb."""
 

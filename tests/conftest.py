@@ -11,6 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
@@ -18,15 +19,17 @@ from testing.appserver import collect_static, production_env
 
 
 class World:
-    """Two photographers. The owner has a shared gallery (two stored photos, an active and an
-    expired share link) and a second gallery with one photo that no link shares."""
+    """Two photographers. The owner has a shared gallery (two stored photos, the second in the
+    set "Ceremony"; an active and an expired share link) and a second gallery with one photo
+    that no link shares."""
 
     def __init__(self):
         self.owner = UserFactory(display_name="Ada Owner")
         self.intruder = UserFactory(display_name="Ivan Intruder")
         self.gallery = GalleryFactory(owner=self.owner, name="Smith wedding")
         self.photo = store_photo(self.gallery, jpeg_upload("IMG_0001.jpg", width=320, height=240))
-        self.second_photo = store_photo(self.gallery, jpeg_upload("IMG_0002.jpg", width=240, height=320))
+        self.photo_set = PhotoSet.objects.create(gallery=self.gallery, name="Ceremony")
+        self.second_photo = store_photo(self.gallery, jpeg_upload("IMG_0002.jpg", width=240, height=320), self.photo_set)
         self.link = ShareLinkFactory(gallery=self.gallery)
         self.expired_link = ShareLinkFactory(gallery=self.gallery, expires_at=timezone.now() - timedelta(minutes=1))
         self.other_gallery = GalleryFactory(owner=self.owner, name="Private portfolio")

@@ -13,7 +13,7 @@ import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, PhotoSet
 from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from sharing.models import ShareLink
@@ -34,7 +34,9 @@ SIGNED_IN = {
 # One photographer's gallery, photo or share link: anyone else gets a 404.
 OWNED = {
     "galleries:gallery_detail", "galleries:gallery_rename", "galleries:gallery_delete", "galleries:gallery_cover",
-    "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_thumbnail", "galleries:photo_preview",
+    "galleries:gallery_sort", "galleries:set_create", "galleries:set_order", "galleries:set_rename",
+    "galleries:set_delete", "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_move",
+    "galleries:photo_order", "galleries:photo_thumbnail", "galleries:photo_preview",
     "galleries:photo_download", "sharing:share_link_create", "sharing:share_link_update",
     "sharing:share_link_settings", "sharing:share_link_delete", "sharing:share_link_detail",
     "sharing:share_link_stats_csv", "sharing:share_link_send", "favourites:gallery_favourites",
@@ -43,8 +45,8 @@ OWNED = {
 }
 # Whoever holds an active share link, for that link's gallery only.
 SHARED = {
-    "sharing:public_gallery", "sharing:zip_download", "sharing:public_photo", "sharing:public_thumbnail",
-    "sharing:public_preview", "sharing:photo_download",
+    "sharing:public_gallery", "sharing:zip_download", "sharing:set_zip_download", "sharing:public_photo",
+    "sharing:public_thumbnail", "sharing:public_preview", "sharing:photo_download",
 }
 # A share link's own forms, which only answer POST (the password form, a client's favourites).
 SHARED_FORMS = {
@@ -78,7 +80,7 @@ def build_url(route, values):
 
 def all_urls(world):
     values = {
-        "gallery_id": world.gallery.pk, "photo_id": world.photo.pk, "link_id": world.link.pk,
+        "gallery_id": world.gallery.pk, "photo_id": world.photo.pk, "set_id": world.photo_set.pk, "link_id": world.link.pk,
         "share_id": world.link.pk, "uidb64": "MQ", "token": "set-password", "object_id": world.gallery.pk,
         "id": world.owner.pk, "content_type_id": 1, "app_label": "galleries", "url": "no-such-page/",
         "list_id": world.gallery.pk,
@@ -134,7 +136,8 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     own_gallery = GalleryFactory(owner=world.intruder, name="Intruder's own")
     post_data = {
         "name": "pwned", "photo_ids": [str(world.photo.pk)], "photo_id": str(world.photo.pk),
-        "expires_in_days": "7", "photos": [jpeg_upload("evil.jpg")],
+        "expires_in_days": "7", "photos": [jpeg_upload("evil.jpg")], "sort": "manual",
+        "set_ids": [str(world.photo_set.pk)], "set_id": str(world.photo_set.pk),
     }
     checked = 0
     for name, namespace, url in all_urls(world):
@@ -168,6 +171,9 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     world.gallery.refresh_from_db()
     assert world.gallery.name == "Smith wedding"
     assert world.gallery.cover_photo_id is None
+    assert world.gallery.sort == "capture_time"
+    assert [(s.name, s.photo_count) for s in world.gallery.sets.with_photo_counts()] == [("Ceremony", 1)]
+    assert world.gallery.photos.filter(photo_set=None).count() == 1
     assert world.gallery.photos.count() == 2
     assert ShareLink.objects.get(pk=world.link.pk).expires_at is None
     assert ShareLink.objects.filter(gallery=world.gallery).count() == 2
@@ -184,9 +190,10 @@ def test_the_owner_reaches_every_dashboard_url_of_their_own(client, s3_world):
                 assert not login_redirect(response), name
 
 
-def shared_urls(link, photo):
+def shared_urls(link, photo, photo_set=None):
     yield reverse("sharing:public_gallery", args=[link.pk])
     yield reverse("sharing:zip_download", args=[link.pk])
+    yield reverse("sharing:set_zip_download", args=[link.pk, photo_set.pk if photo_set else uuid.uuid4()])
     yield from photo_urls(link, photo)
 
 
@@ -226,10 +233,22 @@ def test_a_share_link_zip_holds_only_its_own_gallerys_photos(client, s3_world):
     assert sorted(archive.namelist()) == ["IMG_0001.jpg", "IMG_0002.jpg"]
 
 
+def test_a_share_link_reaches_no_set_of_another_gallery(client, s3_world):
+    elsewhere = PhotoSet.objects.create(gallery=s3_world.other_gallery, name="Private")
+    s3_world.other_photo.photo_set = elsewhere
+    s3_world.other_photo.save()
+    response = client.get(reverse("sharing:set_zip_download", args=[s3_world.link.pk, elsewhere.pk]))
+    assert response.status_code == 404 and not response.streaming
+    response = client.get(reverse("sharing:set_zip_download", args=[s3_world.link.pk, s3_world.photo_set.pk]))
+    assert zipfile.ZipFile(BytesIO(b"".join(response.streaming_content))).namelist() == ["IMG_0002.jpg"]
+    s3_world.link.refresh_from_db()
+    assert s3_world.link.zip_downloads == 1
+
+
 def test_an_expired_link_reaches_nothing(client, s3_world):
     link = s3_world.expired_link
     for photo in (s3_world.photo, s3_world.other_photo):
-        for url in shared_urls(link, photo):
+        for url in shared_urls(link, photo, s3_world.photo_set):
             response = client.get(url)
             assert response.status_code == 410, f"{url} answered {response.status_code}"
             assert "Location" not in response  # no signed URL handed out
@@ -240,7 +259,7 @@ def test_an_expired_link_reaches_nothing(client, s3_world):
 
 def test_an_unknown_link_is_a_404_everywhere(client, s3_world):
     unknown = ShareLink(pk=uuid.uuid4())
-    for url in shared_urls(unknown, s3_world.photo):
+    for url in shared_urls(unknown, s3_world.photo, s3_world.photo_set):
         assert client.get(url).status_code == 404, url
 
 
@@ -248,7 +267,7 @@ def test_a_revoked_link_reaches_nothing(client, s3_world):
     client.force_login(s3_world.owner)
     client.post(reverse("sharing:share_link_delete", args=[s3_world.link.pk]))
     client.logout()
-    for url in shared_urls(s3_world.link, s3_world.photo):
+    for url in shared_urls(s3_world.link, s3_world.photo, s3_world.photo_set):
         assert client.get(url).status_code == 404, url
 
 

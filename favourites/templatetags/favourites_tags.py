@@ -4,6 +4,7 @@ photographer's gallery page."""
 from dataclasses import dataclass, field
 
 from django import template
+from django.db.models import Count, Q
 
 from favourites.models import FavouriteList
 from favourites.visitor import visitor_list
@@ -48,5 +49,7 @@ def heart(favourites, photo):
 @register.inclusion_tag("favourites/_summary.html")
 def favourites_summary(gallery):
     """How many people chose photos in the gallery, with a way to their choices."""
-    lists = FavouriteList.objects.of_gallery(gallery)
-    return {"gallery": gallery, "list_count": lists.count(), "submitted_count": lists.filter(submitted_at__isnull=False).count()}
+    counts = FavouriteList.objects.of_gallery(gallery).aggregate(
+        list_count=Count("pk"), submitted_count=Count("pk", filter=Q(submitted_at__isnull=False))
+    )
+    return {"gallery": gallery, **counts}

@@ -31,7 +31,7 @@ def chosen(request, gallery):
         if not lists.exists():
             raise Http404("No such list of favourites in this gallery.")
     favourites = Favourite.objects.filter(favourite_list__in=lists).select_related("photo", "favourite_list__link")
-    position = {pk: index for index, pk in enumerate(gallery.photos.in_display_order().values_list("pk", flat=True))}
+    position = {pk: index for index, pk in enumerate(gallery.ordered_photos().values_list("pk", flat=True))}
     return lists, sorted(favourites, key=lambda favourite: (position[favourite.photo_id], favourite.favourite_list.name))
 
 
@@ -89,7 +89,7 @@ def list_delete(request, gallery_id, list_id):
 def favourites_csv(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     response = HttpResponse(exports.favourites_csv(chosen(request, gallery)[1]), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, f"{zips.archive_name(gallery)[:-4]} favourites.csv")
+    response["Content-Disposition"] = content_disposition_header(True, zips.archive_name(f"{gallery} favourites", ".csv"))
     return response
 
 
@@ -110,5 +110,5 @@ def favourites_filenames(request, gallery_id):
 def favourites_zip(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     lists = chosen(request, gallery)[0]
-    photos = gallery.photos.filter(favourites__favourite_list__in=lists).distinct().in_display_order()
+    photos = gallery.ordered_photos().filter(favourites__favourite_list__in=lists).distinct()
     return zips.zip_response(f"{gallery} favourites", photos)

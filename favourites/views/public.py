@@ -212,12 +212,8 @@ def favourite_zip(request, share_id):
     """The visitor's favourites as one ZIP, under the link's download rules."""
     link = link_with_favourites(request, share_id, "gallery")
     favourite_list = own_list(request, link)
-    access.check_download(link, "zip")
-    photos = link.gallery.photos.filter(favourites__favourite_list=favourite_list).in_display_order()
-    response = zips.zip_response(f"{link.gallery} - {favourite_list.name}", photos, web_size=link.serves_web_size,
-                                 still_allowed=link.still_allows_zip)
-    stats.count(request, link, "zip_downloads")
-    return response
+    photos = link.gallery.ordered_photos().filter(favourites__favourite_list=favourite_list)
+    return zips.link_zip(request, link, photos, f"{link.gallery} - {favourite_list.name}")
 
 
 @public_view

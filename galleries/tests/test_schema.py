@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, PhotoSet
 from galleries.tests.factories import GalleryFactory, PhotoFactory
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
@@ -88,8 +88,25 @@ def test_counters_and_timestamps_have_database_defaults():
 
 def test_foreign_keys_cascade_in_the_database():
     assert foreign_keys("galleries") == {"owner_id": ("users", "CASCADE"), "cover_photo_id": ("photos", "SET NULL")}
-    assert foreign_keys("photos") == {"gallery_id": ("galleries", "CASCADE")}
+    assert foreign_keys("photos") == {"gallery_id": ("galleries", "CASCADE"), "photo_set_id": ("photo_sets", "SET NULL")}
+    assert foreign_keys("photo_sets") == {"gallery_id": ("galleries", "CASCADE")}
     assert foreign_keys("share_links") == {"gallery_id": ("galleries", "CASCADE")}
+
+
+def test_deleting_a_set_with_raw_sql_keeps_its_photos_in_no_set():
+    photo_set = PhotoSet.objects.create(gallery=GalleryFactory(), name="Ceremony")
+    photo = PhotoFactory(gallery=photo_set.gallery, photo_set=photo_set)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM photo_sets WHERE id = %s", [photo_set.pk])
+    photo.refresh_from_db()
+    assert photo.photo_set_id is None
+
+
+def test_set_names_are_unique_in_a_gallery_whatever_their_case():
+    photo_set = PhotoSet.objects.create(gallery=GalleryFactory(), name="Ceremony")
+    PhotoSet.objects.create(gallery=GalleryFactory(), name="Ceremony")  # another gallery's
+    with pytest.raises(IntegrityError):
+        PhotoSet.objects.create(gallery=photo_set.gallery, name="CEREMONY")
 
 
 def test_deleting_a_user_with_raw_sql_cascades_to_everything():

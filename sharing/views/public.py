@@ -3,7 +3,7 @@
 Every view gets its link and photos from sharing.access, which decides what the request may see.
 """
 
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
@@ -23,10 +23,13 @@ RENDITION_CACHE_SECONDS = 60
 def public_gallery(request, share_id):
     link = shared_link(request, share_id, "gallery__owner", "gallery__cover_photo")
     gallery = link.gallery
-    photos = gallery.photos.in_display_order()
-    context = {"link": link, "gallery": gallery, "page": photos.page(request.GET.get("page"))}
+    page = gallery.photo_page(request.GET.get("page"))
+    context = {"link": link, "gallery": gallery, "page": page, "sets": [s for s in page.sets if s.photo_count]}
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
+    chosen = next((s for s in context["sets"] if str(s.pk) == request.GET.get("set")), None)
+    if chosen:  # the set menu's select, without JavaScript
+        return redirect(f"{link.get_absolute_url()}?page={chosen.page}#set-{chosen.pk}")
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
@@ -50,10 +53,10 @@ def unlock(request, share_id):
 def public_photo(request, share_id, photo_id):
     """The one-photo page, for visitors without JavaScript and for links to one photo."""
     link, photo = shared_photo(request, share_id, photo_id)
-    photos = link.gallery.photos
     if link.serves_web_size and photo.preview_size is None:
-        photos.fill_preview_sizes()
-        photo.refresh_from_db(fields=["preview_size"])
+        link.gallery.photos.fill_preview_sizes()
+    photos = link.gallery.ordered_photos()
+    photo = photos.select_related("photo_set").get(pk=photo.pk)  # with its keys in the gallery's order
     context = {
         "link": link,
         "gallery": link.gallery,
@@ -95,8 +98,15 @@ def photo_download(request, share_id, photo_id):
 @zips.stream_slot_required
 def zip_download(request, share_id):
     link = shared_link(request, share_id, "gallery")
-    access.check_download(link, "zip")
-    response = zips.zip_response(link.gallery, link.gallery.photos.in_display_order(), web_size=link.serves_web_size,
-                                 still_allowed=link.still_allows_zip)
-    stats.count(request, link, "zip_downloads")
-    return response
+    return zips.link_zip(request, link, link.gallery.ordered_photos(), str(link.gallery))
+
+
+@public_view
+@require_safe
+@zips.stream_slot_required
+def set_zip_download(request, share_id, set_id):
+    """One set's photos as a ZIP: a ZIP download like the whole gallery's, under the same rules."""
+    link = shared_link(request, share_id, "gallery")
+    photo_set = get_object_or_404(link.gallery.sets, pk=set_id)
+    photos = link.gallery.ordered_photos().filter(photo_set=photo_set)
+    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}")

@@ -37,11 +37,38 @@
   form.addEventListener("drop", function (event) {
     addFiles(event.dataTransfer.files);
   });
+
+  // Files dropped on a set (its heading in the grid, or its line in the sets panel) go into it.
+  function hasFiles(event) {
+    return Array.prototype.includes.call(event.dataTransfer.types, "Files");
+  }
+  function setTarget(event) {
+    return event.target.closest && event.target.closest("[data-upload-set]");
+  }
+  document.addEventListener("dragover", function (event) {
+    const target = setTarget(event);
+    if (!target || !hasFiles(event)) return;
+    event.preventDefault();
+    target.classList.add("is-drop-target");
+  });
+  document.addEventListener("dragleave", function (event) {
+    const target = setTarget(event);
+    if (target && !target.contains(event.relatedTarget)) target.classList.remove("is-drop-target");
+  });
+  document.addEventListener("drop", function (event) {
+    const target = setTarget(event);
+    if (!target || !hasFiles(event)) return;
+    event.preventDefault();
+    target.classList.remove("is-drop-target");
+    addFiles(event.dataTransfer.files, target.dataset.uploadSet);
+  });
   form.addEventListener("submit", function (event) {
     event.preventDefault();
   });
 
-  function addFiles(files) {
+  function addFiles(files, setId) {
+    const chosen = form.querySelector("[data-upload-set-choice]");
+    if (setId === undefined) setId = chosen ? chosen.value : "";
     Array.prototype.forEach.call(files, function (file) {
       const item = document.createElement("li");
       item.className = "upload-item";
@@ -52,7 +79,7 @@
         '<button type="button" class="btn btn--small btn--ghost" hidden>Retry</button>';
       item.querySelector(".upload-item__name").textContent = file.name;
       item.querySelector("progress").setAttribute("aria-label", "Upload progress for " + file.name);
-      const job = { file: file, item: item, loaded: 0, state: "waiting", retries: 0 };
+      const job = { file: file, setId: setId, item: item, loaded: 0, state: "waiting", retries: 0 };
       item.querySelector("button").addEventListener("click", function () {
         job.state = "waiting";
         job.loaded = 0;
@@ -82,6 +109,7 @@
     setStatus(job, "Uploading…", "");
     const data = new FormData();
     data.append("photos", job.file, job.file.name);
+    if (job.setId) data.append("set_id", job.setId);
     const request = new XMLHttpRequest();
     request.open("POST", form.action);
     request.setRequestHeader("Accept", "application/json");
@@ -111,7 +139,8 @@
       if (body && body.photos && body.photos.length) {
         finish(job, "done", "Done");
       } else {
-        const message = body && body.errors && body.errors.length ? body.errors[0].message
+        const errors = body && body.errors && (Array.isArray(body.errors) ? body.errors : Object.values(body.errors)[0]);
+        const message = errors && errors.length ? errors[0].message
           : body && body.error ? body.error : "The server could not store this file (HTTP " + request.status + ").";
         finish(job, "failed", message);
       }
@@ -174,13 +203,19 @@
   const selection = document.getElementById("photo-selection");
   if (selection) {
     selection.addEventListener("submit", function (event) {
-      const count = selection.querySelectorAll("input[type=checkbox]:checked").length;
+      const moving = event.submitter && event.submitter.matches("[data-move-selected]");
+      const count = document.querySelectorAll('input[type=checkbox][form="photo-selection"]:checked').length;
       if (!count) {
         event.preventDefault();
-        window.alert("Select the photos to delete first.");
-      } else if (!window.confirm("Delete " + count + " photo" + (count === 1 ? "" : "s") + "? This cannot be undone.")) {
+        window.alert(moving ? "Select the photos to move first." : "Select the photos to delete first.");
+      } else if (!moving && !window.confirm("Delete " + count + " photo" + (count === 1 ? "" : "s") + "? This cannot be undone.")) {
         event.preventDefault();
       }
     });
   }
+  document.querySelectorAll("form[data-confirm]").forEach(function (confirmed) {
+    confirmed.addEventListener("submit", function (event) {
+      if (!window.confirm(confirmed.dataset.confirm)) event.preventDefault();
+    });
+  });
 })();

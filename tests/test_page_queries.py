@@ -1,0 +1,69 @@
+"""Pages that list photos run a fixed number of queries, with sets, for 1, 100 and 2,000 photos:
+to guard against N+1 (a query per photo, per set or per page of photos)."""
+
+import pytest
+from django.urls import reverse
+
+from galleries.models import Photo, PhotoSet
+from galleries.ordering import Sort
+from galleries.tests.factories import GalleryFactory
+from sharing.tests.factories import ShareLinkFactory
+
+pytestmark = pytest.mark.django_db
+
+SETS = ["Getting ready", "Ceremony", "Portraits", "Party"]
+
+
+def gallery_with_sets(count, sort=Sort.CAPTURE_TIME):
+    """A gallery of `count` photo rows (no pixels), a fifth of them in no set, the rest spread over four sets."""
+    gallery = GalleryFactory(sort=sort)
+    photo_sets = [PhotoSet.objects.create(gallery=gallery, name=name) for name in SETS]
+    Photo.objects.bulk_create(
+        Photo(gallery=gallery, original_filename=f"IMG_{n:04d}.jpg", sort_key=f"img_{n:020d}.jpg",
+              object_key=f"{gallery.pk}/{n}.jpg", thumbnail_object_key=f"{gallery.pk}/t/{n}.jpg",
+              file_size=1000, width=3000, height=2000, photo_set=None if n % 5 == 0 else photo_sets[n % 4],
+              position=n)
+        for n in range(count)
+    )
+    return gallery
+
+
+@pytest.mark.parametrize("count", [1, 100, 2000])
+@pytest.mark.parametrize("sort", [Sort.CAPTURE_TIME, Sort.MANUAL])
+def test_the_photographers_gallery_page_queries_do_not_grow(client, django_assert_num_queries, count, sort):
+    gallery = gallery_with_sets(count, sort)
+    client.force_login(gallery.owner)
+    client.get(gallery.get_absolute_url())  # the session's first request loads more (content types)
+    # The session and its user; the gallery; the page's count and photos; the sets with their
+    # counts; the photo count and size; the share links and their sparklines; the favourites.
+    with django_assert_num_queries(9):
+        response = client.get(gallery.get_absolute_url())
+    assert len(response.context["page"].object_list) == min(count, 120)
+    with django_assert_num_queries(6):  # a later page of tiles: no stats, no share links
+        client.get(gallery.get_absolute_url(), {"page": 2, "partial": 1})
+
+
+@pytest.mark.parametrize("count", [1, 100, 2000])
+def test_the_public_gallery_page_queries_do_not_grow(client, django_assert_num_queries, count):
+    link = ShareLinkFactory(gallery=gallery_with_sets(count))
+    # The link with its gallery, owner and cover; the page's count and photos; the sets with
+    # their counts; the view counter, the visitor's hash and the day's row; the photo count and
+    # size; the first photo as the cover.
+    with django_assert_num_queries(9):
+        response = client.get(link.get_absolute_url())
+    assert len(response.context["page"].object_list) == min(count, 120)
+    assert response.text.count('class="set-menu__tab"') == min(count - 1, 4)
+    with django_assert_num_queries(4):  # a later page: the link, the page's count and photos, the sets
+        client.get(link.get_absolute_url(), {"page": 2, "partial": 1})
+
+
+@pytest.mark.parametrize("count", [1, 100, 2000])
+def test_the_one_photo_page_finds_its_neighbours_with_small_queries(client, django_assert_num_queries, count):
+    gallery = gallery_with_sets(count)
+    link = ShareLinkFactory(gallery=gallery)
+    photo = gallery.ordered_photos()[count // 2]
+    # The link; the photo (access); the gallery; the photo with its set and keys; its position,
+    # the count, the previous and the next photo.
+    with django_assert_num_queries(8):
+        response = client.get(reverse("sharing:public_photo", args=[link.pk, photo.pk]))
+    assert response.context["position"] == count // 2 + 1
