@@ -316,3 +316,11 @@ def test_hearts_count_in_the_links_days_as_that_visitors_activity(visitor, link,
     assert (day.favourites, day.views) == (1, 1)
     assert sorted(link.activities.values_list("event", "visitor_label")) == [("favourites", "Ana"), ("views", "Ana")]
     assert "Ana" in link.reminder_recipients() or "ana@example.com" in link.reminder_recipients()
+
+
+def test_a_start_with_a_bad_photo_id_or_a_limit_of_none_still_starts_the_list(client, link, photos):
+    ShareLink.objects.filter(pk=link.pk).update(favourites_limit=0)
+    for photo_id in ["not-a-uuid", str(PhotoFactory().pk), str(photos[0].pk)]:
+        response = type(client)().post(url("favourite_list", link), {"name": "Ana", "photo_id": photo_id})
+        assert response.status_code == 302, photo_id
+    assert FavouriteList.objects.count() == 3 and not Favourite.objects.exists()

@@ -6,6 +6,8 @@ list is a 404. JSON with `Accept: application/json`; without JavaScript, forms t
 come back to the same place.
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
@@ -94,7 +96,6 @@ def favourite_list(request, share_id):
     if favourite_list:
         context["favourites"] = favourite_list.favourites.select_related("photo").order_by("created_at")
         context["resume_url"] = resume_url(link, visitor_token(request))
-        context["comment_form"] = CommentForm()
     return render(request, "favourites/favourite_list.html", context)
 
 
@@ -108,22 +109,29 @@ def start_list(request, link):
     favourite_list = form.save()
     if favourite_list.email:
         send_resume_link.enqueue(str(favourite_list.pk))
-    photo_id = request.POST.get("photo_id")
-    if photo_id:  # the heart that asked for a name: add its photo now
+    photo = heart_that_asked(request, link)
+    if photo:  # the heart that asked for a name: add its photo now
         try:
-            photo = shared_photo(request, link.pk, photo_id)[1]
-        except Http404:
-            photo = None
-        if photo and favourite_list.add(photo):
-            stats.count(request, link, "favourites", photo=photo)
+            if favourite_list.add(photo):
+                stats.count(request, link, "favourites", photo=photo)
+        except FavouritesClosed:
+            pass  # a limit of none: the list is started, the photo is not in it
     if wants_json(request):
         response = list_json(favourite_list, form.token, status=201)
     else:
         response = back(request, link, f"Your favourites are saved on this browser, {favourite_list.name}.",
-                        f"#tile-{photo_id}" if photo_id else "")
+                        f"#tile-{photo.pk}" if photo else "")
     remember_list(response, link, form.token)
     stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
+
+
+def heart_that_asked(request, link):
+    """The photo whose heart asked the visitor for their name (no-JS `photo_id`), if any."""
+    try:
+        return shared_photo(request, link.pk, uuid.UUID(request.POST.get("photo_id", "")))[1]
+    except (ValueError, Http404):
+        return None
 
 
 def visitor_of(favourite_list):
