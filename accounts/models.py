@@ -3,7 +3,8 @@ import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
-from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator, validate_email
 from django.db import models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
@@ -15,6 +16,14 @@ CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2
 refuse_control_characters = RegexValidator(
     CONTROL_CHARACTERS, "Names cannot contain line breaks or other control characters.", inverse_match=True
 )
+
+
+def validate_mail_address(address):
+    """An address mail can really go to: Django's check, and no control characters (a quoted
+    local part carries them past that check, and then no mail is sent)."""
+    validate_email(address)
+    if CONTROL_CHARACTERS.search(address):
+        raise ValidationError("This e-mail address holds characters no mail can be sent to.", code="invalid")
 
 
 class UserManager(BaseUserManager):

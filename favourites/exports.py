@@ -9,6 +9,7 @@ separated by spaces. The names are given without their extension, so they find t
 
 import csv
 import io
+import re
 from pathlib import PurePosixPath
 
 FILENAME_SEPARATORS = {"lightroom": ",", "captureone": " "}
@@ -17,15 +18,19 @@ CSV_COLUMNS = ["file_name", "comment", "person", "email", "link", "submitted"]
 
 def safe_cell(value):
     """Spreadsheets run a cell that starts with =, +, - or @ as a formula (and a leading tab or
-    carriage return hides one): such cells get a leading apostrophe, which they show as text."""
-    value = str(value)
+    carriage return hides one): such cells get a leading apostrophe, which they show as text.
+    So does such a character after a comma, semicolon or tab inside a cell, where a spreadsheet
+    that splits the file on another separator than ours would start a cell."""
+    value = re.sub(r"([,;\t])([=+\-@])", r"\1'\2", str(value))
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def favourites_csv(favourites):
     """The CSV sheet of these favourites (select_related photo and list__link), one row each."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    # Every cell quoted: a spreadsheet that splits on semicolons (Excel in many locales) would
+    # otherwise start a new cell, perhaps a formula, at a semicolon inside a comment.
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     writer.writerow(CSV_COLUMNS)
     for favourite in favourites:
         favourite_list = favourite.favourite_list

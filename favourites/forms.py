@@ -1,6 +1,6 @@
 from django import forms
 
-from accounts.models import refuse_control_characters
+from accounts.models import refuse_control_characters, validate_mail_address
 from favourites.models import FavouriteList
 
 
@@ -21,6 +21,7 @@ class StartListForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.instance.link = link
         self.fields["name"].validators.append(refuse_control_characters)
+        self.fields["email"].validators.append(validate_mail_address)
         self.fields["email"].required = link.favourites_require_email
         self.token = None
 

@@ -170,7 +170,7 @@ class PhotoOrderForm(GalleryChangeForm):
     photo_ids = MultipleUUIDField(required=False)
     photo_id = forms.UUIDField(required=False)
     after_id = forms.UUIDField(required=False)
-    position = forms.IntegerField(required=False, min_value=1)
+    position = forms.IntegerField(required=False, min_value=1, max_value=1_000_000)
     set_id = SetChoiceField()
 
     def clean_photo_ids(self):

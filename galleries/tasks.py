@@ -2,6 +2,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crontask import cron
 from django.conf import settings
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.db.models import Count, Min
 from django.tasks import task, task_backends
 from django.utils import timezone
@@ -47,6 +48,14 @@ def retry_pending_deletions(limit=10_000):
 def retry_storage_deletes():
     """Every VIEWPORT_STORAGE_RETRY_SECONDS (the scheduler enqueues it): retry failed deletes."""
     return retry_pending_deletions()
+
+
+@cron("45 3 * * *")
+@task
+def prune_task_results():
+    """Every night: forget finished tasks older than two weeks (the queue's table only grows)."""
+    if isinstance(task_backends["default"], DatabaseBackend):
+        call_command("prune_db_task_results", "--min-age-days", "14", verbosity=0)
 
 
 def task_queue_status():

@@ -3,11 +3,10 @@ from datetime import timedelta
 
 from django import forms
 from django.conf import settings
-from django.core.validators import validate_email
 from django.utils import timezone
 
 from accounts.mail import is_unsubscribed, photographer_mail_allowed
-from accounts.models import User
+from accounts.models import User, validate_mail_address
 from sharing.models import Invitation, ShareLink
 from sharing.tasks import send_invitation
 
@@ -226,7 +225,7 @@ class SendLinkForm(forms.Form):
 
 def is_email(address):
     try:
-        validate_email(address)
+        validate_mail_address(address)
     except forms.ValidationError:
         return False
     return True

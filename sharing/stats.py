@@ -61,16 +61,17 @@ def visitor_digest(request, link, day=None):
 def identified_visitor(request, link):
     """The Visitor this request comes from, if they said who they are on this link (clients do,
     when they start their favourites); else None."""
-    value = request.get_signed_cookie(VISITOR_COOKIE, default=None, salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
-    if not isinstance(value, str) or "|" not in value:
-        return None
-    return Visitor(*value.split("|", 1))
+    value = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
+    link_id, _, visitor = value.partition("|")
+    if link_id != str(link.pk) or "|" not in visitor:
+        return None  # a cookie copied from another link names nobody here
+    return Visitor(*visitor.split("|", 1))
 
 
 def remember_visitor(response, link, visitor):
     """Name this browser's visits to `link` from now on (a signed cookie scoped to the link)."""
     response.set_signed_cookie(
-        VISITOR_COOKIE, f"{visitor.id}|{visitor.label}", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE,
+        VISITOR_COOKIE, f"{link.pk}|{visitor.id}|{visitor.label}", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE,
         path=link.get_absolute_url(), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
     )
 

@@ -12,7 +12,9 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import compose, is_unsubscribed, send_once, unsubscribe_headers, unsubscribe_url
+from accounts.mail import (compose, is_unsubscribed, photographer_mail_allowed, send_once, unsubscribe_headers,
+                           unsubscribe_url)
+from accounts.models import SentMail
 from accounts.tasks import notify_photographer
 from galleries.storage import STORAGE_ERRORS
 from sharing import stats
@@ -40,10 +42,16 @@ def send_expiry_reminders():
     queued = 0
     for link in links:
         if link.reminder_due(now):
+            reminded = set(SentMail.objects.filter(key__startswith=f"reminder:{link.pk}:").values_list("key", flat=True))
             for address in link.reminder_recipients():
-                send_reminder.enqueue(str(link.pk), address)
-                queued += 1
+                if reminder_key(link, address) not in reminded:
+                    send_reminder.enqueue(str(link.pk), address)
+                    queued += 1
     return queued
+
+
+def reminder_key(link, address):
+    return f"reminder:{link.pk}:{address}"
 
 
 @task
@@ -53,7 +61,12 @@ def send_reminder(link_id, address):
     link = ShareLink.objects.select_related("gallery__owner").filter(pk=link_id).first()
     if link is None or not link.reminder_due() or is_unsubscribed(link.gallery.owner, address):
         return False
-    return send_once(f"reminder:{link.pk}:{address}", client_mail("sharing/mail/reminder", link, address))
+    key = reminder_key(link, address)
+    # Reminders count against the photographer's daily limit like any mail to clients; one that
+    # does not fit today is tried again by the next hourly run.
+    if SentMail.objects.filter(key=key).exists() or not photographer_mail_allowed(link.gallery.owner, 1):
+        return False
+    return send_once(key, client_mail("sharing/mail/reminder", link, address))
 
 
 def client_mail(template, link, address, **context):

@@ -10,6 +10,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.mail import unsubscribe
 from favourites.models import Favourite, FavouriteList
 from favourites.visitor import COOKIE
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
@@ -324,3 +325,46 @@ def test_a_start_with_a_bad_photo_id_or_a_limit_of_none_still_starts_the_list(cl
         response = type(client)().post(url("favourite_list", link), {"name": "Ana", "photo_id": photo_id})
         assert response.status_code == 302, photo_id
     assert FavouriteList.objects.count() == 3 and not Favourite.objects.exists()
+
+
+def test_starting_lists_is_limited_per_client_network(client, link, settings):
+    settings.VIEWPORT_PROXY_COUNT = 1
+    headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
+    for n in range(5):
+        assert type(client)().post(url("favourite_list", link), {"name": f"Guest {n}"}, **headers).status_code == 302
+    refused = type(client)().post(url("favourite_list", link), {"name": "Spammer", "email": "victim@example.com"},
+                                  headers=JSON, **headers)
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert FavouriteList.objects.count() == 5 and not mail.outbox
+    other = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.20"}
+    assert type(client)().post(url("favourite_list", link), {"name": "Ben"}, **other).status_code == 302
+
+
+def test_the_resume_link_mail_respects_unsubscribes_and_the_photographers_daily_limit(client, link, settings):
+    owner = link.gallery.owner
+    unsubscribe(owner, "gone@example.com")
+    post_json(client, url("favourite_list", link), {"name": "Ana", "email": "gone@example.com"})
+    assert not mail.outbox
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 1
+    post_json(type(client)(), url("favourite_list", link), {"name": "Ben", "email": "ben@example.com"})
+    post_json(type(client)(), url("favourite_list", link), {"name": "Cy", "email": "cy@example.com"})
+    assert [message.to for message in mail.outbox] == [["ben@example.com"]]
+    assert "List-Unsubscribe" in mail.outbox[0].extra_headers
+
+
+def test_a_visitor_name_from_another_link_is_not_taken(client, link, photos):
+    other = ShareLinkFactory(gallery=link.gallery)
+    post_json(client, url("favourite_list", link), {"name": "Ana"})
+    client.cookies["viewport_visitor"]["path"] = "/"  # copied onto the other link's path
+    client.get(other.get_absolute_url())
+    assert not other.activities.exists()
+
+
+def test_a_json_start_adds_the_photo_it_names(client, link, photos):
+    post_json(client, url("favourite_list", link), {"name": "Ana", "photo_id": str(photos[1].pk)})
+    assert list(Favourite.objects.values_list("photo_id", flat=True)) == [photos[1].pk]
+
+
+def test_an_address_no_mail_can_go_to_is_refused(client, link):
+    response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
+    assert response.status_code == 400 and "email" in response.json()["errors"]

@@ -18,14 +18,14 @@ PARALLEL = 50
 CSRF = "c" * 32
 
 
-def post(live_server, path, data=None, cookie=""):
+def post(live_server, path, data=None, cookie="", client_address="198.51.100.1"):
     """A POST as a browser on the site sends it (the live server believes it came over TLS)."""
     request = urllib.request.Request(
         live_server.url + path, data=json.dumps(data or {}).encode(), method="POST",
         headers={
             "Content-Type": "application/json", "Accept": "application/json", "X-Forwarded-Proto": "https",
             "Referer": live_server.url.replace("http://", "https://") + "/", "X-CSRFToken": CSRF,
-            "Cookie": f"csrftoken={CSRF}; {cookie}",
+            "Cookie": f"csrftoken={CSRF}; {cookie}", "X-Forwarded-For": client_address,
         },
     )
     for attempt in range(3):
@@ -41,10 +41,16 @@ def post(live_server, path, data=None, cookie=""):
                 raise
 
 
-def start_list(live_server, link, name):
-    status, headers = post(live_server, reverse("favourites:favourite_list", args=[link.pk]), {"name": name})
+def start_list(live_server, link, name, client_address="198.51.100.1"):
+    status, headers = post(live_server, reverse("favourites:favourite_list", args=[link.pk]), {"name": name},
+                           client_address=client_address)
     assert status == 201
     return headers["Set-Cookie"].split(";")[0]
+
+
+@pytest.fixture(autouse=True)
+def behind_a_proxy(settings):
+    settings.VIEWPORT_PROXY_COUNT = 1  # fifty clients, each from an address of its own
 
 
 @pytest.fixture
@@ -69,7 +75,7 @@ def test_fifty_hearts_at_once_on_one_list_lose_none_and_pass_no_limit(live_serve
 
 
 def test_fifty_clients_hearting_at_once_each_keep_their_heart(live_server, link):
-    cookies = [start_list(live_server, link, f"Guest {n}") for n in range(PARALLEL)]
+    cookies = [start_list(live_server, link, f"Guest {n}", f"198.51.100.{n + 10}") for n in range(PARALLEL)]
     photo = link.gallery.photos.first()
     path = reverse("favourites:favourite_add", args=[link.pk, photo.pk])
     with ThreadPoolExecutor(PARALLEL) as pool:

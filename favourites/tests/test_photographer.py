@@ -123,7 +123,8 @@ def test_the_csv_round_trips_awkward_file_names_and_defuses_formulas(client, cho
 
 
 @pytest.mark.parametrize("value, expected", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"),
-                                             ("\t=1", "'\t=1"), ("plain", "plain"), ("a=b", "a=b")])
+                                             ("\t=1", "'\t'=1"), ("plain", "plain"), ("a=b", "a=b"),
+                                             ("ok;=HYPERLINK(1)", "ok;'=HYPERLINK(1)"), ("a, -b", "a, -b")])
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(value, expected):
     assert safe_cell(value) == expected
 
@@ -180,3 +181,14 @@ def test_favourites_pages_satisfy_the_content_security_policy(client, chosen):
         assert response.status_code == 200
         assert csp_problems(response) == [], response.request["PATH_INFO"]
         assert re.search(r"Content-Security-Policy", str(response.headers))
+
+
+def test_every_csv_cell_is_quoted_so_a_semicolon_spreadsheet_finds_no_formula(client, chosen):
+    gallery, photos, ana, _ = chosen
+    Favourite.objects.filter(favourite_list=ana).update(comment='lovely;=HYPERLINK("http://evil.example")')
+    client.force_login(gallery.owner)
+    text = client.get(page_url(gallery, "favourites_csv")).content.decode()
+    for line in text.splitlines():
+        assert line.startswith('"') and line.endswith('"'), line
+    for cell in csv.reader(io.StringIO(text), delimiter=";"):
+        assert not any(part.startswith("=") for part in cell)

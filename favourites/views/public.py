@@ -7,6 +7,7 @@ come back to the same place.
 """
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import throttling
 from favourites.forms import CommentForm, StartListForm
 from favourites.models import FavouriteList, FavouritesClosed
 from favourites.tasks import notify_photographer_of, send_resume_link
@@ -24,6 +26,12 @@ from favourites.visitor import remember_list, visitor_list, visitor_token
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data, wants_json
+
+
+# Each list may e-mail its resume link: lists start slowly from one client network, and from all.
+LISTS_PER_CLIENT = 5
+LISTS_PER_LINK = 60
+LIST_LIMIT_WINDOW = timedelta(hours=1)
 
 
 def link_with_favourites(request, share_id, *related):
@@ -101,7 +109,12 @@ def favourite_list(request, share_id):
 
 def start_list(request, link):
     form = StartListForm(link, posted_data(request))
+    hits = count_list_start(request, link)
+    if hits is None:
+        return too_many_lists(request, link)
     if not form.is_valid():
+        for hit in hits:
+            hit.delete()  # only lists that start count
         if wants_json(request):
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
         return render(request, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery, "form": form},
@@ -109,7 +122,7 @@ def start_list(request, link):
     favourite_list = form.save()
     if favourite_list.email:
         send_resume_link.enqueue(str(favourite_list.pk))
-    photo = heart_that_asked(request, link)
+    photo = heart_that_asked(form.data, request, link)
     if photo:  # the heart that asked for a name: add its photo now
         try:
             if favourite_list.add(photo):
@@ -126,12 +139,43 @@ def start_list(request, link):
     return response
 
 
-def heart_that_asked(request, link):
-    """The photo whose heart asked the visitor for their name (no-JS `photo_id`), if any."""
+def heart_that_asked(data, request, link):
+    """The photo whose heart asked the visitor for their name (`photo_id`), if any."""
     try:
-        return shared_photo(request, link.pk, uuid.UUID(request.POST.get("photo_id", "")))[1]
+        return shared_photo(request, link.pk, uuid.UUID(data.get("photo_id", "")))[1]
     except (ValueError, Http404):
         return None
+
+
+def list_start_limits(request, link):
+    return {f"{link.pk}:{throttling.client_network(request)}": LISTS_PER_CLIENT, str(link.pk): LISTS_PER_LINK}
+
+
+def count_list_start(request, link):
+    """Count one more list started on `link` from this client's network: the hits, or None
+    (counting nothing) when the network's or the link's limit is reached."""
+    hits = []
+    for key, limit in list_start_limits(request, link).items():
+        recorded = throttling.try_record("favourites-start", key, limit, LIST_LIMIT_WINDOW)
+        if not recorded:
+            for hit in hits:
+                hit.delete()
+            return None
+        hits += recorded
+    return hits
+
+
+def too_many_lists(request, link):
+    """429: lists start slowly from one network (each may e-mail an address), and from all."""
+    seconds = max(throttling.retry_after("favourites-start", key, limit, LIST_LIMIT_WINDOW)
+                  for key, limit in list_start_limits(request, link).items())
+    message = "Too many lists of favourites were started here just now. Please try again later."
+    if wants_json(request):
+        response = JsonResponse({"error": message}, status=429)
+    else:
+        response = render(request, "favourites/closed.html", {"link": link, "message": message}, status=429)
+    response["Retry-After"] = str(max(1, seconds))
+    return response
 
 
 def visitor_of(favourite_list):

@@ -275,6 +275,7 @@ def test_wrong_orders_are_400s_with_their_fields_and_change_nothing(client, gall
         ({"photo_id": str(photos[0].pk), "after_id": str(foreign.pk)}, "after_id"),
         ({"photo_id": str(photos[0].pk), "after_id": str(photos[0].pk)}, "after_id"),
         ({"photo_id": str(photos[0].pk), "position": "0"}, "position"),
+        ({"photo_id": str(photos[0].pk), "position": str(10**30)}, "position"),
         ({"photo_id": str(photos[0].pk), "set_id": "00000000-0000-4000-8000-000000000000"}, "set_id"),
         ({}, "__all__"),
     ]

@@ -350,3 +350,9 @@ def test_ipv6_guessers_are_counted_by_their_64_network(client, locked, settings)
     assert unlock(client, locked, **same_network).status_code == 429
     other_network = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "2001:db8:1:3::1"}
     assert unlock(client, locked, **other_network).status_code == 302
+
+
+def test_a_head_of_a_download_hands_out_no_url(client, shared_gallery, photo):
+    response = client.head(public_urls(shared_gallery, photo)["download"])
+    assert response.status_code == 200 and "Location" not in response
+    assert counters(shared_gallery) == (0, 0, 0)

@@ -218,3 +218,32 @@ def test_the_reminder_setting_is_part_of_the_links_settings(client, link):
         content_type="application/json", headers={"Accept": "application/json"},
     )
     assert response.status_code == 400
+
+
+def test_reminders_are_not_queued_again_for_people_already_reminded(client, link):
+    link.remind_days = 3
+    link.expires_at = timezone.now() + timedelta(days=2, hours=23)
+    link.save()
+    send(client, link, "anna@example.com")
+    assert send_expiry_reminders.enqueue().return_value == 1
+    assert send_expiry_reminders.enqueue().return_value == 0  # the hourly run finds her reminded
+
+
+def test_reminders_count_against_the_daily_limit(client, link, settings):
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 3
+    link.remind_days = 3
+    link.expires_at = timezone.now() + timedelta(days=2, hours=23)
+    link.save()
+    send(client, link, "a@example.com, b@example.com")
+    mail.outbox.clear()
+    Invitation.objects.create(link=link, email="c@example.com")
+    Invitation.objects.create(link=link, email="d@example.com")
+    send_expiry_reminders.enqueue()
+    assert len(mail.outbox) == 1  # 2 invitations + 1 reminder: the day's 3; the rest wait
+
+
+@pytest.mark.parametrize("address", ['"a\\x0cb"@example.com', '"a\\x00b"@example.com'])
+def test_addresses_no_mail_can_go_to_are_refused(client, link, address):
+    response = send(client, link, address.encode().decode("unicode_escape"))
+    assert response.status_code == 400
+    assert not Invitation.objects.exists()

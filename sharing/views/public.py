@@ -3,6 +3,7 @@
 Every view gets its link and photos from sharing.access, which decides what the request may see.
 """
 
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
@@ -88,6 +89,9 @@ def public_preview(request, share_id, photo_id):
 def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(link, "single")
+    if request.method == "HEAD":
+        # A HEAD counts nothing, so it must not hand out the signed URL a GET would.
+        return HttpResponse(content_type=photo.content_type)
     response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
     stats.count(request, link, "single_downloads", photo=photo)
     return response
