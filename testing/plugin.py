@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from testing.services import PostgresServer, S3Server, SMTPServer
+from testing.services import PostgresServer, S3Server, SMTPServer, create_bucket
 
 _started = []
 
@@ -35,8 +35,16 @@ def pytest_load_initial_conftests(early_config, parser, args):
     os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
     # The live server builds its middleware once, before per-test settings apply: plain HTTP there.
     os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return  # the controller already started the services and exported their addresses
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        # The controller started the servers and exported their addresses. pytest-django gives
+        # each worker a database of its own; a bucket and a mailbox of its own, too, so that a
+        # worker listing the bucket or reading mail sees only its own tests'.
+        os.environ["AWS_STORAGE_BUCKET_NAME"] = f"{os.environ['AWS_STORAGE_BUCKET_NAME']}-{worker}"
+        create_bucket(os.environ["VIEWPORT_TEST_S3_ENDPOINT_URL"], os.environ["AWS_STORAGE_BUCKET_NAME"])
+        atexit.register(_stop_all)
+        _start_mail_server()
+        return
     atexit.register(_stop_all)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not os.environ.get("VIEWPORT_TEST_DATABASE_URL"):
@@ -50,10 +58,14 @@ def pytest_load_initial_conftests(early_config, parser, args):
         os.environ["VIEWPORT_TEST_S3_ENDPOINT_URL"] = s3.endpoint_url
         os.environ.update(s3.env())
     if not os.environ.get("VIEWPORT_TEST_MAIL_DIR"):
-        smtp = SMTPServer().start()
-        _started.append(smtp)
-        os.environ["VIEWPORT_TEST_MAIL_DIR"] = str(smtp.dir)
-        os.environ["EMAIL_URL"] = smtp.url
+        _start_mail_server()
+
+
+def _start_mail_server():
+    smtp = SMTPServer().start()
+    _started.append(smtp)
+    os.environ["VIEWPORT_TEST_MAIL_DIR"] = str(smtp.dir)
+    os.environ["EMAIL_URL"] = smtp.url
 
 
 def pytest_unconfigure(config):
