@@ -3,6 +3,7 @@ files, on a free loopback port. The fault, load and deploy tests and the benchma
 this way."""
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 from django.conf import settings
 
 from testing.http import get
-from testing.services import die_with_parent, free_port
+from testing.services import die_with_parent, free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -102,12 +103,6 @@ class AppServer:
         return [int(pid) for pid in out.stdout.split()]
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM)
         self.process = None
         self.log.unlink(missing_ok=True)

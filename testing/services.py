@@ -45,6 +45,18 @@ def die_with_parent():
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+def stop_process(process, sig):
+    """Send `sig`, give the process 10 s to exit, then kill it."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _wait_until(ready, what, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -108,18 +120,11 @@ class PostgresServer:
         return result.returncode == 0
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            # As root, `runuser` does not pass signals on: signal the postmaster by its pid file.
-            pid_file = self.dir / "data" / "postmaster.pid"
-            if pid_file.exists():
-                os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # fast shutdown
-            else:
-                self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        # As root, `runuser` does not pass signals on: signal the postmaster by its pid file.
+        pid_file = self.dir / "data" / "postmaster.pid"
+        if self.process and self.process.poll() is None and pid_file.exists():
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # fast shutdown
+        stop_process(self.process, signal.SIGINT)
         self.process = None
 
     def cleanup(self):

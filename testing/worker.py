@@ -8,16 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
-
 from testing.appserver import ROOT
-from testing.services import die_with_parent
-
-
-def current_database_url():
-    """The URL of the database the current test runs on (pytest-django's test database)."""
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+from testing.services import die_with_parent, stop_process
 
 
 class ManageProcess:
@@ -43,13 +35,7 @@ class ManageProcess:
         return self.log.read_text(errors="replace")
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process, signal.SIGTERM)
         self.process = None
         self.log.unlink(missing_ok=True)
 

@@ -12,8 +12,7 @@ from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.models import LinkDay, VisitorHash
 from sharing.tests.factories import ShareLinkFactory
-from testing.appserver import AppServer, production_env
-from testing.worker import current_database_url
+from testing.appserver import AppServer, production_env, running_database_url
 
 pytestmark = [pytest.mark.load, pytest.mark.django_db(transaction=True)]
 
@@ -30,7 +29,7 @@ def link():
 
 @pytest.fixture
 def app(static_root):
-    env = production_env(DATABASE_URL=current_database_url(), VIEWPORT_STATIC_ROOT=str(static_root),
+    env = production_env(DATABASE_URL=running_database_url(), VIEWPORT_STATIC_ROOT=str(static_root),
                          VIEWPORT_ZIP_STREAMS="8")
     server = AppServer(env, workers=2, threads=8).start()
     yield server

@@ -21,9 +21,9 @@ from galleries.uploads import store_photo
 from sharing.models import Invitation
 from sharing.tasks import send_expiry_reminders, send_invitation
 from sharing.tests.factories import ShareLinkFactory
-from testing.appserver import production_env
+from testing.appserver import production_env, running_database_url
 from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY
-from testing.worker import scheduler, task_worker, current_database_url
+from testing.worker import scheduler, task_worker
 from tests.test_storage_faults import FaultyS3, s3_storage_settings
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,7 +40,7 @@ def queued(settings):
 
 @pytest.fixture
 def worker_env():
-    return production_env(DATABASE_URL=current_database_url(), VIEWPORT_SITE_URL=SITE_URL)
+    return production_env(DATABASE_URL=running_database_url(), VIEWPORT_SITE_URL=SITE_URL)
 
 
 @pytest.fixture
