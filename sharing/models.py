@@ -224,7 +224,7 @@ class LinkDay(models.Model):
     unique_visitors = models.IntegerField(default=0, db_default=0)
     zip_downloads = models.IntegerField(default=0, db_default=0)
     single_downloads = models.IntegerField(default=0, db_default=0)
-    # Counted once client favourites exist.
+    # Photos added to clients' favourites lists.
     favourites = models.IntegerField(default=0, db_default=0)
 
     objects = LinkDayQuerySet.as_manager()
@@ -270,8 +270,8 @@ class VisitorHash(models.Model):
 
 
 class LinkActivity(models.Model):
-    """A view or download by a visitor who said who they are (today none does: client
-    favourites fill `visitor_id` and `visitor_label`), for "who viewed what, when"."""
+    """A view, download or favourite by a visitor who said who they are (clients do when they
+    start their favourites: `visitor_id` is their list), for "who viewed what, when"."""
 
     link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="activities")
     at = models.DateTimeField(default=timezone.now, db_default=Now())

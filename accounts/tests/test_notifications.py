@@ -94,7 +94,7 @@ def test_notifications_reach_a_real_smtp_server(smtp_mail):
 def test_the_digest_goes_to_photographers_whose_links_were_opened_yesterday():
     yesterday = timezone.localdate() - timedelta(days=1)
     busy = ShareLinkFactory(label="Parents", gallery__name="Smith wedding")
-    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1)
+    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1, favourites=3)
     LinkDay.objects.create(link=ShareLinkFactory(gallery=busy.gallery), day=yesterday, views=1)
     LinkDay.objects.create(link=ShareLinkFactory(), day=yesterday - timedelta(days=1), views=9)  # older: no digest
     ShareLinkFactory()  # never opened: no digest
@@ -106,6 +106,7 @@ def test_the_digest_goes_to_photographers_whose_links_were_opened_yesterday():
     assert message.to == [busy.gallery.owner.email]
     assert "5 views of “Parents”" in message.subject
     assert f"{SITE_URL}/share-links/{busy.pk}/" in message.body and "2 unique visitors" in message.body
+    assert "3 favourites added" in message.body
     send_daily_digests.enqueue()
     assert len(mail.outbox) == 1
 

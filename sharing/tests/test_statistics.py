@@ -150,7 +150,8 @@ def test_the_link_page_shows_a_chart_a_table_and_totals_of_the_last_30_days(clie
     page = response.content.decode()
     assert page.count('class="chart__views"') == 30 and "<svg" in page
     assert "<table" in page and page.count("<tr><th scope=\"row\">") == 30
-    assert response.context["totals"] == {"views": 11, "unique_visitors": 3, "zip_downloads": 2, "single_downloads": 5}
+    assert response.context["totals"] == {"views": 11, "unique_visitors": 3, "zip_downloads": 2, "single_downloads": 5,
+                                         "favourites": 0}
     assert "Nobody has told us who they are yet" in page
 
 
@@ -160,7 +161,7 @@ def test_csv_has_every_day_of_the_links_life_with_zeros(client):
     link.created_at = timezone.now() - timedelta(days=3)
     link.save()
     LinkDay.objects.create(link=link, day=today - timedelta(days=2), views=4, unique_visitors=2, single_downloads=1)
-    LinkDay.objects.create(link=link, day=today, views=1, unique_visitors=1, zip_downloads=1)
+    LinkDay.objects.create(link=link, day=today, views=1, unique_visitors=1, zip_downloads=1, favourites=3)
     client.force_login(link.gallery.owner)
 
     response = client.get(reverse("sharing:share_link_stats_csv", args=[link.pk]))
@@ -168,12 +169,22 @@ def test_csv_has_every_day_of_the_links_life_with_zeros(client):
     assert response["Content-Disposition"].startswith("attachment")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert rows == [
-        ["date", "views", "unique_visitors", "zip_downloads", "single_downloads"],
-        [(today - timedelta(days=3)).isoformat(), "0", "0", "0", "0"],
-        [(today - timedelta(days=2)).isoformat(), "4", "2", "0", "1"],
-        [(today - timedelta(days=1)).isoformat(), "0", "0", "0", "0"],
-        [today.isoformat(), "1", "1", "1", "0"],
+        ["date", "views", "unique_visitors", "zip_downloads", "single_downloads", "favourites"],
+        [(today - timedelta(days=3)).isoformat(), "0", "0", "0", "0", "0"],
+        [(today - timedelta(days=2)).isoformat(), "4", "2", "0", "1", "0"],
+        [(today - timedelta(days=1)).isoformat(), "0", "0", "0", "0", "0"],
+        [today.isoformat(), "1", "1", "1", "0", "3"],
     ]
+
+
+def test_link_page_shows_favourites_added_per_day_and_who_added_them(client):
+    link = ShareLinkFactory(favourites=True)
+    photo = PhotoFactory(gallery=link.gallery, original_filename="IMG_0042.jpg")
+    link.increment("favourites", visitor=stats.Visitor(id="list-7", label="Anna"), photo=photo)
+    client.force_login(link.gallery.owner)
+    page = client.get(reverse("sharing:share_link_detail", args=[link.pk])).content.decode()
+    assert "<dt>Favourites added</dt><dd>1</dd>" in page
+    assert "Added IMG_0042.jpg to their favourites" in page
 
 
 def test_an_expired_links_csv_ends_on_the_day_it_expired(client):
