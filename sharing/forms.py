@@ -32,8 +32,8 @@ class ShareLinkForm(forms.ModelForm):
     What a request leaves out keeps its value (a new link's defaults: active, both downloads
     allowed, originals), so the expiry form and scripts that send a few fields change only
     those. Except that a form showing the settings posts them all, and a browser leaves an
-    unticked checkbox out: in such a post (`from_json` off, any setting present), a missing
-    checkbox is off.
+    unticked checkbox out: in such a post, a missing checkbox is off. A settings form is told
+    from a script's few fields by its download size, a select, which a browser always posts.
     """
 
     expires_in_days = forms.TypedChoiceField(
@@ -109,7 +109,7 @@ class ShareLinkForm(forms.ModelForm):
 
     def _with_missing_fields_kept(self, data, from_json):
         data = data.copy()
-        posts_every_setting = not from_json and any(name in data for name in SETTINGS_FIELDS)
+        posts_every_setting = not from_json and "download_size" in data
         if not any(name in data for name in EXPIRY_FIELDS):
             data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
         for name in SETTINGS_FIELDS:

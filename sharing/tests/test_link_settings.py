@@ -54,6 +54,8 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "id": str(link.pk), "url": f"http://testserver/s/{link.pk}/", "label": "Parents",
         "expires_at": link.expires_at.isoformat(), "is_active": True, "has_password": True,
         "allow_zip": False, "allow_single": True, "download_size": "web", "remind_days": 0,
+        "favourites": False, "favourites_limit": None, "favourites_title": "Favourites",
+        "favourites_require_email": False, "favourites_comments": False,
     }
     assert "s3cret-pass" not in response.content.decode() and link.password_hash not in response.content.decode()
     assert link.check_password("s3cret-pass")
@@ -66,6 +68,21 @@ def test_a_form_that_shows_the_settings_posts_them_all_so_an_unticked_box_is_off
     })
     link = ShareLink.objects.get()
     assert (link.label, link.is_active, link.allow_zip, link.allow_single) == ("Planner", False, False, True)
+
+
+def test_a_form_post_of_a_few_settings_changes_only_those(owner_client):
+    # The settings form always posts its download size (a select); a post without one is a
+    # script's, which sets what it names and keeps the rest.
+    owner_client.post(reverse("sharing:share_link_create", args=[owner_client.gallery.pk]), {"label": "Parents"})
+    link = ShareLink.objects.get()
+    assert (link.label, link.is_active, link.allow_zip, link.allow_single) == ("Parents", True, True, True)
+    owner_client.post(settings_url(link), {"favourites": "on", "favourites_limit": "40"})
+    link.refresh_from_db()
+    assert (link.favourites, link.favourites_limit, link.is_active, link.allow_zip, link.allow_single) == (
+        True, 40, True, True, True)
+    owner_client.post(settings_url(link), {"allow_zip": "false"})
+    link.refresh_from_db()
+    assert (link.allow_zip, link.allow_single, link.favourites) == (False, True, True)
 
 
 def test_json_settings_change_only_the_keys_they_carry(owner_client):

@@ -35,6 +35,11 @@ def link_json(request, link, **kwargs):
         "allow_single": link.allow_single,
         "download_size": link.download_size,
         "remind_days": link.remind_days,
+        "favourites": link.favourites,
+        "favourites_limit": link.favourites_limit,
+        "favourites_title": link.favourites_title,
+        "favourites_require_email": link.favourites_require_email,
+        "favourites_comments": link.favourites_comments,
     }
     return JsonResponse(data, **kwargs)
 
