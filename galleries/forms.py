@@ -70,18 +70,20 @@ class PhotoSetForm(forms.ModelForm):
 
 
 class MultipleUUIDField(forms.Field):
-    """A list of ids, from a form's repeated field or a JSON list."""
+    """A list of ids, from a form's repeated field or a JSON list (of photos, unless its
+    error_messages say what else)."""
 
     widget = forms.MultipleHiddenInput
+    default_error_messages = {"invalid": "These are not all photo ids.", "duplicate": "A photo is listed twice."}
 
     def to_python(self, value):
         values = value if isinstance(value, (list, tuple)) else [value] if value else []
         try:
             ids = [uuid.UUID(str(item)) for item in values]
         except ValueError:
-            raise forms.ValidationError("These are not all photo ids.")
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
         if len(set(ids)) < len(ids):
-            raise forms.ValidationError("A photo is listed twice.")
+            raise forms.ValidationError(self.error_messages["duplicate"], code="duplicate")
         return ids
 
 
@@ -135,7 +137,10 @@ class PhotoMoveForm(GalleryChangeForm):
 class SetOrderForm(GalleryChangeForm):
     """The sets in a new order; sets left out follow the listed ones, in their old order."""
 
-    set_ids = MultipleUUIDField(error_messages={"required": "List the sets in their new order."})
+    set_ids = MultipleUUIDField(error_messages={
+        "required": "List the sets in their new order.", "invalid": "These are not all set ids.",
+        "duplicate": "A set is listed twice.",
+    })
 
     def clean_set_ids(self):
         ids = self.cleaned_data["set_ids"]

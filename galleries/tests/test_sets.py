@@ -192,3 +192,14 @@ def test_the_gallery_page_shows_sets_with_counts_and_a_heading_where_each_begins
     assert f'id="set-{ceremony.pk}"' in page and f'id="set-{party.pk}"' in page and f'data-upload-set="{ceremony.pk}"' in page
     assert "2 photos" in page and "Not in a set" in page
     assert page.count(f'<option value="{empty.pk}">Empty</option>') == 2  # uploads and moves may go into it
+
+
+def test_a_refused_set_order_names_sets_not_photos(client, gallery):
+    ceremony, party = make_sets(gallery, "Ceremony", "Party")
+    url = reverse("galleries:set_order", args=[gallery.pk])
+    twice = post_json(client, url, {"set_ids": [str(ceremony.pk), str(ceremony.pk)]})
+    not_ids = post_json(client, url, {"set_ids": [str(party.pk), "party"]})
+    assert twice.status_code == 400 and not_ids.status_code == 400
+    assert twice.json()["errors"]["set_ids"][0]["message"] == "A set is listed twice."
+    assert not_ids.json()["errors"]["set_ids"][0]["message"] == "These are not all set ids."
+    assert sets_of(gallery) == [("Ceremony", 0, 0), ("Party", 1, 0)]

@@ -124,6 +124,9 @@
     var chosen = !!form && isChosen(form);
     viewerHeart.setAttribute("aria-pressed", chosen ? "true" : "false");
     if (viewerComment) {
+      // Hiding the form would drop a focus inside it to the page, where the viewer's arrow
+      // keys no longer reach it: hand the focus to the viewer's heart first.
+      if (!chosen && viewerComment.contains(document.activeElement)) viewerHeart.focus();
       viewerComment.hidden = !chosen;
       viewerComment.elements.comment.value = (form && form.dataset.comment) || "";
     }

@@ -83,3 +83,24 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(new_contex
     rows = list(csv.DictReader(io.StringIO(page.request.get(page.get_by_role("link", name="CSV").get_attribute("href")).text())))
     assert sorted(row["person"] for row in rows) == ["Ana", "Ana", "Ben"]
     assert "crop tighter" in {row["comment"] for row in rows}
+
+
+def test_arrow_keys_keep_working_after_a_comment_in_the_viewer(new_context, shared_gallery):
+    """The Save comment button has the focus; the next photo is not chosen, so its comment form
+    hides, button and all: the focus must stay in the viewer, or the arrows stop working."""
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_comments=True)
+    page = new_context().new_page()
+    page.goto(shared_gallery.get_absolute_url())
+    heart(page, 0).click()
+    start_list(page, "Ana")
+    expect(page.locator("[data-favourites-count]")).to_have_text("1")
+    open_viewer(page, 0)
+    page.locator("[data-viewer-comment] textarea").fill("black and white")
+    page.locator("[data-viewer-comment]").get_by_role("button", name="Save comment").click()
+    expect(page.get_by_role("alert")).to_have_text("Comment saved.")
+    tiles = page.locator("[data-gallery] .tile")
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(f"{page.url.split('#')[0]}#photo-{tiles.nth(1).get_attribute('id')[5:]}")
+    expect(page.locator("[data-viewer-comment]")).to_be_hidden()  # the next photo is not chosen
+    page.keyboard.press("ArrowRight")
+    expect(page).to_have_url(f"{page.url.split('#')[0]}#photo-{tiles.nth(2).get_attribute('id')[5:]}")
