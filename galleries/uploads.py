@@ -43,7 +43,9 @@ EXTENSIONS = {
 def clean_filename(name):
     """The uploaded file's own name, without folders, control characters or characters that
     break headers and file systems, at most 150 characters and 200 bytes (keeping the extension)."""
-    name = re.split(r"[\\/]", name or "")[-1]
+    # Browsers send a quote, CR and LF in a file name as %22, %0D and %0A (and nothing else escaped).
+    name = re.sub(r"(%0D|%0A)+", " ", (name or "").replace("%22", '"'))
+    name = re.split(r"[\\/]", name)[-1]
     name = "".join(c for c in name if unicodedata.category(c)[0] != "C" and c not in '<>:"|?*')
     name = re.sub(r"\s+", " ", name).strip(" .")
     stem, suffix = PurePosixPath(name).stem, PurePosixPath(name).suffix[:10]

@@ -104,6 +104,10 @@ def test_two_files_with_the_same_name_both_survive(client, gallery, photo_storag
         ("a" * 300 + ".jpg", "a" * 146 + ".jpg"),
         ("..", "photo"),
         ("Café déjà vu.JPG", "Café déjà vu.JPG"),
+        # Browsers escape a quote as %22 (and CR, LF) in a multipart file name: the same name as sent by a script.
+        ("say %22cheese%22, Zoë.jpg", "say cheese, Zoë.jpg"),
+        ("two%0D%0Alines.jpg", "two lines.jpg"),
+        ("100%25 sure.jpg", "100%25 sure.jpg"),
     ],
 )
 def test_file_names_are_made_safe(name, expected):
