@@ -1,6 +1,7 @@
 // Client favourites on the public gallery: hearts on tiles and in the viewer (key F), the count
-// ("12 of 40"), and a comment in the viewer, all without reloading the page. Without this
-// script every heart is a form that posts and comes back (favourites/_heart.html).
+// ("12 of 40"), a comment in the viewer and the "Show only my favourites" filter, all without
+// reloading the page. Without this script every heart is a form that posts and comes back
+// (favourites/_heart.html), and the visitor's list has a page of its own.
 (function () {
   "use strict";
 
@@ -82,6 +83,41 @@
       }
     }, function () {
       say("No connection: your choice was not saved.");
+    });
+  }
+
+  // The filter: only the visitor's favourites in the grid (CSS hides the rest). Photos of pages
+  // not loaded yet may be among them, so every page is brought in first.
+  var gallery = document.querySelector("[data-gallery]");
+  var filterButton = bar.querySelector("[data-favourites-filter]");
+
+  function loadEveryPage() {
+    var loader = window.Viewport && window.Viewport.loadMorePhotos;
+    if (!loader) return Promise.resolve();
+    return loader().then(function (loaded) { return loaded ? loadEveryPage() : undefined; });
+  }
+
+  function filter(on) {
+    filterButton.setAttribute("aria-pressed", on ? "true" : "false");
+    gallery.classList.toggle("is-filtered", on);
+    document.dispatchEvent(new CustomEvent("viewport:photos-added")); // the viewer re-reads the grid
+    if (on && !gallery.querySelector('.tile [data-heart] [aria-pressed="true"]')) {
+      say("You have not chosen any photos yet.");
+    }
+  }
+
+  if (gallery && filterButton) {
+    filterButton.hidden = false;
+    filterButton.addEventListener("click", function () {
+      if (filterButton.getAttribute("aria-pressed") === "true") {
+        filter(false);
+        return;
+      }
+      filterButton.setAttribute("aria-busy", "true");
+      loadEveryPage().then(function () {
+        filterButton.removeAttribute("aria-busy");
+        filter(true);
+      });
     });
   }
 

@@ -57,8 +57,13 @@
   var photos = [];
   var total = parseInt(gallery.dataset.photoCount, 10) || 0;
 
+  // With the grid filtered to the visitor's favourites (favourites.js), the viewer steps
+  // through the photos shown, all of them loaded by then.
   function collect() {
-    links = Array.prototype.slice.call(gallery.querySelectorAll("a[data-photo]"));
+    var filtered = gallery.classList.contains("is-filtered");
+    links = Array.prototype.slice.call(gallery.querySelectorAll("a[data-photo]")).filter(function (link) {
+      return !filtered || link.getClientRects().length > 0;
+    });
     photos = links.map(function (link) {
       return {
         id: link.dataset.photo,
@@ -70,7 +75,7 @@
         link: link,
       };
     });
-    total = Math.max(total, photos.length);
+    total = filtered ? photos.length : Math.max(parseInt(gallery.dataset.photoCount, 10) || 0, photos.length);
   }
   collect();
   document.addEventListener("viewport:photos-added", collect);

@@ -7,6 +7,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
+from galleries.models import PhotoQuerySet
 from sharing.models import ShareLink
 from tests.browser.helpers import log_in, open_viewer
 
@@ -57,7 +58,18 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(new_contex
     expect(ana.get_by_role("alert")).to_have_text("Comment saved.")
     ana.keyboard.press("Escape")
 
-    ana.get_by_role("link", name="Show only my album selection").click()
+    tiles = ana.locator("[data-gallery] .tile")
+    only_mine = ana.get_by_role("button", name="Show only my album selection")
+    only_mine.click()  # in the page, no reload: the grid keeps Ana's two photos
+    expect(only_mine).to_have_attribute("aria-pressed", "true")
+    expect(tiles.filter(visible=True)).to_have_count(2)
+    open_viewer(ana, 0)
+    expect(ana.locator("[data-viewer] [data-viewer-count]")).to_have_text("1 / 2")
+    ana.keyboard.press("Escape")
+    only_mine.click()
+    expect(tiles.filter(visible=True)).to_have_count(tiles.count())
+
+    ana.get_by_role("link", name="Review and send").click()
     expect(ana.get_by_role("heading", name="Album selection of Ana")).to_be_visible()
     ana.get_by_role("button", name="Send to Lena Hart Photography").click()
     expect(ana.get_by_text("Sent! The photographer now has your favourites.")).to_be_visible()
@@ -104,3 +116,20 @@ def test_arrow_keys_keep_working_after_a_comment_in_the_viewer(new_context, shar
     expect(page.locator("[data-viewer-comment]")).to_be_hidden()  # the next photo is not chosen
     page.keyboard.press("ArrowRight")
     expect(page).to_have_url(f"{page.url.split('#')[0]}#photo-{tiles.nth(2).get_attribute('id')[5:]}")
+
+
+def test_the_filter_brings_in_favourites_from_pages_not_loaded_yet(new_context, shared_gallery, monkeypatch):
+    monkeypatch.setattr(PhotoQuerySet, "PER_PAGE", 2)  # the live server runs in this process
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True)
+    last = shared_gallery.gallery.ordered_photos().last()
+    page = new_context().new_page()
+    page.goto(shared_gallery.get_absolute_url() + f"?page={(shared_gallery.gallery.photos.count() + 1) // 2}")
+    page.locator(f"#tile-{last.pk} [data-heart] button").click()
+    start_list(page, "Cy")
+    expect(page.locator("[data-favourites-count]")).to_have_text("1")
+
+    page.goto(shared_gallery.get_absolute_url())  # the first page: the chosen photo is not loaded
+    expect(page.locator(f"#tile-{last.pk}")).to_have_count(0)
+    page.get_by_role("button", name="Show only my favourites").click()
+    expect(page.locator("[data-gallery] .tile").filter(visible=True)).to_have_count(1)
+    expect(page.locator(f"#tile-{last.pk}")).to_be_visible()
