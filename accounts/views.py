@@ -4,7 +4,6 @@ from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from accounts import mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.throttling import client_network
+from viewport.http import login_required
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection, transaction
@@ -20,7 +19,7 @@ from galleries.ordering import Sort
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
-from viewport.http import posted_data, wants_json
+from viewport.http import login_required, posted_data, wants_json
 
 
 def owned_gallery(request, gallery_id):

@@ -1,12 +1,14 @@
 """What every app's views need to know about a request, decided in one place."""
 
 import json
+from functools import wraps
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required as redirect_to_login_required
 from django.core.exceptions import BadRequest, TooManyFilesSent
 from django.http import JsonResponse, QueryDict
 from django.shortcuts import render
-from django.views import defaults
+from django.views import csrf, defaults
 
 
 def wants_json(request):
@@ -72,3 +74,25 @@ def page_not_found(request, exception):
     if wants_json(request):
         return JsonResponse({"error": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def login_required(view):
+    """Django's login_required, except that a script (upload.js, a JSON client) whose session
+    ended gets a 401 in JSON: it cannot follow the redirect to the login page, and would read
+    that page as an answer."""
+    redirecting = redirect_to_login_required(view)
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated and wants_json(request):
+            return JsonResponse({"error": "Your session has ended: please log in again."}, status=401)
+        return redirecting(request, *args, **kwargs)
+
+    return wrapper
+
+
+def csrf_failure(request, reason=""):
+    """The CSRF check's refusal (CSRF_FAILURE_VIEW): Django's page, or JSON for a script."""
+    if wants_json(request):
+        return JsonResponse({"error": "The form has expired: reload the page and try again."}, status=403)
+    return csrf.csrf_failure(request, reason)

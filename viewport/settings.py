@@ -33,6 +33,8 @@ if not DEBUG:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the site's host names when DJANGO_DEBUG is off.")
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+# Scripts (Accept: application/json) get the refusal as JSON, browsers Django's page.
+CSRF_FAILURE_VIEW = "viewport.http.csrf_failure"
 
 INSTALLED_APPS = [
     "accounts",

@@ -3,7 +3,6 @@
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import content_disposition_header
@@ -13,6 +12,7 @@ from favourites import exports
 from favourites.models import Favourite, FavouriteList
 from galleries.models import Gallery
 from sharing import zips
+from viewport.http import login_required
 
 
 def owned_gallery(request, gallery_id):

@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
@@ -187,3 +188,22 @@ def test_upload_requires_login(client):
     response = client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": [jpeg_upload()]})
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:login"))
+
+
+def test_a_script_whose_session_ended_gets_json_not_the_login_page(client):
+    """upload.js reads JSON: a redirect to the login page reached it as an HTML page with status
+    200, and the photographer saw "could not store this file (HTTP 200)"."""
+    gallery = GalleryFactory()
+    response = upload(client, gallery, jpeg_upload())
+    assert response.status_code == 401
+    assert "log in" in response.json()["error"].lower()
+    assert not gallery.photos.exists()
+
+
+def test_a_script_refused_by_the_csrf_check_gets_json(gallery):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(gallery.owner)
+    response = upload(client, gallery, jpeg_upload())
+    assert response.status_code == 403
+    assert response.json()["error"]
+    assert not gallery.photos.exists()

@@ -105,6 +105,19 @@ def test_the_right_password_unlocks_every_url_with_a_cookie_for_this_link_only(c
     assert counters(locked) == (1, 1, 1)
 
 
+def test_a_script_unlocks_with_a_json_body_as_the_other_endpoints_take_one(client, locked, photo):
+    """Every other JSON endpoint reads a JSON object; here the password was ignored, so the right
+    one was a 401 "not right" and counted as a wrong try."""
+    url = reverse("sharing:unlock", args=[locked.pk])
+    response = client.post(url, {"password": PASSWORD}, content_type="application/json",
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 302
+    assert response.cookies[UNLOCK_COOKIE]
+    assert client.get(public_urls(locked, photo)["page"]).status_code == 200
+    bad = client.post(url, "{not json", content_type="application/json", headers={"Accept": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"]
+
+
 def test_the_unlock_cookie_is_secure_in_production(client, locked, settings):
     settings.SESSION_COOKIE_SECURE = True
     assert unlock(client, locked).cookies[UNLOCK_COOKIE]["secure"]

@@ -3,7 +3,6 @@
 import csv
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,7 +14,7 @@ from galleries.models import Gallery
 from sharing import stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
-from viewport.http import posted_data, wants_json
+from viewport.http import login_required, posted_data, wants_json
 
 
 def owned_link(request, link_id):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
+from viewport.http import posted_data
 
 # Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
 # link still opens): revoking, pausing or locking a link bites within this.
@@ -42,7 +43,7 @@ def public_gallery(request, share_id):
 @require_POST
 def unlock(request, share_id):
     link = shared_link(request, share_id, "gallery__owner", unlocked=False)
-    access.check_password(request, link, request.POST.get("password", ""))
+    access.check_password(request, link, posted_data(request).get("password", ""))
     response = redirect(link)
     access.remember_unlock(response, link)
     return response
