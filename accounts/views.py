@@ -90,7 +90,8 @@ def unsubscribe(request, token):
     if request.method == "POST" and found:
         mail.unsubscribe(*found)
         context["done"] = True
-    return render(request, "accounts/unsubscribe.html", context, status=400 if request.method == "POST" and not found else 200)
+    status = 200 if found else 400 if request.method == "POST" else 404
+    return render(request, "accounts/unsubscribe.html", context, status=status)
 
 
 def login_locked_out(request, response, credentials):

@@ -69,7 +69,11 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
         assert message["To"] == "lena@example.com"
 
         os.killpg(script.pid, signal.SIGINT)  # Ctrl+C
-        script.wait(30)
+        try:
+            script.wait(45)
+        except subprocess.TimeoutExpired:
+            running = "\n".join(processes_in_group(script.pid))
+            pytest.fail(f"scripts/run still runs 45 s after Ctrl+C:\n{running}\n{(tmp_path / 'run.log').read_text()}")
         deadline = time.monotonic() + 15
         while processes_in_group(script.pid) and time.monotonic() < deadline:
             time.sleep(0.2)

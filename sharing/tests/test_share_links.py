@@ -65,6 +65,11 @@ def test_create_share_link_with_json_returns_201_with_public_url(client):
         "allow_single": True,
         "download_size": "original",
         "remind_days": 0,
+        "favourites": False,
+        "favourites_limit": None,
+        "favourites_title": "Favourites",
+        "favourites_require_email": False,
+        "favourites_comments": False,
     }
     assert link.expires_at == datetime(2099, 6, 30, 18, 0, tzinfo=timezone.get_current_timezone())
 
