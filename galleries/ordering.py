@@ -86,10 +86,18 @@ def stored_capture_time(taken):
     """A capture time from EXIF (images.capture_time) as stored: with the camera's own offset
     where it wrote one, else read in the site's time zone (TIME_ZONE). Most cameras write no
     offset, so the two bodies of one wedding are usually both without one: read in the same
-    zone, their photos interleave as the day happened (as long as both clocks were set right)."""
-    if taken is None or timezone.is_aware(taken):
-        return taken
-    return timezone.make_aware(taken, timezone.get_default_timezone())
+    zone, their photos interleave as the day happened (as long as both clocks were set right).
+    A time that is not in the years 1-9999 in UTC (9999:12:31 23:59:59 at -14:00) is none: a
+    database would store it and then fail to read the photo back."""
+    if taken is None:
+        return None
+    if timezone.is_naive(taken):
+        taken = timezone.make_aware(taken, timezone.get_default_timezone())
+    try:
+        taken.astimezone(UTC)
+    except OverflowError:
+        return None
+    return taken
 
 
 def upload_position():

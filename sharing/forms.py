@@ -11,6 +11,8 @@ from sharing.models import Invitation, ShareLink
 from sharing.tasks import send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
+# Far enough for any gallery; beyond the year 9999 in UTC a stored time can no longer be read back.
+LONGEST_EXPIRY = timedelta(days=100 * 365)
 SETTINGS_FIELDS = [
     "label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size", "remind_days",
     "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
@@ -126,6 +128,8 @@ class ShareLinkForm(forms.ModelForm):
         expires_at = self.cleaned_data["expires_at"]
         if expires_at and expires_at != self.instance.expires_at and expires_at <= timezone.now():
             raise forms.ValidationError("Choose a time in the future. To end a link now, revoke or pause it.")
+        if expires_at and expires_at > timezone.now() + LONGEST_EXPIRY:
+            raise forms.ValidationError("Choose a time within 100 years, or none for a link that never expires.")
         return expires_at
 
     def clean(self):

@@ -92,6 +92,22 @@ def test_a_photo_without_a_capture_time_has_none(gallery):
     assert photo.captured_at is None
 
 
+@pytest.mark.parametrize("taken, offset, time_zone", [
+    (datetime(9999, 12, 31, 23, 59, 59), "-14:00", "UTC"),  # 10000-01-01 in UTC
+    (datetime(9999, 12, 31, 23, 0), None, "America/New_York"),  # read in the site's zone
+])
+def test_a_capture_time_beyond_the_years_a_database_keeps_is_none(client, gallery, settings, taken, offset, time_zone):
+    # PostgreSQL stored such a time, and then the gallery's pages, its links' pages and its ZIP
+    # answered 500, for good; SQLite refused the upload with an error.
+    settings.TIME_ZONE = time_zone
+    upload = SimpleUploadedFile("odd.jpg", camera_jpeg(taken, offset=offset), content_type="image/jpeg")
+    response = client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": [upload]},
+                           headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.content
+    assert Photo.objects.get().captured_at is None
+    assert client.get(gallery.get_absolute_url()).status_code == 200
+
+
 def _plain_jpeg():
     buffer = io.BytesIO()
     Image.new("RGB", (40, 30), (10, 20, 30)).save(buffer, "JPEG")
