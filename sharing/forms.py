@@ -23,6 +23,17 @@ CHECKBOXES = [
 ]
 
 
+class SwitchInput(forms.CheckboxInput):
+    """A checkbox, which a script may also post as 0, off or no: Django would read those as on,
+    and leave open a link the script meant to pause."""
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name)
+        if isinstance(value, str) and value.strip().lower() in ("0", "off", "no"):
+            return False
+        return super().value_from_datadict(data, files, name)
+
+
 class ShareLinkForm(forms.ModelForm):
     """A share link's settings: when it stops working, its label, password and download rules.
 
@@ -60,7 +71,7 @@ class ShareLinkForm(forms.ModelForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text="Optional, at least 6 characters. Clients type it once per browser, for 24 hours.",
     )
-    password_clear = forms.BooleanField(label="Remove the password", required=False)
+    password_clear = forms.BooleanField(label="Remove the password", required=False, widget=SwitchInput)
 
     class Meta:
         model = ShareLink
@@ -90,7 +101,7 @@ class ShareLinkForm(forms.ModelForm):
         widgets = {
             "label": forms.TextInput(attrs={"placeholder": "e.g. Parents"}),
             "favourites_title": forms.TextInput(attrs={"placeholder": "e.g. Album selection"}),
-        }
+        } | {name: SwitchInput for name in CHECKBOXES if name != "password_clear"}
 
     field_order = ["label", "expires_in_days", "expires_at", "remind_days", "password", "password_clear", "is_active",
                    "allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",

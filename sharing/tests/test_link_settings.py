@@ -85,6 +85,15 @@ def test_a_form_post_of_a_few_settings_changes_only_those(owner_client):
     assert (link.allow_zip, link.allow_single, link.favourites) == (False, True, True)
 
 
+@pytest.mark.parametrize("off", ["0", "off", "no", "false", "False", ""])
+def test_a_script_turns_a_setting_off_with_any_usual_word_for_off(owner_client, off):
+    # A script posting is_active=0 means to pause the link: it must not stay open.
+    link = ShareLinkFactory(gallery=owner_client.gallery)
+    owner_client.post(settings_url(link), {"is_active": off, "allow_zip": off, "allow_single": "on"})
+    link.refresh_from_db()
+    assert (link.is_active, link.allow_zip, link.allow_single) == (False, False, True)
+
+
 def test_json_settings_change_only_the_keys_they_carry(owner_client):
     expires_at = timezone.now() + timedelta(days=10)
     link = ShareLinkFactory(gallery=owner_client.gallery, label="Couple", expires_at=expires_at, allow_zip=False)
