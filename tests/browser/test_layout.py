@@ -1,0 +1,86 @@
+"""Layout on a phone and a desktop: what a client or photographer sees stays readable and usable
+(nothing hidden behind a sticky bar, no control on top of text, no sideways scrolling)."""
+
+import pytest
+from favourites.models import FavouriteList
+from galleries.models import PhotoSet
+from galleries.tests.factories import GalleryFactory, jpeg_upload
+from galleries.uploads import store_photo
+from sharing.models import ShareLink
+from sharing.tasks import client_mail
+from sharing.tests.factories import ShareLinkFactory
+from tests.browser.helpers import SIZES, log_in, open_viewer
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def overlaps(a, b):
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
+        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def uncovered(page, selector):
+    """Whether the middle of the element is what the visitor sees there (not something on top)."""
+    return page.locator(selector).evaluate(
+        """(element) => {
+          const box = element.getBoundingClientRect();
+          const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+          return box.bottom > 0 && element.contains(top);
+        }"""
+    )
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_viewers_heart_shows_its_label_beside_it_and_no_button_covers_the_photos_name(new_context, shared_gallery, size):
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_title="Album picks")
+    page = new_context(**SIZES[size]).new_page()
+    page.goto(shared_gallery.get_absolute_url())
+    open_viewer(page, 1)
+    heart = page.locator("[data-viewer-heart]")
+    icon, label = heart.locator("span").first.bounding_box(), page.locator("[data-viewer-heart-label]").bounding_box()
+    assert abs((icon["y"] + icon["height"] / 2) - (label["y"] + label["height"] / 2)) < 4, (icon, label)
+    title = page.locator("[data-viewer-name]").bounding_box()
+    for nav in ("[data-viewer-prev]", "[data-viewer-next]"):
+        assert not overlaps(page.locator(nav).bounding_box(), title), nav
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_favourites_count_stays_in_view_below_the_set_menu(new_context, size):
+    gallery = GalleryFactory(name="Smith wedding")
+    for name in ("Ceremony", "Party"):
+        photo_set = PhotoSet.objects.create(gallery=gallery, name=name)
+        for n in range(6):
+            store_photo(gallery, jpeg_upload(f"{name}_{n}.jpg", width=90, height=60), photo_set)
+    link = ShareLinkFactory(gallery=gallery, favourites=True)
+    page = new_context(**SIZES[size]).new_page()
+    page.goto(link.get_absolute_url())
+    page.locator(f"#set-{photo_set.pk}").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 400)
+    page.wait_for_timeout(200)
+    assert page.locator("[data-set-menu]").bounding_box()["y"] == 0
+    assert uncovered(page, ".favourites-bar__count")
+
+
+def test_the_photographers_favourites_table_keeps_its_column_names_on_a_phone(new_context, live_server, shared_gallery):
+    photo = shared_gallery.gallery.photos.first()
+    favourite_list = FavouriteList(link=shared_gallery, name="Margaret")
+    favourite_list.new_token()
+    favourite_list.save()
+    favourite_list.add(photo)
+    context = new_context(**SIZES["phone"])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto(f"/galleries/{shared_gallery.gallery.pk}/favourites/")
+    labels = page.locator(".favourites-lists tbody tr").first.locator("td").evaluate_all(
+        "(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content)"
+    )
+    assert '"Photos"' in labels, labels  # each value has its column's name beside it
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_a_client_email_fits_a_phone(page, watcher, shared_gallery):
+    watcher.allow("ERR_UNKNOWN_URL_SCHEME")  # the cover, cid:cover, is inside the mail
+    page.set_viewport_size(SIZES["phone"]["viewport"])
+    mail = client_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
+    page.set_content(mail.alternatives[0].content)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
