@@ -84,3 +84,18 @@ def test_a_client_email_fits_a_phone(page, watcher, shared_gallery):
     mail = client_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
     page.set_content(mail.alternatives[0].content)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, live_server, shared_gallery, size):
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto("/share-links/")
+    names = page.locator(".share-link__facts dt").evaluate_all(
+        "(names) => names.map((name) => [name.textContent, name.getBoundingClientRect().height, parseFloat(getComputedStyle(name).lineHeight)])"
+    )
+    assert [text for text, height, line in names if height > line * 1.5] == []
+    tops = page.locator(".share-link__facts > div").evaluate_all("(facts) => facts.map((fact) => fact.offsetTop)")
+    rows = [tops.count(top) for top in sorted(set(tops))]
+    assert len(set(rows[:-1])) <= 1 and rows[-1] >= rows[0] / 2, rows  # no fact left alone on a last row
