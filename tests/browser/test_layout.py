@@ -9,7 +9,7 @@ from galleries.uploads import store_photo
 from sharing.models import ShareLink
 from sharing.tasks import client_mail
 from sharing.tests.factories import ShareLinkFactory
-from tests.browser.helpers import SIZES, log_in, open_viewer
+from tests.browser.helpers import SIZES, log_in, open_viewer, serious_accessibility_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -99,3 +99,15 @@ def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, liv
     tops = page.locator(".share-link__facts > div").evaluate_all("(facts) => facts.map((fact) => fact.offsetTop)")
     rows = [tops.count(top) for top in sorted(set(tops))]
     assert len(set(rows[:-1])) <= 1 and rows[-1] >= rows[0] / 2, rows  # no fact left alone on a last row
+
+
+def test_a_links_page_and_the_list_read_well_with_a_keyboard_and_a_screen_reader(new_context, live_server, shared_gallery):
+    context = new_context(**SIZES["phone"])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    for path in ("/share-links/", shared_gallery.get_absolute_url().replace("/s/", "/share-links/")):
+        page.goto(path)
+        page.locator("details").evaluate_all("(all) => all.forEach((details) => { details.open = true; })")
+        levels = page.locator("main :is(h1, h2, h3, h4)").evaluate_all("(all) => all.map((h) => Number(h.tagName[1]))")
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)  # no level skipped
+        assert serious_accessibility_violations(page) == [], path  # e.g. a table that scrolls sideways takes focus
