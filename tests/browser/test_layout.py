@@ -111,3 +111,29 @@ def test_a_links_page_and_the_list_read_well_with_a_keyboard_and_a_screen_reader
         levels = page.locator("main :is(h1, h2, h3, h4)").evaluate_all("(all) => all.map((h) => Number(h.tagName[1]))")
         assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)  # no level skipped
         assert serious_accessibility_violations(page) == [], path  # e.g. a table that scrolls sideways takes focus
+
+
+def look(locator):
+    return locator.evaluate("(el) => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopColor, s.color]; }")
+
+
+def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(new_context, shared_gallery):
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_comments=True)
+    page = new_context(**SIZES["phone"]).new_page()
+    page.goto(shared_gallery.get_absolute_url())
+    review = page.locator("[data-favourites-review]")
+    assert look(review)[1] not in ("rgba(0, 0, 0, 0)", "transparent"), "a ghost button has no outline on a touch screen"
+    page.locator("[data-gallery] .tile").first.locator("[data-heart] button").click()
+    page.locator("[data-favourites-start]").get_by_label("Your name").fill("Ana")
+    page.locator("[data-favourites-start]").get_by_role("button", name="Start choosing").click()
+    filter_button = page.locator("[data-favourites-filter]")
+    before = look(filter_button)
+    filter_button.click()
+    page.wait_for_function("document.querySelector('[data-favourites-filter]').getAttribute('aria-pressed') === 'true'")
+    page.mouse.click(5, 5)  # no hover or focus look in the way
+    assert look(filter_button) != before, "the filter looks the same on and off"
+
+    page.goto(shared_gallery.get_absolute_url() + "favourites/")
+    card = page.locator(".favourites-grid .favourite").first
+    lefts = [card.get_by_role("button", name=name).bounding_box()["x"] for name in ("Save comment", "Remove")]
+    assert lefts[0] == lefts[1], lefts  # the card's buttons line up on the left
