@@ -137,3 +137,27 @@ def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(
     card = page.locator(".favourites-grid .favourite").first
     lefts = [card.get_by_role("button", name=name).bounding_box()["x"] for name in ("Save comment", "Remove")]
     assert lefts[0] == lefts[1], lefts  # the card's buttons line up on the left
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, shared_gallery, size):
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto(shared_gallery.gallery.get_absolute_url())
+    cut = page.locator(".share-link-new select, form select").evaluate_all(
+        """(selects) => selects.filter((select) => select.checkVisibility()).map((select) => {
+          const style = getComputedStyle(select);
+          const text = document.createElement("span");
+          text.style.font = style.font;  // CSSOM, which the CSP allows
+          text.style.position = "absolute";
+          text.style.whiteSpace = "nowrap";
+          text.textContent = select.selectedOptions[0].textContent;
+          document.body.append(text);
+          const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;  // the arrow
+          const needed = text.getBoundingClientRect().width;
+          text.remove();
+          return needed > room ? `${select.name}: ${select.selectedOptions[0].textContent} (${Math.round(needed)} > ${Math.round(room)})` : null;
+        }).filter(Boolean)"""
+    )
+    assert cut == []
