@@ -2,6 +2,7 @@
 (nothing hidden behind a sticky bar, no control on top of text, no sideways scrolling)."""
 
 import pytest
+from playwright.sync_api import expect
 from favourites.models import FavouriteList
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory, jpeg_upload
@@ -161,3 +162,14 @@ def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, sh
         }).filter(Boolean)"""
     )
     assert cut == []
+
+
+def test_on_a_phone_the_favourites_bar_takes_two_rows_at_most(new_context, shared_gallery):
+    """It stays at the top of the window (under the set menu, if any): every row it takes is a row
+    of photos fewer."""
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_title="Album selection", favourites_limit=40)
+    page = new_context(**SIZES["phone"]).new_page()
+    page.goto(shared_gallery.get_absolute_url())
+    expect(page.locator("[data-favourites-filter]")).to_be_visible()
+    tops = {round(page.locator(selector).bounding_box()["y"]) for selector in ("[data-favourites-filter]", "[data-favourites-review]")}
+    assert len(tops) == 1, tops  # the two buttons share a row, under the count
