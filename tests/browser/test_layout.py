@@ -177,3 +177,16 @@ def test_on_a_phone_the_favourites_bar_takes_two_rows_at_most(new_context, share
     expect(page.locator("[data-favourites-filter]")).to_be_visible()
     tops = {round(page.locator(selector).bounding_box()["y"]) for selector in ("[data-favourites-filter]", "[data-favourites-review]")}
     assert len(tops) == 1, tops  # the two buttons share a row, under the count
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(new_context, live_server, shared_gallery, size):
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto(shared_gallery.gallery.get_absolute_url())
+    gap = page.locator(".sets-panel").evaluate(
+        "(panel) => panel.querySelector('#gallery-sort-help').getBoundingClientRect().top"
+        " - panel.querySelector('.page-header').getBoundingClientRect().bottom"
+    )
+    assert gap == 16  # the stack's own spacing (--space-4), nothing added
