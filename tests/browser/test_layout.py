@@ -190,3 +190,42 @@ def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(n
         " - panel.querySelector('.page-header').getBoundingClientRect().bottom"
     )
     assert gap == 16  # the stack's own spacing (--space-4), nothing added
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_a_checkbox_stays_beside_its_words_however_long(new_context, live_server, shared_gallery, size):
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto("/accounts/profile/")
+    apart = page.locator(".field--checkbox").evaluate_all(
+        """(fields) => fields.map((field) => {
+          const box = field.querySelector("input").getBoundingClientRect();
+          const label = field.querySelector("label").getBoundingClientRect();
+          return label.top < box.bottom && box.right < label.left ? null : field.querySelector("label").textContent;
+        }).filter(Boolean)"""
+    )
+    assert apart == []
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server, shared_gallery, size):
+    context = new_context(**SIZES[size])
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto("/galleries/")
+    needed, room = page.locator(".new-gallery input[name=name]").evaluate(
+        """(input) => {
+          const style = getComputedStyle(input);
+          const text = document.createElement("span");
+          text.style.font = style.font;
+          text.style.position = "absolute";
+          text.style.whiteSpace = "nowrap";
+          text.textContent = input.placeholder;
+          document.body.append(text);
+          const needed = text.getBoundingClientRect().width;
+          text.remove();
+          return [needed, input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)];
+        }"""
+    )
+    assert needed <= room
