@@ -229,3 +229,6 @@ def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server,
         }"""
     )
     assert needed <= room
+    if size == "desktop":
+        field, button = (page.locator(selector).bounding_box() for selector in (".new-gallery input[name=name]", ".new-gallery button"))
+        assert button["y"] < field["y"] + field["height"], "the button fell under the field"
