@@ -232,3 +232,12 @@ def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server,
     if size == "desktop":
         field, button = (page.locator(selector).bounding_box() for selector in (".new-gallery input[name=name]", ".new-gallery button"))
         assert button["y"] < field["y"] + field["height"], "the button fell under the field"
+
+
+def test_the_share_link_filters_keep_their_distance_from_the_first_link(new_context, live_server, shared_gallery):
+    context = new_context()
+    log_in(context, shared_gallery.gallery.owner, live_server)
+    page = context.new_page()
+    page.goto("/share-links/")
+    filters, card = (page.locator(selector).first.bounding_box() for selector in (".share-link-filters", ".share-link"))
+    assert card["y"] - (filters["y"] + filters["height"]) >= 16
