@@ -51,7 +51,7 @@ class ShareLinkForm(forms.ModelForm):
 
     expires_in_days = forms.TypedChoiceField(
         label="Expires",
-        choices=[("", "Never, or on the date below"), (7, "In 7 days"), (30, "In 30 days"), (90, "In 90 days")],
+        choices=[("", "Never, or on a date"), (7, "In 7 days"), (30, "In 30 days"), (90, "In 90 days")],
         coerce=int,
         empty_value=None,
         required=False,

@@ -82,6 +82,21 @@
     }
   }, { passive: true });
 
+  // The favourites bar sticks just below the menu, and a set's heading stops below both
+  // (viewport.css): tell the stylesheet how tall they are, now and whenever they wrap anew.
+  var bar = document.querySelector("[data-favourites-bar]");
+  function measure() {
+    var root = document.documentElement.style;
+    root.setProperty("--set-menu-height", menu.offsetHeight + "px");
+    root.setProperty("--favourites-bar-height", (bar ? bar.offsetHeight : 0) + "px");
+  }
+  measure();
+  if (window.ResizeObserver) {
+    var observer = new ResizeObserver(measure);
+    observer.observe(menu);
+    if (bar) observer.observe(bar);
+  }
+
   // A link to a set (…/s/<id>/#set-<set id>) whose photos are on a later page.
   var match = /^#set-([0-9a-f-]+)$/i.exec(window.location.hash);
   if (match) {
