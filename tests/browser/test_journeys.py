@@ -47,6 +47,7 @@ def photographer_journey(page, photos):
             (item) => item.dataset.state === "done" && item.querySelector("progress").value === 100);
         }""",
         arg=len(photos),
+        timeout=60_000,  # six camera photos decoded on two cores that the other test process shares
     )
     tiles = page.locator(".photo-tile")
     expect(tiles).to_have_count(len(photos))  # the page reloads by itself once all are done
