@@ -53,9 +53,9 @@ def shared_link(request, share_id, *related, unlocked=True):
     links = ShareLink.objects.select_related(*related) if related else ShareLink.objects
     link = get_object_or_404(links, pk=share_id)
     if link.is_expired:
-        raise LinkClosed(410, "sharing/link_expired.html", "This link has expired.")
+        raise LinkClosed(410, "sharing/link_expired.html", "This link has expired.", link=link)
     if not link.is_active:
-        raise LinkClosed(404, "sharing/link_paused.html", "This gallery is not available right now.")
+        raise LinkClosed(404, "sharing/link_paused.html", "This gallery is not available right now.", link=link)
     if unlocked and link.has_password and not is_unlocked(request, link):
         raise LinkClosed(401, "sharing/link_locked.html", "This gallery needs a password.", link=link)
     return link

@@ -13,6 +13,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 
 from galleries.tests.factories import image_bytes
@@ -205,7 +206,9 @@ def test_a_paused_link_is_a_friendly_404_everywhere_and_counts_nothing(client, s
         response = client.get(url)
         assert response.status_code == 404, what
         if what == "page":
-            assert "not available right now" in response.content.decode()
+            page = response.content.decode()
+            assert "not available right now" in page
+            assert escape(shared_gallery.gallery.owner.name) in page and shared_gallery.gallery.name not in page
     assert unlock(client, shared_gallery).status_code == 404
     assert counters(shared_gallery) == (0, 0, 0)
 
@@ -219,6 +222,8 @@ def test_an_expired_link_is_a_410_everywhere_even_when_locked_or_paused(client, 
     for what, url in public_urls(locked, photo).items():
         assert client.get(url).status_code == 410, what
     assert unlock(client, locked).status_code == 410
+    page = client.get(locked.get_absolute_url()).content.decode()
+    assert f"contact {escape(locked.gallery.owner.name)} and ask for a new link" in page and locked.gallery.name not in page
 
 
 # Download rules
