@@ -251,4 +251,5 @@ def test_concurrent_wrong_passwords_get_no_more_checks_than_the_limit(settings, 
     checked = AccessAttempt.objects.filter(username=user.email).aggregate(n=Sum("failures_since_start"))["n"]
     assert checked <= settings.AXES_FAILURE_LIMIT
     assert statuses.count(200) <= settings.AXES_FAILURE_LIMIT - 1
-    assert sorted(set(statuses)) == [200, 429]
+    # Whether any of them got its password checked depends on the race; the burst is refused.
+    assert set(statuses) <= {200, 429} and 429 in statuses

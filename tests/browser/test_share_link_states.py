@@ -21,7 +21,7 @@ def test_expired_link_shows_the_friendly_expired_page(new_context, watcher, shar
 
     assert response.status == 410
     expect(page.get_by_role("heading", name="This link has expired")).to_be_visible()
-    expect(page.get_by_text("contact the photographer")).to_be_visible()
+    expect(page.get_by_text(f"contact {shared_gallery.gallery.owner.name}")).to_be_visible()
     expect(page.locator("img")).to_have_count(0)
 
 
