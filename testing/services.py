@@ -57,13 +57,14 @@ def stop_process(process, sig):
         process.wait()
 
 
-def _wait_until(ready, what, timeout=30):
+def wait_until(ready, what, timeout):
+    """Poll `ready()` every 0.1 s until it is true; RuntimeError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if ready():
             return
         time.sleep(0.1)
-    raise RuntimeError(f"{what} did not start within {timeout} s")
+    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
 class PostgresServer:
@@ -109,7 +110,7 @@ class PostgresServer:
                  "-c", "max_connections=200"],
                 stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent,
             )
-        _wait_until(self._ready, "PostgreSQL")
+        wait_until(self._ready, "PostgreSQL to start", timeout=30)
         return self
 
     def _ready(self):
@@ -171,7 +172,7 @@ class S3Server:
         for attempt in range(1, attempts + 1):
             try:
                 self._launch()
-                _wait_until(self._ready, "SeaweedFS", timeout=60)
+                wait_until(self._ready, "SeaweedFS to start", timeout=60)
                 self.has_run = True
                 return self
             except RuntimeError:

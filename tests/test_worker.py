@@ -2,7 +2,6 @@
 real `manage.py db_worker` process, e-mail delivered to a real SMTP server on loopback, periodic
 work enqueued by a real `manage.py crontask` scheduler. Every task is safe to run twice."""
 
-import time
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -22,7 +21,7 @@ from sharing.models import Invitation
 from sharing.tasks import send_expiry_reminders, send_invitation
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import production_env, running_database_url
-from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY
+from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY, wait_until
 from testing.worker import scheduler, task_worker
 from tests.test_storage_faults import FaultyS3, s3_storage_settings
 
@@ -48,15 +47,6 @@ def worker(queued, worker_env):
     process = task_worker(worker_env).start()
     yield process
     process.stop()
-
-
-def wait_until(condition, what, timeout=20):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def tasks_done():
@@ -112,7 +102,7 @@ def test_a_sent_link_arrives_over_smtp_once_per_recipient_through_the_worker(
     # The same invitation queued again (a retry, a double click) sends nothing more.
     first = Invitation.objects.first()
     send_invitation.enqueue(first.pk)
-    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() == 3, "the repeated task")
+    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() == 3, "the repeated task", timeout=20)
     assert len(smtp_mailbox.messages()) == 2
     assert DBTaskResult.objects.order_by("-enqueued_at").first().return_value is False
     assert_no_failed_tasks()
@@ -144,7 +134,7 @@ def test_a_due_reminder_arrives_once_even_when_the_expiry_changes_back_and_forth
     link.expires_at = timezone.now() + timedelta(days=1)
     link.save()
     send_expiry_reminders.enqueue()  # finds anna reminded: queues nothing
-    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() >= 3, "the second round")
+    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() >= 3, "the second round", timeout=20)
     assert len(smtp_mailbox.messages()) == 1
     assert_no_failed_tasks()
 
@@ -157,14 +147,14 @@ def test_deleting_a_gallery_deletes_its_objects_through_the_worker(photographer_
     gallery.delete()  # its objects are queued for deletion after the commit
     [result] = DBTaskResult.objects.all()
     assert result.task_path == "galleries.tasks.delete_storage_objects"
-    wait_until(tasks_done, "the task to finish")
+    wait_until(tasks_done, "the task to finish", timeout=20)
     assert_no_failed_tasks()
     assert list(default_storage.list_keys(f"{gallery.pk}/")) == []
     assert DBTaskResult.objects.get().return_value == 3
 
     # Run again: nothing left to delete, nothing remembered as failed.
     delete_storage_objects.enqueue(keys)
-    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() == 2, "the repeated delete")
+    wait_until(lambda: tasks_done() and DBTaskResult.objects.count() == 2, "the repeated delete", timeout=20)
     assert PendingDeletion.objects.count() == 0
     assert_no_failed_tasks()
 
@@ -197,10 +187,10 @@ def test_a_failed_storage_delete_is_retried_by_the_scheduler_until_the_object_is
     worker, cron = task_worker(env).start(), scheduler(env).start()
     try:
         # Retried every second while S3 stays down...
-        wait_until(lambda: PendingDeletion.objects.filter(attempts__gte=3).count() == len(keys), "retries", 30)
+        wait_until(lambda: PendingDeletion.objects.filter(attempts__gte=3).count() == len(keys), "retries", timeout=30)
         down_s3.start()
         # ... until the objects are gone.
-        wait_until(lambda: not PendingDeletion.objects.exists(), "the retried delete", 30)
+        wait_until(lambda: not PendingDeletion.objects.exists(), "the retried delete", timeout=30)
     finally:
         worker.stop()
         cron.stop()
@@ -221,4 +211,4 @@ def test_finished_tasks_are_pruned_after_two_weeks(worker):
     )
     prune_task_results.enqueue()
     wait_until(lambda: DBTaskResult.objects.filter(finished_at__lt=timezone.now() - timedelta(days=14)).count() == 0,
-               "the old result to go")
+               "the old result to go", timeout=20)
