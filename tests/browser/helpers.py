@@ -17,6 +17,13 @@ def log_in(context, user, live_server):
     context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}])
 
 
+def photographer_page(new_context, user, live_server, size="desktop"):
+    """A page of a fresh browser context of `size` (SIZES), logged in as `user`."""
+    context = new_context(**SIZES[size])
+    log_in(context, user, live_server)
+    return context.new_page()
+
+
 def wait_for_images(page, selector="img"):
     """Scroll each image matched by `selector` into view and wait until it has loaded or failed.
 

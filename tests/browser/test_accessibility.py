@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.helpers import log_in, open_viewer, serious_accessibility_violations, wait_for_images
+from tests.browser.helpers import open_viewer, photographer_page, serious_accessibility_violations, wait_for_images
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -11,9 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_pages_have_no_serious_accessibility_violations(new_context, live_server, shared_gallery):
     gallery = shared_gallery.gallery
     visitor = new_context().new_page()
-    photographer = new_context()
-    log_in(photographer, gallery.owner, live_server)
-    page = photographer.new_page()
+    page = photographer_page(new_context, gallery.owner, live_server)
     violations = {}
 
     visitor.goto("/accounts/login/")
@@ -63,9 +61,7 @@ def test_client_browses_the_gallery_with_the_keyboard_alone(page, shared_gallery
 
 
 def test_photographer_reaches_the_upload_with_the_keyboard(new_context, live_server, shared_gallery):
-    context = new_context()
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server)
     # Subscribe to file choosers well before the key press: the subscription is sent lazily.
     page.on("filechooser", lambda chooser: None)
     page.goto(shared_gallery.gallery.get_absolute_url())

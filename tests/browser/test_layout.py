@@ -10,7 +10,7 @@ from galleries.uploads import store_photo
 from sharing.models import ShareLink
 from sharing.tasks import client_mail
 from sharing.tests.factories import ShareLinkFactory
-from tests.browser.helpers import SIZES, log_in, open_viewer, serious_accessibility_violations
+from tests.browser.helpers import SIZES, open_viewer, photographer_page, serious_accessibility_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -68,9 +68,7 @@ def test_the_photographers_favourites_table_keeps_its_column_names_on_a_phone(ne
     favourite_list.new_token()
     favourite_list.save()
     favourite_list.add(photo)
-    context = new_context(**SIZES["phone"])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size="phone")
     page.goto(f"/galleries/{shared_gallery.gallery.pk}/favourites/")
     labels = page.locator(".favourites-lists tbody tr").first.locator("td").evaluate_all(
         "(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content)"
@@ -89,9 +87,7 @@ def test_a_client_email_fits_a_phone(page, watcher, shared_gallery):
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, live_server, shared_gallery, size):
-    context = new_context(**SIZES[size])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto("/share-links/")
     names = page.locator(".share-link__facts dt").evaluate_all(
         "(names) => names.map((name) => [name.textContent, name.getBoundingClientRect().height, parseFloat(getComputedStyle(name).lineHeight)])"
@@ -103,9 +99,7 @@ def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, liv
 
 
 def test_a_links_page_and_the_list_read_well_with_a_keyboard_and_a_screen_reader(new_context, live_server, shared_gallery):
-    context = new_context(**SIZES["phone"])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size="phone")
     for path in ("/share-links/", shared_gallery.get_absolute_url().replace("/s/", "/share-links/")):
         page.goto(path)
         page.locator("details").evaluate_all("(all) => all.forEach((details) => { details.open = true; })")
@@ -146,9 +140,7 @@ def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, shared_gallery, size):
-    context = new_context(**SIZES[size])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto(shared_gallery.gallery.get_absolute_url())
     cut = page.locator(".share-link-new select, form select").evaluate_all(
         """(selects) => selects.filter((select) => select.checkVisibility()).map((select) => {
@@ -181,9 +173,7 @@ def test_on_a_phone_the_favourites_bar_takes_two_rows_at_most(new_context, share
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(new_context, live_server, shared_gallery, size):
-    context = new_context(**SIZES[size])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto(shared_gallery.gallery.get_absolute_url())
     gap = page.locator(".sets-panel").evaluate(
         "(panel) => panel.querySelector('#gallery-sort-help').getBoundingClientRect().top"
@@ -194,9 +184,7 @@ def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(n
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_a_checkbox_stays_beside_its_words_however_long(new_context, live_server, shared_gallery, size):
-    context = new_context(**SIZES[size])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto("/accounts/profile/")
     apart = page.locator(".field--checkbox").evaluate_all(
         """(fields) => fields.map((field) => {
@@ -210,9 +198,7 @@ def test_a_checkbox_stays_beside_its_words_however_long(new_context, live_server
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server, shared_gallery, size):
-    context = new_context(**SIZES[size])
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto("/galleries/")
     needed, room = page.locator(".new-gallery input[name=name]").evaluate(
         """(input) => {
@@ -235,9 +221,7 @@ def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server,
 
 
 def test_the_share_link_filters_keep_their_distance_from_the_first_link(new_context, live_server, shared_gallery):
-    context = new_context()
-    log_in(context, shared_gallery.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, shared_gallery.gallery.owner, live_server)
     page.goto("/share-links/")
     filters, card = (page.locator(selector).first.bounding_box() for selector in (".share-link-filters", ".share-link"))
     assert card["y"] - (filters["y"] + filters["height"]) >= 16

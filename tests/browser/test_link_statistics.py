@@ -10,7 +10,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from sharing.models import Invitation, LinkDay
-from tests.browser.helpers import log_in, serious_accessibility_violations
+from tests.browser.helpers import photographer_page, serious_accessibility_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +28,7 @@ def link_with_history(shared_gallery):
 
 def test_the_link_page_draws_its_chart_and_table_and_sends_the_link(new_context, live_server, link_with_history):
     link = link_with_history
-    context = new_context()
-    log_in(context, link.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, link.gallery.owner, live_server)
     page.goto(f"/share-links/{link.pk}/")
 
     chart = page.locator(".chart__svg")
@@ -60,9 +58,7 @@ def test_the_link_page_draws_its_chart_and_table_and_sends_the_link(new_context,
 
 def test_the_gallery_page_shows_a_sparkline_per_link(new_context, live_server, link_with_history):
     link = link_with_history
-    context = new_context()
-    log_in(context, link.gallery.owner, live_server)
-    page = context.new_page()
+    page = photographer_page(new_context, link.gallery.owner, live_server)
     page.goto(link.gallery.get_absolute_url())
     sparkline = page.locator(".sparkline")
     expect(sparkline).to_have_count(1)
