@@ -84,6 +84,9 @@ def smtp_mail(settings, smtp_mailbox):
     """Mail sent in this process goes to the suite's SMTP server (not Django's test outbox)."""
     host, port = os.environ["EMAIL_URL"].removeprefix("smtp://").split(":")
     settings.MAILERS = {
-        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": {"host": host, "port": int(port)}}
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": host, "port": int(port)},
+        }
     }
     return smtp_mailbox

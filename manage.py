@@ -3,7 +3,7 @@ import os
 import sys
 
 if __name__ == "__main__":
-    if sys.version_info < (3, 12):
+    if sys.version_info < (3, 12):  # noqa: UP036 (older Pythons get a message)
         sys.exit(f"Viewport needs Python 3.12 or newer (Django 6.1); this is {sys.version.split()[0]}.")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "viewport.settings")
     from django.core.management import execute_from_command_line

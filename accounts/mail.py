@@ -86,7 +86,10 @@ def photographer_mail_allowed(photographer, recipients):
     """Count `recipients` more client e-mails against the photographer's daily limit
     (VIEWPORT_MAIL_RECIPIENTS_PER_DAY); False, counting none, if they would pass it."""
     return throttling.try_record(
-        "mail-recipients", photographer.pk, settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY, RECIPIENTS_WINDOW,
+        "mail-recipients",
+        photographer.pk,
+        settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY,
+        RECIPIENTS_WINDOW,
         count=recipients,
     )
 

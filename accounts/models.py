@@ -64,15 +64,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=255, unique=True)
     password = models.CharField("password", max_length=255, db_column="password_hash")
-    display_name = models.CharField(max_length=255, null=True, blank=True, validators=[refuse_control_characters])
+    display_name = models.CharField(  # noqa: DJ001 (nullable in the data model's spec)
+        max_length=255, null=True, blank=True, validators=[refuse_control_characters]
+    )
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
-    notify_favourites = models.BooleanField(
-        "e-mail me when a client submits favourites", default=True, db_default=True
-    )
+    notify_favourites = models.BooleanField("e-mail me when a client submits favourites", default=True, db_default=True)
     notify_daily_digest = models.BooleanField(
-        "e-mail me a daily summary of views and downloads", default=True, db_default=True,
+        "e-mail me a daily summary of views and downloads",
+        default=True,
+        db_default=True,
         help_text="Sent only on days when your share links were opened.",
     )
 
@@ -158,9 +160,7 @@ class MailSuppression(models.Model):
 
     class Meta:
         db_table = "mail_suppressions"
-        constraints = [
-            models.UniqueConstraint(fields=["photographer", "email"], name="mail_suppressions_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["photographer", "email"], name="mail_suppressions_unique")]
 
     def __str__(self):
         return f"{self.email} from {self.photographer}"

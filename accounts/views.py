@@ -72,11 +72,11 @@ class RedirectThenSend(HttpResponseRedirect):
 
     def close(self):
         super().close()
-        for mail in self.mails:
+        for message in self.mails:
             try:
-                mail.send()
+                message.send()
             except Exception:
-                logger.exception("Could not send an e-mail to %s", mail.to)
+                logger.exception("Could not send an e-mail to %s", message.to)
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

@@ -57,8 +57,10 @@ def main(argv):
             traceback.print_exc()
             failed.append(name)
         print(f"\n({name}: {time.monotonic() - part_start:.0f} s)", flush=True)
-    print(f"\nAll done in {time.monotonic() - started:.0f} s; results in {RESULTS}"
-          + (f"; FAILED: {', '.join(failed)}" if failed else ""))
+    print(
+        f"\nAll done in {time.monotonic() - started:.0f} s; results in {RESULTS}"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0
 
 

@@ -27,11 +27,16 @@ def login(stack, user):
         csrf = _cookie(headers, "csrftoken")
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
         if status == 200 and csrf and token:
-            form = urllib.parse.urlencode({"email": user.email, "password": PASSWORD,
-                                           "csrfmiddlewaretoken": token.group(1).decode()})
+            form = urllib.parse.urlencode(
+                {"email": user.email, "password": PASSWORD, "csrfmiddlewaretoken": token.group(1).decode()}
+            )
             status, headers, _ = stack.request(
-                "POST", "/accounts/login/", body=form, cookies={"csrftoken": csrf},
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
+                "POST",
+                "/accounts/login/",
+                body=form,
+                cookies={"csrftoken": csrf},
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             session = _cookie(headers, "sessionid")
             if status in (302, 303) and session:
                 return {"csrftoken": csrf, "sessionid": session}, "login form"
@@ -53,16 +58,21 @@ def _cookie(headers, name):
     return None
 
 
-def make_gallery(user, count, *, name=None, file_size=10_000_000, prefix="IMG_", width=6000, height=4000,
-                 share=True):
+def make_gallery(user, count, *, name=None, file_size=10_000_000, prefix="IMG_", width=6000, height=4000, share=True):
     """A gallery of `count` photo rows (no pixels), inserted in bulk; returns (gallery, share_link)."""
     gallery = Gallery.objects.create(owner=user, name=name or f"Bench {count} photos")
     photos = []
     for i in range(count):
         filename = f"{prefix}{i:05d}.jpg"
-        photo = Photo(gallery=gallery, original_filename=filename, sort_key=natural_sort_key(filename),
-                      content_type="image/jpeg", file_size=file_size, width=width if i % 5 else height,
-                      height=height if i % 5 else width)
+        photo = Photo(
+            gallery=gallery,
+            original_filename=filename,
+            sort_key=natural_sort_key(filename),
+            content_type="image/jpeg",
+            file_size=file_size,
+            width=width if i % 5 else height,
+            height=height if i % 5 else width,
+        )
         photo.assign_object_keys()
         photos.append(photo)
     Photo.objects.bulk_create(photos, batch_size=1000)

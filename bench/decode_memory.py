@@ -34,8 +34,11 @@ def photos(size):
     heic_size = HEIC_FULL if size == FULL else size
     specs = {
         "JPEG baseline, q90": ("jpg", size, lambda rgb: rgb.jpegsave_buffer(Q=90)),
-        "JPEG progressive, 4:4:4": ("jpg", size, lambda rgb: rgb.jpegsave_buffer(Q=90, interlace=True,
-                                                                                  subsample_mode="off")),
+        "JPEG progressive, 4:4:4": (
+            "jpg",
+            size,
+            lambda rgb: rgb.jpegsave_buffer(Q=90, interlace=True, subsample_mode="off"),
+        ),
         "PNG 8-bit RGB": ("png", size, lambda rgb: rgb.pngsave_buffer(compression=9)),
         "PNG 16-bit RGBA": ("png", size, lambda rgb: _16bit(_with_alpha(rgb)).pngsave_buffer(compression=9)),
         "TIFF 8-bit RGB, deflate": ("tif", size, lambda rgb: rgb.tiffsave_buffer(compression="deflate")),
@@ -100,8 +103,9 @@ def pillow(file):
     icc_profile = image.info.get("icc_profile")
     preview = images._shrink(image, images.PREVIEW_SIZE)
     preview = images._to_srgb(preview, icc_profile)
-    thumbnail = preview.resize(images.fit_within(preview.size, images.THUMBNAIL_SIZE), Image.Resampling.BICUBIC,
-                               reducing_gap=1.5)
+    thumbnail = preview.resize(
+        images.fit_within(preview.size, images.THUMBNAIL_SIZE), Image.Resampling.BICUBIC, reducing_gap=1.5
+    )
     return images._jpeg_bytes(thumbnail, 80), images._jpeg_bytes(preview, 85)
 
 
@@ -128,8 +132,13 @@ def _child(variant, path):
 
 
 def measure(variant, path):
-    out = subprocess.run([sys.executable, "-m", "bench.decode_memory", "--child", variant, str(path)],
-                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.decode_memory", "--child", variant, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if out.returncode != 0:
         return {"peak_growth_kib": None, "seconds": None, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(out.stdout)

@@ -25,8 +25,12 @@ CONNECTIONS = 16
 
 
 def wrk(url, seconds, connections=CONNECTIONS):
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", "--latency", "--timeout", "10s", url],
-                         capture_output=True, text=True, timeout=seconds + 60).stdout
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{math.ceil(seconds)}s", "--latency", "--timeout", "10s", url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    ).stdout
 
     def number(pattern, default=0.0):
         match = re.search(pattern, out)
@@ -42,9 +46,15 @@ def wrk(url, seconds, connections=CONNECTIONS):
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     errors += int(number(r"Non-2xx or 3xx responses: (\d+)", 0))
-    return {"tool": "wrk", "requests": int(number(r"(\d+) requests in", 0)),
-            "requests_per_second": float(number(r"Requests/sec:\s+([\d.]+)")),
-            "p50": latency("50%"), "p99": latency("99%"), "errors": errors, "raw": out}
+    return {
+        "tool": "wrk",
+        "requests": int(number(r"(\d+) requests in", 0)),
+        "requests_per_second": float(number(r"Requests/sec:\s+([\d.]+)")),
+        "p50": latency("50%"),
+        "p99": latency("99%"),
+        "errors": errors,
+        "raw": out,
+    }
 
 
 def python_load(url, seconds, connections=CONNECTIONS):
@@ -82,8 +92,14 @@ def python_load(url, seconds, connections=CONNECTIONS):
         thread.join()
     elapsed = time.perf_counter() - started
     latencies.sort()
-    return {"tool": "python", "requests": len(latencies), "requests_per_second": len(latencies) / elapsed,
-            "p50": median(latencies), "p99": latencies[int(len(latencies) * 0.99)], "errors": errors[0]}
+    return {
+        "tool": "python",
+        "requests": len(latencies),
+        "requests_per_second": len(latencies) / elapsed,
+        "p50": median(latencies),
+        "p99": latencies[int(len(latencies) * 0.99)],
+        "errors": errors[0],
+    }
 
 
 def static_checks(stack, link):
@@ -95,13 +111,18 @@ def static_checks(stack, link):
         _, plain_headers, plain = stack.request("GET", asset)
         _, headers, compressed = stack.request("GET", asset, headers={"Accept-Encoding": "br, gzip"})
         max_age = re.search(r"max-age=(\d+)", headers.get("Cache-Control", ""))
-        checks.append({
-            "url": asset, "bytes": len(plain), "compressed_bytes": len(compressed),
-            "content_encoding": headers.get("Content-Encoding", ""), "cache_control": headers.get("Cache-Control", ""),
-            "far_future": bool(max_age and int(max_age.group(1)) >= 365 * 24 * 3600),
-            "immutable": "immutable" in headers.get("Cache-Control", ""),
-            "hashed_name": bool(re.search(r"\.[0-9a-f]{12}\.(css|js)$", asset)),
-        })
+        checks.append(
+            {
+                "url": asset,
+                "bytes": len(plain),
+                "compressed_bytes": len(compressed),
+                "content_encoding": headers.get("Content-Encoding", ""),
+                "cache_control": headers.get("Cache-Control", ""),
+                "far_future": bool(max_age and int(max_age.group(1)) >= 365 * 24 * 3600),
+                "immutable": "immutable" in headers.get("Cache-Control", ""),
+                "hashed_name": bool(re.search(r"\.[0-9a-f]{12}\.(css|js)$", asset)),
+            }
+        )
     return checks
 
 
@@ -119,7 +140,7 @@ def run(stack, quick=False):
         "thumbnail (read from S3 by the app)": f"{base}/s/{link.pk}/photos/{photo.pk}/thumbnail/",
     }
     for url in targets.values():  # every answer must be what a browser expects before we hammer it
-        status, _, _ = stack.request("GET", url[len(base):])
+        status, _, _ = stack.request("GET", url[len(base) :])
         assert status in (200, 302), (url, status)
     load = wrk if shutil.which("wrk") else python_load
     results = {}
@@ -127,20 +148,51 @@ def run(stack, quick=False):
         results[name] = load(url, seconds)
         time.sleep(0.1 if quick else 1)
     statics = static_checks(stack, link)
-    result = {"seconds_each": seconds, "connections": CONNECTIONS, "load": results, "static": statics,
-              "workers": f"{stack.workers} gthread × {stack.threads} threads"}
+    result = {
+        "seconds_each": seconds,
+        "connections": CONNECTIONS,
+        "load": results,
+        "static": statics,
+        "workers": f"{stack.workers} gthread × {stack.threads} threads",
+    }
     write_result("http", result)
 
-    print(f"\n### 5. HTTP — {load.__name__}, {CONNECTIONS} connections, {seconds} s each, gunicorn "
-          f"{result['workers']} on 2 cores\n")
-    print(table(["endpoint", "requests/s", "p50", "p99", "errors"], [
-        [name, f"{r['requests_per_second']:.0f}", f"{r['p50'] * 1000:.1f} ms", f"{r['p99'] * 1000:.1f} ms",
-         f"{r['errors']} of {r['requests']}"] for name, r in results.items()]))
+    print(
+        f"\n### 5. HTTP — {load.__name__}, {CONNECTIONS} connections, {seconds} s each, gunicorn "
+        f"{result['workers']} on 2 cores\n"
+    )
+    print(
+        table(
+            ["endpoint", "requests/s", "p50", "p99", "errors"],
+            [
+                [
+                    name,
+                    f"{r['requests_per_second']:.0f}",
+                    f"{r['p50'] * 1000:.1f} ms",
+                    f"{r['p99'] * 1000:.1f} ms",
+                    f"{r['errors']} of {r['requests']}",
+                ]
+                for name, r in results.items()
+            ],
+        )
+    )
     print()
-    print(table(["static file", "bytes", "compressed", "encoding", "Cache-Control", "verdict"], [
-        [s["url"], s["bytes"], s["compressed_bytes"], s["content_encoding"] or "none", s["cache_control"],
-         verdict(s["far_future"] and s["content_encoding"] in ("gzip", "br") and s["hashed_name"])]
-        for s in statics]))
+    print(
+        table(
+            ["static file", "bytes", "compressed", "encoding", "Cache-Control", "verdict"],
+            [
+                [
+                    s["url"],
+                    s["bytes"],
+                    s["compressed_bytes"],
+                    s["content_encoding"] or "none",
+                    s["cache_control"],
+                    verdict(s["far_future"] and s["content_encoding"] in ("gzip", "br") and s["hashed_name"]),
+                ]
+                for s in statics
+            ],
+        )
+    )
     zero_errors = all(r["errors"] == 0 for r in results.values())
     print(f"\nZero errors: {verdict(zero_errors)}")
     return result

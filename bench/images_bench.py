@@ -73,9 +73,15 @@ def what_if(data, preview_filter=Image.Resampling.HAMMING, threads=False):
     if threads:  # two horizontal strips resized on two cores (Pillow releases the GIL), then joined
         _threads = _threads or ThreadPoolExecutor(2)
         half, scale = target[1] // 2, image.height / target[1]
-        strips = [_threads.submit(image.resize, (target[0], half), preview_filter, (0, 0, image.width, half * scale)),
-                  _threads.submit(image.resize, (target[0], target[1] - half), preview_filter,
-                                  (0, half * scale, image.width, image.height))]
+        strips = [
+            _threads.submit(image.resize, (target[0], half), preview_filter, (0, 0, image.width, half * scale)),
+            _threads.submit(
+                image.resize,
+                (target[0], target[1] - half),
+                preview_filter,
+                (0, half * scale, image.width, image.height),
+            ),
+        ]
         preview = Image.new("RGB", target)
         preview.paste(strips[0].result(), (0, 0))
         preview.paste(strips[1].result(), (0, half))
@@ -113,8 +119,12 @@ def _memory_child(variant, path):
 def peak_memory(variant, path, repeats=3):
     values = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, "-m", "bench.images_bench", "--memory", variant, str(path)],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.images_bench", "--memory", variant, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         values.append(json.loads(out.stdout)["peak_growth_kib"])
     return median(values) / 1024  # MiB
 
@@ -149,8 +159,13 @@ def run(quick=False):
         size, orientation = image.size, image.getexif().get(0x0112)
     icc_data = camera_jpeg(*dimensions, srgb_icc=True).read_bytes()
     renditions = pipeline(data)
-    times = interleaved({**{name: (lambda fn=fn: fn(data)) for name, fn in {**VARIANTS, **WHAT_IFS}.items()},
-                         "pipeline, sRGB ICC": lambda: pipeline(icc_data)}, rounds)
+    times = interleaved(
+        {
+            **{name: (lambda fn=fn: fn(data)) for name, fn in {**VARIANTS, **WHAT_IFS}.items()},
+            "pipeline, sRGB ICC": lambda: pipeline(icc_data),
+        },
+        rounds,
+    )
     med = {name: median(values) for name, values in times.items()}
     best = {name: min(values) for name, values in times.items()}  # least disturbed by neighbours
     memory = {name: peak_memory(name, path, repeats=1 if quick else 3) for name in VARIANTS}
@@ -179,9 +194,15 @@ def run(quick=False):
     ratio_naive = med["naive"] / med["pipeline"]
     ratio_memory = memory["naive"] / memory["pipeline"]
     result = {
-        "input": {"path": str(path), "bytes": len(data), "size": size, "exif_orientation": orientation,
-                  "preview_bytes": len(renditions.preview), "thumbnail_bytes": len(renditions.thumbnail),
-                  "upright_size": (renditions.width, renditions.height)},
+        "input": {
+            "path": str(path),
+            "bytes": len(data),
+            "size": size,
+            "exif_orientation": orientation,
+            "preview_bytes": len(renditions.preview),
+            "thumbnail_bytes": len(renditions.thumbnail),
+            "upright_size": (renditions.width, renditions.height),
+        },
         "rounds": rounds,
         "seconds": times,
         "median_seconds": med,
@@ -189,9 +210,12 @@ def run(quick=False):
         "peak_rss_growth_mib": memory,
         "photos_per_second": throughput,
         "real_photos": real,
-        "ratios": {"pipeline_over_decode": ratio_decode, "naive_over_pipeline": ratio_naive,
-                   "pipeline_over_decode_best_of_rounds": best["pipeline"] / best["decode"],
-                   "naive_memory_over_pipeline": ratio_memory},
+        "ratios": {
+            "pipeline_over_decode": ratio_decode,
+            "naive_over_pipeline": ratio_naive,
+            "pipeline_over_decode_best_of_rounds": best["pipeline"] / best["decode"],
+            "naive_memory_over_pipeline": ratio_memory,
+        },
         "targets": {
             "pipeline <= 1.5x decode": ratio_decode <= 1.5,
             "pipeline >= 2.5x faster than naive": ratio_naive >= 2.5,
@@ -200,24 +224,45 @@ def run(quick=False):
     }
     write_result("images", result)
 
-    print(f"\n### 1. Image pipeline — {size[0]}x{size[1]} JPEG, {len(data) / 1e6:.1f} MB, EXIF orientation "
-          f"{orientation} ({rounds} interleaved rounds, medians)\n")
-    print(table(["variant", "median time", "÷ decode", "best of rounds", "÷ decode (best)", "peak RSS growth"],
-                [[n, ms(med[n]), f"{med[n] / med['decode']:.2f}×", ms(best[n]), f"{best[n] / best['decode']:.2f}×",
-                  f"{memory[n]:.0f} MiB" if n in memory else ""] for n in med]))
+    print(
+        f"\n### 1. Image pipeline — {size[0]}x{size[1]} JPEG, {len(data) / 1e6:.1f} MB, EXIF orientation "
+        f"{orientation} ({rounds} interleaved rounds, medians)\n"
+    )
+    print(
+        table(
+            ["variant", "median time", "÷ decode", "best of rounds", "÷ decode (best)", "peak RSS growth"],
+            [
+                [
+                    n,
+                    ms(med[n]),
+                    f"{med[n] / med['decode']:.2f}×",
+                    ms(best[n]),
+                    f"{best[n] / best['decode']:.2f}×",
+                    f"{memory[n]:.0f} MiB" if n in memory else "",
+                ]
+                for n in med
+            ],
+        )
+    )
     print()
-    print(table(["target", "figure", "verdict"], [
-        ["pipeline ≤ 1.5× draft decode", f"{ratio_decode:.2f}×", verdict(ratio_decode <= 1.5)],
-        ["pipeline ≥ 2.5× faster than naive", f"{ratio_naive:.2f}×", verdict(ratio_naive >= 2.5)],
-        ["peak memory ≤ ⅓ of naive", f"{ratio_memory:.1f}× less", verdict(ratio_memory >= 3)],
-        ["photos/s, 1 process", f"{throughput['pipeline_1_process']:.1f}", "(report)"],
-        ["photos/s, 2 processes (2 cores)", f"{throughput['pipeline_2_processes']:.1f}", "(report)"],
-        ["photos/s naive, 2 processes", f"{throughput['naive_2_processes']:.1f}", "(report)"],
-    ]))
+    print(
+        table(
+            ["target", "figure", "verdict"],
+            [
+                ["pipeline ≤ 1.5× draft decode", f"{ratio_decode:.2f}×", verdict(ratio_decode <= 1.5)],
+                ["pipeline ≥ 2.5× faster than naive", f"{ratio_naive:.2f}×", verdict(ratio_naive >= 2.5)],
+                ["peak memory ≤ ⅓ of naive", f"{ratio_memory:.1f}× less", verdict(ratio_memory >= 3)],
+                ["photos/s, 1 process", f"{throughput['pipeline_1_process']:.1f}", "(report)"],
+                ["photos/s, 2 processes (2 cores)", f"{throughput['pipeline_2_processes']:.1f}", "(report)"],
+                ["photos/s naive, 2 processes", f"{throughput['naive_2_processes']:.1f}", "(report)"],
+            ],
+        )
+    )
     if real:
-        print(f"\nReal photos ({real['photos']} files, e.g. {real['first_size'][0]}x{real['first_size'][1]}), "
-              "median ms per photo: "
-              + ", ".join(f"{n} {v:.1f}" for n, v in real["median_ms_per_photo"].items()))
+        print(
+            f"\nReal photos ({real['photos']} files, e.g. {real['first_size'][0]}x{real['first_size'][1]}), "
+            "median ms per photo: " + ", ".join(f"{n} {v:.1f}" for n, v in real["median_ms_per_photo"].items())
+        )
     else:
         print("\nReal photos: not found, skipped.")
     return result

@@ -93,8 +93,11 @@ def signing_costs(number=2000):
     storage = default_storage
     assert isinstance(storage, PhotoS3Storage), "the benchmark stack should use S3"
     key = "3f0c1f7e-0d7a-4d5e-9a63-1f4a8e2b9c10/IMG_00042.jpg"
-    parameters = {"ResponseContentDisposition": 'attachment; filename="IMG_00042.jpg"',
-                  "ResponseContentType": "image/jpeg", "ResponseCacheControl": "private, max-age=3600"}
+    parameters = {
+        "ResponseContentDisposition": 'attachment; filename="IMG_00042.jpg"',
+        "ResponseContentType": "image/jpeg",
+        "ResponseCacheControl": "private, max-age=3600",
+    }
     storage.url(key, parameters=parameters)
     S3Storage.url(storage, key, parameters=parameters)  # botocore's signer, as django-storages calls it
     client = storage.connection.meta.client
@@ -106,8 +109,11 @@ def signing_costs(number=2000):
     return {
         "our_signer": per_call(lambda: storage.url(key, parameters=parameters)),
         "django_storages_botocore": per_call(lambda: S3Storage.url(storage, key, parameters=parameters)),
-        "botocore_generate_presigned_url": per_call(lambda: client.generate_presigned_url(
-            "get_object", Params={"Bucket": storage.bucket_name, "Key": key, **parameters}, ExpiresIn=600)),
+        "botocore_generate_presigned_url": per_call(
+            lambda: client.generate_presigned_url(
+                "get_object", Params={"Bucket": storage.bucket_name, "Key": key, **parameters}, ExpiresIn=600
+            )
+        ),
         "reverse": per_call(lambda: reverse("sharing:public_thumbnail", args=ids)),
     }
 
@@ -124,8 +130,14 @@ def run(stack, quick=False):
         rounds = 2 if quick else 7 if count == big else 15
         for page, url in (("dashboard", f"/galleries/{gallery.pk}/"), ("public", f"/s/{link.pk}/")):
             times, body = _render_times(client, url, rounds)
-            entry = {"photos": count, "url_kind": page, "queries": _query_count(client, url),
-                     "median_seconds": median(times), "seconds": times, "html_bytes": len(body)}
+            entry = {
+                "photos": count,
+                "url_kind": page,
+                "queries": _query_count(client, url),
+                "median_seconds": median(times),
+                "seconds": times,
+                "html_bytes": len(body),
+            }
             if count == big:
                 entry.update(_share_of_render(client, url, rounds=2 if quick else 5))
             pages[f"{page}:{count}"] = entry
@@ -145,29 +157,54 @@ def run(stack, quick=False):
 
     print("\n### 4. Pages — SQL queries and render time (Django test client, production settings, PostgreSQL)\n")
     rows = []
-    for key, entry in pages.items():
-        rows.append([entry["url_kind"], entry["photos"], entry["queries"], ms(entry["median_seconds"]),
-                     f"{entry['html_bytes'] / 1024:.0f} KiB"])
+    for _key, entry in pages.items():
+        rows.append(
+            [
+                entry["url_kind"],
+                entry["photos"],
+                entry["queries"],
+                ms(entry["median_seconds"]),
+                f"{entry['html_bytes'] / 1024:.0f} KiB",
+            ]
+        )
     print(table(["page", "photos", "SQL queries", "median render", "HTML"], rows))
     print()
     rows = []
     for page, s in summary.items():
         e = pages[f"{page}:{big}"]
         rows += [
-            [f"{page}: fixed query count", " / ".join(str(v) for v in s["queries"].values()), verdict(s["fixed_queries"])],
-            [f"{page}: {big:,}-photo render < 10× {mid:,}-photo", f"{s['largest_over_middle']:.1f}×",
-             verdict(s["largest_over_middle"] < 10)],
-            [f"{page}: reverse() + signing share of {big:,}-photo render < ¼",
-             f"{s['url_work_share_largest']:.0%} ({e['reverse_calls_per_page']:.0f} reverse, "
-             f"{e['signing_calls_per_page']:.0f} signing calls)", verdict(s["url_work_share_largest"] < 0.25)],
+            [
+                f"{page}: fixed query count",
+                " / ".join(str(v) for v in s["queries"].values()),
+                verdict(s["fixed_queries"]),
+            ],
+            [
+                f"{page}: {big:,}-photo render < 10× {mid:,}-photo",
+                f"{s['largest_over_middle']:.1f}×",
+                verdict(s["largest_over_middle"] < 10),
+            ],
+            [
+                f"{page}: reverse() + signing share of {big:,}-photo render < ¼",
+                f"{s['url_work_share_largest']:.0%} ({e['reverse_calls_per_page']:.0f} reverse, "
+                f"{e['signing_calls_per_page']:.0f} signing calls)",
+                verdict(s["url_work_share_largest"] < 0.25),
+            ],
         ]
     print(table(["target", "figure", "verdict"], rows))
     print()
-    print(table(["per call", "time"], [
-        ["PhotoS3Storage.url() (our SigV4 signer)", f"{costs['our_signer'] * 1e6:.1f} µs"],
-        ["django-storages S3Storage.url() (botocore)", f"{costs['django_storages_botocore'] * 1e6:.1f} µs"],
-        ["botocore generate_presigned_url()", f"{costs['botocore_generate_presigned_url'] * 1e6:.1f} µs"],
-        ["django reverse() of a photo URL", f"{costs['reverse'] * 1e6:.1f} µs"],
-        ["our signer vs botocore", f"{costs['botocore_generate_presigned_url'] / costs['our_signer']:.1f}× faster"],
-    ]))
+    print(
+        table(
+            ["per call", "time"],
+            [
+                ["PhotoS3Storage.url() (our SigV4 signer)", f"{costs['our_signer'] * 1e6:.1f} µs"],
+                ["django-storages S3Storage.url() (botocore)", f"{costs['django_storages_botocore'] * 1e6:.1f} µs"],
+                ["botocore generate_presigned_url()", f"{costs['botocore_generate_presigned_url'] * 1e6:.1f} µs"],
+                ["django reverse() of a photo URL", f"{costs['reverse'] * 1e6:.1f} µs"],
+                [
+                    "our signer vs botocore",
+                    f"{costs['botocore_generate_presigned_url'] / costs['our_signer']:.1f}× faster",
+                ],
+            ],
+        )
+    )
     return result

@@ -24,7 +24,9 @@ def camera_jpeg(width=6000, height=4000, quality=95, seed=7, orientation=6, srgb
     if path.exists():
         return path
     rng = random.Random(seed)
-    scene = Image.frombytes("RGB", (60, 40), rng.randbytes(60 * 40 * 3)).resize((width, height), Image.Resampling.BICUBIC)
+    scene = Image.frombytes("RGB", (60, 40), rng.randbytes(60 * 40 * 3)).resize(
+        (width, height), Image.Resampling.BICUBIC
+    )
     texture = Image.frombytes("RGB", (750, 500), rng.randbytes(750 * 500 * 3)).resize(
         (width, height), Image.Resampling.BILINEAR
     )

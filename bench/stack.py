@@ -57,8 +57,12 @@ class Stack:
         if self.s3:
             self.s3.start()
         else:
-            create_bucket(self.env["AWS_S3_ENDPOINT_URL"], self.env["AWS_STORAGE_BUCKET_NAME"],
-                          self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"])
+            create_bucket(
+                self.env["AWS_S3_ENDPOINT_URL"],
+                self.env["AWS_STORAGE_BUCKET_NAME"],
+                self.env["AWS_ACCESS_KEY_ID"],
+                self.env["AWS_SECRET_ACCESS_KEY"],
+            )
         (self.tmp / "uploads").mkdir()
         call_command("migrate", "--noinput", verbosity=0)  # this process runs Django with self.env
         collect_static(self.tmp / "static", self.env)

@@ -37,8 +37,10 @@ class Multipart:
         self.boundary = f"----viewport-bench-{uuid.uuid4().hex}"
         self.parts = []
         for name, path in files:
-            head = (f"--{self.boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
-                    f"Content-Type: image/jpeg\r\n\r\n").encode()
+            head = (
+                f'--{self.boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
+                f"Content-Type: image/jpeg\r\n\r\n"
+            ).encode()
             self.parts.append((head, path))
         self.tail = f"--{self.boundary}--\r\n".encode()
 
@@ -89,7 +91,9 @@ def upload(stack, cookies, gallery, files):
     try:
         connection.putrequest("POST", f"/galleries/{gallery.pk}/photos/")
         for header, value in {
-            "Content-Type": body.content_type, "Content-Length": str(len(body)), "Accept": "application/json",
+            "Content-Type": body.content_type,
+            "Content-Length": str(len(body)),
+            "Accept": "application/json",
             "X-CSRFToken": cookies["csrftoken"],
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
         }.items():
@@ -106,8 +110,14 @@ def upload(stack, cookies, gallery, files):
     result = json.loads(payload) if payload.startswith(b"{") else {"raw": payload[:500].decode(errors="replace")}
     if response.status != 200 or result.get("errors"):
         raise RuntimeError(f"upload failed: {response.status} {str(result)[:800]}")
-    return {"status": response.status, "seconds": seconds, "bytes": len(body), "files": len(files),
-            "stored": len(result["photos"]), "memory": memory}
+    return {
+        "status": response.status,
+        "seconds": seconds,
+        "bytes": len(body),
+        "files": len(files),
+        "stored": len(result["photos"]),
+        "memory": memory,
+    }
 
 
 def run(stack, quick=False):
@@ -131,25 +141,52 @@ def run(stack, quick=False):
         runs = [upload(stack, cookies, gallery, files) for _ in range(1 if quick else 2)]
         assert Photo.objects.filter(gallery=gallery).count() == len(files) * len(runs)
         best = min(runs, key=lambda r: r["seconds"])
-        results[name] = {**best, "runs_seconds": [r["seconds"] for r in runs],
-                         "median_seconds": median([r["seconds"] for r in runs]),
-                         "max_memory_growth_mib": max(r["memory"]["max_growth_mib"] for r in runs)}
+        results[name] = {
+            **best,
+            "runs_seconds": [r["seconds"] for r in runs],
+            "median_seconds": median([r["seconds"] for r in runs]),
+            "max_memory_growth_mib": max(r["memory"]["max_growth_mib"] for r in runs),
+        }
     small, large = list(results.values())
     grows = large["max_memory_growth_mib"] - small["max_memory_growth_mib"]
-    result = {"batches": results, "login": login_method, "memory_growth_difference_mib": grows,
-              "memory_flat": grows < 25}
+    result = {
+        "batches": results,
+        "login": login_method,
+        "memory_growth_difference_mib": grows,
+        "memory_flat": grows < 25,
+    }
     write_result("uploads", result)
 
-    print(f"\n### 2. Uploads — one POST per batch, through gunicorn (2 gthread workers) into SeaweedFS "
-          f"(login: {login_method})\n")
-    print(table(["batch", "total (median)", "MB/s", "photos/s", "worker RSS growth (peak)"], [
-        [name, f"{r['median_seconds']:.1f} s", f"{r['bytes'] / 1e6 / r['median_seconds']:.1f}",
-         f"{r['files'] / r['median_seconds']:.1f}", f"{r['max_memory_growth_mib']:.0f} MiB"]
-        for name, r in results.items()]))
+    print(
+        f"\n### 2. Uploads — one POST per batch, through gunicorn (2 gthread workers) into SeaweedFS "
+        f"(login: {login_method})\n"
+    )
+    print(
+        table(
+            ["batch", "total (median)", "MB/s", "photos/s", "worker RSS growth (peak)"],
+            [
+                [
+                    name,
+                    f"{r['median_seconds']:.1f} s",
+                    f"{r['bytes'] / 1e6 / r['median_seconds']:.1f}",
+                    f"{r['files'] / r['median_seconds']:.1f}",
+                    f"{r['max_memory_growth_mib']:.0f} MiB",
+                ]
+                for name, r in results.items()
+            ],
+        )
+    )
     print()
-    print(table(["target", "figure", "verdict"], [
-        ["server memory does not grow with file size (4× bigger files)",
-         f"{small['max_memory_growth_mib']:.0f} → {large['max_memory_growth_mib']:.0f} MiB",
-         verdict(result["memory_flat"])],
-    ]))
+    print(
+        table(
+            ["target", "figure", "verdict"],
+            [
+                [
+                    "server memory does not grow with file size (4× bigger files)",
+                    f"{small['max_memory_growth_mib']:.0f} → {large['max_memory_growth_mib']:.0f} MiB",
+                    verdict(result["memory_flat"]),
+                ],
+            ],
+        )
+    )
     return result

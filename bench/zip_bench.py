@@ -62,9 +62,17 @@ def stream_zip(stack, link):
         connection.close()
         memory = sampler.stop()
     assert status == 200, status
-    return {"status": status, "bytes": total, "content_length": length, "headers_seconds": headers_at,
-            "first_byte_seconds": first_byte_at, "seconds": seconds, "mb_per_second": total / 1e6 / seconds,
-            "memory": memory, "max_memory_growth_mib": memory["max_growth_mib"]}
+    return {
+        "status": status,
+        "bytes": total,
+        "content_length": length,
+        "headers_seconds": headers_at,
+        "first_byte_seconds": first_byte_at,
+        "seconds": seconds,
+        "mb_per_second": total / 1e6 / seconds,
+        "memory": memory,
+        "max_memory_growth_mib": memory["max_growth_mib"],
+    }
 
 
 def read_direct(keys):
@@ -81,8 +89,13 @@ def read_direct(keys):
 
 
 def in_memory(gallery_id):
-    out = subprocess.run([sys.executable, "-m", "bench.zip_in_memory", str(gallery_id)],
-                         capture_output=True, text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.zip_in_memory", str(gallery_id)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -115,32 +128,79 @@ def run(stack, quick=False):
         "throughput >= 80% of direct reads": ratio >= 0.8,
         "gallery >= 2 GB": streamed["bytes"] >= 2e9,
     }
-    result = {"photos": count, "object_bytes": len(data), "populate_seconds": populate_seconds,
-              "streamed": streamed, "direct": direct, "streamed_small": streamed_small, "in_memory_small": memory_way,
-              "small_photos": small_count, "throughput_ratio": ratio, "targets": targets}
+    result = {
+        "photos": count,
+        "object_bytes": len(data),
+        "populate_seconds": populate_seconds,
+        "streamed": streamed,
+        "direct": direct,
+        "streamed_small": streamed_small,
+        "in_memory_small": memory_way,
+        "small_photos": small_count,
+        "throughput_ratio": ratio,
+        "targets": targets,
+    }
     write_result("zip", result)
 
     gb = streamed["bytes"] / 1e9
     print(f"\n### 3. ZIP — {count} photos, {gb:.2f} GB archive, one client, gunicorn 2 gthread workers\n")
-    print(table(["variant", "bytes", "first byte", "MB/s", "app memory growth"], [
-        [f"streamed ZIP, {count} photos", f"{gb:.2f} GB", f"{streamed['first_byte_seconds'] * 1000:.0f} ms",
-         f"{streamed['mb_per_second']:.0f}", f"{streamed['max_memory_growth_mib']:.0f} MiB (worker RSS)"],
-        [f"direct S3 reads, same {count} objects", f"{direct['bytes'] / 1e9:.2f} GB", "",
-         f"{direct['mb_per_second']:.0f}", ""],
-        [f"streamed ZIP, {small_count} photos", f"{streamed_small['bytes'] / 1e6:.0f} MB",
-         f"{streamed_small['first_byte_seconds'] * 1000:.0f} ms", f"{streamed_small['mb_per_second']:.0f}",
-         f"{streamed_small['max_memory_growth_mib']:.0f} MiB (worker RSS)"],
-        [f"in memory (zipfile + BytesIO), {small_count} photos", f"{memory_way['bytes'] / 1e6:.0f} MB",
-         f"{memory_way['first_byte_seconds'] * 1000:.0f} ms (all built first)", f"{memory_way['mb_per_second']:.0f}",
-         f"{memory_way['peak_growth_mib']:.0f} MiB (process peak)"],
-    ]))
+    print(
+        table(
+            ["variant", "bytes", "first byte", "MB/s", "app memory growth"],
+            [
+                [
+                    f"streamed ZIP, {count} photos",
+                    f"{gb:.2f} GB",
+                    f"{streamed['first_byte_seconds'] * 1000:.0f} ms",
+                    f"{streamed['mb_per_second']:.0f}",
+                    f"{streamed['max_memory_growth_mib']:.0f} MiB (worker RSS)",
+                ],
+                [
+                    f"direct S3 reads, same {count} objects",
+                    f"{direct['bytes'] / 1e9:.2f} GB",
+                    "",
+                    f"{direct['mb_per_second']:.0f}",
+                    "",
+                ],
+                [
+                    f"streamed ZIP, {small_count} photos",
+                    f"{streamed_small['bytes'] / 1e6:.0f} MB",
+                    f"{streamed_small['first_byte_seconds'] * 1000:.0f} ms",
+                    f"{streamed_small['mb_per_second']:.0f}",
+                    f"{streamed_small['max_memory_growth_mib']:.0f} MiB (worker RSS)",
+                ],
+                [
+                    f"in memory (zipfile + BytesIO), {small_count} photos",
+                    f"{memory_way['bytes'] / 1e6:.0f} MB",
+                    f"{memory_way['first_byte_seconds'] * 1000:.0f} ms (all built first)",
+                    f"{memory_way['mb_per_second']:.0f}",
+                    f"{memory_way['peak_growth_mib']:.0f} MiB (process peak)",
+                ],
+            ],
+        )
+    )
     print()
-    print(table(["target", "figure", "verdict"], [
-        ["gallery ≥ 2 GB", f"{gb:.2f} GB", verdict(targets["gallery >= 2 GB"])],
-        ["app memory growth < 50 MB", f"{streamed['max_memory_growth_mib'] * 1.048576:.0f} MB",
-         verdict(targets["memory growth < 50 MB"])],
-        ["first byte < 200 ms", f"{streamed['first_byte_seconds'] * 1000:.0f} ms", verdict(targets["first byte < 200 ms"])],
-        ["throughput ≥ 80% of direct S3 reads", f"{ratio:.0%}", verdict(targets["throughput >= 80% of direct reads"])],
-    ]))
+    print(
+        table(
+            ["target", "figure", "verdict"],
+            [
+                ["gallery ≥ 2 GB", f"{gb:.2f} GB", verdict(targets["gallery >= 2 GB"])],
+                [
+                    "app memory growth < 50 MB",
+                    f"{streamed['max_memory_growth_mib'] * 1.048576:.0f} MB",
+                    verdict(targets["memory growth < 50 MB"]),
+                ],
+                [
+                    "first byte < 200 ms",
+                    f"{streamed['first_byte_seconds'] * 1000:.0f} ms",
+                    verdict(targets["first byte < 200 ms"]),
+                ],
+                [
+                    "throughput ≥ 80% of direct S3 reads",
+                    f"{ratio:.0%}",
+                    verdict(targets["throughput >= 80% of direct reads"]),
+                ],
+            ],
+        )
+    )
     return result
-

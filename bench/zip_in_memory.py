@@ -31,8 +31,17 @@ def main(gallery_id):
                 archive.writestr(photo.original_filename, file.read())
     data = buffer.getvalue()
     seconds = time.perf_counter() - start
-    print(json.dumps({"bytes": len(data), "seconds": seconds, "first_byte_seconds": seconds,
-                      "mb_per_second": len(data) / 1e6 / seconds, "peak_growth_mib": (maxrss_kib() - before) / 1024}))
+    print(
+        json.dumps(
+            {
+                "bytes": len(data),
+                "seconds": seconds,
+                "first_byte_seconds": seconds,
+                "mb_per_second": len(data) / 1e6 / seconds,
+                "peak_growth_mib": (maxrss_kib() - before) / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,14 +34,19 @@ def favourites_csv(favourites):
     writer.writerow(CSV_COLUMNS)
     for favourite in favourites:
         favourite_list = favourite.favourite_list
-        writer.writerow([safe_cell(value) for value in [
-            favourite.photo.original_filename,
-            favourite.comment,
-            favourite_list.name,
-            favourite_list.email,
-            favourite_list.link.label or str(favourite_list.link.pk),
-            favourite_list.submitted_at.isoformat() if favourite_list.submitted_at else "",
-        ]])
+        writer.writerow(
+            [
+                safe_cell(value)
+                for value in [
+                    favourite.photo.original_filename,
+                    favourite.comment,
+                    favourite_list.name,
+                    favourite_list.email,
+                    favourite_list.link.label or str(favourite_list.link.pk),
+                    favourite_list.submitted_at.isoformat() if favourite_list.submitted_at else "",
+                ]
+            ]
+        )
     return buffer.getvalue()
 
 

@@ -7,8 +7,7 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import (compose, is_unsubscribed, photographer_mail_allowed, unsubscribe_headers,
-                           unsubscribe_url)
+from accounts.mail import compose, is_unsubscribed, photographer_mail_allowed, unsubscribe_headers, unsubscribe_url
 from accounts.tasks import notify_photographer
 from favourites.models import FavouriteList
 
@@ -40,8 +39,14 @@ def send_resume_link(list_id):
         "resume_url": settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token]),
         "unsubscribe_url": unsubscribe,
     }
-    compose("favourites/email/resume_link", context, favourite_list.email, sender_name=owner.name,
-            reply_to=owner.email, headers=unsubscribe_headers(unsubscribe)).send()
+    compose(
+        "favourites/email/resume_link",
+        context,
+        favourite_list.email,
+        sender_name=owner.name,
+        reply_to=owner.email,
+        headers=unsubscribe_headers(unsubscribe),
+    ).send()
     return True
 
 
@@ -53,10 +58,15 @@ def notify_photographer_of(favourite_list):
         "email": favourite_list.email,
         "gallery": str(gallery),
         "count": favourite_list.favourites.count(),
-        "favourites_url": settings.VIEWPORT_SITE_URL + reverse("favourites:gallery_favourites", args=[gallery.pk])
+        "favourites_url": settings.VIEWPORT_SITE_URL
+        + reverse("favourites:gallery_favourites", args=[gallery.pk])
         + f"?list={favourite_list.pk}",
     }
     notify_photographer.enqueue(
-        str(gallery.owner_id), "favourites", f"{favourite_list.pk}:{favourite_list.submitted_at.isoformat()}", context,
-        sender_name=favourite_list.name, reply_to=favourite_list.email,
+        str(gallery.owner_id),
+        "favourites",
+        f"{favourite_list.pk}:{favourite_list.submitted_at.isoformat()}",
+        context,
+        sender_name=favourite_list.name,
+        reply_to=favourite_list.email,
     )

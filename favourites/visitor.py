@@ -25,6 +25,12 @@ def visitor_list(request, link):
 
 def remember_list(response, link, token):
     response.set_signed_cookie(
-        COOKIE, token, salt=SALT, max_age=MAX_AGE, path=link.get_absolute_url(),
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        COOKIE,
+        token,
+        salt=SALT,
+        max_age=MAX_AGE,
+        path=link.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )

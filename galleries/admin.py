@@ -31,7 +31,16 @@ class PhotoSetInline(admin.TabularInline):
 
 class PhotoInline(admin.TabularInline):
     model = Photo
-    fields = ["thumbnail", "original_filename", "photo_set", "captured_at", "file_size", "width", "height", "uploaded_at"]
+    fields = [
+        "thumbnail",
+        "original_filename",
+        "photo_set",
+        "captured_at",
+        "file_size",
+        "width",
+        "height",
+        "uploaded_at",
+    ]
     readonly_fields = fields
     extra = 0
     can_delete = True
@@ -74,7 +83,14 @@ class GalleryAdmin(admin.ModelAdmin):
 @admin.register(Photo)
 class PhotoAdmin(admin.ModelAdmin):
     list_display = [
-        "thumbnail", "original_filename", "gallery", "photo_set", "owner", "size_display", "dimensions", "captured_at",
+        "thumbnail",
+        "original_filename",
+        "gallery",
+        "photo_set",
+        "owner",
+        "size_display",
+        "dimensions",
+        "captured_at",
         "uploaded_at",
     ]
     list_display_links = ["thumbnail", "original_filename"]
@@ -83,8 +99,19 @@ class PhotoAdmin(admin.ModelAdmin):
     search_fields = ["original_filename", "object_key", "gallery__name", "gallery__owner__email", "=id"]
     raw_id_fields = ["gallery", "photo_set"]
     readonly_fields = [
-        "id", "thumbnail", "object_key", "thumbnail_object_key", "preview_object_key", "sort_key",
-        "content_type", "file_size", "width", "height", "captured_at", "uploaded_at", "position",
+        "id",
+        "thumbnail",
+        "object_key",
+        "thumbnail_object_key",
+        "preview_object_key",
+        "sort_key",
+        "content_type",
+        "file_size",
+        "width",
+        "height",
+        "captured_at",
+        "uploaded_at",
+        "position",
     ]
     date_hierarchy = "uploaded_at"
 

@@ -10,7 +10,10 @@ from galleries.ordering import Sort
 
 class GalleryForm(forms.ModelForm):
     name = forms.CharField(
-        label="Gallery name", max_length=200, strip=True, widget=forms.TextInput(attrs={"placeholder": "e.g. Autumn engagement"})
+        label="Gallery name",
+        max_length=200,
+        strip=True,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Autumn engagement"}),
     )
 
     class Meta:
@@ -81,7 +84,7 @@ class MultipleUUIDField(forms.Field):
         try:
             ids = [uuid.UUID(str(item)) for item in values]
         except ValueError:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
         if len(set(ids)) < len(ids):
             raise forms.ValidationError(self.error_messages["duplicate"], code="duplicate")
         return ids
@@ -92,7 +95,9 @@ class SetChoiceField(forms.ModelChoiceField):
 
     def __init__(self):
         super().__init__(
-            PhotoSet.objects.none(), required=False, error_messages={"invalid_choice": "That set is not in this gallery."}
+            PhotoSet.objects.none(),
+            required=False,
+            error_messages={"invalid_choice": "That set is not in this gallery."},
         )
 
 
@@ -137,10 +142,13 @@ class PhotoMoveForm(GalleryChangeForm):
 class SetOrderForm(GalleryChangeForm):
     """The sets in a new order; sets left out follow the listed ones, in their old order."""
 
-    set_ids = MultipleUUIDField(error_messages={
-        "required": "List the sets in their new order.", "invalid": "These are not all set ids.",
-        "duplicate": "A set is listed twice.",
-    })
+    set_ids = MultipleUUIDField(
+        error_messages={
+            "required": "List the sets in their new order.",
+            "invalid": "These are not all set ids.",
+            "duplicate": "A set is listed twice.",
+        }
+    )
 
     def clean_set_ids(self):
         ids = self.cleaned_data["set_ids"]

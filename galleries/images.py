@@ -65,8 +65,12 @@ _TRANSPOSE_FOR_ORIENTATION = {
     7: Image.Transpose.TRANSVERSE,
     8: Image.Transpose.ROTATE_90,
 }
-_SWAPS_SIDES = {Image.Transpose.TRANSPOSE, Image.Transpose.TRANSVERSE, Image.Transpose.ROTATE_90,
-                Image.Transpose.ROTATE_270}
+_SWAPS_SIDES = {
+    Image.Transpose.TRANSPOSE,
+    Image.Transpose.TRANSVERSE,
+    Image.Transpose.ROTATE_90,
+    Image.Transpose.ROTATE_270,
+}
 
 
 class ImageRejected(ValueError):
@@ -291,8 +295,11 @@ def _vips_source(file):
 
 def _vips_load(source, format, **options):
     """A lazy libvips image: only the header is read until the pixels are asked for."""
-    load = {"PNG": pyvips.Image.pngload_source, "TIFF": pyvips.Image.tiffload_source,
-            "WEBP": pyvips.Image.webpload_source}[format]
+    load = {
+        "PNG": pyvips.Image.pngload_source,
+        "TIFF": pyvips.Image.tiffload_source,
+        "WEBP": pyvips.Image.webpload_source,
+    }[format]
     return load(source, access="sequential", fail_on="error", **options)
 
 
@@ -504,4 +511,3 @@ def _jpeg_bytes(image, quality):
     # comment: Pillow would copy the source's JPEG comment (image.info["comment"]) into the file.
     image.save(buffer, "JPEG", quality=quality, optimize=False, comment=b"")
     return buffer.getvalue()
-

@@ -23,7 +23,9 @@ class StorageUnavailableMiddleware:
             return None
         logger.warning("Storage unavailable for %s: %s", request.path, exception)
         if wants_json(request):
-            response = JsonResponse({"error": "Photo storage is unavailable right now. Please try again shortly."}, status=503)
+            response = JsonResponse(
+                {"error": "Photo storage is unavailable right now. Please try again shortly."}, status=503
+            )
         else:
             response = TemplateResponse(request, "503_storage.html", status=503).render()
         response["Retry-After"] = "30"

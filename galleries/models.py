@@ -44,10 +44,10 @@ class Gallery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="galleries")
     name = models.CharField(default="", db_default="")
-    cover_photo = models.ForeignKey(
-        "Photo", null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="+"
+    cover_photo = models.ForeignKey("Photo", null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="+")
+    sort = models.CharField(
+        max_length=20, choices=Sort.choices, default=Sort.CAPTURE_TIME, db_default=Sort.CAPTURE_TIME
     )
-    sort = models.CharField(max_length=20, choices=Sort.choices, default=Sort.CAPTURE_TIME, db_default=Sort.CAPTURE_TIME)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
@@ -183,9 +183,7 @@ class PhotoQuerySet(models.QuerySet):
 
     def referencing(self, keys):
         """The photos that own any of these storage keys."""
-        return self.filter(
-            Q(object_key__in=keys) | Q(thumbnail_object_key__in=keys) | Q(preview_object_key__in=keys)
-        )
+        return self.filter(Q(object_key__in=keys) | Q(thumbnail_object_key__in=keys) | Q(preview_object_key__in=keys))
 
 
 class Photo(models.Model):

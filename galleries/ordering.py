@@ -171,7 +171,8 @@ def place(photos, photo, after=None, photo_set_id=None):
             after.refresh_from_db(fields=["position"])
         return place(photos, photo, after, photo_set_id)
     photos.filter(pk=photo.pk).update(position=positions[0], photo_set_id=photo_set_id)
-    for (pk, old_position), position in zip(following, positions[1:]):
+    # positions_after() moves only as many of the following photos as it must: the rest keep theirs.
+    for (pk, _old_position), position in zip(following, positions[1:], strict=False):
         photos.filter(pk=pk).update(position=position)
 
 

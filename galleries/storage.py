@@ -33,7 +33,6 @@ from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
 
-
 class StorageUnavailable(Exception):
     """Photo storage did not answer a check."""
 
@@ -62,7 +61,7 @@ class LocalPhotoStorage(FileSystemStorage):
         try:
             file = self.open(key, "rb")
         except FileNotFoundError:
-            raise Http404("This photo's file is missing from storage.")
+            raise Http404("This photo's file is missing from storage.") from None
         response = FileResponse(file, content_type=content_type)
         _name_and_cache(response, filename, as_attachment, max_age)
         return response
@@ -147,7 +146,7 @@ class PhotoS3Storage(S3Storage):
             body = self.quick_client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"].read()
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise Http404("This photo's file is missing from storage.")
+                raise Http404("This photo's file is missing from storage.") from error
             raise
         except STORAGE_ERRORS:
             self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE
@@ -268,8 +267,6 @@ def presigned_get_url(*, base_url, key, region, access_key, secret_key, signed_a
     }
     canonical_query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(params.items()))
     canonical_request = f"GET\n{path}\n{canonical_query}\nhost:{parts.netloc}\n\nhost\nUNSIGNED-PAYLOAD"
-    string_to_sign = (
-        f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
-    )
+    string_to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
     signature = hmac.new(_signing_key(secret_key, amz_date[:8], region), string_to_sign.encode(), hashlib.sha256)
     return f"{parts.scheme}://{parts.netloc}{path}?{canonical_query}&X-Amz-Signature={signature.hexdigest()}"

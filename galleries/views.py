@@ -11,7 +11,14 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from galleries.forms import (
-    CoverForm, GalleryForm, PhotoMoveForm, PhotoOrderForm, PhotoSelectionForm, PhotoSetForm, SetOrderForm, SortForm,
+    CoverForm,
+    GalleryForm,
+    PhotoMoveForm,
+    PhotoOrderForm,
+    PhotoSelectionForm,
+    PhotoSetForm,
+    SetOrderForm,
+    SortForm,
     UploadSetForm,
 )
 from galleries.models import Gallery, Photo, PhotoSet
@@ -32,14 +39,19 @@ def owned_photo(request, gallery_id, photo_id):
 
 
 def owned_set(request, gallery_id, set_id):
-    return get_object_or_404(PhotoSet.objects.select_related("gallery"), pk=set_id, gallery_id=gallery_id,
-                             gallery__owner=request.user)
+    return get_object_or_404(
+        PhotoSet.objects.select_related("gallery"), pk=set_id, gallery_id=gallery_id, gallery__owner=request.user
+    )
 
 
 def set_json(photo_set):
     """A set as scripts see it; `photo_set` comes with its photo count (with_photo_counts)."""
-    return {"id": str(photo_set.pk), "name": photo_set.name, "position": photo_set.position,
-            "photo_count": photo_set.photo_count}
+    return {
+        "id": str(photo_set.pk),
+        "name": photo_set.name,
+        "position": photo_set.position,
+        "photo_count": photo_set.photo_count,
+    }
 
 
 def sets_json(gallery, only=None):
@@ -186,8 +198,12 @@ def photo_move(request, gallery_id):
         return refused(request, gallery, form)
     moved, photo_set = form.save()
     where = f"into “{photo_set}”" if photo_set else "out of their sets"
-    return changed(request, gallery, f"{moved} photo{'s' if moved != 1 else ''} moved {where}.",
-                   {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None})
+    return changed(
+        request,
+        gallery,
+        f"{moved} photo{'s' if moved != 1 else ''} moved {where}.",
+        {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None},
+    )
 
 
 @login_required
@@ -198,8 +214,12 @@ def photo_order(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     moved = form.save()
-    return changed(request, gallery, "Photo moved." if len(moved) == 1 else "Photos reordered.",
-                   {"sort": gallery.sort, "moved": [str(pk) for pk in moved]})
+    return changed(
+        request,
+        gallery,
+        "Photo moved." if len(moved) == 1 else "Photos reordered.",
+        {"sort": gallery.sort, "moved": [str(pk) for pk in moved]},
+    )
 
 
 @login_required
@@ -246,8 +266,12 @@ def set_delete(request, gallery_id, set_id):
     with transaction.atomic():
         photo_set.delete()
         PhotoSet.objects.renumber(gallery.sets.all())
-    return changed(request, gallery, f"Set “{photo_set}” deleted; its photos are still in the gallery.",
-                   {"deleted": str(set_id), "sets": sets_json(gallery)})
+    return changed(
+        request,
+        gallery,
+        f"Set “{photo_set}” deleted; its photos are still in the gallery.",
+        {"deleted": str(set_id), "sets": sets_json(gallery)},
+    )
 
 
 @login_required

@@ -40,18 +40,26 @@ if [ -z "$PYTHON" ]; then
     exit 1
 fi
 
-stamp=$( { cat requirements.txt; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1)
-if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements-stamp 2>/dev/null)" != "$stamp" ]; then
+# scripts/run needs requirements.txt; scripts/test sets REQUIREMENTS=requirements-dev.txt (the
+# same plus test tools). A venv built for the tests serves the site too, so the two never rebuild
+# each other's.
+REQUIREMENTS="${REQUIREMENTS:-requirements.txt}"
+stamp_of() { { cat "$@"; "$PYTHON" -c 'import sys; print(sys.version)'; } | sha256sum | cut -d' ' -f1; }
+site_stamp=$(stamp_of requirements.txt)
+dev_stamp=$(stamp_of requirements.txt requirements-dev.txt)
+current_stamp=$(cat .venv/.requirements-stamp 2>/dev/null || true)
+if [ "$REQUIREMENTS" = requirements-dev.txt ]; then wanted=("$dev_stamp"); else wanted=("$site_stamp" "$dev_stamp"); fi
+if [ ! -x .venv/bin/python ] || [[ ! " ${wanted[*]} " == *" $current_stamp "* ]]; then
     echo "Installing Python packages into .venv ..." >&2
     rm -rf .venv
     if [ -n "$UV" ]; then
         "$UV" venv --quiet --python "$PYTHON" .venv
-        VIRTUAL_ENV="$PWD/.venv" "$UV" pip install --quiet -r requirements.txt
+        VIRTUAL_ENV="$PWD/.venv" "$UV" pip install --quiet -r "$REQUIREMENTS"
     else
         "$PYTHON" -m venv .venv
-        .venv/bin/python -m pip install --quiet -r requirements.txt
+        .venv/bin/python -m pip install --quiet -r "$REQUIREMENTS"
     fi
-    echo "$stamp" > .venv/.requirements-stamp
+    echo "${wanted[0]}" > .venv/.requirements-stamp
 fi
 VENV_PYTHON="$PWD/.venv/bin/python"
 

@@ -89,19 +89,29 @@ def check_password(request, link, password):
     is LinkClosed 429, even for the right password, so guessing stays slow whatever the guesser
     learns: 10 from one address (or IPv6 network) per link, and, against guessers with many
     addresses, 100 from everyone per link (visitors who unlocked it already are not asked)."""
-    limits = {f"{link.pk}:{throttling.client_network(request)}": WRONG_PASSWORD_LIMIT,
-              str(link.pk): WRONG_PASSWORDS_PER_LINK}
+    limits = {
+        f"{link.pk}:{throttling.client_network(request)}": WRONG_PASSWORD_LIMIT,
+        str(link.pk): WRONG_PASSWORDS_PER_LINK,
+    }
     # Recorded first and counted after, so parallel guesses cannot all slip under the limits.
     attempts = [throttling.record(PASSWORD_SCOPE, key) for key in limits]
-    exceeded = [key for key, limit in limits.items()
-                if throttling.is_limited(PASSWORD_SCOPE, key, limit + 1, WRONG_PASSWORD_WINDOW)]
+    exceeded = [
+        key
+        for key, limit in limits.items()
+        if throttling.is_limited(PASSWORD_SCOPE, key, limit + 1, WRONG_PASSWORD_WINDOW)
+    ]
     if exceeded:
         for attempt in attempts:
             attempt.delete()
-        seconds = max(throttling.retry_after(PASSWORD_SCOPE, key, limits[key], WRONG_PASSWORD_WINDOW) for key in exceeded)
+        seconds = max(
+            throttling.retry_after(PASSWORD_SCOPE, key, limits[key], WRONG_PASSWORD_WINDOW) for key in exceeded
+        )
         raise LinkClosed(
-            429, "sharing/link_locked.html", "Too many wrong passwords. Please wait a few minutes and try again.",
-            link=link, headers={"Retry-After": str(max(1, seconds))},
+            429,
+            "sharing/link_locked.html",
+            "Too many wrong passwords. Please wait a few minutes and try again.",
+            link=link,
+            headers={"Retry-After": str(max(1, seconds))},
         )
     if not link.check_password(password):
         raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
@@ -112,8 +122,14 @@ def check_password(request, link, password):
 def remember_unlock(response, link):
     """Let this browser see `link` for a day, and no other link."""
     response.set_signed_cookie(
-        UNLOCK_COOKIE, link.unlock_token, salt=UNLOCK_SALT, max_age=UNLOCK_SECONDS, path=link.get_absolute_url(),
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        UNLOCK_COOKIE,
+        link.unlock_token,
+        salt=UNLOCK_SALT,
+        max_age=UNLOCK_SECONDS,
+        path=link.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
 
 

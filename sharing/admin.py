@@ -17,8 +17,20 @@ class StatusFilter(admin.SimpleListFilter):
 @admin.register(ShareLink)
 class ShareLinkAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "label", "gallery", "owner", "status_display", "has_password", "allow_zip", "allow_single",
-        "download_size", "expires_at", "views", "zip_downloads", "single_downloads", "created_at",
+        "id",
+        "label",
+        "gallery",
+        "owner",
+        "status_display",
+        "has_password",
+        "allow_zip",
+        "allow_single",
+        "download_size",
+        "expires_at",
+        "views",
+        "zip_downloads",
+        "single_downloads",
+        "created_at",
     ]
     list_select_related = ["gallery__owner"]
     list_filter = [StatusFilter, "allow_zip", "allow_single", "download_size", "created_at", "expires_at"]
@@ -26,8 +38,19 @@ class ShareLinkAdmin(admin.ModelAdmin):
     raw_id_fields = ["gallery"]
     # The password's hash is not editable and never shown; photographers set passwords themselves.
     fields = [
-        "id", "gallery", "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size",
-        "has_password", "views", "zip_downloads", "single_downloads", "created_at",
+        "id",
+        "gallery",
+        "label",
+        "expires_at",
+        "is_active",
+        "allow_zip",
+        "allow_single",
+        "download_size",
+        "has_password",
+        "views",
+        "zip_downloads",
+        "single_downloads",
+        "created_at",
     ]
     readonly_fields = ["id", "has_password", "views", "zip_downloads", "single_downloads", "created_at"]
     date_hierarchy = "created_at"

@@ -14,11 +14,27 @@ EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
 # Far enough for any gallery; beyond the year 9999 in UTC a stored time can no longer be read back.
 LONGEST_EXPIRY = timedelta(days=100 * 365)
 SETTINGS_FIELDS = [
-    "label", "password", "password_clear", "is_active", "allow_zip", "allow_single", "download_size", "remind_days",
-    "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
+    "label",
+    "password",
+    "password_clear",
+    "is_active",
+    "allow_zip",
+    "allow_single",
+    "download_size",
+    "remind_days",
+    "favourites",
+    "favourites_limit",
+    "favourites_title",
+    "favourites_require_email",
+    "favourites_comments",
 ]
 CHECKBOXES = [
-    "password_clear", "is_active", "allow_zip", "allow_single", "favourites", "favourites_require_email",
+    "password_clear",
+    "is_active",
+    "allow_zip",
+    "allow_single",
+    "favourites",
+    "favourites_require_email",
     "favourites_comments",
 ]
 
@@ -76,8 +92,18 @@ class ShareLinkForm(forms.ModelForm):
     class Meta:
         model = ShareLink
         fields = [
-            "label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days",
-            "favourites", "favourites_limit", "favourites_title", "favourites_require_email", "favourites_comments",
+            "label",
+            "expires_at",
+            "is_active",
+            "allow_zip",
+            "allow_single",
+            "download_size",
+            "remind_days",
+            "favourites",
+            "favourites_limit",
+            "favourites_title",
+            "favourites_require_email",
+            "favourites_comments",
         ]
         labels = {
             "label": "Label",
@@ -94,7 +120,9 @@ class ShareLinkForm(forms.ModelForm):
         }
         help_texts = {
             "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
-            "remind_days": "E-mail the people you sent the link to this many days before it expires; 0 for no reminder.",
+            "remind_days": (
+                "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
+            ),
             "favourites_limit": "Empty for no limit.",
             "favourites_title": "What clients see, e.g. “Album selection”.",
         }
@@ -103,9 +131,23 @@ class ShareLinkForm(forms.ModelForm):
             "favourites_title": forms.TextInput(attrs={"placeholder": "e.g. Album selection"}),
         } | {name: SwitchInput for name in CHECKBOXES if name != "password_clear"}
 
-    field_order = ["label", "expires_in_days", "expires_at", "remind_days", "password", "password_clear", "is_active",
-                   "allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
-                   "favourites_require_email", "favourites_comments"]
+    field_order = [
+        "label",
+        "expires_in_days",
+        "expires_at",
+        "remind_days",
+        "password",
+        "password_clear",
+        "is_active",
+        "allow_zip",
+        "allow_single",
+        "download_size",
+        "favourites",
+        "favourites_limit",
+        "favourites_title",
+        "favourites_require_email",
+        "favourites_comments",
+    ]
 
     def __init__(self, data=None, *args, from_json=False, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -179,11 +221,18 @@ class SendLinkForm(forms.Form):
     emails = forms.CharField(
         label="Send to",
         max_length=5000,
-        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "placeholder": "anna@example.com, ben@example.com"}),
-        help_text=f"Up to {MAX_RECIPIENTS} e-mail addresses, separated by commas or new lines. Each gets their own e-mail.",
+        widget=forms.Textarea(
+            attrs={"rows": 3, "autocomplete": "off", "placeholder": "anna@example.com, ben@example.com"}
+        ),
+        help_text=(
+            f"Up to {MAX_RECIPIENTS} e-mail addresses, separated by commas or new lines. Each gets their own e-mail."
+        ),
     )
     message = forms.CharField(
-        label="Message", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 4}),
+        label="Message",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Optional. Shown above the link.",
     )
 
@@ -213,7 +262,9 @@ class SendLinkForm(forms.Form):
     def clean(self):
         cleaned_data = super().clean()
         if self.link.status != "active":
-            raise forms.ValidationError(f"This link is {self.link.status}: clients could not open it. Nothing was sent.")
+            raise forms.ValidationError(
+                f"This link is {self.link.status}: clients could not open it. Nothing was sent."
+            )
         if self.errors or "emails" not in cleaned_data:
             return cleaned_data
         photographer = self.link.gallery.owner

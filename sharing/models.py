@@ -59,7 +59,10 @@ class ShareLink(models.Model):
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
     remind_days = models.PositiveSmallIntegerField(
-        "expiry reminder", default=0, db_default=0, validators=[MaxValueValidator(MAX_REMIND_DAYS)],
+        "expiry reminder",
+        default=0,
+        db_default=0,
+        validators=[MaxValueValidator(MAX_REMIND_DAYS)],
         help_text="Days before the link expires to remind the people it was sent to (0: no reminder).",
     )
     # Client favourites (the favourites app): whether clients of this link may choose photos.
@@ -166,7 +169,9 @@ class ShareLink(models.Model):
         """Whether the reminder should go out now: the link opens and expires within remind_days."""
         now = now or timezone.now()
         return bool(
-            self.remind_days and self.expires_at and self.is_active
+            self.remind_days
+            and self.expires_at
+            and self.is_active
             and now < self.expires_at <= now + timedelta(days=self.remind_days)
         )
 
@@ -267,6 +272,9 @@ class VisitorHash(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_visitor_hashes_unique")
         ]
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
 
 
 class LinkActivity(models.Model):

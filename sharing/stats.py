@@ -71,8 +71,14 @@ def identified_visitor(request, link):
 def remember_visitor(response, link, visitor):
     """Name this browser's visits to `link` from now on (a signed cookie scoped to the link)."""
     response.set_signed_cookie(
-        VISITOR_COOKIE, f"{link.pk}|{visitor.id}|{visitor.label}", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE,
-        path=link.get_absolute_url(), secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        VISITOR_COOKIE,
+        f"{link.pk}|{visitor.id}|{visitor.label}",
+        salt=VISITOR_SALT,
+        max_age=VISITOR_MAX_AGE,
+        path=link.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
     )
 
 
@@ -86,8 +92,10 @@ def days_of(link, last=None, days=None):
     first = last - timedelta(days=days - 1) if days else timezone.localdate(link.created_at)
     first = min(first, last)
     rows = {row.day: row for row in link.days.for_days(first, last)}
-    return [rows.get(first + timedelta(n)) or LinkDay(link=link, day=first + timedelta(n))
-            for n in range((last - first).days + 1)]
+    return [
+        rows.get(first + timedelta(n)) or LinkDay(link=link, day=first + timedelta(n))
+        for n in range((last - first).days + 1)
+    ]
 
 
 def sparklines(links, days=CHART_DAYS):

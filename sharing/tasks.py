@@ -12,8 +12,14 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import (compose, is_unsubscribed, photographer_mail_allowed, send_once, unsubscribe_headers,
-                           unsubscribe_url)
+from accounts.mail import (
+    compose,
+    is_unsubscribed,
+    photographer_mail_allowed,
+    send_once,
+    unsubscribe_headers,
+    unsubscribe_url,
+)
 from accounts.models import SentMail
 from accounts.tasks import notify_photographer
 from galleries.storage import STORAGE_ERRORS
@@ -42,7 +48,9 @@ def send_expiry_reminders():
     queued = 0
     for link in links:
         if link.reminder_due(now):
-            reminded = set(SentMail.objects.filter(key__startswith=f"reminder:{link.pk}:").values_list("key", flat=True))
+            reminded = set(
+                SentMail.objects.filter(key__startswith=f"reminder:{link.pk}:").values_list("key", flat=True)
+            )
             for address in link.reminder_recipients():
                 if reminder_key(link, address) not in reminded:
                     send_reminder.enqueue(str(link.pk), address)
@@ -78,13 +86,22 @@ def client_mail(template, link, address, **context):
     images = {"cover": thumbnail_bytes(cover)} if cover else {}
     url = unsubscribe_url(photographer, address)
     context = {
-        **context, "link": link, "gallery": link.gallery, "photographer": photographer,
-        "link_url": settings.VIEWPORT_SITE_URL + link.get_absolute_url(), "has_cover": bool(images.get("cover")),
+        **context,
+        "link": link,
+        "gallery": link.gallery,
+        "photographer": photographer,
+        "link_url": settings.VIEWPORT_SITE_URL + link.get_absolute_url(),
+        "has_cover": bool(images.get("cover")),
         "unsubscribe_url": url,
     }
     return compose(
-        template, context, address, sender_name=photographer.name, reply_to=photographer.email,
-        headers=unsubscribe_headers(url), inline_images={cid: data for cid, data in images.items() if data},
+        template,
+        context,
+        address,
+        sender_name=photographer.name,
+        reply_to=photographer.email,
+        headers=unsubscribe_headers(url),
+        inline_images={cid: data for cid, data in images.items() if data},
     )
 
 
@@ -115,7 +132,8 @@ def send_daily_digests(day=None):
 def digest_line(row):
     link = row.link
     return {
-        "name": link.label or str(link.gallery), "gallery": str(link.gallery),
+        "name": link.label or str(link.gallery),
+        "gallery": str(link.gallery),
         "url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
         **{name: getattr(row, name) for name in stats.CSV_COLUMNS},
     }

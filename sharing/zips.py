@@ -100,8 +100,10 @@ def gallery_zip(photos, web_size=False):
     `IMG_0001.jpg` after `IMG_0001.HEIC`); iterate it to get the archive's bytes."""
     photos = list(photos)
     archive = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
-    names = entry_names(photo.web_filename if web_size else photo.original_filename or photo.object_key for photo in photos)
-    for photo, name in zip(photos, names):
+    names = entry_names(
+        photo.web_filename if web_size else photo.original_filename or photo.object_key for photo in photos
+    )
+    for photo, name in zip(photos, names, strict=True):
         key, size = (photo.preview_object_key, photo.preview_size) if web_size else (photo.object_key, photo.file_size)
         archive.add(default_storage.iter_chunks(key), name, size=size)
     return archive

@@ -41,8 +41,15 @@ def running_database_url():
 
 def manage(*args, env, check=False, timeout=120):
     """Run a manage.py command in a process of its own, as a deployment does."""
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=check, timeout=timeout,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=check,
+        timeout=timeout,
+        capture_output=True,
+        text=True,
+    )
 
 
 def collect_static(root, env):
@@ -81,7 +88,11 @@ class AppServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"],
-                cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

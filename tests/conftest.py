@@ -29,7 +29,9 @@ class World:
         self.gallery = GalleryFactory(owner=self.owner, name="Smith wedding")
         self.photo = store_photo(self.gallery, jpeg_upload("IMG_0001.jpg", width=320, height=240))
         self.photo_set = PhotoSet.objects.create(gallery=self.gallery, name="Ceremony")
-        self.second_photo = store_photo(self.gallery, jpeg_upload("IMG_0002.jpg", width=240, height=320), self.photo_set)
+        self.second_photo = store_photo(
+            self.gallery, jpeg_upload("IMG_0002.jpg", width=240, height=320), self.photo_set
+        )
         self.link = ShareLinkFactory(gallery=self.gallery)
         self.expired_link = ShareLinkFactory(gallery=self.gallery, expires_at=timezone.now() - timedelta(minutes=1))
         self.other_gallery = GalleryFactory(owner=self.owner, name="Private portfolio")

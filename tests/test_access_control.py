@@ -10,11 +10,11 @@ import zipfile
 from io import BytesIO
 
 import pytest
+from django.core.files.storage import default_storage
 from django.urls import URLResolver, get_resolver, reverse
 
 from accounts.tests.factories import UserFactory
 from galleries.models import Gallery, Photo, PhotoSet
-from django.core.files.storage import default_storage
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from sharing.models import ShareLink
 
@@ -22,35 +22,74 @@ pytestmark = pytest.mark.django_db
 
 # Anyone, signed in or not.
 PUBLIC = {
-    "home", "healthz", "accounts:signup", "accounts:login", "accounts:logout", "accounts:password_reset",
-    "accounts:password_reset_done", "accounts:password_reset_confirm", "accounts:password_reset_complete",
+    "home",
+    "healthz",
+    "accounts:signup",
+    "accounts:login",
+    "accounts:logout",
+    "accounts:password_reset",
+    "accounts:password_reset_done",
+    "accounts:password_reset_confirm",
+    "accounts:password_reset_complete",
     "unsubscribe",
 }
 # Signed-in photographers; no object in the URL, each sees only their own things.
 SIGNED_IN = {
-    "galleries:gallery_list", "sharing:share_link_list", "accounts:profile", "accounts:password_change",
+    "galleries:gallery_list",
+    "sharing:share_link_list",
+    "accounts:profile",
+    "accounts:password_change",
     "accounts:password_change_done",
 }
 # One photographer's gallery, photo or share link: anyone else gets a 404.
 OWNED = {
-    "galleries:gallery_detail", "galleries:gallery_rename", "galleries:gallery_delete", "galleries:gallery_cover",
-    "galleries:gallery_sort", "galleries:set_create", "galleries:set_order", "galleries:set_rename",
-    "galleries:set_delete", "galleries:photo_upload", "galleries:photo_delete", "galleries:photo_move",
-    "galleries:photo_order", "galleries:photo_thumbnail", "galleries:photo_preview",
-    "galleries:photo_download", "sharing:share_link_create", "sharing:share_link_update",
-    "sharing:share_link_settings", "sharing:share_link_delete", "sharing:share_link_detail",
-    "sharing:share_link_stats_csv", "sharing:share_link_send", "favourites:gallery_favourites",
-    "favourites:favourites_csv", "favourites:favourites_filenames", "favourites:favourites_zip",
-    "favourites:list_reopen", "favourites:list_close", "favourites:list_delete",
+    "galleries:gallery_detail",
+    "galleries:gallery_rename",
+    "galleries:gallery_delete",
+    "galleries:gallery_cover",
+    "galleries:gallery_sort",
+    "galleries:set_create",
+    "galleries:set_order",
+    "galleries:set_rename",
+    "galleries:set_delete",
+    "galleries:photo_upload",
+    "galleries:photo_delete",
+    "galleries:photo_move",
+    "galleries:photo_order",
+    "galleries:photo_thumbnail",
+    "galleries:photo_preview",
+    "galleries:photo_download",
+    "sharing:share_link_create",
+    "sharing:share_link_update",
+    "sharing:share_link_settings",
+    "sharing:share_link_delete",
+    "sharing:share_link_detail",
+    "sharing:share_link_stats_csv",
+    "sharing:share_link_send",
+    "favourites:gallery_favourites",
+    "favourites:favourites_csv",
+    "favourites:favourites_filenames",
+    "favourites:favourites_zip",
+    "favourites:list_reopen",
+    "favourites:list_close",
+    "favourites:list_delete",
 }
 # Whoever holds an active share link, for that link's gallery only.
 SHARED = {
-    "sharing:public_gallery", "sharing:zip_download", "sharing:set_zip_download", "sharing:public_photo",
-    "sharing:public_thumbnail", "sharing:public_preview", "sharing:photo_download",
+    "sharing:public_gallery",
+    "sharing:zip_download",
+    "sharing:set_zip_download",
+    "sharing:public_photo",
+    "sharing:public_thumbnail",
+    "sharing:public_preview",
+    "sharing:photo_download",
 }
 # A share link's own forms, which only answer POST (the password form, a client's favourites).
 SHARED_FORMS = {
-    "sharing:unlock", "favourites:favourite_add", "favourites:favourite_remove", "favourites:favourite_comment",
+    "sharing:unlock",
+    "favourites:favourite_add",
+    "favourites:favourite_remove",
+    "favourites:favourite_comment",
     "favourites:favourite_submit",
 }
 # A client's own favourites on a share link: only with favourites turned on (404 otherwise),
@@ -80,9 +119,18 @@ def build_url(route, values):
 
 def all_urls(world):
     values = {
-        "gallery_id": world.gallery.pk, "photo_id": world.photo.pk, "set_id": world.photo_set.pk, "link_id": world.link.pk,
-        "share_id": world.link.pk, "uidb64": "MQ", "token": "set-password", "object_id": world.gallery.pk,
-        "id": world.owner.pk, "content_type_id": 1, "app_label": "galleries", "url": "no-such-page/",
+        "gallery_id": world.gallery.pk,
+        "photo_id": world.photo.pk,
+        "set_id": world.photo_set.pk,
+        "link_id": world.link.pk,
+        "share_id": world.link.pk,
+        "uidb64": "MQ",
+        "token": "set-password",
+        "object_id": world.gallery.pk,
+        "id": world.owner.pk,
+        "content_type_id": 1,
+        "app_label": "galleries",
+        "url": "no-such-page/",
         "list_id": world.gallery.pk,
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
@@ -98,8 +146,7 @@ def login_redirect(response, admin=False):
 def test_every_url_is_classified():
     classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES
     unclassified = [
-        route for name, namespace, route in url_patterns()
-        if namespace != STAFF_NAMESPACE and name not in classified
+        route for name, namespace, route in url_patterns() if namespace != STAFF_NAMESPACE and name not in classified
     ]
     assert unclassified == [], "Add these URLs to a class in tests/test_access_control.py"
     names = {name for name, _, _ in url_patterns()}
@@ -136,12 +183,17 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     client.force_login(world.intruder)
     own_gallery = GalleryFactory(owner=world.intruder, name="Intruder's own")
     post_data = {
-        "name": "pwned", "photo_ids": [str(world.photo.pk)], "photo_id": str(world.photo.pk),
-        "expires_in_days": "7", "photos": [jpeg_upload("evil.jpg")], "sort": "manual",
-        "set_ids": [str(world.photo_set.pk)], "set_id": str(world.photo_set.pk),
+        "name": "pwned",
+        "photo_ids": [str(world.photo.pk)],
+        "photo_id": str(world.photo.pk),
+        "expires_in_days": "7",
+        "photos": [jpeg_upload("evil.jpg")],
+        "sort": "manual",
+        "set_ids": [str(world.photo_set.pk)],
+        "set_id": str(world.photo_set.pk),
     }
     checked = 0
-    for name, namespace, url in all_urls(world):
+    for name, _namespace, url in all_urls(world):
         if name not in OWNED:
             continue
         # A view may refuse a method before looking anything up (405): that leaks nothing. Every
@@ -155,9 +207,12 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     for view in ("photo_thumbnail", "photo_preview", "photo_download"):
         url = reverse(f"galleries:{view}", args=[own_gallery.pk, world.photo.pk])
         assert client.get(url).status_code == 404, url
-    assert client.post(
-        reverse("galleries:gallery_cover", args=[own_gallery.pk]), {"photo_id": str(world.photo.pk)}
-    ).status_code == 302
+    assert (
+        client.post(
+            reverse("galleries:gallery_cover", args=[own_gallery.pk]), {"photo_id": str(world.photo.pk)}
+        ).status_code
+        == 302
+    )
     own_gallery.refresh_from_db()
     assert own_gallery.cover_photo_id is None
 
@@ -183,7 +238,7 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
 
 def test_the_owner_reaches_every_dashboard_url_of_their_own(client, s3_world):
     client.force_login(s3_world.owner)
-    for name, namespace, url in all_urls(s3_world):
+    for name, _namespace, url in all_urls(s3_world):
         if name in OWNED | SIGNED_IN:
             response = client.get(url)
             assert response.status_code in (200, 302, 405), f"{url} ({name}) answered {response.status_code}"

@@ -3,7 +3,6 @@ proxy as nginx talks to the app: from 127.0.0.1, with `X-Forwarded-Proto: https`
 `X-Forwarded-For: $proxy_add_x_forwarded_for` (what the client sent, then the address nginx saw)."""
 
 import http.client
-import re
 import socket
 import sqlite3
 import threading
@@ -16,8 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from testing.services import free_port
 from testing.appserver import AppServer, manage, production_env, running_database_url
+from testing.services import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

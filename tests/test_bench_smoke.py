@@ -13,8 +13,12 @@ PARTS = ["images", "pages", "uploads", "http", "frontend", "zip"]
 
 def test_a_quick_benchmark_run_goes_through_every_part_and_writes_its_results(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick"], cwd=ROOT, env={**os.environ, "VIEWPORT_BENCH_RESULTS": str(tmp_path)},
-        capture_output=True, text=True, timeout=300,
+        [sys.executable, "-m", "bench", "--quick"],
+        cwd=ROOT,
+        env={**os.environ, "VIEWPORT_BENCH_RESULTS": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     for part in PARTS:

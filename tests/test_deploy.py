@@ -101,8 +101,7 @@ def test_djangos_own_commands_work_on_a_fresh_clone_with_the_embedded_default(tm
     """`DJANGO_DEBUG=true python manage.py migrate` (and createsuperuser, runserver) before
     scripts/run ever made the data folder: settings make it."""
     data = tmp_path / "no-such-folder-yet"
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DJANGO_", "DATABASE_URL", "AWS_"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL", "AWS_"))}
     env.update(DJANGO_DEBUG="true", VIEWPORT_DATA_DIR=str(data))
     result = manage("migrate", "--noinput", env=env)
     assert result.returncode == 0, result.stderr

@@ -11,9 +11,16 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from testing.appserver import manage, production_env
-from tests.test_access_control import (FAVOURITES, OWNED, PUBLIC, SHARED, SHARED_FORMS, SIGNED_IN, STAFF_NAMESPACE,
-                                       all_urls)
-
+from tests.test_access_control import (
+    FAVOURITES,
+    OWNED,
+    PUBLIC,
+    SHARED,
+    SHARED_FORMS,
+    SIGNED_IN,
+    STAFF_NAMESPACE,
+    all_urls,
+)
 
 
 class InlineCodeFinder(HTMLParser):
@@ -41,7 +48,9 @@ class InlineCodeFinder(HTMLParser):
                 self.problems.append(f"style attribute: {where}")
             elif name.startswith("on"):
                 self.problems.append(f"event handler attribute {name}: {where}")
-            elif name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith("javascript:"):
+            elif name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
                 self.problems.append(f"javascript: URL: {where}")
 
 
@@ -103,7 +112,7 @@ def assert_security_headers(url, response):
 def test_every_page_has_a_strict_csp_and_the_security_headers_and_satisfies_its_csp(client, s3_world, admin):
     pages = list(html_pages(client, s3_world, admin=admin))
     assert len(pages) > 20
-    for who, url, response in pages:
+    for _who, url, response in pages:
         assert_security_headers(url, response)
     # Django's own admin templates use no inline code; the project's admin classes must not either.
     problems = {f"{url} ({who})": csp_problems(response) for who, url, response in pages}
@@ -216,7 +225,11 @@ def test_images_from_our_views_carry_a_safe_content_type_and_disposition(client,
 def test_signed_in_pages_are_not_kept_by_the_browser(client, s3_world):
     """After logging out on a shared computer, Back must not show the dashboard or share URLs."""
     client.force_login(s3_world.owner)
-    for url in [reverse("galleries:gallery_list"), reverse("galleries:gallery_detail", args=[s3_world.gallery.pk]),
-                reverse("sharing:share_link_list"), reverse("accounts:profile")]:
+    for url in [
+        reverse("galleries:gallery_list"),
+        reverse("galleries:gallery_detail", args=[s3_world.gallery.pk]),
+        reverse("sharing:share_link_list"),
+        reverse("accounts:profile"),
+    ]:
         cache_control = client.get(url)["Cache-Control"]
         assert "no-store" in cache_control and "private" in cache_control, url

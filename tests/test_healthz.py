@@ -23,7 +23,9 @@ def test_healthz_is_200_with_each_check_when_all_is_well(client, photo_storage):
     assert response.status_code == 200
     body = response.json()
     assert {key: body[key] for key in ("status", "database", "storage")} == {
-        "status": "ok", "database": "ok", "storage": "ok"
+        "status": "ok",
+        "database": "ok",
+        "storage": "ok",
     }
     # The tests run tasks inline: nothing ever waits.
     assert body["queue"] == {"backend": "immediate", "waiting": 0, "oldest_waiting_seconds": None}
@@ -32,7 +34,9 @@ def test_healthz_is_200_with_each_check_when_all_is_well(client, photo_storage):
 def test_healthz_reports_how_long_the_oldest_task_has_waited_for_the_worker(client, settings):
     settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}
     assert client.get(reverse("healthz")).json()["queue"] == {
-        "backend": "database", "waiting": 0, "oldest_waiting_seconds": None
+        "backend": "database",
+        "waiting": 0,
+        "oldest_waiting_seconds": None,
     }
     with time_machine(minutes=-5):
         retry_storage_deletes.enqueue()

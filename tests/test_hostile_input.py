@@ -38,7 +38,9 @@ REFUSED = {
         "photo",
     ),
     "svg-named-jpg": (
-        SimpleUploadedFile("IMG_0003.jpg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/jpeg"),
+        SimpleUploadedFile(
+            "IMG_0003.jpg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "image/jpeg"
+        ),
         "photo",
     ),
     "zero-bytes": (SimpleUploadedFile("empty.jpg", b"", "image/jpeg"), "empty"),
@@ -150,7 +152,9 @@ HOSTILE_NAMES = {
 
 
 @pytest.mark.parametrize("case", HOSTILE_NAMES)
-def test_hostile_file_names_are_cleaned_and_served_in_a_well_formed_header(client, gallery, photo_storage, stored_keys, case):
+def test_hostile_file_names_are_cleaned_and_served_in_a_well_formed_header(
+    client, gallery, photo_storage, stored_keys, case
+):
     name, expected = HOSTILE_NAMES[case]
     photo = store_photo(gallery, SimpleUploadedFile(name, image_bytes(64, 48), "image/jpeg"))
 
@@ -172,17 +176,25 @@ def raw_upload(client, gallery, filename_star, data):
     a name with CR, LF or NUL in it that no browser would send."""
     boundary = "viewport-hostile-boundary"
     body = (
-        f"--{boundary}\r\n"
-        f"Content-Disposition: form-data; name=\"photos\"; filename*=UTF-8''{filename_star}\r\n"
-        "Content-Type: image/jpeg\r\n\r\n"
-    ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f"--{boundary}\r\n"
+            f"Content-Disposition: form-data; name=\"photos\"; filename*=UTF-8''{filename_star}\r\n"
+            "Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return client.post(
-        reverse("galleries:photo_upload", args=[gallery.pk]), body,
-        content_type=f"multipart/form-data; boundary={boundary}", headers={"Accept": "application/json"},
+        reverse("galleries:photo_upload", args=[gallery.pk]),
+        body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers={"Accept": "application/json"},
     )
 
 
-def test_a_hand_made_request_with_crlf_in_the_file_name_cannot_inject_headers(client, gallery, photo_storage, stored_keys):
+def test_a_hand_made_request_with_crlf_in_the_file_name_cannot_inject_headers(
+    client, gallery, photo_storage, stored_keys
+):
     response = raw_upload(client, gallery, "..%2Fevil%0D%0ASet-Cookie%3A%20a%3Db%00.jpg", image_bytes(64, 48))
     assert response.status_code == 200, response.content
     photo = Photo.objects.get()
@@ -277,9 +289,19 @@ def test_awkward_file_names_are_stored_safely_and_download_as_what_they_are(
 
 @pytest.mark.parametrize(
     "body",
-    ["{not json", "[]", '"text"', '{"expires_at": {"date": "2030-01-01"}}', '{"expires_in_days": [[7]]}', "\xff\xfe",
-     '{"is_active": 0}', '{"allow_zip": "off"}', '{"is_active": "no"}', '{"label": "\\ud800"}',
-     '{"password": "abc\\udfffdef"}'],
+    [
+        "{not json",
+        "[]",
+        '"text"',
+        '{"expires_at": {"date": "2030-01-01"}}',
+        '{"expires_in_days": [[7]]}',
+        "\xff\xfe",
+        '{"is_active": 0}',
+        '{"allow_zip": "off"}',
+        '{"is_active": "no"}',
+        '{"label": "\\ud800"}',
+        '{"password": "abc\\udfffdef"}',
+    ],
 )
 def test_a_malformed_or_wrongly_typed_json_body_is_a_400_and_changes_nothing(client, body):
     """Not JSON, not an object, nested values, a checkbox that is not true or false (0, "off"),

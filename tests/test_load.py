@@ -95,12 +95,16 @@ def test_concurrent_clients_get_no_errors_and_counters_match(app, link):
         successes[kind] += ok
     link.refresh_from_db()
     assert (link.views, link.single_downloads, link.zip_downloads) == (
-        successes["page"], successes["photo"], successes["zip"]
+        successes["page"],
+        successes["photo"],
+        successes["zip"],
     )
     # The day's row says the same (the test may straddle midnight: sum the days).
     days = LinkDay.objects.filter(link=link)
     assert (sum(d.views for d in days), sum(d.single_downloads for d in days), sum(d.zip_downloads for d in days)) == (
-        link.views, link.single_downloads, link.zip_downloads
+        link.views,
+        link.single_downloads,
+        link.zip_downloads,
     )
     assert all(successes[kind] > 0 for kind in ("page", "photo", "zip"))
     print(summary(results, elapsed))

@@ -19,10 +19,18 @@ def gallery_with_sets(count, sort=Sort.CAPTURE_TIME):
     gallery = GalleryFactory(sort=sort)
     photo_sets = [PhotoSet.objects.create(gallery=gallery, name=name) for name in SETS]
     Photo.objects.bulk_create(
-        Photo(gallery=gallery, original_filename=f"IMG_{n:04d}.jpg", sort_key=f"img_{n:020d}.jpg",
-              object_key=f"{gallery.pk}/{n}.jpg", thumbnail_object_key=f"{gallery.pk}/t/{n}.jpg",
-              file_size=1000, width=3000, height=2000, photo_set=None if n % 5 == 0 else photo_sets[n % 4],
-              position=n)
+        Photo(
+            gallery=gallery,
+            original_filename=f"IMG_{n:04d}.jpg",
+            sort_key=f"img_{n:020d}.jpg",
+            object_key=f"{gallery.pk}/{n}.jpg",
+            thumbnail_object_key=f"{gallery.pk}/t/{n}.jpg",
+            file_size=1000,
+            width=3000,
+            height=2000,
+            photo_set=None if n % 5 == 0 else photo_sets[n % 4],
+            position=n,
+        )
         for n in range(count)
     )
     return gallery

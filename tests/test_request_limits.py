@@ -40,7 +40,11 @@ def declared_post(client, url, length, body=b"x", **headers):
     """A POST that announces `length` bytes but carries only `body` (the test client's payload
     fails the test if anything reads past what it carries)."""
     return client.generic(
-        "POST", url, body, content_type="multipart/form-data; boundary=BoUnDaRy", CONTENT_LENGTH=str(length),
+        "POST",
+        url,
+        body,
+        content_type="multipart/form-data; boundary=BoUnDaRy",
+        CONTENT_LENGTH=str(length),
         headers=headers,
     )
 
@@ -105,8 +109,12 @@ def test_a_chunked_body_is_read_up_to_the_limit_then_refused_with_413(client, se
     def post_chunked(body):
         # As gunicorn hands it on: the body de-chunked, its size undeclared.
         return client.generic(
-            "POST", reverse("accounts:login"), CONTENT_TYPE="application/x-www-form-urlencoded",
-            CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": io.BytesIO(body)},
+            "POST",
+            reverse("accounts:login"),
+            CONTENT_TYPE="application/x-www-form-urlencoded",
+            CONTENT_LENGTH="",
+            HTTP_TRANSFER_ENCODING="chunked",
+            **{"wsgi.input": io.BytesIO(body)},
         )
 
     response = post_chunked(b"email=x%40example.com&" + b"p" * 20_000)

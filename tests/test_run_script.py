@@ -31,7 +31,8 @@ def processes_in_group(pgid):
 def run_env(tmp_path):
     """The environment of a fresh clone: nothing configured but the mail server."""
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith(("DJANGO_", "AWS_", "DATABASE_URL", "VIEWPORT_"))
     }
     env["VIEWPORT_DATA_DIR"] = str(tmp_path / "data")
@@ -42,7 +43,11 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
     port = free_port()
     log = open(tmp_path / "run.log", "wb")
     script = subprocess.Popen(
-        ["bash", "scripts/run", str(port)], cwd=ROOT, env=run_env, stdout=log, stderr=subprocess.STDOUT,
+        ["bash", "scripts/run", str(port)],
+        cwd=ROOT,
+        env=run_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
@@ -63,7 +68,11 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
         # A task queued in the SQLite database is run by the worker beside the site.
         subprocess.run(
             [str(ROOT / ".venv/bin/python"), "manage.py", "shell", "-c", ENQUEUE_A_MAIL],
-            cwd=ROOT, env={**run_env, "DJANGO_DEBUG": "true"}, check=True, capture_output=True, timeout=60,
+            cwd=ROOT,
+            env={**run_env, "DJANGO_DEBUG": "true"},
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         [message] = smtp_mailbox.wait_for(1, timeout=30)
         assert message["To"] == "lena@example.com"

@@ -29,8 +29,9 @@ def link():
 
 @pytest.fixture
 def app(static_root):
-    env = production_env(DATABASE_URL=running_database_url(), VIEWPORT_STATIC_ROOT=str(static_root),
-                         VIEWPORT_ZIP_STREAMS="8")
+    env = production_env(
+        DATABASE_URL=running_database_url(), VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_ZIP_STREAMS="8"
+    )
     server = AppServer(env, workers=2, threads=8).start()
     yield server
     server.stop()
@@ -38,6 +39,7 @@ def app(static_root):
 
 def get_all(app, path):
     """PARALLEL GETs at once, from BROWSERS different browsers (User-Agents)."""
+
     def get(n):
         status, _, _ = app.get(path, headers={"User-Agent": f"Browser/{n % BROWSERS}"}, timeout=30)
         return status

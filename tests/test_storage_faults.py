@@ -68,8 +68,11 @@ class FaultyS3(S3Server):
         before its volume server takes writes, and the first write can take a few seconds."""
         super().start()
         client = boto3.client(
-            "s3", endpoint_url=self.endpoint_url, aws_access_key_id=S3_ACCESS_KEY,
-            aws_secret_access_key=S3_SECRET_KEY, region_name="us-east-1",
+            "s3",
+            endpoint_url=self.endpoint_url,
+            aws_access_key_id=S3_ACCESS_KEY,
+            aws_secret_access_key=S3_SECRET_KEY,
+            region_name="us-east-1",
             config=Config(connect_timeout=1, read_timeout=10, retries={"max_attempts": 5, "mode": "standard"}),
         )
         client.put_object(Bucket=self.bucket, Key="warm-up", Body=b"ok")

@@ -52,7 +52,8 @@ def app(gallery, static_root):
     server = AppServer(
         # Every upload is let in (none refused as busy), so all eight wait for a decode at once.
         production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_UPLOAD_SLOTS="8"),
-        workers=2, threads=8,
+        workers=2,
+        threads=8,
     ).start()
     yield server
     server.stop()
@@ -93,9 +94,13 @@ class Browser:
     def upload(self, gallery, name, data):
         boundary = uuid.uuid4().hex
         body = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{name}"\r\n'
-            f"Content-Type: image/png\r\n\r\n"
-        ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{name}"\r\n'
+                f"Content-Type: image/png\r\n\r\n"
+            ).encode()
+            + data
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         headers = {
             "Content-Type": f"multipart/form-data; boundary={boundary}",
             "Accept": "application/json",

@@ -73,9 +73,13 @@ def test_a_sent_link_arrives_over_smtp_once_per_recipient_through_the_worker(
     link = ShareLinkFactory(gallery=gallery, expires_at=timezone.now() + timedelta(days=10))
     client.force_login(gallery.owner)
 
-    response = client.post(reverse("sharing:share_link_send", args=[link.pk]), {
-        "emails": "anna@example.com,\nBen@Example.com", "message": "Here are your photos!",
-    })
+    response = client.post(
+        reverse("sharing:share_link_send", args=[link.pk]),
+        {
+            "emails": "anna@example.com,\nBen@Example.com",
+            "message": "Here are your photos!",
+        },
+    )
     assert response.status_code == 302
     assert DBTaskResult.objects.count() == 2  # queued, not sent inside the request
 
@@ -115,7 +119,9 @@ def test_a_due_reminder_arrives_once_even_when_the_expiry_changes_back_and_forth
     link.set_password("secret-words")
     link.save()
     Invitation.objects.create(link=link, email="anna@example.com")
-    not_due = ShareLinkFactory(gallery=photographer_gallery, expires_at=timezone.now() + timedelta(days=20), remind_days=3)
+    not_due = ShareLinkFactory(
+        gallery=photographer_gallery, expires_at=timezone.now() + timedelta(days=20), remind_days=3
+    )
     Invitation.objects.create(link=not_due, email="ben@example.com")
 
     send_expiry_reminders.enqueue()
@@ -180,8 +186,12 @@ def test_a_failed_storage_delete_is_retried_by_the_scheduler_until_the_object_is
     assert sorted(PendingDeletion.objects.values_list("object_key", flat=True)) == sorted(keys)
 
     env = {
-        **worker_env, "AWS_STORAGE_BUCKET_NAME": down_s3.bucket, "AWS_S3_ENDPOINT_URL": down_s3.endpoint_url,
-        "AWS_S3_CONNECT_TIMEOUT": "1", "AWS_S3_READ_TIMEOUT": "1", "AWS_S3_MAX_ATTEMPTS": "1",
+        **worker_env,
+        "AWS_STORAGE_BUCKET_NAME": down_s3.bucket,
+        "AWS_S3_ENDPOINT_URL": down_s3.endpoint_url,
+        "AWS_S3_CONNECT_TIMEOUT": "1",
+        "AWS_S3_READ_TIMEOUT": "1",
+        "AWS_S3_MAX_ATTEMPTS": "1",
         "VIEWPORT_STORAGE_RETRY_SECONDS": "1",
     }
     worker, cron = task_worker(env).start(), scheduler(env).start()
@@ -195,8 +205,12 @@ def test_a_failed_storage_delete_is_retried_by_the_scheduler_until_the_object_is
         worker.stop()
         cron.stop()
     client = boto3.client(
-        "s3", endpoint_url=down_s3.endpoint_url, aws_access_key_id=S3_ACCESS_KEY,
-        aws_secret_access_key=S3_SECRET_KEY, region_name="us-east-1", config=Config(signature_version="s3v4"),
+        "s3",
+        endpoint_url=down_s3.endpoint_url,
+        aws_access_key_id=S3_ACCESS_KEY,
+        aws_secret_access_key=S3_SECRET_KEY,
+        region_name="us-east-1",
+        config=Config(signature_version="s3v4"),
     )
     listed = client.list_objects_v2(Bucket=down_s3.bucket, Prefix=f"{gallery.pk}/").get("Contents", [])
     assert listed == []
@@ -206,9 +220,17 @@ def test_a_failed_storage_delete_is_retried_by_the_scheduler_until_the_object_is
 
 def test_finished_tasks_are_pruned_after_two_weeks(worker):
     DBTaskResult.objects.create(
-        task_path="galleries.tasks.prune_task_results", args_kwargs={"args": [], "kwargs": {}}, status="SUCCESSFUL",
-        backend_name="default", priority=0, queue_name="default", finished_at=timezone.now() - timedelta(days=15),
+        task_path="galleries.tasks.prune_task_results",
+        args_kwargs={"args": [], "kwargs": {}},
+        status="SUCCESSFUL",
+        backend_name="default",
+        priority=0,
+        queue_name="default",
+        finished_at=timezone.now() - timedelta(days=15),
     )
     prune_task_results.enqueue()
-    wait_until(lambda: DBTaskResult.objects.filter(finished_at__lt=timezone.now() - timedelta(days=14)).count() == 0,
-               "the old result to go", timeout=20)
+    wait_until(
+        lambda: DBTaskResult.objects.filter(finished_at__lt=timezone.now() - timedelta(days=14)).count() == 0,
+        "the old result to go",
+        timeout=20,
+    )

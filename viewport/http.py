@@ -29,7 +29,7 @@ def posted_data(request):
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON.")
+        raise BadRequest("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.")
     fields = QueryDict(mutable=True)
@@ -46,7 +46,7 @@ def _unicode(text):
     try:
         text.encode()
     except UnicodeEncodeError:
-        raise BadRequest("The request body holds text that is not valid Unicode.")
+        raise BadRequest("The request body holds text that is not valid Unicode.") from None
     return text
 
 

@@ -39,7 +39,6 @@ class RequestLimitsMiddleware:
             client.settimeout(settings.VIEWPORT_SEND_TIMEOUT)
         return response
 
-
     def upload(self, request):
         """Uploads hold a thread while their body arrives and while they wait for a decode: only
         VIEWPORT_UPLOAD_SLOTS of them run at once in a process, so the other threads answer
@@ -72,7 +71,9 @@ def slots(purpose, size):
 def upload_body_limit():
     """The largest photo upload: as many photos as a request may carry, each as large as a
     photo may be, and the form around them."""
-    return settings.DATA_UPLOAD_MAX_NUMBER_FILES * settings.VIEWPORT_MAX_UPLOAD_SIZE + settings.VIEWPORT_MAX_REQUEST_SIZE
+    return (
+        settings.DATA_UPLOAD_MAX_NUMBER_FILES * settings.VIEWPORT_MAX_UPLOAD_SIZE + settings.VIEWPORT_MAX_REQUEST_SIZE
+    )
 
 
 def is_photo_upload(request):
@@ -106,7 +107,9 @@ def refuse_body(request, uploading):
         )
         return refusal(request, 413, "This upload is too large.", advice)
     return refusal(
-        request, 413, "This request is too large.",
+        request,
+        413,
+        "This request is too large.",
         f"Forms on this site send at most {filesizeformat(settings.VIEWPORT_MAX_REQUEST_SIZE)}.",
     )
 
@@ -114,7 +117,9 @@ def refuse_body(request, uploading):
 def read_chunked_body(request, limit):
     """Read a chunked body into a temporary file (in memory while small), stopping one byte
     past `limit`; make it the request's body and return its size."""
-    body = tempfile.SpooledTemporaryFile(max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR)
+    body = tempfile.SpooledTemporaryFile(
+        max_size=settings.FILE_UPLOAD_MAX_MEMORY_SIZE, dir=settings.FILE_UPLOAD_TEMP_DIR
+    )
     stream, size = request.META["wsgi.input"], 0
     while size <= limit and (chunk := stream.read(min(64 * 1024, limit + 1 - size))):
         body.write(chunk)
@@ -129,7 +134,9 @@ def read_chunked_body(request, limit):
 def refusal(request, status, message, advice):
     if wants_json(request):
         return JsonResponse({"error": f"{message} {advice}"}, status=status)
-    return render(request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status)
+    return render(
+        request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status
+    )
 
 
 class PrivatePagesMiddleware:

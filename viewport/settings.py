@@ -159,9 +159,14 @@ MAILERS = {
         "BACKEND": _email["EMAIL_BACKEND"],
         "OPTIONS": {
             option: _email[key]
-            for option, key in [("host", "EMAIL_HOST"), ("port", "EMAIL_PORT"), ("username", "EMAIL_HOST_USER"),
-                                ("password", "EMAIL_HOST_PASSWORD"), ("use_tls", "EMAIL_USE_TLS"),
-                                ("use_ssl", "EMAIL_USE_SSL")]
+            for option, key in [
+                ("host", "EMAIL_HOST"),
+                ("port", "EMAIL_PORT"),
+                ("username", "EMAIL_HOST_USER"),
+                ("password", "EMAIL_HOST_PASSWORD"),
+                ("use_tls", "EMAIL_USE_TLS"),
+                ("use_ssl", "EMAIL_USE_SSL"),
+            ]
             if _email.get(key)
         },
     }

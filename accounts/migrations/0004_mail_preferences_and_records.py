@@ -7,44 +7,59 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0003_normalise_emails'),
+        ("accounts", "0003_normalise_emails"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SentMail',
+            name="SentMail",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255, unique=True)),
-                ('sent_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=255, unique=True)),
+                ("sent_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'db_table': 'sent_mails',
+                "db_table": "sent_mails",
             },
         ),
         migrations.AddField(
-            model_name='user',
-            name='notify_daily_digest',
-            field=models.BooleanField(db_default=True, default=True, help_text='Sent only on days when your share links were opened.', verbose_name='e-mail me a daily summary of views and downloads'),
+            model_name="user",
+            name="notify_daily_digest",
+            field=models.BooleanField(
+                db_default=True,
+                default=True,
+                help_text="Sent only on days when your share links were opened.",
+                verbose_name="e-mail me a daily summary of views and downloads",
+            ),
         ),
         migrations.AddField(
-            model_name='user',
-            name='notify_favourites',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='e-mail me when a client submits favourites'),
+            model_name="user",
+            name="notify_favourites",
+            field=models.BooleanField(
+                db_default=True, default=True, verbose_name="e-mail me when a client submits favourites"
+            ),
         ),
         migrations.CreateModel(
-            name='MailSuppression',
+            name="MailSuppression",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(help_text='Normalised (UserManager.normalize_email).', max_length=254)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('photographer', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='mail_suppressions', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(help_text="Normalised (UserManager.normalize_email).", max_length=254)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "photographer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="mail_suppressions",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'mail_suppressions',
-                'constraints': [models.UniqueConstraint(fields=('photographer', 'email'), name='mail_suppressions_unique')],
+                "db_table": "mail_suppressions",
+                "constraints": [
+                    models.UniqueConstraint(fields=("photographer", "email"), name="mail_suppressions_unique")
+                ],
             },
         ),
     ]

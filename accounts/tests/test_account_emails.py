@@ -31,8 +31,11 @@ def site(settings):
 
 def ask_for_reset(client, email, ip="203.0.113.1", **extra):
     return client.post(
-        reverse("accounts:password_reset"), {"email": email},
-        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}", **extra,
+        reverse("accounts:password_reset"),
+        {"email": email},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
+        **extra,
     )
 
 
@@ -88,8 +91,10 @@ def test_a_client_cannot_dodge_the_reset_limit_by_writing_its_own_forwarded_for(
 
     for n in range(30):
         client.post(
-            reverse("accounts:password_reset"), {"email": f"client{n}@example.com"},
-            REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.66",
+            reverse("accounts:password_reset"),
+            {"email": f"client{n}@example.com"},
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}, 203.0.113.66",
         )
 
     assert len(mail.outbox) == 10
@@ -131,7 +136,7 @@ def test_reset_limits_store_no_raw_email_addresses(client):
     ask_for_reset(client, "ana@example.com")
 
     assert RateLimitHit.objects.exists()
-    for scope, key in RateLimitHit.objects.values_list("scope", "key"):
+    for _scope, key in RateLimitHit.objects.values_list("scope", "key"):
         assert "@" not in key and "ana" not in key
 
 
@@ -151,12 +156,18 @@ def test_reset_link_uses_the_site_address_not_the_requests_host_and_port(client)
 def settings_in_production(**env):
     """VIEWPORT_SITE_URL as viewport.settings computes it with DEBUG off (or the error)."""
     environment = {
-        "PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "s" * 60, "DJANGO_ALLOWED_HOSTS": "photos.example.com",
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SECRET_KEY": "s" * 60,
+        "DJANGO_ALLOWED_HOSTS": "photos.example.com",
         **env,
     }
     return subprocess.run(
         [sys.executable, "-c", "from viewport import settings; print(settings.VIEWPORT_SITE_URL)"],
-        cwd=django_settings.BASE_DIR, env=environment, capture_output=True, text=True, timeout=30,
+        cwd=django_settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -190,8 +201,16 @@ def test_production_refuses_a_site_url_that_is_not_an_http_address():
 
 
 # NUL is refused too, by Django's own form fields ("Null characters are not allowed.").
-CONTROL = ["Ana\r\nBcc: victim@example.com", "Ana\nStudio", "Ana\rStudio", "Ana\tStudio", "Ana\x1b[2J",
-           "Ana\u2028Studio", "Ana\u0085Studio", "Ana\u202eoiduts"]
+CONTROL = [
+    "Ana\r\nBcc: victim@example.com",
+    "Ana\nStudio",
+    "Ana\rStudio",
+    "Ana\tStudio",
+    "Ana\x1b[2J",
+    "Ana\u2028Studio",
+    "Ana\u0085Studio",
+    "Ana\u202eoiduts",
+]
 
 
 @pytest.mark.parametrize("name", CONTROL)

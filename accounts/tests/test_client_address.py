@@ -41,7 +41,16 @@ def test_behind_one_proxy_the_client_is_the_last_entry(settings, forwarded_for, 
 @pytest.mark.parametrize(
     "forwarded_for",
     [
-        None, "", " ", ",", "unknown", "192.0.2.1, ", "192.0.2.1, garbage", "999.1.1.1", "x" * 5000, "\x00",
+        None,
+        "",
+        " ",
+        ",",
+        "unknown",
+        "192.0.2.1, ",
+        "192.0.2.1, garbage",
+        "999.1.1.1",
+        "x" * 5000,
+        "\x00",
         "1.2.3.4\x00",
     ],
 )

@@ -33,8 +33,10 @@ def iris():
 
 def log_in(client, email, password, ip, proxy="10.0.0.2"):
     return client.post(
-        reverse("accounts:login"), {"email": email, "password": password},
-        REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
+        reverse("accounts:login"),
+        {"email": email, "password": password},
+        REMOTE_ADDR=proxy,
+        HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
     )
 
 

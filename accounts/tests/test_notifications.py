@@ -22,10 +22,20 @@ from sharing.tests.factories import ShareLinkFactory
 pytestmark = pytest.mark.django_db
 
 SITE_URL = "https://photos.example.com"
-DIGEST = {"day": "2026-11-29", "links": [{
-    "name": "Parents", "gallery": "Smith wedding", "url": f"{SITE_URL}/share-links/x/", "views": 3,
-    "unique_visitors": 2, "zip_downloads": 1, "single_downloads": 0,
-}]}
+DIGEST = {
+    "day": "2026-11-29",
+    "links": [
+        {
+            "name": "Parents",
+            "gallery": "Smith wedding",
+            "url": f"{SITE_URL}/share-links/x/",
+            "views": 3,
+            "unique_visitors": 2,
+            "zip_downloads": 1,
+            "single_downloads": 0,
+        }
+    ],
+}
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +81,9 @@ def test_the_switches_are_in_the_profile_and_on_by_default(client):
     client.force_login(user)
     page = client.get(reverse("accounts:profile")).content.decode()
     assert 'name="notify_favourites"' in page and 'name="notify_daily_digest"' in page
-    response = client.post(reverse("accounts:profile"), {"display_name": "Lena", "email": user.email, "notify_favourites": "on"})
+    response = client.post(
+        reverse("accounts:profile"), {"display_name": "Lena", "email": user.email, "notify_favourites": "on"}
+    )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.notify_favourites and not user.notify_daily_digest
@@ -79,7 +91,9 @@ def test_the_switches_are_in_the_profile_and_on_by_default(client):
 
 def test_notifications_reach_a_real_smtp_server(smtp_mail):
     user = UserFactory(display_name="Lena Hart")
-    notify_photographer.enqueue(str(user.pk), "daily_digest", "smtp", DIGEST, sender_name="Anna Smith", reply_to="anna@example.com")
+    notify_photographer.enqueue(
+        str(user.pk), "daily_digest", "smtp", DIGEST, sender_name="Anna Smith", reply_to="anna@example.com"
+    )
     [message] = smtp_mail.wait_for(1)
     assert message["To"] == user.email and message["Reply-To"] == "anna@example.com"
     assert parseaddr(message["From"])[0] == "Anna Smith"

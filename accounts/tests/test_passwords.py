@@ -25,8 +25,10 @@ def reset_link(message):
 def log_in(client, email, password, ip):
     """A login POST from client `ip` through one proxy."""
     return client.post(
-        reverse("accounts:login"), {"email": email, "password": password},
-        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=ip,
+        reverse("accounts:login"),
+        {"email": email, "password": password},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=ip,
     )
 
 
@@ -73,9 +75,7 @@ def test_password_reset_by_email_sets_a_new_password(client):
 
     form_page = client.get(link, follow=True)
     assert "Choose a new password" in form_page.content.decode()
-    done = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
-    )
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
 
     assert done["Location"] == reverse("accounts:password_reset_complete")
     user.refresh_from_db()

@@ -9,9 +9,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.mark.parametrize(
-    "url_name", ["accounts:profile", "accounts:password_change", "accounts:password_change_done"]
-)
+@pytest.mark.parametrize("url_name", ["accounts:profile", "accounts:password_change", "accounts:password_change_done"])
 def test_account_pages_redirect_anonymous_visitors_to_login(client, url_name):
     url = reverse(url_name)
 

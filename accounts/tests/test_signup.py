@@ -84,8 +84,10 @@ def test_passwords_are_hashed_with_argon2(client, settings):
 def signup_from(ip, email):
     """A signup POST from client `ip` through one proxy, in a browser of its own."""
     return Client().post(
-        reverse("accounts:signup"), {"email": email, "password1": PASSWORD, "password2": PASSWORD},
-        REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
+        reverse("accounts:signup"),
+        {"email": email, "password1": PASSWORD, "password2": PASSWORD},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
     )
 
 

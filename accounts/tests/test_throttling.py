@@ -37,8 +37,10 @@ def log_in(client, email, password, ip="203.0.113.1", field="email", spoofed="19
     """A login POST from client `ip` through the proxy; the client wrote `spoofed` into X-Forwarded-For."""
     forwarded_for = f"{spoofed}, {ip}" if spoofed else ip
     return client.post(
-        reverse("accounts:login"), {field: email, "password": password},
-        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for,
+        reverse("accounts:login"),
+        {field: email, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=forwarded_for,
     )
 
 
@@ -107,13 +109,17 @@ def test_without_a_proxy_count_the_socket_address_is_the_client(client, settings
     for n in range(settings.AXES_FAILURE_LIMIT):
         # A client talking to the app directly can write any X-Forwarded-For it likes.
         client.post(
-            reverse("accounts:login"), {"email": f"someone{n}@example.com", "password": "wrong"},
-            REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+            reverse("accounts:login"),
+            {"email": f"someone{n}@example.com", "password": "wrong"},
+            REMOTE_ADDR="203.0.113.7",
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
         )
 
     blocked = client.post(
-        reverse("accounts:login"), {"email": user.email, "password": PASSWORD},
-        REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.100",
+        reverse("accounts:login"),
+        {"email": user.email, "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+        HTTP_X_FORWARDED_FOR="192.0.2.100",
     )
 
     assert blocked.status_code == 429
@@ -167,8 +173,10 @@ def test_signing_up_does_not_clear_failures_against_another_account(client, sett
         log_in(client, user.email, "guess", ip="203.0.113.66")
     password = "a quiet lens 42"
     signup = client.post(
-        reverse("accounts:signup"), {"email": "new@example.com", "password1": password, "password2": password},
-        REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.66",
+        reverse("accounts:signup"),
+        {"email": "new@example.com", "password1": password, "password2": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR="203.0.113.66",
     )
     assert signup.status_code == 302
     client.post(reverse("accounts:logout"))
@@ -217,7 +225,8 @@ def test_failed_logins_store_none_of_the_form(client):
         client.post(
             reverse("accounts:login") + "?junk=" + "B" * 2000,
             {"email": "ana@example.com", "password": "x", "junk": "A" * 100_000},
-            REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR="203.0.113.1",
+            REMOTE_ADDR=PROXY,
+            HTTP_X_FORWARDED_FOR="203.0.113.1",
         )
 
     attempt = AccessAttempt.objects.get()

@@ -42,8 +42,12 @@ def visitor_favourites(context, link):
 
 @register.inclusion_tag("favourites/_heart.html")
 def heart(favourites, photo):
-    return {"photo": photo, "link": favourites.link, "chosen": photo in favourites,
-            "comment": favourites.comments.get(photo.pk, "")}
+    return {
+        "photo": photo,
+        "link": favourites.link,
+        "chosen": photo in favourites,
+        "comment": favourites.comments.get(photo.pk, ""),
+    }
 
 
 @register.inclusion_tag("favourites/_summary.html")

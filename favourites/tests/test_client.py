@@ -35,8 +35,9 @@ def link(db):
     gallery = GalleryFactory(name="Smith wedding")
     for n in range(4):
         PhotoFactory(gallery=gallery, original_filename=f"IMG_{n}.jpg")
-    return ShareLinkFactory(gallery=gallery, favourites=True, favourites_title="Album selection",
-                            favourites_comments=True)
+    return ShareLinkFactory(
+        gallery=gallery, favourites=True, favourites_title="Album selection", favourites_comments=True
+    )
 
 
 @pytest.fixture
@@ -57,7 +58,11 @@ def test_starting_a_list_answers_201_sets_a_scoped_cookie_and_mails_the_resume_l
     body = response.json()
     favourite_list = FavouriteList.objects.get()
     assert body == {
-        "id": str(favourite_list.pk), "name": "Ana", "resume_url": body["resume_url"], "count": 0, "limit": None,
+        "id": str(favourite_list.pk),
+        "name": "Ana",
+        "resume_url": body["resume_url"],
+        "count": 0,
+        "limit": None,
         "submitted": False,
     }
     assert body["resume_url"].startswith(settings.VIEWPORT_SITE_URL + "/s/")  # never the request's Host
@@ -73,8 +78,12 @@ def test_starting_a_list_answers_201_sets_a_scoped_cookie_and_mails_the_resume_l
 
 @pytest.mark.parametrize(
     "data, field",
-    [({}, "name"), ({"name": "x" * 101}, "name"), ({"name": "Ana\r\nBcc: x@example.com"}, "name"),
-     ({"name": "Ana", "email": "not an address"}, "email")],
+    [
+        ({}, "name"),
+        ({"name": "x" * 101}, "name"),
+        ({"name": "Ana\r\nBcc: x@example.com"}, "name"),
+        ({"name": "Ana", "email": "not an address"}, "email"),
+    ],
 )
 def test_bad_names_and_addresses_are_a_400_with_field_errors(client, link, data, field):
     response = post_json(client, url("favourite_list", link), data)
@@ -191,7 +200,9 @@ def test_a_resume_link_sets_the_cookie_only_once_the_visitor_confirms(client, vi
 def test_the_emailed_resume_link_works_too(client, link):
     post_json(client, url("favourite_list", link), {"name": "Ana", "email": "ana@example.com"})
     [message] = mail.outbox
-    path = next(word for word in message.body.split() if "/favourites/resume/" in word).removeprefix(settings.VIEWPORT_SITE_URL)
+    path = next(word for word in message.body.split() if "/favourites/resume/" in word).removeprefix(
+        settings.VIEWPORT_SITE_URL
+    )
     phone = type(client)()
     assert phone.post(path).status_code == 302
     assert phone.get(url("favourite_list", link), headers=JSON).json()["name"] == "Ana"
@@ -332,8 +343,9 @@ def test_starting_lists_is_limited_per_client_network(client, link, settings):
     headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
     for n in range(5):
         assert type(client)().post(url("favourite_list", link), {"name": f"Guest {n}"}, **headers).status_code == 302
-    refused = type(client)().post(url("favourite_list", link), {"name": "Spammer", "email": "victim@example.com"},
-                                  headers=JSON, **headers)
+    refused = type(client)().post(
+        url("favourite_list", link), {"name": "Spammer", "email": "victim@example.com"}, headers=JSON, **headers
+    )
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert FavouriteList.objects.count() == 5 and not mail.outbox
     other = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.20"}

@@ -21,11 +21,17 @@ CSRF = "c" * 32
 def post(live_server, path, data=None, cookie="", client_address="198.51.100.1"):
     """A POST as a browser on the site sends it (the live server believes it came over TLS)."""
     request = urllib.request.Request(
-        live_server.url + path, data=json.dumps(data or {}).encode(), method="POST",
+        live_server.url + path,
+        data=json.dumps(data or {}).encode(),
+        method="POST",
         headers={
-            "Content-Type": "application/json", "Accept": "application/json", "X-Forwarded-Proto": "https",
-            "Referer": live_server.url.replace("http://", "https://") + "/", "X-CSRFToken": CSRF,
-            "Cookie": f"csrftoken={CSRF}; {cookie}", "X-Forwarded-For": client_address,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "X-Forwarded-Proto": "https",
+            "Referer": live_server.url.replace("http://", "https://") + "/",
+            "X-CSRFToken": CSRF,
+            "Cookie": f"csrftoken={CSRF}; {cookie}",
+            "X-Forwarded-For": client_address,
         },
     )
     for attempt in range(3):
@@ -42,8 +48,9 @@ def post(live_server, path, data=None, cookie="", client_address="198.51.100.1")
 
 
 def start_list(live_server, link, name, client_address="198.51.100.1"):
-    status, headers = post(live_server, reverse("favourites:favourite_list", args=[link.pk]), {"name": name},
-                           client_address=client_address)
+    status, headers = post(
+        live_server, reverse("favourites:favourite_list", args=[link.pk]), {"name": name}, client_address=client_address
+    )
     assert status == 201
     return headers["Set-Cookie"].split(";")[0]
 
@@ -66,10 +73,14 @@ def test_fifty_hearts_at_once_on_one_list_lose_none_and_pass_no_limit(live_serve
     cookie = start_list(live_server, link, "Ana")
     photos = list(link.gallery.photos.all())
     with ThreadPoolExecutor(PARALLEL) as pool:
-        statuses = list(pool.map(
-            lambda photo: post(live_server, reverse("favourites:favourite_add", args=[link.pk, photo.pk]), cookie=cookie)[0],
-            photos,
-        ))
+        statuses = list(
+            pool.map(
+                lambda photo: post(
+                    live_server, reverse("favourites:favourite_add", args=[link.pk, photo.pk]), cookie=cookie
+                )[0],
+                photos,
+            )
+        )
     assert sorted(set(statuses)) == [200, 409]
     assert statuses.count(200) == 20 and Favourite.objects.count() == 20
 

@@ -38,7 +38,9 @@ def chosen(db):
     photos = [PhotoFactory(gallery=gallery, original_filename=name) for name in AWKWARD_NAMES + ["IMG_0005.jpg"]]
     parents = ShareLinkFactory(gallery=gallery, label="Parents", favourites=True)
     couple = ShareLinkFactory(gallery=gallery, label="Couple", favourites=True)
-    ana = make_list(couple, "Ana", photos[:3], "ana@example.com", {"Ann, Bob & “Cy”.jpg": "crop tighter"}, submitted=True)
+    ana = make_list(
+        couple, "Ana", photos[:3], "ana@example.com", {"Ann, Bob & “Cy”.jpg": "crop tighter"}, submitted=True
+    )
     ben = make_list(parents, "-Ben @home", photos[1:4], comments={"=SUM(A1).jpg": "+1 black and white"})
     return gallery, photos, ana, ben
 
@@ -49,9 +51,13 @@ def page_url(gallery, name="gallery_favourites"):
 
 def test_the_favourites_pages_need_the_owner(client, chosen):
     gallery, _, ana, _ = chosen
-    urls = [page_url(gallery, name) for name in ("gallery_favourites", "favourites_csv", "favourites_filenames",
-                                                  "favourites_zip")]
-    actions = [reverse(f"favourites:list_{action}", args=[gallery.pk, ana.pk]) for action in ("reopen", "close", "delete")]
+    urls = [
+        page_url(gallery, name)
+        for name in ("gallery_favourites", "favourites_csv", "favourites_filenames", "favourites_zip")
+    ]
+    actions = [
+        reverse(f"favourites:list_{action}", args=[gallery.pk, ana.pk]) for action in ("reopen", "close", "delete")
+    ]
     for url in urls + actions:
         assert reverse("accounts:login") in client.get(url)["Location"]
     client.force_login(UserFactory())
@@ -66,8 +72,19 @@ def test_the_page_shows_every_list_and_the_merged_choice_with_counts_and_comment
     gallery, photos, ana, ben = chosen
     client.force_login(gallery.owner)
     page = client.get(page_url(gallery)).content.decode()
-    for text in ["Ana", "ana@example.com", "Couple", "Parents", "-Ben @home", "Sent", "Choosing", "crop tighter",
-                 "+1 black and white", "♥ 2", "Chosen by anyone"]:
+    for text in [
+        "Ana",
+        "ana@example.com",
+        "Couple",
+        "Parents",
+        "-Ben @home",
+        "Sent",
+        "Choosing",
+        "crop tighter",
+        "+1 black and white",
+        "♥ 2",
+        "Chosen by anyone",
+    ]:
         assert text in page, text
     assert "&lt;" not in "Ana"  # names come out escaped (see test_names_are_escaped)
     one = client.get(page_url(gallery), {"list": ana.pk}).content.decode()
@@ -122,9 +139,20 @@ def test_the_csv_round_trips_awkward_file_names_and_defuses_formulas(client, cho
     assert {row["file_name"]: row["comment"] for row in one}["Ann, Bob & “Cy”.jpg"] == "crop tighter"
 
 
-@pytest.mark.parametrize("value, expected", [("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@A1", "'@A1"),
-                                             ("\t=1", "'\t'=1"), ("plain", "plain"), ("a=b", "a=b"),
-                                             ("ok;=HYPERLINK(1)", "ok;'=HYPERLINK(1)"), ("a, -b", "a, -b")])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@A1", "'@A1"),
+        ("\t=1", "'\t'=1"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        ("ok;=HYPERLINK(1)", "ok;'=HYPERLINK(1)"),
+        ("a, -b", "a, -b"),
+    ],
+)
 def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(value, expected):
     assert safe_cell(value) == expected
 

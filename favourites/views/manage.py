@@ -32,7 +32,9 @@ def chosen(request, gallery):
             raise Http404("No such list of favourites in this gallery.")
     favourites = Favourite.objects.filter(favourite_list__in=lists).select_related("photo", "favourite_list__link")
     position = {pk: index for index, pk in enumerate(gallery.ordered_photos().values_list("pk", flat=True))}
-    return lists, sorted(favourites, key=lambda favourite: (position[favourite.photo_id], favourite.favourite_list.name))
+    return lists, sorted(
+        favourites, key=lambda favourite: (position[favourite.photo_id], favourite.favourite_list.name)
+    )
 
 
 @login_required
@@ -89,7 +91,9 @@ def list_delete(request, gallery_id, list_id):
 def favourites_csv(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     response = HttpResponse(exports.favourites_csv(chosen(request, gallery)[1]), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, zips.archive_name(f"{gallery} favourites", ".csv"))
+    response["Content-Disposition"] = content_disposition_header(
+        True, zips.archive_name(f"{gallery} favourites", ".csv")
+    )
     return response
 
 

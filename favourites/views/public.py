@@ -23,10 +23,9 @@ from favourites.forms import CommentForm, StartListForm
 from favourites.models import FavouriteList, FavouritesClosed
 from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
-from sharing import access, stats, zips
+from sharing import stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data, wants_json
-
 
 # Each list may e-mail its resume link: lists start slowly from one client network, and from all.
 LISTS_PER_CLIENT = 5
@@ -117,8 +116,9 @@ def start_list(request, link):
             hit.delete()  # only lists that start count
         if wants_json(request):
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        return render(request, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery, "form": form},
-                      status=400)
+        return render(
+            request, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery, "form": form}, status=400
+        )
     favourite_list = form.save()
     if favourite_list.email:
         send_resume_link.enqueue(str(favourite_list.pk))
@@ -132,8 +132,12 @@ def start_list(request, link):
     if wants_json(request):
         response = list_json(favourite_list, form.token, status=201)
     else:
-        response = back(request, link, f"Your favourites are saved on this browser, {favourite_list.name}.",
-                        f"#tile-{photo.pk}" if photo else "")
+        response = back(
+            request,
+            link,
+            f"Your favourites are saved on this browser, {favourite_list.name}.",
+            f"#tile-{photo.pk}" if photo else "",
+        )
     remember_list(response, link, form.token)
     stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
@@ -167,8 +171,10 @@ def count_list_start(request, link):
 
 def too_many_lists(request, link):
     """429: lists start slowly from one network (each may e-mail an address), and from all."""
-    seconds = max(throttling.retry_after("favourites-start", key, limit, LIST_LIMIT_WINDOW)
-                  for key, limit in list_start_limits(request, link).items())
+    seconds = max(
+        throttling.retry_after("favourites-start", key, limit, LIST_LIMIT_WINDOW)
+        for key, limit in list_start_limits(request, link).items()
+    )
     message = "Too many lists of favourites were started here just now. Please try again later."
     if wants_json(request):
         response = JsonResponse({"error": message}, status=429)

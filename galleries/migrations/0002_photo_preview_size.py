@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('galleries', '0001_initial'),
+        ("galleries", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='photo',
-            name='preview_size',
-            field=models.IntegerField(blank=True, help_text='Bytes of the preview JPEG.', null=True),
+            model_name="photo",
+            name="preview_size",
+            field=models.IntegerField(blank=True, help_text="Bytes of the preview JPEG.", null=True),
         ),
     ]

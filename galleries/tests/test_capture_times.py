@@ -49,17 +49,21 @@ def camera_files(request):
     sources = real_photos() if request.param == "real" else [None] * len(SHOTS)
     return [
         SimpleUploadedFile(
-            name, camera_jpeg(START + after, make, model, subseconds=subseconds, jpeg=source and source.read_bytes()),
+            name,
+            camera_jpeg(START + after, make, model, subseconds=subseconds, jpeg=source and source.read_bytes()),
             content_type="image/jpeg",
         )
-        for (name, make, model, after, subseconds), source in zip(SHOTS, sources)
+        for (name, make, model, after, subseconds), source in zip(SHOTS, sources, strict=False)
     ]
 
 
 def test_two_cameras_photos_show_in_the_order_the_day_happened(client, gallery, photo_storage, camera_files):
     for upload in sorted(camera_files, key=lambda upload: upload.name):  # as a folder lists them
-        response = client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": [upload]},
-                               headers={"Accept": "application/json"})
+        response = client.post(
+            reverse("galleries:photo_upload", args=[gallery.pk]),
+            {"photos": [upload]},
+            headers={"Accept": "application/json"},
+        )
         assert response.status_code == 200, response.content
     stored = {photo.original_filename: photo for photo in gallery.photos.all()}
     assert stored["IMG_0003.JPG"].captured_at == datetime(2024, 6, 1, 15, 5, 0, 750000, tzinfo=UTC)  # TIME_ZONE is UTC
@@ -76,12 +80,18 @@ def test_two_cameras_photos_show_in_the_order_the_day_happened(client, gallery, 
 def test_a_time_without_offset_is_read_in_the_sites_time_zone_and_one_with_its_own(gallery, settings):
     settings.TIME_ZONE = "Europe/Paris"
     camera = store_photo(gallery, SimpleUploadedFile("DSC_0001.JPG", camera_jpeg(datetime(2024, 6, 1, 14, 2))))
-    phone = store_photo(gallery, SimpleUploadedFile(
-        "IMG_4001.HEIC.jpg", camera_jpeg(datetime(2024, 6, 1, 14, 1, 30), "Apple", "iPhone 15", offset="+02:00")
-    ))
-    late_phone = store_photo(gallery, SimpleUploadedFile(
-        "IMG_4002.jpg", camera_jpeg(datetime(2024, 6, 1, 13, 3), "Apple", "iPhone 15", offset="+01:00")
-    ))  # set to another zone: 12:03 UTC, after the camera's 12:02 UTC
+    phone = store_photo(
+        gallery,
+        SimpleUploadedFile(
+            "IMG_4001.HEIC.jpg", camera_jpeg(datetime(2024, 6, 1, 14, 1, 30), "Apple", "iPhone 15", offset="+02:00")
+        ),
+    )
+    late_phone = store_photo(
+        gallery,
+        SimpleUploadedFile(
+            "IMG_4002.jpg", camera_jpeg(datetime(2024, 6, 1, 13, 3), "Apple", "iPhone 15", offset="+01:00")
+        ),
+    )  # set to another zone: 12:03 UTC, after the camera's 12:02 UTC
     assert camera.captured_at == datetime(2024, 6, 1, 12, 2, tzinfo=UTC)
     assert phone.captured_at == datetime(2024, 6, 1, 12, 1, 30, tzinfo=UTC)
     assert list(gallery.ordered_photos()) == [phone, camera, late_phone]
@@ -92,17 +102,23 @@ def test_a_photo_without_a_capture_time_has_none(gallery):
     assert photo.captured_at is None
 
 
-@pytest.mark.parametrize("taken, offset, time_zone", [
-    (datetime(9999, 12, 31, 23, 59, 59), "-14:00", "UTC"),  # 10000-01-01 in UTC
-    (datetime(9999, 12, 31, 23, 0), None, "America/New_York"),  # read in the site's zone
-])
+@pytest.mark.parametrize(
+    "taken, offset, time_zone",
+    [
+        (datetime(9999, 12, 31, 23, 59, 59), "-14:00", "UTC"),  # 10000-01-01 in UTC
+        (datetime(9999, 12, 31, 23, 0), None, "America/New_York"),  # read in the site's zone
+    ],
+)
 def test_a_capture_time_beyond_the_years_a_database_keeps_is_none(client, gallery, settings, taken, offset, time_zone):
     # PostgreSQL stored such a time, and then the gallery's pages, its links' pages and its ZIP
     # answered 500, for good; SQLite refused the upload with an error.
     settings.TIME_ZONE = time_zone
     upload = SimpleUploadedFile("odd.jpg", camera_jpeg(taken, offset=offset), content_type="image/jpeg")
-    response = client.post(reverse("galleries:photo_upload", args=[gallery.pk]), {"photos": [upload]},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        reverse("galleries:photo_upload", args=[gallery.pk]),
+        {"photos": [upload]},
+        headers={"Accept": "application/json"},
+    )
     assert response.status_code == 200, response.content
     assert Photo.objects.get().captured_at is None
     assert client.get(gallery.get_absolute_url()).status_code == 200
@@ -123,9 +139,12 @@ def noisy_camera_jpeg(taken):
 
 def test_the_command_fills_capture_times_reading_only_the_head_of_a_jpeg(gallery, photo_storage, monkeypatch):
     big = store_photo(gallery, SimpleUploadedFile("DSC_0001.JPG", noisy_camera_jpeg(datetime(2024, 6, 1, 15, 0, 1))))
-    png = store_photo(gallery, SimpleUploadedFile(
-        "scan.png", photo_bytes("PNG", 64, 48, orientation=1, exif=_exif_with_date("2024:06:01 15:00:00"))
-    ))
+    png = store_photo(
+        gallery,
+        SimpleUploadedFile(
+            "scan.png", photo_bytes("PNG", 64, 48, orientation=1, exif=_exif_with_date("2024:06:01 15:00:00"))
+        ),
+    )
     without = store_photo(gallery, SimpleUploadedFile("plain.jpg", _plain_jpeg()))
     assert big.file_size > 600_000 and png.captured_at is not None
     Photo.objects.update(captured_at=None)

@@ -89,10 +89,13 @@ def test_check_storage_reports_and_deletes_orphans_and_reports_missing_objects(
     default_storage.delete(photo.object_key)
     with connection.cursor() as cursor:  # a row deleted behind Django's back leaves its objects
         cursor.execute("DELETE FROM photos WHERE id = %s", [gallery_with_photos.photos.last().pk])
-    orphans = [key for key in stored_keys(f"{gallery_with_photos.pk}/")
-               if not Photo.objects.filter(object_key=key).exists()
-               and not Photo.objects.filter(thumbnail_object_key=key).exists()
-               and not Photo.objects.filter(preview_object_key=key).exists()]
+    orphans = [
+        key
+        for key in stored_keys(f"{gallery_with_photos.pk}/")
+        if not Photo.objects.filter(object_key=key).exists()
+        and not Photo.objects.filter(thumbnail_object_key=key).exists()
+        and not Photo.objects.filter(preview_object_key=key).exists()
+    ]
     assert len(orphans) == 3
 
     call_command("check_storage")

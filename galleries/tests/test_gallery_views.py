@@ -4,8 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo
-from galleries.models import PhotoQuerySet
+from galleries.models import Gallery, Photo, PhotoQuerySet
 from galleries.tests.factories import GalleryFactory, PhotoFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +108,10 @@ def test_gallery_page_lists_photos_in_natural_order(client, gallery):
         PhotoFactory(gallery=gallery, original_filename=name)
     response = client.get(gallery.get_absolute_url())
     assert [p.original_filename for p in response.context["page"].object_list] == [
-        "IMG_1.jpg", "img_2.jpg", "IMG_10.jpg", "IMG_100.jpg"
+        "IMG_1.jpg",
+        "img_2.jpg",
+        "IMG_10.jpg",
+        "IMG_100.jpg",
     ]
     assert 'loading="lazy"' in response.text
     assert 'width="640" height="427"' in response.text
@@ -135,14 +137,16 @@ def test_gallery_page_runs_the_same_number_of_queries_for_1_and_500_photos(clien
 
 
 def test_gallery_page_brings_in_later_photos_page_by_page(client, gallery):
-    photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 5)]
+    photos = [
+        PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 5)
+    ]
     first = client.get(gallery.get_absolute_url())
     assert 'href="?page=2" data-more-photos' in first.text
 
     tiles = client.get(gallery.get_absolute_url(), {"page": 2, "partial": 1})
     assert tiles.status_code == 200
     assert "<html" not in tiles.text and "data-more-photos" not in tiles.text
-    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PhotoQuerySet.PER_PAGE:]]
+    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PhotoQuerySet.PER_PAGE :]]
     assert tiles.text.count('<li class="photo-tile') == 5
 
     without_javascript = client.get(gallery.get_absolute_url(), {"page": 2})

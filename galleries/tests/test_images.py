@@ -16,8 +16,14 @@ import pyvips
 from PIL import Image, ImageChops, ImageCms, ImageOps, PngImagePlugin
 
 from galleries import images
-from galleries.images import (PREVIEW_SIZE, THUMBNAIL_SIZE, ImageRejected, fit_within, limit_concurrent_decodes,
-                              make_renditions)
+from galleries.images import (
+    PREVIEW_SIZE,
+    THUMBNAIL_SIZE,
+    ImageRejected,
+    fit_within,
+    limit_concurrent_decodes,
+    make_renditions,
+)
 from testing.photos import BLUE, RED, WHITE, image_bytes, photo_bytes
 
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "orientation"
@@ -129,7 +135,9 @@ def test_real_photos_come_out_upright(path):
         assert (image.width > image.height) == path.name.startswith("Landscape")
         reference = expected.resize(image.size, Image.Resampling.LANCZOS)
         difference = ImageChops.difference(image.convert("RGB"), reference).convert("L")
-        assert sum(difference.getdata()) / (image.width * image.height) < 12, "rendition differs from the upright original"
+        assert sum(difference.getdata()) / (image.width * image.height) < 12, (
+            "rendition differs from the upright original"
+        )
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
@@ -180,9 +188,21 @@ def test_corrupted_files_are_either_read_or_refused_never_a_crash(format):
 
 # Every accepted format at every size: 8 and 16 bits (HEIC: 10), with and without transparency.
 
-SIZES = {"1px": (1, 1), "small": (300, 200), "preview": (PREVIEW_SIZE, 1365), "past": (3000, 2000), "large": (6000, 4000)}
+SIZES = {
+    "1px": (1, 1),
+    "small": (300, 200),
+    "preview": (PREVIEW_SIZE, 1365),
+    "past": (3000, 2000),
+    "large": (6000, 4000),
+}
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "TIFF": ".tif", "WEBP": ".webp", "HEIF": ".heic"}
-CONTENT_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "TIFF": "image/tiff", "WEBP": "image/webp", "HEIF": "image/heic"}
+CONTENT_TYPES = {
+    "JPEG": "image/jpeg",
+    "PNG": "image/png",
+    "TIFF": "image/tiff",
+    "WEBP": "image/webp",
+    "HEIF": "image/heic",
+}
 
 
 def variants():
@@ -192,11 +212,15 @@ def variants():
                 for size in SIZES:
                     if format == "HEIF" and size == "large":
                         continue  # x265 takes seconds; bench/decode_memory.py decodes a 48 MP HEIC
-                    yield pytest.param(format, bits, alpha, size, id=f"{format}-{bits}bit{'-alpha' if alpha else ''}-{size}")
+                    yield pytest.param(
+                        format, bits, alpha, size, id=f"{format}-{bits}bit{'-alpha' if alpha else ''}-{size}"
+                    )
 
 
 def assert_close(actual, expected, tolerance=30, where=""):
-    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected)), f"{actual} is not {expected} {where}"
+    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=False)), (
+        f"{actual} is not {expected} {where}"
+    )
 
 
 def assert_picture(data, upright_size, long_edge, alpha):
@@ -209,7 +233,9 @@ def assert_picture(data, upright_size, long_edge, alpha):
     assert_close(image.getpixel((width // 8, height // 8)), RED, where="at the top left: upright?")
     if min(width, height) >= 8:
         assert_close(image.getpixel((width // 2, height // 2)), BLUE, where="in the middle")
-        assert_close(image.getpixel((width * 7 // 8, height * 7 // 8)), WHITE if alpha else BLUE, where="at the bottom right")
+        assert_close(
+            image.getpixel((width * 7 // 8, height * 7 // 8)), WHITE if alpha else BLUE, where="at the bottom right"
+        )
         assert_close(image.getpixel((width * 7 // 8, height // 8)), BLUE, where="at the top right: upright?")
 
 
@@ -226,7 +252,9 @@ def test_every_format_size_depth_and_transparency_makes_upright_srgb_renditions(
     assert renditions.extension == EXTENSIONS[format]
     assert_picture(renditions.thumbnail, (width, height), THUMBNAIL_SIZE, alpha)
     assert_picture(renditions.preview, (width, height), PREVIEW_SIZE, alpha)
-    assert not file.closed and file.tell() == 0 and file.read() == data, "the caller stores the original from this file next"
+    assert not file.closed and file.tell() == 0 and file.read() == data, (
+        "the caller stores the original from this file next"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -242,7 +270,9 @@ def test_a_wide_gamut_profile_is_converted_to_srgb(format, display_p3_profile):
     Image.new("RGB", (3000, 2000), green).save(buffer, format, icc_profile=display_p3_profile)
     expected = ImageCms.applyTransform(
         Image.new("RGB", (1, 1), green),
-        ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(display_p3_profile)), ImageCms.createProfile("sRGB"), "RGB", "RGB"),
+        ImageCms.buildTransform(
+            ImageCms.ImageCmsProfile(io.BytesIO(display_p3_profile)), ImageCms.createProfile("sRGB"), "RGB", "RGB"
+        ),
     ).getpixel((0, 0))
 
     renditions = make_renditions(io.BytesIO(buffer.getvalue()), max_pixels=50_000_000)
@@ -287,7 +317,11 @@ def stated_megapixels(message):
 @pytest.mark.parametrize(
     "size, max_pixels, expected",
     [
-        (IQ4_150MP, 150_000_000, "This image has 14204 × 10652 pixels (151.3 megapixels), more than the 150.0 megapixels we accept."),
+        (
+            IQ4_150MP,
+            150_000_000,
+            "This image has 14204 × 10652 pixels (151.3 megapixels), more than the 150.0 megapixels we accept.",
+        ),
         ((2000, 1001), 2_000_000, None),  # 2.002 Mpx: "2.0 is more than 2.0" would be a lie
         ((10_001, 10_000), 100_000_000, None),  # 100.01 Mpx
         ((12_000, 13_334), 160_007_999, None),  # one pixel too many
@@ -307,11 +341,14 @@ def test_the_pixel_limit_message_states_both_numbers_so_that_they_differ(size, m
 
 def png_header(width, height):
     """A PNG that announces its size and holds almost nothing: enough to be refused by its header."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("format", ["JPEG", "PNG", "TIFF", "WEBP"])
@@ -436,7 +473,12 @@ def test_capture_time_comes_from_exif_with_subseconds_and_offset(format):
     "date_time, subseconds, offset, expected",
     [
         ("2024:05:06 07:08:09", None, None, datetime(2024, 5, 6, 7, 8, 9)),  # no offset: naive, the camera's clock
-        ("2024:05:06 07:08:09", "5", "-05:30", datetime(2024, 5, 6, 7, 8, 9, 500000, tzinfo=timezone(timedelta(hours=-5, minutes=-30)))),
+        (
+            "2024:05:06 07:08:09",
+            "5",
+            "-05:30",
+            datetime(2024, 5, 6, 7, 8, 9, 500000, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+        ),
         ("2024:05:06 07:08:09", "1234567", None, datetime(2024, 5, 6, 7, 8, 9, 123456)),
         ("2024:05:06 07:08:09\0", " 7 ", None, datetime(2024, 5, 6, 7, 8, 9, 700000)),
         ("2024:05:06 07:08:09", "abc", "+99:00", datetime(2024, 5, 6, 7, 8, 9)),  # junk around a good date
@@ -471,7 +513,7 @@ def test_a_mangled_exif_block_loses_the_date_and_rotation_not_the_upload(format)
 
 # No metadata leaves in a thumbnail or preview: no EXIF (GPS!), XMP, ICC, comment, or any other segment.
 
-XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:City="Secret Town"/></rdf:RDF></x:xmpmeta>'
+XMP = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:City="Secret Town"/></rdf:RDF></x:xmpmeta>'  # noqa: E501
 
 
 def jpeg_segments(data):
@@ -489,11 +531,16 @@ def jpeg_segments(data):
         position += 2 + length
 
 
-@pytest.mark.parametrize("format, size", [("JPEG", (300, 200)), ("JPEG", (3000, 2000)), ("PNG", (3000, 2000)), ("WEBP", (3000, 2000)), ("HEIF", (300, 200))])
+@pytest.mark.parametrize(
+    "format, size",
+    [("JPEG", (300, 200)), ("JPEG", (3000, 2000)), ("PNG", (3000, 2000)), ("WEBP", (3000, 2000)), ("HEIF", (300, 200))],
+)
 def test_renditions_carry_no_metadata_segment_at_all(format, size):
     original = Image.new("RGB", size, BLUE)
     buffer = io.BytesIO()
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()  # sRGB: no conversion, the same image goes on
+    srgb = ImageCms.ImageCmsProfile(
+        ImageCms.createProfile("sRGB")
+    ).tobytes()  # sRGB: no conversion, the same image goes on
     metadata = {"exif": exif_bytes("2024:05:06 07:08:09", gps=True), "icc_profile": srgb, "xmp": XMP}
     if format == "JPEG":
         metadata["comment"] = b"Shot at 12 Secret Street"
@@ -523,7 +570,7 @@ def test_colour_transforms_are_cached_by_the_profiles_hash_and_huge_profiles_are
     buffer = io.BytesIO()
     huge.save(buffer, "JPEG", icc_profile=random_bytes(3 * 1024 * 1024))
     assert make_renditions(io.BytesIO(buffer.getvalue()), 10**6).width == 8
-    for n in range(20):
+    for _n in range(20):
         buffer = io.BytesIO()
         huge.save(buffer, "JPEG", icc_profile=random_bytes(200_000))
         make_renditions(io.BytesIO(buffer.getvalue()), 10**6)

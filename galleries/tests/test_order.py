@@ -35,8 +35,9 @@ def mixed(gallery):
         ("DSC_0005.jpg", T0, 4),
         ("IMG_1.jpg", T0 + timedelta(minutes=2), 2),
     ]:
-        PhotoFactory(gallery=gallery, original_filename=name, captured_at=captured,
-                     uploaded_at=T0 + timedelta(hours=uploaded))
+        PhotoFactory(
+            gallery=gallery, original_filename=name, captured_at=captured, uploaded_at=T0 + timedelta(hours=uploaded)
+        )
     return gallery
 
 
@@ -49,8 +50,9 @@ def mixed(gallery):
     ],
 )
 def test_each_sort_orders_the_gallery_and_its_pages(client, mixed, sort, expected):
-    response = client.post(reverse("galleries:gallery_sort", args=[mixed.pk]), {"sort": sort},
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        reverse("galleries:gallery_sort", args=[mixed.pk]), {"sort": sort}, headers={"Accept": "application/json"}
+    )
     assert response.status_code == 200 and response.json() == {"sort": sort}
     assert shown(mixed) == expected
     assert names(client.get(mixed.get_absolute_url()).context["page"].object_list) == expected
@@ -88,8 +90,12 @@ def test_keyset_neighbours_walk_the_whole_order_for_every_sort(gallery, sort):
     first, second = (PhotoSet.objects.create(gallery=gallery, name=name) for name in ("First", "Second"))
     for n in range(12):
         PhotoFactory(
-            gallery=gallery, original_filename=f"IMG_{n % 5}.jpg", object_key=f"{gallery.pk}/{n}", photo_set=[None, first, second][n % 3],
-            captured_at=None if n % 4 == 0 else T0 + timedelta(minutes=n % 3), uploaded_at=T0 + timedelta(hours=n % 2),
+            gallery=gallery,
+            original_filename=f"IMG_{n % 5}.jpg",
+            object_key=f"{gallery.pk}/{n}",
+            photo_set=[None, first, second][n % 3],
+            captured_at=None if n % 4 == 0 else T0 + timedelta(minutes=n % 3),
+            uploaded_at=T0 + timedelta(hours=n % 2),
             position=n % 3,
         )
     Gallery.objects.filter(pk=gallery.pk).update(sort=sort)
@@ -178,16 +184,24 @@ def rewritten_rows(gallery):
     """How many of the gallery's photo rows were written since most of them were inserted: each
     write inside a savepoint (every change is one) stamps its rows with its own xmin."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM photos WHERE gallery_id = %s GROUP BY xmin::text ORDER BY 1 DESC", [gallery.pk])
-        counts = [count for count, in cursor.fetchall()]
+        cursor.execute(
+            "SELECT count(*) FROM photos WHERE gallery_id = %s GROUP BY xmin::text ORDER BY 1 DESC", [gallery.pk]
+        )
+        counts = [count for (count,) in cursor.fetchall()]
     return sum(counts[1:])
 
 
 def test_one_move_in_a_manual_gallery_of_2000_photos_changes_one_row(client, gallery):
     Gallery.objects.filter(pk=gallery.pk).update(sort=Sort.MANUAL)
     Photo.objects.bulk_create(
-        Photo(gallery=gallery, original_filename=f"{n:04d}.jpg", object_key=f"k{n}", thumbnail_object_key=f"t{n}",
-              file_size=1, position=n * ordering.GAP)
+        Photo(
+            gallery=gallery,
+            original_filename=f"{n:04d}.jpg",
+            object_key=f"k{n}",
+            thumbnail_object_key=f"t{n}",
+            file_size=1,
+            position=n * ordering.GAP,
+        )
         for n in range(2000)
     )
     photos = list(gallery.ordered_photos())
@@ -202,7 +216,9 @@ def test_one_move_in_a_manual_gallery_of_2000_photos_changes_one_row(client, gal
 
 def test_repeated_moves_into_one_gap_renumber_only_a_few_photos(gallery):
     Gallery.objects.filter(pk=gallery.pk).update(sort=Sort.MANUAL)
-    photos = [PhotoFactory(gallery=gallery, original_filename=f"{n:02d}.jpg", position=n * ordering.GAP) for n in range(30)]
+    photos = [
+        PhotoFactory(gallery=gallery, original_filename=f"{n:02d}.jpg", position=n * ordering.GAP) for n in range(30)
+    ]
     # 30 moves right after photo 0, each into the gap the previous one halved.
     for photo in photos[:0:-1]:
         ordering.place(gallery.photos, photo, after=gallery.photos.get(pk=photos[0].pk))
@@ -215,15 +231,28 @@ def test_a_move_into_a_used_up_gap_renumbers_the_next_few_photos_not_the_gallery
     Gallery.objects.filter(pk=gallery.pk).update(sort=Sort.MANUAL)
     packed = [0, 1, 2, 3, 100, *range(200, 200 + 60 * ordering.GAP, ordering.GAP)]
     Photo.objects.bulk_create(
-        Photo(gallery=gallery, original_filename=f"{n:02d}.jpg", object_key=f"k{n}", thumbnail_object_key=f"t{n}",
-              file_size=1, position=position)
+        Photo(
+            gallery=gallery,
+            original_filename=f"{n:02d}.jpg",
+            object_key=f"k{n}",
+            thumbnail_object_key=f"t{n}",
+            file_size=1,
+            position=position,
+        )
         for n, position in enumerate(packed)
     )
     last = gallery.photos.get(original_filename=f"{len(packed) - 1:02d}.jpg")
     client.post(order_url(gallery), {"photo_id": str(last.pk), "after_id": str(gallery.photos.get(position=0).pk)})
     assert rewritten_rows(gallery) == 4  # the photo, and the three packed after the gap it took
     gallery.refresh_from_db()
-    assert names(gallery.ordered_photos())[:6] == ["00.jpg", f"{len(packed) - 1:02d}.jpg", "01.jpg", "02.jpg", "03.jpg", "04.jpg"]
+    assert names(gallery.ordered_photos())[:6] == [
+        "00.jpg",
+        f"{len(packed) - 1:02d}.jpg",
+        "01.jpg",
+        "02.jpg",
+        "03.jpg",
+        "04.jpg",
+    ]
 
 
 def test_positions_after_makes_room_by_moving_the_fewest_next_photos():
@@ -283,8 +312,9 @@ def test_wrong_orders_are_400s_with_their_fields_and_change_nothing(client, gall
         response = post_json(client, order_url(gallery), data)
         assert response.status_code == 400, data
         assert field in response.json()["errors"], (data, response.json())
-    malformed = client.post(order_url(gallery), "{not json", content_type="application/json",
-                            headers={"Accept": "application/json"})
+    malformed = client.post(
+        order_url(gallery), "{not json", content_type="application/json", headers={"Accept": "application/json"}
+    )
     assert malformed.status_code == 400
     without_javascript = client.post(order_url(gallery), {"photo_id": str(foreign.pk)})
     assert without_javascript.status_code == 400 and "That photo is not in this gallery." in without_javascript.text
@@ -298,5 +328,7 @@ def test_order_controls_on_the_gallery_page_count_within_each_set(client, galler
     PhotoFactory(gallery=gallery, original_filename="c.jpg", photo_set=ceremony)
     page = client.get(gallery.get_absolute_url()).context["page"]
     assert [(p.original_filename, p.number, p.section_size, p.opens_set) for p in page.object_list] == [
-        ("a.jpg", 1, 1, None), ("b.jpg", 1, 2, ceremony), ("c.jpg", 2, 2, None)
+        ("a.jpg", 1, 1, None),
+        ("b.jpg", 1, 2, ceremony),
+        ("c.jpg", 2, 2, None),
     ]

@@ -24,7 +24,9 @@ def columns(table):
             "WHERE table_name = %s",
             [table],
         )
-        return {name: (data_type, nullable == "YES", default) for name, data_type, nullable, default in cursor.fetchall()}
+        return {
+            name: (data_type, nullable == "YES", default) for name, data_type, nullable, default in cursor.fetchall()
+        }
 
 
 def foreign_keys(table):
@@ -55,20 +57,52 @@ def test_database_is_postgresql():
 @pytest.mark.parametrize(
     "table, expected",
     [
-        ("users", {"id": ("uuid", False), "email": ("character varying", False),
-                   "password_hash": ("character varying", False), "display_name": ("character varying", True),
-                   "created_at": ("timestamp with time zone", False)}),
-        ("galleries", {"id": ("uuid", False), "owner_id": ("uuid", False), "name": ("character varying", False),
-                       "cover_photo_id": ("uuid", True), "created_at": ("timestamp with time zone", False),
-                       "updated_at": ("timestamp with time zone", False)}),
-        ("photos", {"id": ("uuid", False), "gallery_id": ("uuid", False), "object_key": ("character varying", False),
-                    "thumbnail_object_key": ("character varying", False), "file_size": ("integer", False),
-                    "width": ("integer", True), "height": ("integer", True),
-                    "uploaded_at": ("timestamp with time zone", False)}),
-        ("share_links", {"id": ("uuid", False), "gallery_id": ("uuid", False),
-                         "expires_at": ("timestamp with time zone", True), "views": ("integer", False),
-                         "zip_downloads": ("integer", False), "single_downloads": ("integer", False),
-                         "created_at": ("timestamp with time zone", False)}),
+        (
+            "users",
+            {
+                "id": ("uuid", False),
+                "email": ("character varying", False),
+                "password_hash": ("character varying", False),
+                "display_name": ("character varying", True),
+                "created_at": ("timestamp with time zone", False),
+            },
+        ),
+        (
+            "galleries",
+            {
+                "id": ("uuid", False),
+                "owner_id": ("uuid", False),
+                "name": ("character varying", False),
+                "cover_photo_id": ("uuid", True),
+                "created_at": ("timestamp with time zone", False),
+                "updated_at": ("timestamp with time zone", False),
+            },
+        ),
+        (
+            "photos",
+            {
+                "id": ("uuid", False),
+                "gallery_id": ("uuid", False),
+                "object_key": ("character varying", False),
+                "thumbnail_object_key": ("character varying", False),
+                "file_size": ("integer", False),
+                "width": ("integer", True),
+                "height": ("integer", True),
+                "uploaded_at": ("timestamp with time zone", False),
+            },
+        ),
+        (
+            "share_links",
+            {
+                "id": ("uuid", False),
+                "gallery_id": ("uuid", False),
+                "expires_at": ("timestamp with time zone", True),
+                "views": ("integer", False),
+                "zip_downloads": ("integer", False),
+                "single_downloads": ("integer", False),
+                "created_at": ("timestamp with time zone", False),
+            },
+        ),
     ],
 )
 def test_tables_have_the_spec_columns(table, expected):
@@ -88,7 +122,10 @@ def test_counters_and_timestamps_have_database_defaults():
 
 def test_foreign_keys_cascade_in_the_database():
     assert foreign_keys("galleries") == {"owner_id": ("users", "CASCADE"), "cover_photo_id": ("photos", "SET NULL")}
-    assert foreign_keys("photos") == {"gallery_id": ("galleries", "CASCADE"), "photo_set_id": ("photo_sets", "SET NULL")}
+    assert foreign_keys("photos") == {
+        "gallery_id": ("galleries", "CASCADE"),
+        "photo_set_id": ("photo_sets", "SET NULL"),
+    }
     assert foreign_keys("photo_sets") == {"gallery_id": ("galleries", "CASCADE")}
     assert foreign_keys("share_links") == {"gallery_id": ("galleries", "CASCADE")}
 
@@ -134,7 +171,8 @@ def test_email_is_unique_whatever_its_case():
 
 
 @pytest.mark.parametrize(
-    "table, column", [("users", "email"), ("galleries", "owner_id"), ("photos", "gallery_id"), ("share_links", "gallery_id")]
+    "table, column",
+    [("users", "email"), ("galleries", "owner_id"), ("photos", "gallery_id"), ("share_links", "gallery_id")],
 )
 def test_spec_indexes_exist(table, column):
     assert any(f"({column})" in definition or f"({column} " in definition for definition in indexed_columns(table))

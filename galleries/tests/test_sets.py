@@ -72,7 +72,11 @@ def test_reordering_sets(client, gallery):
     url = reverse("galleries:set_order", args=[gallery.pk])
     response = post_json(client, url, {"set_ids": [str(party.pk), str(ready.pk), str(ceremony.pk)]})
     assert response.status_code == 200
-    assert [(s["name"], s["position"]) for s in response.json()["sets"]] == [("Party", 0), ("Getting ready", 1), ("Ceremony", 2)]
+    assert [(s["name"], s["position"]) for s in response.json()["sets"]] == [
+        ("Party", 0),
+        ("Getting ready", 1),
+        ("Ceremony", 2),
+    ]
     client.post(url, {"set_ids": [str(ceremony.pk)]})  # the ones left out follow, in their order
     assert [name for name, _, _ in sets_of(gallery)] == ["Ceremony", "Party", "Getting ready"]
 
@@ -107,7 +111,10 @@ def test_moving_selected_photos_into_a_set_and_out_again(client, gallery):
     url = reverse("galleries:photo_move", args=[gallery.pk])
     response = post_json(client, url, {"photo_ids": [str(photos[0].pk), str(photos[2].pk)], "set_id": str(ceremony.pk)})
     assert response.status_code == 200
-    assert response.json() == {"moved": 2, "set": {"id": str(ceremony.pk), "name": "Ceremony", "position": 0, "photo_count": 2}}
+    assert response.json() == {
+        "moved": 2,
+        "set": {"id": str(ceremony.pk), "name": "Ceremony", "position": 0, "photo_count": 2},
+    }
     assert set(ceremony.photos.all()) == {photos[0], photos[2]}
     response = client.post(url, {"photo_ids": [str(photos[0].pk)], "set_id": ""})  # the page's form: no set
     assert response.status_code == 302
@@ -149,8 +156,11 @@ def test_a_set_of_another_gallery_is_a_404_through_this_gallerys_urls(client, ga
 @pytest.mark.parametrize(
     "name, data",
     [
-        ("set_create", {"name": "Mine"}), ("set_order", {"set_ids": []}), ("photo_move", {"photo_ids": []}),
-        ("photo_order", {"photo_ids": []}), ("gallery_sort", {"sort": "manual"}),
+        ("set_create", {"name": "Mine"}),
+        ("set_order", {"set_ids": []}),
+        ("photo_move", {"photo_ids": []}),
+        ("photo_order", {"photo_ids": []}),
+        ("gallery_sort", {"sort": "manual"}),
     ],
 )
 def test_another_photographer_gets_404_and_anonymous_visitors_the_login(client, gallery, name, data):
@@ -189,7 +199,11 @@ def test_the_gallery_page_shows_sets_with_counts_and_a_heading_where_each_begins
     PhotoFactory(gallery=gallery, photo_set=party)
     page = client.get(gallery.get_absolute_url()).text
     assert page.count('<li class="set-heading"') == 3  # photos of no set, then sets with photos: not "Empty"
-    assert f'id="set-{ceremony.pk}"' in page and f'id="set-{party.pk}"' in page and f'data-upload-set="{ceremony.pk}"' in page
+    assert (
+        f'id="set-{ceremony.pk}"' in page
+        and f'id="set-{party.pk}"' in page
+        and f'data-upload-set="{ceremony.pk}"' in page
+    )
     assert "2 photos" in page and "Not in a set" in page
     assert page.count(f'<option value="{empty.pk}">Empty</option>') == 2  # uploads and moves may go into it
 

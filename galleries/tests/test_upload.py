@@ -8,8 +8,8 @@ from django.urls import reverse
 from PIL import Image
 
 from galleries.models import Photo
-from galleries.uploads import clean_filename
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
+from galleries.uploads import clean_filename
 from testing.http import upload
 from testing.photos import png_bomb
 

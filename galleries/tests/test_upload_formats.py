@@ -10,14 +10,12 @@ import io
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
 from PIL import Image
 
 from galleries.images import PREVIEW_SIZE, THUMBNAIL_SIZE, fit_within
 from galleries.models import Photo
-from galleries.tests.factories import GalleryFactory
 from testing.http import upload
-from testing.photos import RED, photo_bytes
+from testing.photos import photo_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -71,8 +69,12 @@ def test_every_format_is_stored_byte_for_byte_with_its_renditions(
 def test_a_batch_of_every_format_past_the_preview_size_is_stored_whole(client, gallery, photo_storage, stored_keys):
     """A big PNG or TIFF first in the batch used to be a 500 that dropped every file after it."""
     width, height = 3000, 2000
-    originals = {name: photo_bytes(format, width, height, bits=bits, alpha=alpha) for name, format, bits, alpha, _ in FORMATS}
-    big_tiff = photo_bytes("TIFF", width, height, orientation=6, compression="none")  # 18 MB: spooled to a temporary file
+    originals = {
+        name: photo_bytes(format, width, height, bits=bits, alpha=alpha) for name, format, bits, alpha, _ in FORMATS
+    }
+    big_tiff = photo_bytes(
+        "TIFF", width, height, orientation=6, compression="none"
+    )  # 18 MB: spooled to a temporary file
     assert len(big_tiff) > 2_621_440
     originals["uncompressed.tif"] = big_tiff
     files = [SimpleUploadedFile(name, data, "image/png") for name, data in originals.items()]
@@ -85,7 +87,9 @@ def test_a_batch_of_every_format_past_the_preview_size_is_stored_whole(client, g
     assert sorted(photo["file_name"] for photo in body["photos"]) == sorted(originals)
     content_types = {name: content_type for name, _, _, _, content_type in FORMATS} | {"uncompressed.tif": "image/tiff"}
     for photo in gallery.photos.all():
-        assert_stored(photo, originals[photo.original_filename], content_types[photo.original_filename], (width, height))
+        assert_stored(
+            photo, originals[photo.original_filename], content_types[photo.original_filename], (width, height)
+        )
     assert len(stored_keys(f"{gallery.pk}/")) == 3 * len(originals)
 
 

@@ -4,40 +4,44 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sharing', '0001_initial'),
+        ("sharing", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sharelink',
-            name='allow_single',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='allow single downloads'),
+            model_name="sharelink",
+            name="allow_single",
+            field=models.BooleanField(db_default=True, default=True, verbose_name="allow single downloads"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='allow_zip',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='allow ZIP downloads'),
+            model_name="sharelink",
+            name="allow_zip",
+            field=models.BooleanField(db_default=True, default=True, verbose_name="allow ZIP downloads"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='download_size',
-            field=models.CharField(choices=[('original', 'Originals'), ('web', 'Web size (2048 px JPEG)')], db_default='original', default='original', max_length=10),
+            model_name="sharelink",
+            name="download_size",
+            field=models.CharField(
+                choices=[("original", "Originals"), ("web", "Web size (2048 px JPEG)")],
+                db_default="original",
+                default="original",
+                max_length=10,
+            ),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='is_active',
-            field=models.BooleanField(db_default=True, default=True, verbose_name='active'),
+            model_name="sharelink",
+            name="is_active",
+            field=models.BooleanField(db_default=True, default=True, verbose_name="active"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='label',
-            field=models.CharField(blank=True, db_default='', default='', max_length=100),
+            model_name="sharelink",
+            name="label",
+            field=models.CharField(blank=True, db_default="", default="", max_length=100),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='password_hash',
-            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=255),
+            model_name="sharelink",
+            name="password_hash",
+            field=models.CharField(blank=True, db_default="", default="", editable=False, max_length=255),
         ),
     ]

@@ -8,78 +8,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('galleries', '0002_photo_preview_size'),
-        ('sharing', '0002_link_settings'),
+        ("galleries", "0002_photo_preview_size"),
+        ("sharing", "0002_link_settings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sharelink',
-            name='remind_days',
-            field=models.PositiveSmallIntegerField(db_default=0, default=0, help_text='Days before the link expires to remind the people it was sent to (0: no reminder).', validators=[django.core.validators.MaxValueValidator(30)], verbose_name='expiry reminder'),
+            model_name="sharelink",
+            name="remind_days",
+            field=models.PositiveSmallIntegerField(
+                db_default=0,
+                default=0,
+                help_text="Days before the link expires to remind the people it was sent to (0: no reminder).",
+                validators=[django.core.validators.MaxValueValidator(30)],
+                verbose_name="expiry reminder",
+            ),
         ),
         migrations.CreateModel(
-            name='Invitation',
+            name="Invitation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('message', models.TextField(blank=True, db_default='', default='')),
-                ('created_at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='invitations', to='sharing.sharelink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("email", models.EmailField(max_length=254)),
+                ("message", models.TextField(blank=True, db_default="", default="")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now
+                    ),
+                ),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="invitations",
+                        to="sharing.sharelink",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'share_link_invitations',
-                'ordering': ['-created_at'],
+                "db_table": "share_link_invitations",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='LinkActivity',
+            name="LinkActivity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now)),
-                ('event', models.CharField(max_length=20)),
-                ('visitor_id', models.CharField(max_length=64)),
-                ('visitor_label', models.CharField(blank=True, db_default='', default='', max_length=255)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='activities', to='sharing.sharelink')),
-                ('photo', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.DB_SET_NULL, related_name='+', to='galleries.photo')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "at",
+                    models.DateTimeField(
+                        db_default=django.db.models.functions.datetime.Now(), default=django.utils.timezone.now
+                    ),
+                ),
+                ("event", models.CharField(max_length=20)),
+                ("visitor_id", models.CharField(max_length=64)),
+                ("visitor_label", models.CharField(blank=True, db_default="", default="", max_length=255)),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE,
+                        related_name="activities",
+                        to="sharing.sharelink",
+                    ),
+                ),
+                (
+                    "photo",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.DB_SET_NULL,
+                        related_name="+",
+                        to="galleries.photo",
+                    ),
+                ),
             ],
             options={
-                'db_table': 'share_link_activities',
-                'ordering': ['-at'],
-                'indexes': [models.Index(fields=['link', '-at'], name='share_link_activities_link_at')],
+                "db_table": "share_link_activities",
+                "ordering": ["-at"],
+                "indexes": [models.Index(fields=["link", "-at"], name="share_link_activities_link_at")],
             },
         ),
         migrations.CreateModel(
-            name='LinkDay',
+            name="LinkDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
-                ('views', models.IntegerField(db_default=0, default=0)),
-                ('unique_visitors', models.IntegerField(db_default=0, default=0)),
-                ('zip_downloads', models.IntegerField(db_default=0, default=0)),
-                ('single_downloads', models.IntegerField(db_default=0, default=0)),
-                ('favourites', models.IntegerField(db_default=0, default=0)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='days', to='sharing.sharelink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField()),
+                ("views", models.IntegerField(db_default=0, default=0)),
+                ("unique_visitors", models.IntegerField(db_default=0, default=0)),
+                ("zip_downloads", models.IntegerField(db_default=0, default=0)),
+                ("single_downloads", models.IntegerField(db_default=0, default=0)),
+                ("favourites", models.IntegerField(db_default=0, default=0)),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE, related_name="days", to="sharing.sharelink"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'share_link_days',
-                'ordering': ['day'],
-                'constraints': [models.UniqueConstraint(fields=('link', 'day'), name='share_link_days_link_day')],
+                "db_table": "share_link_days",
+                "ordering": ["day"],
+                "constraints": [models.UniqueConstraint(fields=("link", "day"), name="share_link_days_link_day")],
             },
         ),
         migrations.CreateModel(
-            name='VisitorHash',
+            name="VisitorHash",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(db_index=True)),
-                ('digest', models.CharField(max_length=64)),
-                ('link', models.ForeignKey(on_delete=django.db.models.deletion.DB_CASCADE, related_name='+', to='sharing.sharelink')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(db_index=True)),
+                ("digest", models.CharField(max_length=64)),
+                (
+                    "link",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.DB_CASCADE, related_name="+", to="sharing.sharelink"
+                    ),
+                ),
             ],
             options={
-                'db_table': 'share_link_visitor_hashes',
-                'constraints': [models.UniqueConstraint(fields=('link', 'day', 'digest'), name='share_link_visitor_hashes_unique')],
+                "db_table": "share_link_visitor_hashes",
+                "constraints": [
+                    models.UniqueConstraint(fields=("link", "day", "digest"), name="share_link_visitor_hashes_unique")
+                ],
             },
         ),
     ]

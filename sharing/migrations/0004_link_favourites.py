@@ -4,35 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sharing', '0003_statistics_and_invitations'),
+        ("sharing", "0003_statistics_and_invitations"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sharelink',
-            name='favourites',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='clients may choose favourites'),
+            model_name="sharelink",
+            name="favourites",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="clients may choose favourites"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='favourites_comments',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='clients may comment on photos'),
+            model_name="sharelink",
+            name="favourites_comments",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="clients may comment on photos"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='favourites_limit',
-            field=models.PositiveIntegerField(blank=True, help_text='Empty for no limit.', null=True, verbose_name='most favourites per person'),
+            model_name="sharelink",
+            name="favourites_limit",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="Empty for no limit.", null=True, verbose_name="most favourites per person"
+            ),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='favourites_require_email',
-            field=models.BooleanField(db_default=False, default=False, verbose_name='ask for an e-mail address'),
+            model_name="sharelink",
+            name="favourites_require_email",
+            field=models.BooleanField(db_default=False, default=False, verbose_name="ask for an e-mail address"),
         ),
         migrations.AddField(
-            model_name='sharelink',
-            name='favourites_title',
-            field=models.CharField(db_default='Favourites', default='Favourites', max_length=100, verbose_name='title of the favourites'),
+            model_name="sharelink",
+            name="favourites_title",
+            field=models.CharField(
+                db_default="Favourites", default="Favourites", max_length=100, verbose_name="title of the favourites"
+            ),
         ),
     ]

@@ -45,12 +45,19 @@ def link_chart(days):
         downloads = day.zip_downloads + day.single_downloads
         views_height = round(day.views / top * CHART_HEIGHT, 1)
         downloads_height = round(downloads / top * CHART_HEIGHT, 1)
-        bars.append({
-            "day": day.day, "views": day.views, "downloads": downloads,
-            "x": round(index * slot + slot * 0.1, 1), "x2": round(index * slot + slot * 0.1 + bar, 1),
-            "views_y": round(CHART_HEIGHT - views_height, 1), "views_height": views_height,
-            "downloads_y": round(CHART_HEIGHT - downloads_height, 1), "downloads_height": downloads_height,
-        })
+        bars.append(
+            {
+                "day": day.day,
+                "views": day.views,
+                "downloads": downloads,
+                "x": round(index * slot + slot * 0.1, 1),
+                "x2": round(index * slot + slot * 0.1 + bar, 1),
+                "views_y": round(CHART_HEIGHT - views_height, 1),
+                "views_height": views_height,
+                "downloads_y": round(CHART_HEIGHT - downloads_height, 1),
+                "downloads_height": downloads_height,
+            }
+        )
     return {"bars": bars, "bar_width": round(bar, 1), "width": CHART_WIDTH, "height": CHART_HEIGHT, "top": top}
 
 
@@ -59,6 +66,7 @@ def sparkline(values, width=90, height=20):
     """A small line of daily views (oldest first), with its total for screen readers."""
     top = max([1, *values])
     step = width / max(1, len(values) - 1)
-    points = " ".join(f"{round(n * step, 1)},{round(height - 1 - value / top * (height - 2), 1)}"
-                      for n, value in enumerate(values))
+    points = " ".join(
+        f"{round(n * step, 1)},{round(height - 1 - value / top * (height - 2), 1)}" for n, value in enumerate(values)
+    )
     return {"points": points, "total": sum(values), "days": len(values), "width": width, "height": height}

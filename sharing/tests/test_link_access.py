@@ -21,8 +21,8 @@ from galleries.uploads import store_photo
 from sharing import zips
 from sharing.access import UNLOCK_COOKIE, WRONG_PASSWORD_LIMIT
 from sharing.models import ShareLink
-from testing.http import fetch
 from sharing.tests.factories import ShareLinkFactory
+from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
 
@@ -110,8 +110,9 @@ def test_a_script_unlocks_with_a_json_body_as_the_other_endpoints_take_one(clien
     """Every other JSON endpoint reads a JSON object; here the password was ignored, so the right
     one was a 401 "not right" and counted as a wrong try."""
     url = reverse("sharing:unlock", args=[locked.pk])
-    response = client.post(url, {"password": PASSWORD}, content_type="application/json",
-                           headers={"Accept": "application/json"})
+    response = client.post(
+        url, {"password": PASSWORD}, content_type="application/json", headers={"Accept": "application/json"}
+    )
     assert response.status_code == 302
     assert response.cookies[UNLOCK_COOKIE]
     assert client.get(public_urls(locked, photo)["page"]).status_code == 200
@@ -148,7 +149,9 @@ def test_ten_wrong_tries_lock_the_address_out_even_for_the_right_password(client
     spoofed = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9, 198.51.100.7"}
     assert unlock(client, locked, **spoofed).status_code == 429
     # ...while another client behind the same proxy still gets in, and other links are untouched.
-    assert unlock(client, locked, **{"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.20"}).status_code == 302
+    assert (
+        unlock(client, locked, **{"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.20"}).status_code == 302
+    )
     other = ShareLinkFactory(gallery=locked.gallery)
     other.set_password(PASSWORD)
     other.save()
@@ -223,7 +226,10 @@ def test_an_expired_link_is_a_410_everywhere_even_when_locked_or_paused(client, 
         assert client.get(url).status_code == 410, what
     assert unlock(client, locked).status_code == 410
     page = client.get(locked.get_absolute_url()).content.decode()
-    assert f"contact {escape(locked.gallery.owner.name)} and ask for a new link" in page and locked.gallery.name not in page
+    assert (
+        f"contact {escape(locked.gallery.owner.name)} and ask for a new link" in page
+        and locked.gallery.name not in page
+    )
 
 
 # Download rules
@@ -258,7 +264,9 @@ def test_single_off_hides_every_download_button_and_refuses_the_download(client,
 
 def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client, shared_gallery, photo_storage):
     gallery = shared_gallery.gallery
-    heic = store_photo(gallery, SimpleUploadedFile("IMG_0003.HEIC", image_bytes(3000, 2000, format="HEIF"), "image/heic"))
+    heic = store_photo(
+        gallery, SimpleUploadedFile("IMG_0003.HEIC", image_bytes(3000, 2000, format="HEIF"), "image/heic")
+    )
     ShareLink.objects.filter(pk=shared_gallery.pk).update(download_size="web")
     urls = public_urls(shared_gallery, heic)
 
@@ -282,7 +290,9 @@ def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client
 # Revocation
 
 
-def test_renditions_are_cached_a_minute_then_revalidated_with_a_304_until_the_link_closes(client, shared_gallery, photo):
+def test_renditions_are_cached_a_minute_then_revalidated_with_a_304_until_the_link_closes(
+    client, shared_gallery, photo
+):
     url = public_urls(shared_gallery, photo)["thumbnail"]
     first = client.get(url)
     assert first.status_code == 200
@@ -304,8 +314,10 @@ def test_a_handed_out_signed_url_dies_within_its_short_lifetime_after_revocation
         pytest.skip("S3 only: locally every byte passes the access check")
     settings.STORAGES = {
         **settings.STORAGES,
-        "default": {**settings.STORAGES["default"],
-                    "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "querystring_expire": 4}},
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "querystring_expire": 4},
+        },
     }
     response = client.get(public_urls(shared_gallery, photo)["download"])
     assert response.status_code == 302

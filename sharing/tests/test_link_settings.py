@@ -43,29 +43,55 @@ def test_a_create_request_without_settings_makes_an_open_link_as_before(owner_cl
 
 
 def test_create_with_every_setting_as_json_answers_the_link_without_its_password(owner_client):
-    response = post_json(owner_client, reverse("sharing:share_link_create", args=[owner_client.gallery.pk]), {
-        "label": "Parents", "password": "s3cret-pass", "is_active": True, "allow_zip": False,
-        "allow_single": True, "download_size": "web", "expires_in_days": 30,
-    })
+    response = post_json(
+        owner_client,
+        reverse("sharing:share_link_create", args=[owner_client.gallery.pk]),
+        {
+            "label": "Parents",
+            "password": "s3cret-pass",
+            "is_active": True,
+            "allow_zip": False,
+            "allow_single": True,
+            "download_size": "web",
+            "expires_in_days": 30,
+        },
+    )
     assert response.status_code == 201
     body = response.json()
     link = ShareLink.objects.get()
     assert body == {
-        "id": str(link.pk), "url": f"http://testserver/s/{link.pk}/", "label": "Parents",
-        "expires_at": link.expires_at.isoformat(), "is_active": True, "has_password": True,
-        "allow_zip": False, "allow_single": True, "download_size": "web", "remind_days": 0,
-        "favourites": False, "favourites_limit": None, "favourites_title": "Favourites",
-        "favourites_require_email": False, "favourites_comments": False,
+        "id": str(link.pk),
+        "url": f"http://testserver/s/{link.pk}/",
+        "label": "Parents",
+        "expires_at": link.expires_at.isoformat(),
+        "is_active": True,
+        "has_password": True,
+        "allow_zip": False,
+        "allow_single": True,
+        "download_size": "web",
+        "remind_days": 0,
+        "favourites": False,
+        "favourites_limit": None,
+        "favourites_title": "Favourites",
+        "favourites_require_email": False,
+        "favourites_comments": False,
     }
     assert "s3cret-pass" not in response.content.decode() and link.password_hash not in response.content.decode()
     assert link.check_password("s3cret-pass")
 
 
 def test_a_form_that_shows_the_settings_posts_them_all_so_an_unticked_box_is_off(owner_client):
-    owner_client.post(reverse("sharing:share_link_create", args=[owner_client.gallery.pk]), {
-        "label": "Planner", "expires_in_days": "", "expires_at": "", "password": "", "download_size": "original",
-        "allow_single": "on",
-    })
+    owner_client.post(
+        reverse("sharing:share_link_create", args=[owner_client.gallery.pk]),
+        {
+            "label": "Planner",
+            "expires_in_days": "",
+            "expires_at": "",
+            "password": "",
+            "download_size": "original",
+            "allow_single": "on",
+        },
+    )
     link = ShareLink.objects.get()
     assert (link.label, link.is_active, link.allow_zip, link.allow_single) == ("Planner", False, False, True)
 
@@ -79,7 +105,12 @@ def test_a_form_post_of_a_few_settings_changes_only_those(owner_client):
     owner_client.post(settings_url(link), {"favourites": "on", "favourites_limit": "40"})
     link.refresh_from_db()
     assert (link.favourites, link.favourites_limit, link.is_active, link.allow_zip, link.allow_single) == (
-        True, 40, True, True, True)
+        True,
+        40,
+        True,
+        True,
+        True,
+    )
     owner_client.post(settings_url(link), {"allow_zip": "false"})
     link.refresh_from_db()
     assert (link.allow_zip, link.allow_single, link.favourites) == (False, True, True)
@@ -111,15 +142,19 @@ def test_on_change_an_empty_password_keeps_it_and_password_clear_removes_it(owne
     link = ShareLinkFactory(gallery=owner_client.gallery)
     link.set_password("first-pass")
     link.save()
-    owner_client.post(settings_url(link), {"label": "X", "password": "", "is_active": "on", "download_size": "original"})
+    owner_client.post(
+        settings_url(link), {"label": "X", "password": "", "is_active": "on", "download_size": "original"}
+    )
     link.refresh_from_db()
     assert link.check_password("first-pass")
-    owner_client.post(settings_url(link), {"label": "X", "password": "second-pass", "is_active": "on",
-                                           "download_size": "original"})
+    owner_client.post(
+        settings_url(link), {"label": "X", "password": "second-pass", "is_active": "on", "download_size": "original"}
+    )
     link.refresh_from_db()
     assert link.check_password("second-pass") and not link.check_password("first-pass")
-    owner_client.post(settings_url(link), {"label": "X", "password_clear": "on", "is_active": "on",
-                                           "download_size": "original"})
+    owner_client.post(
+        settings_url(link), {"label": "X", "password_clear": "on", "is_active": "on", "download_size": "original"}
+    )
     link.refresh_from_db()
     assert not link.has_password
 
@@ -178,8 +213,20 @@ def test_each_link_shows_its_label_status_rules_and_counters_on_the_gallery_page
     paused.save()
     ShareLinkFactory(gallery=gallery, label="Old", expires_at=timezone.now() - timedelta(days=1))
     page = owner_client.get(gallery.get_absolute_url()).content.decode()
-    for text in ["Parents", "Planner", "Old", "Active", "Paused", "Expired", "Password", "No ZIP", "Web size",
-                 "<dd>12</dd>", 'name="allow_zip"', 'name="password_clear"']:
+    for text in [
+        "Parents",
+        "Planner",
+        "Old",
+        "Active",
+        "Paused",
+        "Expired",
+        "Password",
+        "No ZIP",
+        "Web size",
+        "<dd>12</dd>",
+        'name="allow_zip"',
+        'name="password_clear"',
+    ]:
         assert text in page, text
 
 

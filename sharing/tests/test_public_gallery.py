@@ -82,7 +82,11 @@ def test_public_gallery_lists_photos_in_display_order(client):
         PhotoFactory(gallery=gallery, original_filename=name)
     link = ShareLinkFactory(gallery=gallery)
     response = client.get(link.get_absolute_url())
-    assert [p.original_filename for p in response.context["page"].object_list] == ["img_1.jpg", "IMG_2.jpg", "IMG_10.jpg"]
+    assert [p.original_filename for p in response.context["page"].object_list] == [
+        "img_1.jpg",
+        "IMG_2.jpg",
+        "IMG_10.jpg",
+    ]
 
 
 def test_empty_public_gallery_renders_without_download_all(client):
@@ -209,7 +213,9 @@ def test_thumbnail_of_a_soon_expiring_link_is_not_cached_beyond_expiry(client, s
     response = client.get(reverse("sharing:public_thumbnail", args=[shared_gallery.pk, photo.pk]))
     if response.status_code == 302:  # S3: the redirect is never cached, the signed URL's answer briefly
         assert response["Cache-Control"] == "private, no-cache"
-        cache_control = urllib.parse.parse_qs(urllib.parse.urlsplit(response["Location"]).query)["response-cache-control"][0]
+        cache_control = urllib.parse.parse_qs(urllib.parse.urlsplit(response["Location"]).query)[
+            "response-cache-control"
+        ][0]
     else:
         cache_control = response["Cache-Control"]
         response.close()
@@ -235,7 +241,9 @@ def test_public_page_is_compressed_for_browsers_that_accept_gzip(client, shared_
 
 def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
     gallery = GalleryFactory()
-    photos = [PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 3)]
+    photos = [
+        PhotoFactory(gallery=gallery, original_filename=f"IMG_{n:03d}.jpg") for n in range(PhotoQuerySet.PER_PAGE + 3)
+    ]
     link = ShareLinkFactory(gallery=gallery)
     page = client.get(link.get_absolute_url())
     assert f'data-photo-count="{PhotoQuerySet.PER_PAGE + 3}"' in page.text
@@ -244,7 +252,7 @@ def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
     tiles = client.get(link.get_absolute_url(), {"page": 2, "partial": 1})
     assert tiles.status_code == 200
     assert "<html" not in tiles.text
-    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PhotoQuerySet.PER_PAGE:]]
+    assert [p.pk for p in tiles.context["page"].object_list] == [p.pk for p in photos[PhotoQuerySet.PER_PAGE :]]
     assert tiles["X-Robots-Tag"] == "noindex, nofollow"
     assert counters(link) == (1, 0, 0)
 

@@ -51,11 +51,16 @@ def test_the_public_page_shows_each_set_as_a_section_with_a_menu_counts_and_its_
     ceremony, party = wedding.gallery.sets.all()
     response = client.get(wedding.get_absolute_url())
     page = response.text
-    assert [p.original_filename for p in response.context["page"].object_list] == ["cover.jpg", "rings.jpg", "vows.jpg", "dance.jpg"]
+    assert [p.original_filename for p in response.context["page"].object_list] == [
+        "cover.jpg",
+        "rings.jpg",
+        "vows.jpg",
+        "dance.jpg",
+    ]
     assert f'<li class="set-heading" id="set-{ceremony.pk}"' in page and f'id="set-{party.pk}"' in page
     assert page.index(f'id="set-{ceremony.pk}"') < page.index("rings.jpg") < page.index(f'id="set-{party.pk}"')
     assert page.index('data-name="cover.jpg"') < page.index(f'id="set-{ceremony.pk}"')  # under the gallery itself
-    menu = page[page.index('<nav class="set-menu"'):page.index("</nav>")]
+    menu = page[page.index('<nav class="set-menu"') : page.index("</nav>")]
     assert f'href="#set-{ceremony.pk}"' in menu and f'href="#set-{party.pk}"' in menu and ">2</span>" in menu
     assert f'<option value="{party.pk}">Party (1)</option>' in menu
     assert page.count("Download this set") == 2 and set_zip_url(wedding, ceremony) in page

@@ -33,14 +33,18 @@ def site(settings):
 @pytest.fixture
 def link(client):
     link = ShareLinkFactory(
-        gallery__name="Smith wedding", gallery__owner__display_name="Lena Hart", expires_at=timezone.now() + timedelta(days=9)
+        gallery__name="Smith wedding",
+        gallery__owner__display_name="Lena Hart",
+        expires_at=timezone.now() + timedelta(days=9),
     )
     client.force_login(link.gallery.owner)
     return link
 
 
 def send(client, link, emails, message="", **extra):
-    return client.post(reverse("sharing:share_link_send", args=[link.pk]), {"emails": emails, "message": message}, **extra)
+    return client.post(
+        reverse("sharing:share_link_send", args=[link.pk]), {"emails": emails, "message": message}, **extra
+    )
 
 
 def test_one_mail_per_recipient_from_the_photographers_name_replying_to_them(client, link):
@@ -61,7 +65,9 @@ def test_one_mail_per_recipient_from_the_photographers_name_replying_to_them(cli
     raw = message.message(policy=email.policy.SMTP).as_bytes()
     assert f"\r\nList-Unsubscribe: {message.extra_headers['List-Unsubscribe']}\r\n".encode() in raw
     assert list(Invitation.objects.filter(link=link).values_list("email", flat=True).order_by("email")) == [
-        "anna@example.com", "ben@example.com", "carla@example.com",
+        "anna@example.com",
+        "ben@example.com",
+        "carla@example.com",
     ]
 
 
@@ -73,12 +79,15 @@ def test_the_message_is_plain_text_in_the_text_part_and_escaped_in_the_html(clie
     assert "Tom &amp; Jerry &lt;script&gt;" in message.alternatives[0].content
 
 
-@pytest.mark.parametrize("emails, error", [
-    ("anna@example.com, not-an-address", "Not e-mail addresses: not-an-address"),
-    ("anna@example.com\nben@example.com\r\nBcc: x@evil.example", "Not e-mail addresses: Bcc: x@evil.example"),
-    (", ".join(f"guest{n}@example.com" for n in range(21)), "At most 20 addresses"),
-    (" , \n", "Enter at least one"),
-])
+@pytest.mark.parametrize(
+    "emails, error",
+    [
+        ("anna@example.com, not-an-address", "Not e-mail addresses: not-an-address"),
+        ("anna@example.com\nben@example.com\r\nBcc: x@evil.example", "Not e-mail addresses: Bcc: x@evil.example"),
+        (", ".join(f"guest{n}@example.com" for n in range(21)), "At most 20 addresses"),
+        (" , \n", "Enter at least one"),
+    ],
+)
 def test_invalid_input_sends_nothing_to_anyone(client, link, emails, error):
     response = send(client, link, emails)
     assert response.status_code == 400
@@ -135,12 +144,16 @@ def test_unsubscribed_addresses_are_skipped_and_named(client, link):
 
 def test_json_clients_get_202_with_who_it_went_to(client, link):
     response = client.post(
-        reverse("sharing:share_link_send", args=[link.pk]), {"emails": ["anna@example.com"], "message": "Hi"},
-        content_type="application/json", headers={"Accept": "application/json"},
+        reverse("sharing:share_link_send", args=[link.pk]),
+        {"emails": ["anna@example.com"], "message": "Hi"},
+        content_type="application/json",
+        headers={"Accept": "application/json"},
     )
     assert response.status_code == 202 and response.json() == {"sent": ["anna@example.com"], "unsubscribed": []}
     response = client.post(
-        reverse("sharing:share_link_send", args=[link.pk]), {"emails": "nope"}, content_type="application/json",
+        reverse("sharing:share_link_send", args=[link.pk]),
+        {"emails": "nope"},
+        content_type="application/json",
         headers={"Accept": "application/json"},
     )
     assert response.status_code == 400 and "emails" in response.json()["errors"]
@@ -209,13 +222,17 @@ def test_no_reminder_when_not_due(client, link, change):
 
 def test_the_reminder_setting_is_part_of_the_links_settings(client, link):
     response = client.post(
-        reverse("sharing:share_link_settings", args=[link.pk]), {"remind_days": "4"},
-        content_type="application/json", headers={"Accept": "application/json"},
+        reverse("sharing:share_link_settings", args=[link.pk]),
+        {"remind_days": "4"},
+        content_type="application/json",
+        headers={"Accept": "application/json"},
     )
     assert response.status_code == 200 and response.json()["remind_days"] == 4
     response = client.post(
-        reverse("sharing:share_link_settings", args=[link.pk]), {"remind_days": "45"},
-        content_type="application/json", headers={"Accept": "application/json"},
+        reverse("sharing:share_link_settings", args=[link.pk]),
+        {"remind_days": "45"},
+        content_type="application/json",
+        headers={"Accept": "application/json"},
     )
     assert response.status_code == 400
 

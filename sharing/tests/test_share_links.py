@@ -1,8 +1,8 @@
 from datetime import datetime, timedelta
 
 import pytest
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -51,7 +51,9 @@ def test_owner_creates_share_link_that_never_expires(client):
 def test_create_share_link_with_json_returns_201_with_public_url(client):
     gallery = GalleryFactory()
     client.force_login(gallery.owner)
-    response = client.post(create_url(gallery), {"expires_at": "2099-06-30 18:00"}, headers={"Accept": "application/json"})
+    response = client.post(
+        create_url(gallery), {"expires_at": "2099-06-30 18:00"}, headers={"Accept": "application/json"}
+    )
     assert response.status_code == 201
     link = ShareLink.objects.get()
     assert response.json() == {
@@ -132,9 +134,21 @@ def test_share_link_form_works_without_arguments():
     form = ShareLinkForm()
     assert not form.is_bound
     assert list(form.fields) == [
-        "label", "expires_in_days", "expires_at", "remind_days", "password", "password_clear", "is_active", "allow_zip",
-        "allow_single", "download_size", "favourites", "favourites_limit", "favourites_title",
-        "favourites_require_email", "favourites_comments",
+        "label",
+        "expires_in_days",
+        "expires_at",
+        "remind_days",
+        "password",
+        "password_clear",
+        "is_active",
+        "allow_zip",
+        "allow_single",
+        "download_size",
+        "favourites",
+        "favourites_limit",
+        "favourites_title",
+        "favourites_require_email",
+        "favourites_comments",
     ]
 
 
@@ -226,7 +240,9 @@ def test_share_link_list_requires_login(client):
 
 
 def test_share_link_list_shows_only_own_links_with_url_gallery_and_counters(client):
-    mine = ShareLinkFactory(views=12, zip_downloads=3, single_downloads=4, expires_at=timezone.now() - timedelta(days=1))
+    mine = ShareLinkFactory(
+        views=12, zip_downloads=3, single_downloads=4, expires_at=timezone.now() - timedelta(days=1)
+    )
     theirs = ShareLinkFactory()
     client.force_login(mine.gallery.owner)
     response = client.get(reverse("sharing:share_link_list"))
@@ -272,14 +288,19 @@ def test_create_and_update_share_link_accept_a_json_body(client):
     gallery = GalleryFactory()
     client.force_login(gallery.owner)
     response = client.post(
-        create_url(gallery), {"expires_in_days": 7}, content_type="application/json", headers={"Accept": "application/json"}
+        create_url(gallery),
+        {"expires_in_days": 7},
+        content_type="application/json",
+        headers={"Accept": "application/json"},
     )
     assert response.status_code == 201
     link = ShareLink.objects.get()
     assert abs(link.expires_at - (timezone.now() + timedelta(days=7))) < timedelta(minutes=1)
     response = client.post(
-        reverse("sharing:share_link_update", args=[link.pk]), {"expires_at": None},
-        content_type="application/json", headers={"Accept": "application/json"},
+        reverse("sharing:share_link_update", args=[link.pk]),
+        {"expires_at": None},
+        content_type="application/json",
+        headers={"Accept": "application/json"},
     )
     assert response.status_code == 200
     assert response.json()["expires_at"] is None

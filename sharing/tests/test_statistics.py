@@ -149,9 +149,14 @@ def test_the_link_page_shows_a_chart_a_table_and_totals_of_the_last_30_days(clie
     assert response.status_code == 200
     page = response.content.decode()
     assert page.count('class="chart__views"') == 30 and "<svg" in page
-    assert "<table" in page and page.count("<tr><th scope=\"row\">") == 30
-    assert response.context["totals"] == {"views": 11, "unique_visitors": 3, "zip_downloads": 2, "single_downloads": 5,
-                                         "favourites": 0}
+    assert "<table" in page and page.count('<tr><th scope="row">') == 30
+    assert response.context["totals"] == {
+        "views": 11,
+        "unique_visitors": 3,
+        "zip_downloads": 2,
+        "single_downloads": 5,
+        "favourites": 0,
+    }
     assert "Nobody has told us who they are yet" in page
 
 

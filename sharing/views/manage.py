@@ -138,7 +138,9 @@ def share_link_send(request, link_id):
     if wants_json(request):
         return JsonResponse({"sent": [i.email for i in invitations], "unsubscribed": form.unsubscribed}, status=202)
     if invitations:
-        messages.success(request, f"Sending the link to {len(invitations)} address{'es' if len(invitations) != 1 else ''}.")
+        messages.success(
+            request, f"Sending the link to {len(invitations)} address{'es' if len(invitations) != 1 else ''}."
+        )
     if form.unsubscribed:
         messages.warning(request, f"Not sent to {', '.join(form.unsubscribed)}: they unsubscribed from your e-mails.")
     return redirect("sharing:share_link_detail", link.pk)

@@ -22,8 +22,13 @@ from tests.browser.helpers import SIZES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "orientation"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -134,8 +139,15 @@ def _generated_photos(folder):
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for index, (width, height, orientation) in enumerate(
-        [(1800, 1200, 1), (1200, 1800, 1), (1800, 1200, 6), (1200, 1800, 3), (1600, 1200, 8), (1200, 1600, 1),
-         (1500, 1000, 1)]
+        [
+            (1800, 1200, 1),
+            (1200, 1800, 1),
+            (1800, 1200, 6),
+            (1200, 1800, 3),
+            (1600, 1200, 8),
+            (1200, 1600, 1),
+            (1500, 1000, 1),
+        ]
     ):
         gradient = Image.linear_gradient("L").resize((width, height))
         hue = (index * 53) % 255

@@ -34,12 +34,14 @@ def wait_for_images(page, selector="img"):
     for index in range(images.count()):
         image = images.nth(index)
         image.scroll_into_view_if_needed()
-        widths.append(image.evaluate(
-            """(img) => img.complete ? img.naturalWidth : new Promise((resolve) => {
+        widths.append(
+            image.evaluate(
+                """(img) => img.complete ? img.naturalWidth : new Promise((resolve) => {
                  img.addEventListener("load", () => resolve(img.naturalWidth), { once: true });
                  img.addEventListener("error", () => resolve(0), { once: true });
                })"""
-        ))
+            )
+        )
     return widths
 
 

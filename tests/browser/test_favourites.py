@@ -26,7 +26,9 @@ def start_list(page, name):
     expect(dialog).to_be_hidden()
 
 
-def test_two_clients_choose_and_the_photographer_exports_their_choice(new_context, watcher, live_server, shared_gallery):
+def test_two_clients_choose_and_the_photographer_exports_their_choice(
+    new_context, watcher, live_server, shared_gallery
+):
     ShareLink.objects.filter(pk=shared_gallery.pk).update(
         favourites=True, favourites_limit=2, favourites_comments=True, favourites_title="Album selection"
     )
@@ -92,7 +94,9 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(new_contex
 
     lightroom = page.request.get(page.get_by_role("link", name="File names for Lightroom").get_attribute("href"))
     assert lightroom.ok and len(lightroom.text().split(",")) == 3
-    rows = list(csv.DictReader(io.StringIO(page.request.get(page.get_by_role("link", name="CSV").get_attribute("href")).text())))
+    rows = list(
+        csv.DictReader(io.StringIO(page.request.get(page.get_by_role("link", name="CSV").get_attribute("href")).text()))
+    )
     assert sorted(row["person"] for row in rows) == ["Ana", "Ana", "Ben"]
     assert "crop tighter" in {row["comment"] for row in rows}
 

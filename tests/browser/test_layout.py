@@ -3,6 +3,7 @@
 
 import pytest
 from playwright.sync_api import expect
+
 from favourites.models import FavouriteList
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory, jpeg_upload
@@ -16,8 +17,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def overlaps(a, b):
-    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and \
-        a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
 
 
 def uncovered(page, selector):
@@ -32,7 +37,9 @@ def uncovered(page, selector):
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_the_viewers_heart_shows_its_label_beside_it_and_no_button_covers_the_photos_name(new_context, shared_gallery, size):
+def test_the_viewers_heart_shows_its_label_beside_it_and_no_button_covers_the_photos_name(
+    new_context, shared_gallery, size
+):
     ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_title="Album picks")
     page = new_context(**SIZES[size]).new_page()
     page.goto(shared_gallery.get_absolute_url())
@@ -70,8 +77,10 @@ def test_the_photographers_favourites_table_keeps_its_column_names_on_a_phone(ne
     favourite_list.add(photo)
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size="phone")
     page.goto(f"/galleries/{shared_gallery.gallery.pk}/favourites/")
-    labels = page.locator(".favourites-lists tbody tr").first.locator("td").evaluate_all(
-        "(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content)"
+    labels = (
+        page.locator(".favourites-lists tbody tr")
+        .first.locator("td")
+        .evaluate_all("(cells) => cells.map((cell) => getComputedStyle(cell, '::before').content)")
     )
     assert '"Photos"' in labels, labels  # each value has its column's name beside it
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -90,7 +99,8 @@ def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, liv
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto("/share-links/")
     names = page.locator(".share-link__facts dt").evaluate_all(
-        "(names) => names.map((name) => [name.textContent, name.getBoundingClientRect().height, parseFloat(getComputedStyle(name).lineHeight)])"
+        """(names) => names.map((name) =>
+          [name.textContent, name.getBoundingClientRect().height, parseFloat(getComputedStyle(name).lineHeight)])"""
     )
     assert [text for text, height, line in names if height > line * 1.5] == []
     tops = page.locator(".share-link__facts > div").evaluate_all("(facts) => facts.map((fact) => fact.offsetTop)")
@@ -98,18 +108,22 @@ def test_a_share_links_facts_line_up_with_each_name_on_one_line(new_context, liv
     assert len(set(rows[:-1])) <= 1 and rows[-1] >= rows[0] / 2, rows  # no fact left alone on a last row
 
 
-def test_a_links_page_and_the_list_read_well_with_a_keyboard_and_a_screen_reader(new_context, live_server, shared_gallery):
+def test_a_links_page_and_the_list_read_well_with_a_keyboard_and_a_screen_reader(
+    new_context, live_server, shared_gallery
+):
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size="phone")
     for path in ("/share-links/", shared_gallery.get_absolute_url().replace("/s/", "/share-links/")):
         page.goto(path)
         page.locator("details").evaluate_all("(all) => all.forEach((details) => { details.open = true; })")
         levels = page.locator("main :is(h1, h2, h3, h4)").evaluate_all("(all) => all.map((h) => Number(h.tagName[1]))")
-        assert all(b <= a + 1 for a, b in zip(levels, levels[1:])), (path, levels)  # no level skipped
+        assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), (path, levels)  # no level skipped
         assert serious_accessibility_violations(page) == [], path  # e.g. a table that scrolls sideways takes focus
 
 
 def look(locator):
-    return locator.evaluate("(el) => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopColor, s.color]; }")
+    return locator.evaluate(
+        "(el) => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopColor, s.color]; }"
+    )
 
 
 def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(new_context, shared_gallery):
@@ -129,7 +143,8 @@ def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(
     # Fails by timing out when the filter looks the same on and off (colours change in a transition).
     page.wait_for_function(
         "(before) => getComputedStyle(document.querySelector('[data-favourites-filter]')).backgroundColor !== before",
-        arg=before[0], timeout=3000,
+        arg=before[0],
+        timeout=3000,
     )
 
     page.goto(shared_gallery.get_absolute_url() + "favourites/")
@@ -151,10 +166,12 @@ def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, sh
           text.style.whiteSpace = "nowrap";
           text.textContent = select.selectedOptions[0].textContent;
           document.body.append(text);
-          const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - 16;  // the arrow
+          const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+          const room = select.clientWidth - padding - 16;  // the arrow
           const needed = text.getBoundingClientRect().width;
           text.remove();
-          return needed > room ? `${select.name}: ${select.selectedOptions[0].textContent} (${Math.round(needed)} > ${Math.round(room)})` : null;
+          const what = `${select.name}: ${select.selectedOptions[0].textContent}`;
+          return needed > room ? `${what} (${Math.round(needed)} > ${Math.round(room)})` : null;
         }).filter(Boolean)"""
     )
     assert cut == []
@@ -163,16 +180,23 @@ def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, sh
 def test_on_a_phone_the_favourites_bar_takes_two_rows_at_most(new_context, shared_gallery):
     """It stays at the top of the window (under the set menu, if any): every row it takes is a row
     of photos fewer."""
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_title="Album selection", favourites_limit=40)
+    ShareLink.objects.filter(pk=shared_gallery.pk).update(
+        favourites=True, favourites_title="Album selection", favourites_limit=40
+    )
     page = new_context(**SIZES["phone"]).new_page()
     page.goto(shared_gallery.get_absolute_url())
     expect(page.locator("[data-favourites-filter]")).to_be_visible()
-    tops = {round(page.locator(selector).bounding_box()["y"]) for selector in ("[data-favourites-filter]", "[data-favourites-review]")}
+    tops = {
+        round(page.locator(selector).bounding_box()["y"])
+        for selector in ("[data-favourites-filter]", "[data-favourites-review]")
+    }
     assert len(tops) == 1, tops  # the two buttons share a row, under the count
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(new_context, live_server, shared_gallery, size):
+def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(
+    new_context, live_server, shared_gallery, size
+):
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
     page.goto(shared_gallery.gallery.get_absolute_url())
     gap = page.locator(".sets-panel").evaluate(
@@ -216,7 +240,10 @@ def test_the_new_gallery_fields_example_is_not_cut_off(new_context, live_server,
     )
     assert needed <= room
     if size == "desktop":
-        field, button = (page.locator(selector).bounding_box() for selector in (".new-gallery input[name=name]", ".new-gallery button"))
+        field, button = (
+            page.locator(selector).bounding_box()
+            for selector in (".new-gallery input[name=name]", ".new-gallery button")
+        )
         assert button["y"] < field["y"] + field["height"], "the button fell under the field"
 
 

@@ -20,8 +20,12 @@ def link_with_history(shared_gallery):
     today = timezone.localdate()
     for days_ago, views in [(0, 6), (1, 3), (7, 12), (29, 1)]:
         LinkDay.objects.create(
-            link=shared_gallery, day=today - timedelta(days=days_ago), views=views, unique_visitors=views // 2,
-            zip_downloads=days_ago % 3, single_downloads=1,
+            link=shared_gallery,
+            day=today - timedelta(days=days_ago),
+            views=views,
+            unique_visitors=views // 2,
+            zip_downloads=days_ago % 3,
+            single_downloads=1,
         )
     return shared_gallery
 

@@ -169,5 +169,8 @@ def test_pages_with_sets_have_no_serious_accessibility_violations(new_context, l
     visitor.goto(link.get_absolute_url())
     wait_for_images(visitor, "img:not(dialog img)")
     visitor.screenshot(path=screenshot_dir / "public-gallery-with-sets.png", full_page=True)
-    violations = {"gallery": serious_accessibility_violations(page), "public gallery": serious_accessibility_violations(visitor)}
+    violations = {
+        "gallery": serious_accessibility_violations(page),
+        "public gallery": serious_accessibility_violations(visitor),
+    }
     assert {where: found for where, found in violations.items() if found} == {}

@@ -17,7 +17,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--delete-orphans", action="store_true", help="Delete the orphaned objects.")
         parser.add_argument(
-            "--min-age", type=int, default=60, metavar="MINUTES",
+            "--min-age",
+            type=int,
+            default=60,
+            metavar="MINUTES",
             help="Only delete orphans written at least this long ago (default 60): an upload in progress "
             "writes its objects before its photo's row.",
         )
