@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
 from accounts.tests.factories import UserFactory
@@ -181,6 +181,29 @@ def shared_gallery(db, sample_photos):
     gallery.save()
     link = ShareLinkFactory(gallery=gallery)
     return link
+
+
+def _camera_photo(path, width, height, hue):
+    """A JPEG of a camera's size: a gradient inside a light frame at its very edges, so that a
+    photo cut off by the screen or a bar shows in a screenshot."""
+    small = (width // 10, height // 10)  # drawn small and scaled up: quick to make
+    gradient = Image.linear_gradient("L").resize(small)
+    image = Image.merge("RGB", (gradient, Image.new("L", small, hue), gradient.rotate(180)))
+    ImageDraw.Draw(image).rectangle((0, 0, small[0] - 1, small[1] - 1), outline=(250, 250, 250), width=2)
+    image.resize((width, height), Image.Resampling.NEAREST).save(path, "JPEG", quality=80)
+    return path
+
+
+@pytest.fixture(scope="session")
+def camera_photos(tmp_path_factory):
+    """Photos of every shape at camera sizes, made once per session: landscape and portrait
+    24 MP, square, and a 4:1 panorama."""
+    folder = tmp_path_factory.mktemp("camera")
+    shapes = {"Landscape": (6000, 4000), "Portrait": (4000, 6000), "Square": (4000, 4000), "Panorama": (8000, 2000)}
+    return [
+        _camera_photo(folder / f"{name}.jpg", width, height, hue=index * 60)
+        for index, (name, (width, height)) in enumerate(shapes.items())
+    ]
 
 
 @pytest.fixture(scope="session")
