@@ -1,15 +1,18 @@
 """The client's full-screen viewer: bookmarkable photos, neighbours, download link, focus kept inside."""
 
 import re
+from datetime import datetime
 
 import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from galleries.models import Gallery
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
 from testing.photos import upload_of
+from tests.browser.helpers import open_viewer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -230,3 +233,88 @@ def test_viewer_fits_every_photo_whole_on_every_screen_with_no_control_over_it(
                     page.screenshot(path=screenshot_dir / f"viewer-fit-{width}x{height}.png")
         page.context.close()
     assert problems == [], "\n".join(problems)
+
+
+# Stands in for the Screen Wake Lock API (headless Chromium refuses it) and records its use.
+WAKE_LOCK_SPY = """
+window.__wakeLocks = [];
+Object.defineProperty(navigator, "wakeLock", { configurable: true, value: {
+  request(type) {
+    const lock = new EventTarget();
+    Object.assign(lock, { type: type, released: false });
+    lock.release = () => {
+      lock.released = true;
+      lock.dispatchEvent(new Event("release"));
+      return Promise.resolve();
+    };
+    window.__wakeLocks.push(lock);
+    return Promise.resolve(lock);
+  },
+}});
+"""
+
+
+def test_slideshow_shows_each_photo_once_loaded_pauses_with_space_and_keeps_the_screen_awake(
+    new_context, shared_gallery
+):
+    link = shared_gallery
+    Gallery.objects.filter(pk=link.gallery_id).update(slideshow_seconds=4)
+    photos = list(link.gallery.photos.in_display_order())
+    page = new_context().new_page()
+    page.add_init_script(WAKE_LOCK_SPY)
+    page.clock.install(time=datetime(2026, 6, 1, 12, 0))
+    held = []
+    page.route(f"**{reverse('sharing:public_preview', args=[link.pk, photos[2].pk])}", lambda route: held.append(route))
+    page.goto(link.get_absolute_url())
+    open_viewer(page, 0)
+    page.clock.pause_at(datetime(2026, 6, 1, 13, 0))
+    counter = page.locator("[data-viewer-count]")
+    wake_locks = "window.__wakeLocks.map((lock) => [lock.type, lock.released])"
+
+    play = page.get_by_role("button", name=re.compile("slideshow|play", re.IGNORECASE))
+    play.click()
+    expect(play).to_have_attribute("aria-pressed", "true")
+    page.clock.run_for(3_900)
+    expect(counter).to_have_text("1 / 7")
+    page.clock.run_for(200)  # the photographer's 4 seconds
+    expect(counter).to_have_text("2 / 7")
+    assert page.evaluate(wake_locks) == [["screen", False]]
+
+    # The third photo's preview was asked for while the second was shown; until it arrives, the
+    # slideshow waits on the second.
+    page.clock.run_for(4_100)
+    assert len(held) == 1
+    page.wait_for_timeout(200)
+    expect(counter).to_have_text("2 / 7")
+    held[0].continue_()
+    expect(counter).to_have_text("3 / 7")
+    assert page.locator("[data-viewer-image]").evaluate("(image) => image.complete && image.naturalWidth > 0")
+
+    # Space pauses and plays, whichever button has the focus (Close, at first).
+    page.locator("[data-viewer-close]").focus()
+    page.keyboard.press("Space")
+    expect(play).to_have_attribute("aria-pressed", "false")
+    assert page.evaluate(wake_locks) == [["screen", True]]
+    page.clock.run_for(10_000)
+    expect(counter).to_have_text("3 / 7")
+    expect(page.locator("dialog[data-viewer]")).to_be_visible()
+    play.focus()
+    page.keyboard.press("Space")
+    expect(play).to_have_attribute("aria-pressed", "true")
+
+    # Photos change with a fade; with reduced motion asked for, without any.
+    image = page.locator("[data-viewer-image]")
+    animated = "() => document.getAnimations().length"
+    page.clock.run_for(4_100)
+    expect(counter).to_have_text("4 / 7")
+    assert image.evaluate("(image) => getComputedStyle(image).transitionDuration") != "0s"
+    page.emulate_media(reduced_motion="reduce")
+    page.clock.run_for(4_100)
+    expect(counter).to_have_text("5 / 7")
+    assert page.evaluate(animated) == 0
+    assert image.evaluate("(image) => getComputedStyle(image).transitionDuration").strip("0s, ") == ""
+
+    page.keyboard.press("Escape")
+    page.clock.run_for(300)  # the viewer fades out on a timer
+    expect(page.locator("dialog[data-viewer]")).to_be_hidden()
+    assert [released for _, released in page.evaluate(wake_locks)] == [True, True]
