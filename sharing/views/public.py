@@ -54,7 +54,7 @@ def unlock(request, share_id):
 @cache_control(private=True, no_cache=True)
 def public_photo(request, share_id, photo_id):
     """The one-photo page, for visitors without JavaScript and for links to one photo."""
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
     if link.serves_web_size and photo.preview_size is None:
         link.gallery.photos.fill_preview_sizes()
     photos = link.gallery.ordered_photos()
