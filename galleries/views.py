@@ -17,6 +17,7 @@ from galleries.forms import (
     PhotoOrderForm,
     PhotoSelectionForm,
     PhotoSetForm,
+    PresentationForm,
     SetOrderForm,
     SortForm,
     UploadSetForm,
@@ -231,6 +232,28 @@ def gallery_sort(request, gallery_id):
         return refused(request, gallery, form)
     form.save()
     return changed(request, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.", {"sort": gallery.sort})
+
+
+def presentation_json(gallery):
+    return {
+        "cover_layout": gallery.cover_layout,
+        "grid_spacing": gallery.grid_spacing,
+        "show_filenames": gallery.show_filenames,
+        "slideshow_seconds": gallery.slideshow_seconds,
+    }
+
+
+@login_required
+@require_POST
+def gallery_presentation(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PresentationForm(
+        posted_data(request), instance=gallery, from_json=request.content_type == "application/json"
+    )
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    return changed(request, gallery, "Presentation saved: your clients see it now.", presentation_json(gallery))
 
 
 @login_required

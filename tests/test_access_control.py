@@ -52,6 +52,7 @@ OWNED = {
     "galleries:gallery_delete",
     "galleries:gallery_cover",
     "galleries:gallery_sort",
+    "galleries:gallery_presentation",
     "galleries:set_create",
     "galleries:set_order",
     "galleries:set_rename",

@@ -71,7 +71,8 @@
         id: link.dataset.photo,
         preview: link.dataset.preview,
         download: link.dataset.download,
-        name: link.dataset.name,
+        name: link.dataset.name, // empty where the photographer hides file names
+        label: link.dataset.label || link.dataset.name,
         width: link.dataset.width,
         height: link.dataset.height,
         link: link,
@@ -147,14 +148,14 @@
       image.classList.add("is-loading");
       image.width = photo.width;
       image.height = photo.height;
-      image.alt = photo.name;
+      image.alt = photo.label;
       image.src = photo.preview;
     }
     nameLabel.textContent = photo.name;
     countLabel.textContent = (index + 1) + " / " + total;
     if (downloadLink) { // absent when the photographer turned single downloads off
       downloadLink.href = photo.download;
-      downloadLink.title = "Download " + photo.name;
+      downloadLink.title = "Download " + photo.label;
     }
     var focused = document.activeElement;
     previousButton.hidden = index === 0;
