@@ -104,6 +104,7 @@ def gallery_detail(request, gallery_id):
         gallery.photos.stats(),
         rename_form=GalleryForm(instance=gallery),
         set_form=PhotoSetForm(auto_id="new-set-%s"),
+        presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
         sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
     )

@@ -9,6 +9,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
+from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data
@@ -35,7 +36,9 @@ def public_gallery(request, share_id):
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
-    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
+    # The minimal cover shows no photo.
+    cover = gallery.cover_or_first_photo() if gallery.cover_layout != CoverLayout.MINIMAL else None
+    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=cover)
     return render(request, "sharing/public_gallery.html", context)
 
 

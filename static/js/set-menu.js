@@ -3,6 +3,19 @@
 // show which set is in view. Without JavaScript its links and its form open the set's page.
 (function () {
   "use strict";
+
+  // The band of the set menu and the favourites bar sticks at the top of the window, and a set's
+  // heading or a photo jumped to stops below it (viewport.css): tell the stylesheet its height,
+  // now and whenever it changes.
+  var toolbar = document.querySelector("[data-gallery-toolbar]");
+  if (toolbar) {
+    var measure = function () {
+      document.documentElement.style.setProperty("--toolbar-height", toolbar.offsetHeight + "px");
+    };
+    measure();
+    if (window.ResizeObserver) new ResizeObserver(measure).observe(toolbar);
+  }
+
   var menu = document.querySelector("[data-set-menu]");
   if (!menu) return;
   var tabs = Array.prototype.slice.call(menu.querySelectorAll("[data-set-link]"));
@@ -81,21 +94,6 @@
       window.requestAnimationFrame(update);
     }
   }, { passive: true });
-
-  // The favourites bar sticks just below the menu, and a set's heading stops below both
-  // (viewport.css): tell the stylesheet how tall they are, now and whenever they wrap anew.
-  var bar = document.querySelector("[data-favourites-bar]");
-  function measure() {
-    var root = document.documentElement.style;
-    root.setProperty("--set-menu-height", menu.offsetHeight + "px");
-    root.setProperty("--favourites-bar-height", (bar ? bar.offsetHeight : 0) + "px");
-  }
-  measure();
-  if (window.ResizeObserver) {
-    var observer = new ResizeObserver(measure);
-    observer.observe(menu);
-    if (bar) observer.observe(bar);
-  }
 
   // A link to a set (…/s/<id>/#set-<set id>) whose photos are on a later page.
   var match = /^#set-([0-9a-f-]+)$/i.exec(window.location.hash);
