@@ -76,11 +76,13 @@
   }
 
   // The set in view: the last one whose heading is above the top quarter of the window (a set
-  // opened from the menu stops a little below the menu, see the headings' scroll-margin-top).
+  // opened from the menu stops a little below the menu, see the headings' scroll-margin-top);
+  // at the foot of the page, where a short last set can rise no higher, any heading in the window.
   var ticking = false;
   function update() {
     ticking = false;
-    var line = menu.getBoundingClientRect().bottom + window.innerHeight / 4;
+    var scrolledToEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    var line = scrolledToEnd ? window.innerHeight : menu.getBoundingClientRect().bottom + window.innerHeight / 4;
     var current = "";
     tabs.forEach(function (tab) {
       var target = heading(tab.dataset.setLink);
