@@ -10,6 +10,7 @@ scheme it is lightened until it reaches 4.5:1 there too.
 import re
 
 AA = 4.5
+DEFAULT_ACCENT = "#8a5a3c"  # Viewport's bronze (static/css/viewport.css)
 LIGHT_PAGES = ("#f8f7f5", "#ffffff")
 DARK_PAGES = ("#131211", "#1c1b19")
 DARK_TEXT = "#131211"  # the dark page: a little darker than its text, so it reads on mid-tones

@@ -9,18 +9,23 @@ VIEWPORT_SITE_URL, never on a request's Host. Mails to clients carry a one-click
 """
 
 import email.policy
+import logging
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts import throttling
+from accounts import colours, throttling
 from accounts.models import MailSuppression, SentMail, User
+from galleries.storage import STORAGE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
 RECIPIENTS_WINDOW = timedelta(days=1)
@@ -28,7 +33,7 @@ RECIPIENTS_WINDOW = timedelta(days=1)
 
 class Mail(EmailMultiAlternatives):
     """A mail whose HTML may show images sent inside it: `inline_images` maps a Content-ID to
-    JPEG bytes, which the HTML names as `cid:<id>` (no URL to fetch, so nothing leaks)."""
+    JPEG or PNG bytes, which the HTML names as `cid:<id>` (no URL to fetch, so nothing leaks)."""
 
     inline_images = {}
 
@@ -39,7 +44,10 @@ class Mail(EmailMultiAlternatives):
         message = super().message(policy=policy.clone(max_line_length=998))
         html = message.get_body(("html",))
         for cid, data in self.inline_images.items():
-            html.add_related(data, "image", "jpeg", cid=f"<{cid}>", disposition="inline", filename=f"{cid}.jpg")
+            subtype, extension = ("png", "png") if data.startswith(b"\x89PNG") else ("jpeg", "jpg")
+            html.add_related(
+                data, "image", subtype, cid=f"<{cid}>", disposition="inline", filename=f"{cid}.{extension}"
+            )
         return message
 
 
@@ -60,6 +68,27 @@ def compose(template, context, to, *, sender_name="", reply_to=None, headers=Non
     mail.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     mail.inline_images = inline_images or {}
     return mail
+
+
+def brand(photographer):
+    """The photographer's brand for a mail to their clients: (context, inline images). The logo
+    goes inside the mail (`cid:logo`), unless storage cannot give it now; the button takes the
+    accent colour, with text that reads on it."""
+    logo = None
+    if photographer.logo_key:
+        try:
+            with default_storage.open(photographer.logo_key) as file:
+                logo = file.read()
+        except (OSError, *STORAGE_ERRORS):
+            logger.warning("Sent a mail without %s's logo: storage did not give it", photographer.pk)
+    palette = colours.accent_palette(photographer.accent_color or colours.DEFAULT_ACCENT)["light"]
+    context = {
+        "photographer": photographer,
+        "has_logo": logo is not None,
+        "accent": palette["accent"],
+        "on_accent": palette["on_accent"],
+    }
+    return context, {"logo": logo} if logo else {}
 
 
 def send_once(key, mail):

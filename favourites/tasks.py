@@ -7,7 +7,14 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import compose, is_unsubscribed, photographer_mail_allowed, unsubscribe_headers, unsubscribe_url
+from accounts.mail import (
+    brand,
+    compose,
+    is_unsubscribed,
+    photographer_mail_allowed,
+    unsubscribe_headers,
+    unsubscribe_url,
+)
 from accounts.tasks import notify_photographer
 from favourites.models import FavouriteList
 
@@ -31,10 +38,11 @@ def send_resume_link(list_id):
         return False  # the resume link stays on the visitor's page
     token = favourite_list.new_email_token()
     unsubscribe = unsubscribe_url(owner, favourite_list.email)
+    brand_context, images = brand(owner)
     context = {
+        **brand_context,
         "favourite_list": favourite_list,
         "gallery": link.gallery,
-        "photographer": owner.name,
         "title": link.favourites_title,
         "resume_url": settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token]),
         "unsubscribe_url": unsubscribe,
@@ -46,6 +54,7 @@ def send_resume_link(list_id):
         sender_name=owner.name,
         reply_to=owner.email,
         headers=unsubscribe_headers(unsubscribe),
+        inline_images=images,
     ).send()
     return True
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.mail import (
+    brand,
     compose,
     is_unsubscribed,
     photographer_mail_allowed,
@@ -83,10 +84,13 @@ def client_mail(template, link, address, **context):
     (a forwarded mail must not show what the password protects), and an unsubscribe link."""
     photographer = link.gallery.owner
     cover = None if link.has_password else link.gallery.cover_or_first_photo()
-    images = {"cover": thumbnail_bytes(cover)} if cover else {}
+    brand_context, images = brand(photographer)
+    if cover:
+        images["cover"] = thumbnail_bytes(cover)
     url = unsubscribe_url(photographer, address)
     context = {
         **context,
+        **brand_context,
         "link": link,
         "gallery": link.gallery,
         "photographer": photographer,

@@ -219,3 +219,24 @@ def test_website_and_instagram_are_read_as_photographers_type_them(client, photo
     assert response.status_code == 200, response.json()
     assert response.json()["website"] == "https://lenahart.com/weddings"
     assert response.json()["instagram"] == "lena_hart"
+
+
+def test_mails_to_clients_wear_the_brand_with_the_logo_inside(client, photographer, photo_storage, smtp_mail, settings):
+    settings.VIEWPORT_SITE_URL = "https://photos.example.com"
+    client.post(URL, {**BRAND, "logo": logo_upload()})
+    link = ShareLinkFactory(gallery=GalleryFactory(owner=photographer, name="Smith wedding"))
+
+    client.post(reverse("sharing:share_link_send", args=[link.pk]), {"emails": "anna@example.com"})
+
+    [message] = smtp_mail.wait_for(1)
+    assert message["From"].addresses[0].display_name == "Lena Hart Photography"
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    assert '<img src="cid:logo" alt="Lena Hart Photography"' in html
+    [logo] = [part for part in message.walk() if part.get("Content-ID") == "<logo>"]
+    assert logo.get_content_type() == "image/png" and logo.get_content().startswith(b"\x89PNG")
+    assert "background: #2e5e4e; color: #ffffff;" in html  # the button, in the accent colour
+    for contact in ("https://lenahart.com", "https://www.instagram.com/lenahart.photo/", "mailto:hello@lenahart.com"):
+        assert contact in html
+    for contact in ("https://lenahart.com", "@lenahart.photo", "hello@lenahart.com"):
+        assert contact in text
