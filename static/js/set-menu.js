@@ -81,7 +81,8 @@
   var ticking = false;
   function update() {
     ticking = false;
-    var scrolledToEnd = window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    var scrolledToEnd = window.scrollY > 0 &&
+      window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
     var line = scrolledToEnd ? window.innerHeight : menu.getBoundingClientRect().bottom + window.innerHeight / 4;
     var current = "";
     tabs.forEach(function (tab) {
