@@ -8,12 +8,19 @@
   // heading or a photo jumped to stops below it (viewport.css): tell the stylesheet its height,
   // now and whenever it changes.
   var toolbar = document.querySelector("[data-gallery-toolbar]");
-  if (toolbar) {
+  var grid = document.querySelector("[data-gallery]");
+  if (toolbar && grid) {
+    // On the grid, not the root: a change restyles the photos and headings only.
     var measure = function () {
-      document.documentElement.style.setProperty("--toolbar-height", toolbar.offsetHeight + "px");
+      var height = toolbar.offsetHeight + "px";
+      if (grid.style.getPropertyValue("--toolbar-height") !== height) grid.style.setProperty("--toolbar-height", height);
     };
-    measure();
-    if (window.ResizeObserver) new ResizeObserver(measure).observe(toolbar);
+    // Observing reports the first size too, after the page's own layout (no forced layout here).
+    if (window.ResizeObserver) {
+      new ResizeObserver(measure).observe(toolbar);
+    } else {
+      measure();
+    }
   }
 
   var menu = document.querySelector("[data-set-menu]");
@@ -103,6 +110,6 @@
   if (match) {
     open(match[1], false);
   } else {
-    update();
+    window.requestAnimationFrame(update);
   }
 })();
