@@ -20,6 +20,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts import colours, throttling
 from accounts.models import Font, User, validate_mail_address
 from galleries.images import ImageRejected, make_logo
+from galleries.models import PendingDeletion
+from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import delete_storage_objects
 
 RESET_MAILS_PER_ADDRESS = 3
@@ -330,7 +332,13 @@ class BrandingForm(forms.ModelForm):
         logo = self.cleaned_data.get("logo")
         if logo:
             key = f"brands/{user.pk}/logo-{secrets.token_hex(8)}.png"
-            user.logo_key = default_storage.save(key, ContentFile(logo.data))
+            try:
+                user.logo_key = default_storage.save(key, ContentFile(logo.data))
+            except STORAGE_ERRORS as error:
+                # A write that timed out may still land (a hung S3 catches up later): delete it
+                # once storage answers again, rather than wait for it now.
+                PendingDeletion.objects.remember({key: str(error) or type(error).__name__})
+                raise
             user.logo_width, user.logo_height = logo.width, logo.height
         elif self.cleaned_data.get("logo_clear"):
             user.logo_key, user.logo_width, user.logo_height = "", None, None

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from PIL import Image
 
@@ -240,3 +241,19 @@ def test_mails_to_clients_wear_the_brand_with_the_logo_inside(client, photograph
         assert contact in html
     for contact in ("https://lenahart.com", "@lenahart.photo", "hello@lenahart.com"):
         assert contact in text
+
+
+def test_a_logo_is_no_orphan_to_check_storage_and_goes_with_its_photographer(
+    client, photographer, photo_storage, stored_keys, django_capture_on_commit_callbacks, capsys
+):
+    client.post(URL, {"logo": logo_upload()})
+    folder = f"brands/{photographer.pk}/"
+    [key] = stored_keys(folder)
+
+    call_command("check_storage", "--delete-orphans", "--min-age", "0")
+    assert f"orphan object: {key}" not in capsys.readouterr().out
+    assert stored_keys(folder) == [key]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        User.objects.get(pk=photographer.pk).delete()
+    assert stored_keys(folder) == []

@@ -9,12 +9,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.tests.factories import UserFactory
 from galleries.models import Gallery
 from galleries.tests.factories import jpeg_upload
 from galleries.uploads import store_photo
 from sharing.models import ShareLink
-from tests.browser.conftest import BRAND
-from tests.browser.helpers import SIZES, serious_accessibility_violations, wait_for_images
+from tests.browser.conftest import BRAND, logo_png
+from tests.browser.helpers import SIZES, photographer_page, serious_accessibility_violations, wait_for_images
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -147,3 +148,34 @@ def test_the_closed_pages_wear_the_brand_too(new_context, watcher, branded_link)
             assert button.evaluate("(b) => getComputedStyle(b).backgroundColor") == "rgb(46, 94, 78)"
         violations[name] = serious_accessibility_violations(page)
     assert {name: found for name, found in violations.items() if found} == {}
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_photographer_sets_their_brand_on_its_page(new_context, live_server, screenshot_dir, size, tmp_path):
+    user = UserFactory(display_name="Lena Hart")
+    page = photographer_page(new_context, user, live_server, size=size)
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(logo_png())
+    page.goto("/accounts/profile/")
+    page.get_by_role("link", name="Your brand").click()
+
+    page.get_by_label("Brand name").fill(BRAND["brand_name"])
+    page.get_by_label("Logo").set_input_files(logo)
+    page.locator("#id_accent_color").fill("#f5d04a")  # too light: refused, with a shade that works
+    page.get_by_label("Editorial").check()
+    page.get_by_label("Website").fill("lenahart.com")
+    page.get_by_role("button", name="Save your brand").click()
+    expect(page.locator(".field-error")).to_contain_text("too light for links and text")
+    expect(page.get_by_label("Brand name")).to_have_value(BRAND["brand_name"])  # nothing typed is lost
+    page.get_by_label("Logo").set_input_files(logo)  # a browser never keeps a chosen file
+    page.locator("#id_accent_color").fill(BRAND["accent_color"])
+    page.get_by_role("button", name="Save your brand").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Your brand has been saved")
+    expect(page.locator(".brand-preview__logo")).to_have_attribute("alt", BRAND["brand_name"])
+    expect(page.get_by_label("Editorial")).to_be_checked()
+    expect(page.get_by_label("Website")).to_have_value("https://lenahart.com")
+    button = page.locator(".brand-preview .btn--primary")
+    assert button.evaluate("(b) => getComputedStyle(b).backgroundColor") == "rgb(46, 94, 78)"
+    page.screenshot(path=screenshot_dir / f"branding-{size}.png", full_page=True)
+    assert serious_accessibility_violations(page) == []
