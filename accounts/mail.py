@@ -9,7 +9,6 @@ VIEWPORT_SITE_URL, never on a request's Host. Mails to clients carry a one-click
 """
 
 import email.policy
-from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
@@ -23,7 +22,6 @@ from accounts import throttling
 from accounts.models import MailSuppression, SentMail, User
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
-RECIPIENTS_WINDOW = timedelta(days=1)
 
 
 class Mail(EmailMultiAlternatives):
@@ -84,14 +82,12 @@ def send_once(key, mail):
 
 def photographer_mail_allowed(photographer, recipients):
     """Count `recipients` more client e-mails against the photographer's daily limit
-    (VIEWPORT_MAIL_RECIPIENTS_PER_DAY); False, counting none, if they would pass it."""
-    return throttling.try_record(
-        "mail-recipients",
-        photographer.pk,
-        settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY,
-        RECIPIENTS_WINDOW,
-        count=recipients,
-    )
+    (RATE_LIMITS["mail-recipients"]); False, counting none, if they would pass it."""
+    try:
+        throttling.consume("mail-recipients", count=recipients, photographer=photographer.pk)
+    except throttling.RateLimited:
+        return False
+    return True
 
 
 # Unsubscribing

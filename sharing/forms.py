@@ -2,10 +2,10 @@ import re
 from datetime import timedelta
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 
-from accounts.mail import is_unsubscribed, photographer_mail_allowed
+from accounts import throttling
+from accounts.mail import is_unsubscribed
 from accounts.models import User, validate_mail_address
 from sharing.models import Invitation, ShareLink
 from sharing.tasks import send_invitation
@@ -58,11 +58,11 @@ class ShareLinkForm(forms.ModelForm):
     offset. A time that does not exist (a DST gap) or is ambiguous (a DST overlap) is refused by
     Django's DateTimeField.
 
-    What a request leaves out keeps its value (a new link's defaults: active, both downloads
-    allowed, originals), so the expiry form and scripts that send a few fields change only
-    those. Except that a form showing the settings posts them all, and a browser leaves an
-    unticked checkbox out: in such a post, a missing checkbox is off. A settings form is told
-    from a script's few fields by its download size, a select, which a browser always posts.
+    A script's JSON body (`partial`) changes only what it names: the rest keeps its value (a new
+    link's defaults: active, both downloads allowed, originals), and its checkboxes say true or
+    false. A form post is the whole form, where a browser leaves an unticked checkbox out: a
+    missing checkbox is off. Except the expiry form (and a create form of old), which carries none
+    of the settings and changes only the expiry.
     """
 
     expires_in_days = forms.TypedChoiceField(
@@ -149,12 +149,12 @@ class ShareLinkForm(forms.ModelForm):
         "favourites_comments",
     ]
 
-    def __init__(self, data=None, *args, from_json=False, **kwargs):
+    def __init__(self, data=None, *args, partial=False, **kwargs):
         super().__init__(data, *args, **kwargs)
         # Browsers post any value for a ticked box; scripts must say true or false.
-        self.json_checkboxes = {name: data[name] for name in CHECKBOXES if name in data} if from_json else {}
+        self.json_checkboxes = {name: data[name] for name in CHECKBOXES if name in data} if partial else {}
         if data is not None:
-            self.data = self._with_missing_fields_kept(data, from_json)
+            self.data = self._with_missing_fields_kept(data, partial)
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
         self.fields["favourites_title"].required = False
@@ -162,9 +162,9 @@ class ShareLinkForm(forms.ModelForm):
     def clean_favourites_title(self):
         return self.cleaned_data["favourites_title"] or ShareLink._meta.get_field("favourites_title").default
 
-    def _with_missing_fields_kept(self, data, from_json):
+    def _with_missing_fields_kept(self, data, partial):
         data = data.copy()
-        posts_every_setting = not from_json and "download_size" in data
+        posts_every_setting = not partial and any(name in data for name in SETTINGS_FIELDS)
         if not any(name in data for name in EXPIRY_FIELDS):
             data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
         for name in SETTINGS_FIELDS:
@@ -271,11 +271,11 @@ class SendLinkForm(forms.Form):
         self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
         self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]
         # Counted last, once everything else is right: a refused form counts nothing.
-        if self.recipients and not photographer_mail_allowed(photographer, len(self.recipients)):
-            raise forms.ValidationError(
-                "You have reached today’s limit of %(limit)s recipients. Nothing was sent; please try again tomorrow.",
-                params={"limit": settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY},
-            )
+        if self.recipients:
+            try:
+                throttling.consume("mail-recipients", count=len(self.recipients), photographer=photographer.pk)
+            except throttling.RateLimited as limited:
+                raise forms.ValidationError(str(limited)) from None
         return cleaned_data
 
     def save(self):

@@ -6,12 +6,12 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import is_unsubscribed, read_unsubscribe_token, unsubscribe_url
+from accounts.mail import UNSUBSCRIBE_SALT, is_unsubscribed, read_unsubscribe_token, unsubscribe_url
 from accounts.models import MailSuppression
 from accounts.tasks import notify_photographer
 from accounts.tests.factories import UserFactory
@@ -157,6 +157,20 @@ def test_a_forged_or_damaged_token_unsubscribes_nobody(client, token):
     UserFactory()
     page = client.get(reverse("unsubscribe", args=[token]))
     assert page.status_code == 404 and "not valid" in page.content.decode()
+    assert client.post(reverse("unsubscribe", args=[token])).status_code == 400
+    assert not MailSuppression.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "signed_with",
+    [{"salt": "accounts.something-else"}, {"key": "another site's secret key " * 2, "salt": UNSUBSCRIBE_SALT}],
+    ids=["another salt", "another key"],
+)
+def test_a_well_formed_token_signed_with_another_salt_or_key_unsubscribes_nobody(client, signed_with):
+    photographer = UserFactory()
+    token = signing.dumps([str(photographer.pk), "anna@example.com"], compress=True, **signed_with)
+    assert read_unsubscribe_token(token) is None
+    assert client.get(reverse("unsubscribe", args=[token])).status_code == 404
     assert client.post(reverse("unsubscribe", args=[token])).status_code == 400
     assert not MailSuppression.objects.exists()
 

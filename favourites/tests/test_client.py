@@ -88,14 +88,14 @@ def test_starting_a_list_answers_201_sets_a_scoped_cookie_and_mails_the_resume_l
 def test_bad_names_and_addresses_are_a_400_with_field_errors(client, link, data, field):
     response = post_json(client, url("favourite_list", link), data)
     assert response.status_code == 400
-    assert field in response.json()["errors"]
+    assert field in response.json()["fields"]
     assert not FavouriteList.objects.exists()
 
 
 def test_an_email_is_required_when_the_photographer_asks_for_one(client, link):
     ShareLink.objects.filter(pk=link.pk).update(favourites_require_email=True)
     response = post_json(client, url("favourite_list", link), {"name": "Ana"})
-    assert response.status_code == 400 and "email" in response.json()["errors"]
+    assert response.status_code == 400 and "email" in response.json()["fields"]
 
 
 def test_hearts_comments_and_the_list(visitor, link, photos):
@@ -243,7 +243,7 @@ def test_comments_can_be_turned_off(visitor, link, photos):
 
 def test_a_long_comment_is_a_400(visitor, link, photos):
     response = post_json(visitor, url("favourite_comment", link, photos[0].pk), {"comment": "x" * 501})
-    assert response.status_code == 400 and "comment" in response.json()["errors"]
+    assert response.status_code == 400 and "comment" in response.json()["fields"]
     assert not Favourite.objects.exists()
 
 
@@ -379,4 +379,4 @@ def test_a_json_start_adds_the_photo_it_names(client, link, photos):
 
 def test_an_address_no_mail_can_go_to_is_refused(client, link):
     response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
-    assert response.status_code == 400 and "email" in response.json()["errors"]
+    assert response.status_code == 400 and "email" in response.json()["fields"]
