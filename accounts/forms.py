@@ -3,12 +3,12 @@ from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import throttling
+from accounts.mail import compose
 from accounts.models import User
 
 
@@ -153,13 +153,7 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         return [self.reset_mail(user) for user in self.get_users(email)]
 
     def reset_mail(self, user):
-        context = {
-            "user": user,
-            "email": user.email,
-            "site_url": settings.VIEWPORT_SITE_URL,
-            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        }
-        subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
-        body = render_to_string("registration/password_reset_email.html", context)
-        return EmailMessage(subject=subject, body=body, to=[user.email])
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        path = reverse("accounts:password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+        context = {"user": user, "reset_url": settings.VIEWPORT_SITE_URL + path}
+        return compose("accounts/mail/password_reset", context, user.email)

@@ -9,7 +9,7 @@ from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.models import ShareLink
-from sharing.tasks import client_mail
+from sharing.tasks import link_mail
 from sharing.tests.factories import ShareLinkFactory
 from tests.browser.helpers import SIZES, open_viewer, photographer_page, serious_accessibility_violations
 
@@ -89,7 +89,7 @@ def test_the_photographers_favourites_table_keeps_its_column_names_on_a_phone(ne
 def test_a_client_email_fits_a_phone(page, watcher, shared_gallery):
     watcher.allow("ERR_UNKNOWN_URL_SCHEME")  # the cover, cid:cover, is inside the mail
     page.set_viewport_size(SIZES["phone"]["viewport"])
-    mail = client_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
+    mail = link_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
     page.set_content(mail.alternatives[0].content)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
