@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from accounts.mail import client_mail, send_to_client
 from accounts.tasks import notify_photographer
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
 
 
 @task
@@ -28,7 +28,7 @@ def send_resume_link(list_id):
     context = {
         "favourite_list": favourite_list,
         "gallery": link.gallery,
-        "title": link.favourites_title,
+        "title": FavouritesSettings.of(link).favourites_title,
         "resume_url": settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token]),
     }
     mail = client_mail(link.gallery.owner, favourite_list.email, "favourites/email/resume_link", context)

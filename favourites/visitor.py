@@ -20,7 +20,8 @@ def visitor_token(request):
 
 def visitor_list(request, link):
     """The visitor's list on `link`, or None."""
-    return FavouriteList.objects.with_token(visitor_token(request)).filter(link=link).select_related("link").first()
+    lists = FavouriteList.objects.with_token(visitor_token(request)).filter(link=link)
+    return lists.select_related("link__favourites_settings").first()
 
 
 def remember_list(response, link, token):

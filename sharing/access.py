@@ -46,8 +46,8 @@ def shared_link(request, share_id, *related, unlocked=True):
 
     `unlocked=False` skips only the password (for the unlock form itself).
     """
-    links = ShareLink.objects.select_related(*related) if related else ShareLink.objects
-    link = get_object_or_404(links, pk=share_id)
+    links = ShareLink.objects.with_extensions()
+    link = get_object_or_404(links.select_related(*related) if related else links, pk=share_id)
     if link.is_expired:
         raise LinkClosed(410, "sharing/link_expired.html", "This link has expired.", link=link)
     if not link.is_active:

@@ -102,7 +102,8 @@ def send_daily_digests(day=None):
     ISO) gets a summary, unless they turned it off. Photographers without activity get none."""
     day = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
     by_owner = defaultdict(list)
-    for row in LinkDay.objects.filter(day=day).select_related("link__gallery").order_by("-views"):
+    rows = LinkDay.objects.filter(day=day).select_related("link__gallery").order_by("-views")
+    for row in stats.with_other_counters(list(rows)):
         by_owner[row.link.gallery.owner_id].append(row)
     for owner_id, rows in by_owner.items():
         context = {"day": day.isoformat(), "links": [digest_line(row) for row in rows]}
@@ -116,7 +117,7 @@ def digest_line(row):
         "name": link.label or str(link.gallery),
         "gallery": str(link.gallery),
         "url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
-        **{name: getattr(row, name) for name in stats.CSV_COLUMNS},
+        **{name: getattr(row, name) for name in stats.columns()},
     }
 
 

@@ -15,6 +15,7 @@ from accounts.mail import UNSUBSCRIBE_SALT, is_unsubscribed, read_unsubscribe_to
 from accounts.models import MailSuppression
 from accounts.tasks import notify_photographer
 from accounts.tests.factories import UserFactory
+from favourites.models import FavouriteDay
 from sharing.models import LinkDay
 from sharing.tasks import send_daily_digests
 from sharing.tests.factories import ShareLinkFactory
@@ -108,7 +109,8 @@ def test_notifications_reach_a_real_smtp_server(smtp_mail):
 def test_the_digest_goes_to_photographers_whose_links_were_opened_yesterday():
     yesterday = timezone.localdate() - timedelta(days=1)
     busy = ShareLinkFactory(label="Parents", gallery__name="Smith wedding")
-    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1, favourites=3)
+    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1)
+    FavouriteDay.objects.create(link=busy, day=yesterday, favourites=3)
     LinkDay.objects.create(link=ShareLinkFactory(gallery=busy.gallery), day=yesterday, views=1)
     LinkDay.objects.create(link=ShareLinkFactory(), day=yesterday - timedelta(days=1), views=9)  # older: no digest
     ShareLinkFactory()  # never opened: no digest

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.throttling import RateLimited, client_network, consume
 from favourites.forms import CommentForm, StartListForm
-from favourites.models import FavouriteList, FavouritesClosed
+from favourites.models import FavouriteList, FavouritesClosed, FavouritesSettings
 from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
 from sharing import stats, zips
@@ -29,7 +29,7 @@ from viewport.http import answer, posted_data, refuse, refuse_form, too_many_req
 
 def link_with_favourites(request, share_id, *related):
     link = shared_link(request, share_id, *related)
-    if not link.favourites:
+    if not FavouritesSettings.of(link).favourites:
         raise Http404("This gallery has no favourites.")
     return link
 
@@ -178,7 +178,7 @@ def favourite_remove(request, share_id, photo_id):
 @require_POST
 def favourite_comment(request, share_id, photo_id):
     link = link_with_favourites(request, share_id)
-    if not link.favourites_comments:
+    if not FavouritesSettings.of(link).favourites_comments:
         raise Http404("Comments are off for this gallery.")
     photo = shared_photo(request, share_id, photo_id)[1]
     favourite_list = own_list(request, link)

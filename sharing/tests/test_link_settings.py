@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from favourites.models import FavouritesSettings
 from galleries.tests.factories import GalleryFactory
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
@@ -105,7 +106,8 @@ def test_a_form_post_is_the_whole_form_and_a_script_changes_a_few_settings_with_
     post_json(owner_client, settings_url(link), {"is_active": True, "allow_zip": True, "allow_single": True})
     post_json(owner_client, settings_url(link), {"favourites": True, "favourites_limit": 40})
     link.refresh_from_db()
-    assert (link.favourites, link.favourites_limit, link.is_active, link.allow_zip, link.allow_single) == (
+    favourites = FavouritesSettings.objects.get(link=link)
+    assert (favourites.favourites, favourites.favourites_limit, link.is_active, link.allow_zip, link.allow_single) == (
         True,
         40,
         True,
@@ -114,10 +116,18 @@ def test_a_form_post_is_the_whole_form_and_a_script_changes_a_few_settings_with_
     )
     post_json(owner_client, settings_url(link), {"allow_zip": False})
     link.refresh_from_db()
-    assert (link.allow_zip, link.allow_single, link.favourites) == (False, True, True)
+    assert (link.allow_zip, link.allow_single, FavouritesSettings.objects.get(link=link).favourites) == (
+        False,
+        True,
+        True,
+    )
     owner_client.post(settings_url(link), {"label": "Parents", "allow_single": "on"})
     link.refresh_from_db()
-    assert (link.allow_single, link.is_active, link.favourites) == (True, False, False)
+    assert (link.allow_single, link.is_active, FavouritesSettings.objects.get(link=link).favourites) == (
+        True,
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize("off", ["0", "off", "no", "false", "False", ""])

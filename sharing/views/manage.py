@@ -12,19 +12,21 @@ from django.utils.http import content_disposition_header, url_has_allowed_host_a
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
-from sharing import stats
+from sharing import extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
 from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
 
 
 def owned_link(request, link_id):
-    return get_object_or_404(ShareLink.objects.owned_by(request.user).select_related("gallery"), pk=link_id)
+    links = ShareLink.objects.owned_by(request.user).select_related("gallery").with_extensions()
+    return get_object_or_404(links, pk=link_id)
 
 
 def link_json(request, link):
-    """The link as scripts see it: its settings, never its password or the password's hash."""
-    return {
+    """The link as scripts see it: its settings (other apps' too, sharing.extensions), never its
+    password or the password's hash."""
+    data = {
         "id": str(link.pk),
         "url": request.build_absolute_uri(link.get_absolute_url()),
         "label": link.label,
@@ -35,12 +37,10 @@ def link_json(request, link):
         "allow_single": link.allow_single,
         "download_size": link.download_size,
         "remind_days": link.remind_days,
-        "favourites": link.favourites,
-        "favourites_limit": link.favourites_limit,
-        "favourites_title": link.favourites_title,
-        "favourites_require_email": link.favourites_require_email,
-        "favourites_comments": link.favourites_comments,
     }
+    for extension in extensions.EXTENSIONS:
+        data.update(extension.settings(link))
+    return data
 
 
 def link_form(request, link):
@@ -85,7 +85,9 @@ def share_link_list(request):
     """Every link of the photographer's, filtered by `status` and searched by label or gallery (`q`)."""
     status = request.GET.get("status", "")
     query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
-    share_links = ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery")
+    share_links = (
+        ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery").with_extensions()
+    )
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
     share_links = stats.with_sparklines(share_links.order_by("-created_at"))
@@ -102,10 +104,14 @@ def share_link_detail(request, link_id):
 
 def detail_context(request, link, send_form=None):
     days = stats.days_of(link, days=stats.CHART_DAYS)
+    columns, totals = stats.columns(), stats.totals(days)
     return {
         "link": link,
         "days": days,
-        "totals": stats.totals(days),
+        "columns": columns,
+        "totals": totals,
+        "summary": [(label, totals[name]) for name, label in columns.items()],
+        "table": [(day.day, [getattr(day, name) for name in columns]) for day in reversed(days)],
         "send_form": send_form or SendLinkForm(link=link),
         "invitations": link.invitations.all()[:100],
         "activity": stats.identified_activity(link),
@@ -121,9 +127,10 @@ def share_link_stats_csv(request, link_id):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, f"share-link-{link.pk}-statistics.csv")
     writer = csv.writer(response)
-    writer.writerow(["date", *stats.CSV_COLUMNS])
+    columns = stats.columns()
+    writer.writerow(["date", *columns])
     for day in stats.days_of(link, last=last):
-        writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in stats.CSV_COLUMNS)])
+        writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in columns)])
     return response
 
 
