@@ -96,11 +96,17 @@ def check_password(request, link, password):
 
 def remember_unlock(response, link):
     """Let this browser see `link` for a day, and no other link."""
+    set_link_cookie(response, link, UNLOCK_COOKIE, link.unlock_token, UNLOCK_SALT, UNLOCK_SECONDS)
+
+
+def set_link_cookie(response, link, name, value, salt, max_age):
+    """What a browser keeps about one share link (an unlock, who the visitor is, their list): a
+    signed cookie sent to that link's URLs only, HttpOnly, SameSite=Lax, Secure in production."""
     response.set_signed_cookie(
-        UNLOCK_COOKIE,
-        link.unlock_token,
-        salt=UNLOCK_SALT,
-        max_age=UNLOCK_SECONDS,
+        name,
+        value,
+        salt=salt,
+        max_age=max_age,
         path=link.get_absolute_url(),
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,

@@ -2,7 +2,6 @@ import re
 from datetime import timedelta
 
 from django import forms
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from accounts import throttling
@@ -126,13 +125,10 @@ class ShareLinkForm(forms.ModelForm):
         data = data.copy()
         if not any(name in data for name in EXPIRY_FIELDS):
             data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
-        current = model_to_dict(self.instance, fields=self._meta.fields)
-        for extension, _ in self.parts:
-            current.update(extension.settings(self.instance))
-        for name in settings:
-            if name in data or name in off_when_missing or current.get(name) is None:
+        for name in settings:  # self.initial: the link's values, its own and other apps'
+            if name in data or name in off_when_missing or self.initial.get(name) is None:
                 continue
-            value = current[name]
+            value = self.initial[name]
             data.setlist(name, [("true" if value else "false") if isinstance(value, bool) else value])
         return data
 

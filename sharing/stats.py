@@ -12,13 +12,13 @@ linked across days, and nothing in the table turns back into an address.
 from collections import namedtuple
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.throttling import client_address
 from galleries.models import Gallery
 from sharing import extensions
+from sharing.access import set_link_cookie
 from sharing.models import LINK_COUNTERS, LinkDay, ShareLink, VisitorHash
 
 # Who a visitor said they are (an app may ask them: sharing.extensions): an id and a name to show.
@@ -81,17 +81,9 @@ def identified_visitor(request, link):
 
 
 def remember_visitor(response, link, visitor):
-    """Name this browser's visits to `link` from now on (a signed cookie scoped to the link)."""
-    response.set_signed_cookie(
-        VISITOR_COOKIE,
-        f"{link.pk}|{visitor.id}|{visitor.label}",
-        salt=VISITOR_SALT,
-        max_age=VISITOR_MAX_AGE,
-        path=link.get_absolute_url(),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    """Name this browser's visits to `link` from now on."""
+    value = f"{link.pk}|{visitor.id}|{visitor.label}"
+    set_link_cookie(response, link, VISITOR_COOKIE, value, VISITOR_SALT, VISITOR_MAX_AGE)
 
 
 # Series
