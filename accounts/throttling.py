@@ -165,15 +165,19 @@ MINUTES_15, HOUR, DAY = timedelta(minutes=15), timedelta(hours=1), timedelta(day
 @dataclass(frozen=True)
 class Limit:
     """At most `count` events for each value of the keys named in `per` ("network", "link
-    network") within a sliding `window`. `count` may name the setting that holds it."""
+    network") within a sliding `window`. Either may name the setting that holds it."""
 
     per: str
     count: int | str
-    window: timedelta
+    window: timedelta | str
 
     @property
     def size(self):
         return getattr(settings, self.count) if isinstance(self.count, str) else self.count
+
+    @property
+    def span(self):
+        return getattr(settings, self.window) if isinstance(self.window, str) else self.window
 
     def key(self, keys):
         return ":".join(str(keys[name]) for name in self.per.split())
@@ -188,11 +192,18 @@ class Action:
     message: str = ""
 
 
-# Every rate limit of the site. Logging in is limited by django-axes, whose lockout runs from
-# the last failure rather than in a window: VIEWPORT_LOGIN_FAILURE_LIMIT (5) wrong passwords per
-# account and per address lock both for VIEWPORT_LOGIN_LOCKOUT_MINUTES (15); see
-# LoginFailureHandler above.
+# Every rate limit of the site.
 RATE_LIMITS = {
+    # Wrong passwords at login, per account and per address (VIEWPORT_LOGIN_FAILURE_LIMIT, 5,
+    # and VIEWPORT_LOGIN_LOCKOUT_MINUTES, 15). Counted by django-axes (LoginFailureHandler above),
+    # not consume(): its lockout runs from the last failure rather than in a sliding window.
+    "login": Action(
+        (
+            Limit("account", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME"),
+            Limit("address", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME"),
+        ),
+        "Too many failed log-in attempts. Please try again {when}.",
+    ),
     # Wrong current passwords in a logged-in session (changing the e-mail or the password): a
     # stolen session cannot guess freely. Only wrong ones count.
     "current-password": Action(
@@ -263,10 +274,10 @@ def consume(action, count=1, **keys):
     """
     limits = [(limit, limit.key(keys)) for limit in RATE_LIMITS[action].limits]
     hits = Hits(hit for limit, key in limits for hit in record(action, key, count))
-    passed = [(limit, key) for limit, key in limits if _hits(action, key, limit.window).count() > limit.size]
+    passed = [(limit, key) for limit, key in limits if _hits(action, key, limit.span).count() > limit.size]
     if passed:
         hits.take_back()
-        raise RateLimited(action, max(retry_after(action, key, limit.size, limit.window) for limit, key in passed))
+        raise RateLimited(action, max(retry_after(action, key, limit.size, limit.span) for limit, key in passed))
     return hits
 
 

@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from accounts import mail, throttling
+from accounts import mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.throttling import RateLimited, client_network
-from viewport.http import login_required, refuse, too_many_requests
+from viewport.http import login_required, too_many_requests
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,5 @@ def unsubscribe(request, token):
 def login_locked_out(request, response, credentials):
     """django-axes' answer once an account or an address has failed to log in too often."""
     minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
-    message = f"Too many failed log-in attempts. Please try again {throttling.in_minutes(minutes * 60)}."
-    headers = {"Retry-After": str(minutes * 60)}
-    return refuse(request, 429, message, "429_locked_out.html", {"cooloff_minutes": minutes}, headers)
+    limited = RateLimited("login", retry_after=minutes * 60)
+    return too_many_requests(request, limited, "429_locked_out.html", {"cooloff_minutes": minutes})

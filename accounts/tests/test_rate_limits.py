@@ -161,3 +161,22 @@ def test_concurrent_requests_get_no_more_than_the_limit(monkeypatch):
         # Never more than the limit (a burst may be refused beyond it: hits being taken back still count).
         assert results.count(True) <= limit
         assert RateLimitHit.objects.count() == results.count(True)
+
+
+def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_notes_give():
+    quarter, hour, day = timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)
+    table = {
+        action: [(limit.per, limit.size, limit.span) for limit in rules.limits]
+        for action, rules in throttling.RATE_LIMITS.items()
+    }
+    assert table == {
+        "login": [("account", 5, quarter), ("address", 5, quarter)],
+        "current-password": [("account", 10, quarter)],
+        "signup": [("network", 5, hour)],
+        "password-reset": [("network", 10, hour), ("address", 3, hour)],
+        "link-password": [("link network", 10, quarter), ("link", 100, quarter)],
+        "favourites-start": [("link network", 5, hour), ("link", 60, hour)],
+        "mail-recipients": [("photographer", 200, day)],
+        "download-pin": [("link network", 10, quarter)],
+        "address-confirmation": [("account", 3, hour), ("network", 10, hour)],
+    }
