@@ -14,9 +14,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts import colours, mail
 from accounts.forms import BrandingForm, LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.models import User
-from accounts.throttling import client_network
+from accounts.throttling import RateLimited, client_network
 from galleries.storage import STORAGE_ERRORS
-from viewport.http import login_required, posted_data, wants_json
+from viewport.http import answer, login_required, posted_data, refuse_form, too_many_requests, wants_json
 
 # The brand's stylesheet and logo are served at URLs that change with them (User.brand_version).
 BRAND_CACHE_SECONDS = 365 * 24 * 60 * 60
@@ -45,11 +45,13 @@ def signup(request):
         return redirect("galleries:gallery_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if user := form.save_for(client_network(request)):
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
-            return redirect("galleries:gallery_list")
-        return render(request, "accounts/signup.html", {"form": form}, status=429)
+        try:
+            user = form.save_for(client_network(request))
+        except RateLimited as limited:
+            return too_many_requests(request, limited, "accounts/signup.html", {"form": form})
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+        return redirect("galleries:gallery_list")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -77,14 +79,6 @@ def brand_json(request, photographer):
     }
 
 
-def branding_refused(request, form, status):
-    if wants_json(request):
-        fields = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
-        first = form.non_field_errors() or next(iter(form.errors.values()))
-        return JsonResponse({"error": str(first[0]), "fields": fields}, status=status)
-    return render(request, "accounts/branding.html", {"form": form}, status=status)
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def branding(request):
@@ -95,17 +89,15 @@ def branding(request):
         return render(request, "accounts/branding.html", {"form": BrandingForm(instance=photographer)})
     form = BrandingForm(posted_data(request), request.FILES, instance=photographer)
     if not form.is_valid():
-        return branding_refused(request, form, 400)
+        return refuse_form(request, form, "accounts/branding.html")
     try:
         photographer = form.save()
     except STORAGE_ERRORS:
         logger.warning("Could not store a logo", exc_info=True)
         form.add_error("logo", LOGO_NOT_STORED)
-        return branding_refused(request, form, 503)
-    if wants_json(request):
-        return JsonResponse(brand_json(request, photographer))
-    messages.success(request, "Your brand has been saved. Clients see it on every gallery you share.")
-    return redirect("accounts:branding")
+        return refuse_form(request, form, "accounts/branding.html", status=503)
+    saved = "Your brand has been saved. Clients see it on every gallery you share."
+    return answer(request, brand_json(request, photographer), "accounts:branding", saved)
 
 
 def brand_photographer(photographer_id):
@@ -184,6 +176,5 @@ def unsubscribe(request, token):
 def login_locked_out(request, response, credentials):
     """django-axes' answer once an account or an address has failed to log in too often."""
     minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
-    response = render(request, "429_locked_out.html", {"cooloff_minutes": minutes}, status=429)
-    response["Retry-After"] = str(minutes * 60)
-    return response
+    limited = RateLimited("login", retry_after=minutes * 60)
+    return too_many_requests(request, limited, "429_locked_out.html", {"cooloff_minutes": minutes})

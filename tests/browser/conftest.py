@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 
 from accounts.forms import BrandingForm
 from accounts.tests.factories import UserFactory
+from favourites.tests.factories import FavouritesLinkFactory
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
@@ -257,7 +258,7 @@ def branded_link(db, sample_photos):
     ]
     gallery.cover_photo = photos[0]
     gallery.save()
-    return ShareLinkFactory(gallery=gallery, favourites=True, favourites_title="Album selection")
+    return FavouritesLinkFactory(gallery=gallery, favourites_title="Album selection")
 
 
 @pytest.fixture(scope="session")
