@@ -96,7 +96,7 @@ def test_the_public_page_carries_the_layout_and_hides_file_names_and_sizes_unles
     assert 'alt="Photo 1 of 2"' in page and 'alt="Photo 2 of 2"' in page and 'data-label="Photo 2 of 2"' in page
     sizes = re.findall(r"\d+(?:\.\d+)?\s?(?:bytes|KB|MB|GB)", page)
     assert len(sizes) == 1 and f"({sizes[0]}, ZIP)" in page  # on "Download all" only
-    photo = gallery.photos.first()
+    photo = gallery.ordered_photos().first()
     one = client.get(reverse("sharing:public_photo", args=[link.pk, photo.pk])).text
     assert "DSC_000" not in one and "Photo 1 of 2" in one
     assert not re.search(r"\d+(?:\.\d+)?\s?(?:bytes|KB|MB)", one.split("Download")[0])
