@@ -11,6 +11,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from viewport.http import wants_json
+from viewport.metrics import UPLOAD_SLOTS_IN_USE
 
 
 class RequestLimitsMiddleware:
@@ -53,7 +54,8 @@ class RequestLimitsMiddleware:
             response["Retry-After"] = str(UPLOAD_RETRY_AFTER)
             return response
         try:
-            return self.get_response(request)
+            with UPLOAD_SLOTS_IN_USE.track_inprogress():
+                return self.get_response(request)
         finally:
             pool.release()
 
