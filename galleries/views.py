@@ -352,4 +352,8 @@ def metrics(request):
         )
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return viewport_metrics.exposition(task_queue_status())
+    try:
+        queue = task_queue_status()
+    except Exception:  # the database is down: the rest still says what this server went through
+        queue = None
+    return viewport_metrics.exposition(queue)

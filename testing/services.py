@@ -352,8 +352,10 @@ class SMTPServer:
 
     async def handle_DATA(self, server, session, envelope):
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-        (self.dir / f".{name}").write_bytes(envelope.original_content)
-        (self.dir / f".{name}").rename(self.dir / name)  # whole files only, for readers
+        # Whole files only, for readers: written under a name their "*.eml" does not match
+        # (pathlib's glob matches names that start with a dot too), then renamed.
+        (self.dir / f"{name}.part").write_bytes(envelope.original_content)
+        (self.dir / f"{name}.part").rename(self.dir / name)
         return "250 Message accepted for delivery"
 
     def start(self):

@@ -66,19 +66,24 @@ class JsonFormatter(logging.Formatter):
 
 
 def access_fields(atoms):
-    """The fields of one gunicorn access line, from its atoms (gunicorn's `Logger.atoms()`)."""
+    """The fields of one gunicorn access line, from its atoms (gunicorn's `Logger.atoms()`,
+    which escape double quotes for its Apache format: JSON escapes them itself)."""
+
+    def text(name):
+        return atoms[name].replace('\\"', '"')
+
     request_id = atoms["{x-request-id}o"]
     return {
-        "message": f"{atoms['m']} {atoms['U']} {atoms['s']}",
+        "message": f"{atoms['m']} {text('U')} {atoms['s']}",
         "request_id": None if request_id == "-" else request_id,
         "method": atoms["m"],
-        "path": atoms["U"],
-        "query": atoms["q"],
+        "path": text("U"),
+        "query": text("q"),
         "status": int(atoms["s"]),
         "bytes": atoms["B"] or 0,
         "duration_ms": round(atoms["D"] / 1000, 1),
         "client": atoms["h"],
-        "user_agent": atoms["a"],
+        "user_agent": text("a"),
     }
 
 

@@ -101,17 +101,22 @@ def counted_zip(chunks):
     client goes away and the answer is closed)."""
     with ZIP_STREAMS.track_inprogress():
         for chunk in chunks:
-            yield chunk
+            # Counted as it is handed on: once the last byte is out, the server closes the
+            # stream without asking for more, and nothing after a yield would run.
             ZIP_BYTES.inc(len(chunk))
+            yield chunk
 
 
 class TaskQueueCollector:
-    """The task queue as /healthz/ reports it, read from the database at each scrape."""
+    """The task queue as /healthz/ reports it, read from the database at each scrape (nothing
+    when the database did not answer)."""
 
     def __init__(self, status):
         self.status = status
 
     def collect(self):
+        if self.status is None:
+            return
         yield GaugeMetricFamily(
             "viewport_task_queue_length", "Tasks waiting for a worker.", value=self.status["waiting"]
         )
