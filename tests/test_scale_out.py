@@ -94,12 +94,14 @@ def site(static_root):
         VIEWPORT_STORAGE_RETRY_SECONDS=str(RETRY_SECONDS),
     )
     processes = [task_worker(env), task_worker(env), scheduler(env), scheduler(env)]
-    started = timezone.now()
     servers = [AppServer(env, workers=1, threads=4) for _ in range(2)]
-    # Started and stopped side by side: each is a Django process that takes a second or two.
+    # Started and stopped side by side: each is a Django process that takes a second or two. The
+    # servers first, as they have to answer within AppServer's start-up time on a busy machine.
     with ThreadPoolExecutor(len(processes) + len(servers)) as pool:
         try:
-            list(pool.map(lambda process: process.start(), [*processes, *servers]))
+            list(pool.map(lambda process: process.start(), servers))
+            started = timezone.now()
+            list(pool.map(lambda process: process.start(), processes))
             proxy = RoundRobinProxy([server.port for server in servers]).start()
             yield proxy, servers, started
             proxy.stop()
