@@ -5,6 +5,7 @@ import json
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from urllib.parse import urlencode, urlsplit
 
@@ -93,13 +94,18 @@ def test_make_env_writes_random_secrets_once(tmp_path):
 
 def test_compose_commands_exist():
     env = production_env()
-    for name, service in compose()["services"].items():
-        command = service.get("command", [])
-        if command[:2] == ["python", "manage.py"]:
-            result = manage(*command[2:3], "--help", env=env, timeout=60)
-            assert result.returncode == 0, result.stderr
-            for option in command[3:]:
-                assert option.split("=")[0] in result.stdout, (name, option)
+    commands = [
+        service["command"][2:]
+        for service in compose()["services"].values()
+        if service.get("command", [])[:2] == ["python", "manage.py"]
+    ]
+    assert sorted(command[0] for command in commands) == ["crontask", "db_worker", "migrate"]
+    with ThreadPoolExecutor(len(commands)) as pool:  # each is a Django start-up of its own
+        helps = list(pool.map(lambda command: manage(command[0], "--help", env=env, timeout=60), commands))
+    for command, result in zip(commands, helps, strict=True):
+        assert result.returncode == 0, result.stderr
+        for option in command[1:]:
+            assert option.split("=")[0] in result.stdout, (command, option)
     assert compose()["services"]["web"]["command"] == ["gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"]
 
 
