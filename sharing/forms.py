@@ -9,7 +9,7 @@ from accounts.mail import is_unsubscribed
 from accounts.models import User, validate_mail_address
 from sharing import extensions
 from sharing.models import Invitation, ShareLink
-from sharing.tasks import send_invitation
+from sharing.tasks import seal_password, send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
 # Far enough for any gallery; beyond the year 9999 in UTC a stored time can no longer be read back.
@@ -196,11 +196,28 @@ class SendLinkForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Optional. Shown above the link.",
     )
+    password = forms.CharField(
+        label="The link’s password, to put in the e-mail",
+        required=False,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Optional. Type the password again and each e-mail carries it; leave empty to tell them yourself.",
+    )
 
     def __init__(self, data=None, *, link, **kwargs):
         super().__init__(data, **kwargs)
         self.link = link
         self.unsubscribed = []
+
+    def clean_password(self):
+        """The link's password typed again, checked against its hash (only the hash is stored)."""
+        password = self.cleaned_data["password"]
+        if password and not self.link.check_password(password):
+            if self.link.has_password:
+                raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+            raise forms.ValidationError("This link has no password. Nothing was sent.")
+        return password
 
     def clean_emails(self):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
@@ -245,8 +262,10 @@ class SendLinkForm(forms.Form):
         invitations = Invitation.objects.bulk_create(
             [Invitation(link=self.link, email=address, message=message) for address in self.recipients]
         )
+        password = self.cleaned_data["password"]
         for invitation in invitations:
-            send_invitation.enqueue(invitation.pk)
+            # Only sealed for the mail: the queued task must not hold the password readable.
+            send_invitation.enqueue(invitation.pk, seal_password(password, invitation.pk) if password else "")
         return invitations
 
 

@@ -92,3 +92,19 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
             os.killpg(script.pid, signal.SIGKILL)
         script.wait()
         log.close()
+
+
+def test_manage_py_without_production_settings_says_what_to_set_in_one_line(run_env):
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "migrate"],
+        cwd=ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "DJANGO_SECRET_KEY" in line and "DJANGO_DEBUG=true" in line
+    assert "Traceback" not in result.stderr

@@ -11,8 +11,10 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from galleries.forms import PhotoSelectionForm
 from galleries.models import Gallery
-from sharing import extensions, stats
+from galleries.views import refused
+from sharing import extensions, stats, zips
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
 from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
@@ -55,11 +57,11 @@ def invalid_form(request, form, link=None):
 
 
 def back(request, link):
-    """The page the form was posted from (the share link list), else the gallery."""
+    """The page the form was posted from (the share link list), else the gallery's sharing."""
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
         return next_url
-    return link.gallery
+    return reverse("galleries:gallery_sharing", args=[link.gallery_id])
 
 
 @login_required
@@ -73,10 +75,25 @@ def share_link_create(request, gallery_id):
     return answer(
         request,
         link_json(request, link),
-        gallery,
-        "Share link created. Copy it and send it to your client.",
+        reverse("sharing:share_link_detail", args=[link.pk]),
+        "Share link created: copy it below, or send it to your client from here.",
         status=201,
     )
+
+
+@login_required
+@require_GET
+@zips.stream_slot_required
+def photos_zip(request, gallery_id):
+    """The photographer's own download of the photos selected in their gallery (`photo_ids`), as
+    one ZIP of the originals in the gallery's order."""
+    gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
+    form = PhotoSelectionForm(gallery, request.GET)
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    photos = gallery.ordered_photos().filter(pk__in=form.cleaned_data["photo_ids"])
+    count = len(form.cleaned_data["photo_ids"])
+    return zips.zip_response(f"{gallery} - {count} photo{'s' if count != 1 else ''}", photos)
 
 
 @login_required
