@@ -12,6 +12,8 @@ import io
 import re
 from pathlib import PurePosixPath
 
+from django.utils import timezone
+
 FILENAME_SEPARATORS = {"lightroom": ",", "captureone": " "}
 CSV_COLUMNS = ["file_name", "comment", "person", "email", "link", "submitted"]
 
@@ -43,7 +45,8 @@ def favourites_csv(favourites):
                     favourite_list.name,
                     favourite_list.email,
                     favourite_list.link.label or str(favourite_list.link.pk),
-                    favourite_list.submitted_at.isoformat() if favourite_list.submitted_at else "",
+                    # in the photographer's time zone, with its offset
+                    timezone.localtime(favourite_list.submitted_at).isoformat() if favourite_list.submitted_at else "",
                 ]
             ]
         )

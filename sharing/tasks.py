@@ -114,7 +114,11 @@ def link_mail(template, link, address, **context):
         "has_cover": bool(cover_bytes),
     }
     images = {"cover": cover_bytes} if cover_bytes else {}
-    return client_mail(link.gallery.owner, address, template, context, inline_images=images)
+    # The expiry is the photographer's date, and says in which time zone.
+    photographer = link.gallery.owner
+    with timezone.override(photographer.zone):
+        context["time_zone"] = photographer.time_zone
+        return client_mail(photographer, address, template, context, inline_images=images)
 
 
 def thumbnail_bytes(photo):

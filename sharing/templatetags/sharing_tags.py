@@ -2,6 +2,7 @@ from django import template
 
 from sharing import extensions, stats
 from sharing.forms import ShareLinkForm
+from sharing.models import LinkDefaults, ShareLink
 
 register = template.Library()
 
@@ -19,7 +20,9 @@ def share_links_panel(context, gallery):
         "request": context["request"],
         "gallery": gallery,
         "share_links": stats.with_sparklines(gallery.share_links.with_extensions()),
-        "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
+        "share_link_form": ShareLinkForm(
+            auto_id="new-link-%s", instance=ShareLink(gallery=gallery), defaults=LinkDefaults.of(gallery.owner)
+        ),
     }
 
 

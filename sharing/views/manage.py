@@ -9,14 +9,14 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from galleries.forms import PhotoSelectionForm
 from galleries.models import Gallery
 from galleries.views import refused
 from sharing import extensions, stats, zips
-from sharing.forms import SendLinkForm, ShareLinkForm
-from sharing.models import ShareLink
+from sharing.forms import LinkDefaultsForm, SendLinkForm, ShareLinkForm
+from sharing.models import LinkDefaults, ShareLink
 from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
 
 
@@ -45,10 +45,10 @@ def link_json(request, link):
     return data
 
 
-def link_form(request, link):
+def link_form(request, link, defaults=None):
     """The link's settings form: a script's JSON body changes what it names, a form post is the
-    whole form."""
-    return ShareLinkForm(posted_data(request), instance=link, partial=sends_json(request))
+    whole form; a new link takes the photographer's `defaults` where the post says nothing."""
+    return ShareLinkForm(posted_data(request), instance=link, partial=sends_json(request), defaults=defaults)
 
 
 def invalid_form(request, form, link=None):
@@ -68,7 +68,7 @@ def back(request, link):
 @require_POST
 def share_link_create(request, gallery_id):
     gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
-    form = link_form(request, ShareLink(gallery=gallery))
+    form = link_form(request, ShareLink(gallery=gallery), defaults=LinkDefaults.of(request.user))
     if not form.is_valid():
         return invalid_form(request, form)
     link = form.save()
@@ -79,6 +79,21 @@ def share_link_create(request, gallery_id):
         "Share link created: copy it below, or send it to your client from here.",
         status=201,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_defaults(request):
+    """What the photographer's new links start with (form or JSON: `default_<setting>`)."""
+    if request.method == "GET":
+        form = LinkDefaultsForm(photographer=request.user)
+        return render(request, "sharing/link_defaults.html", {"form": form})
+    form = LinkDefaultsForm(posted_data(request), photographer=request.user, partial=sends_json(request))
+    if not form.is_valid():
+        return refuse_form(request, form, "sharing/link_defaults.html")
+    values = form.save()
+    saved = "Defaults saved: your next share links start with them."
+    return answer(request, {f"default_{name}": value for name, value in values.items()}, "sharing:link_defaults", saved)
 
 
 @login_required
