@@ -93,6 +93,7 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
 
     time_zone = forms.ChoiceField(
         label="Your time zone",
+        required=False,
         help_text="Times on your pages and in your e-mails are shown in it; links “in 30 days” end at 23:59 there.",
     )
 
@@ -109,6 +110,9 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in sorted(time_zone_names())]
+
+    def clean_time_zone(self):
+        return self.cleaned_data["time_zone"] or self.instance.time_zone  # left out: unchanged
 
     def clean(self):
         cleaned_data = super().clean()

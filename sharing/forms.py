@@ -155,8 +155,7 @@ class ShareLinkForm(forms.ModelForm):
         for name in settings:  # self.initial: the link's values, its own and other apps'
             if name in data or name in off_when_missing or self.initial.get(name) is None:
                 continue
-            value = self.initial[name]
-            data.setlist(name, [("true" if value else "false") if isinstance(value, bool) else value])
+            data.setlist(name, [as_posted(self.initial[name])])
         return data
 
     def extension_fieldsets(self):
@@ -199,6 +198,13 @@ class ShareLinkForm(forms.ModelForm):
         return link
 
 
+def as_posted(value):
+    """A setting's value as a form posts it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
 def end_of_day(days, time_zone):
     """23:59 of the day `days` from today, in the photographer's time zone (an IANA name): "in 30
     days" lasts to the end of that day where they are, whatever its offset then (daylight saving
@@ -230,9 +236,12 @@ class LinkDefaultsForm(forms.Form):
         current = LinkDefaults.of(photographer)
         super().__init__(data, initial={f"default_{name}": value for name, value in current.items()}, **kwargs)
         link_fields = ShareLinkForm().fields
+        link_model_fields = {field.name for field in ShareLink._meta.fields}
         for name in LINK_DEFAULTS:
             field = copy.deepcopy(link_fields[name])
             field.help_text = ""
+            if name in link_model_fields:  # a link checks these when it is saved (full_clean)
+                field.validators = [*field.validators, *ShareLink._meta.get_field(name).validators]
             self.fields[f"default_{name}"] = field
         self.fields["default_favourites_limit"].label = "Most favourites per person (empty: no limit)"
         self.fields["default_remind_days"].label = "Remind clients before expiry (days, 0: no reminder)"
@@ -242,7 +251,7 @@ class LinkDefaultsForm(forms.Form):
             self.data = data.copy()
             for name, value in self.initial.items():
                 if name not in data:
-                    self.data[name] = ("true" if value else "false") if isinstance(value, bool) else (value or "")
+                    self.data[name] = as_posted(value)
 
     def clean(self):
         cleaned_data = super().clean()

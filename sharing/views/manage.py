@@ -76,7 +76,7 @@ def share_link_create(request, gallery_id):
         request,
         link_json(request, link),
         reverse("sharing:share_link_detail", args=[link.pk]),
-        "Share link created: copy it below, or send it to your client from here.",
+        "Share link created. Copy it below, or send it to your client from here.",
         status=201,
     )
 
