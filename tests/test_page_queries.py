@@ -43,8 +43,8 @@ def test_the_photographers_gallery_page_queries_do_not_grow(client, django_asser
     client.force_login(gallery.owner)
     client.get(gallery.get_absolute_url())  # the session's first request loads more (content types)
     # The session and its user; the gallery; the page's count and photos; the sets with their
-    # counts; the photo count and size; the share links and their sparklines; the favourites.
-    with django_assert_num_queries(9):
+    # counts; the photo count and size (share links and favourites are in the sharing view).
+    with django_assert_num_queries(7):
         response = client.get(gallery.get_absolute_url())
     assert len(response.context["page"].object_list) == min(count, 120)
     with django_assert_num_queries(6):  # a later page of tiles: no stats, no share links
