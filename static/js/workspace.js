@@ -21,6 +21,7 @@
   var count = bar.querySelector("[data-selection-count]");
   var selectAll = bar.querySelector("[data-select-all]");
   var lastClicked = null;
+  bar.classList.add("is-enhanced");
 
   function boxes() {
     return Array.prototype.slice.call(grid.querySelectorAll("[data-select]"));
@@ -39,7 +40,9 @@
     var all = boxes();
     bar.classList.toggle("has-selection", chosen.length > 0);
     grid.classList.toggle("is-selecting", chosen.length > 0);
-    count.textContent = chosen.length ? plural(chosen.length, "photo") + " selected" : "Select photos to move, download or delete them";
+    count.textContent = chosen.length
+      ? plural(chosen.length, "photo") + " selected"
+      : "Select photos to move, download or delete them";
     selectAll.textContent = chosen.length && chosen.length === all.length ? "Select none" : "Select all";
     bar.querySelectorAll("[data-selection-action]").forEach(function (button) {
       var action = button.dataset.selectionAction;
