@@ -26,8 +26,9 @@ def workspace(camera_photos):
     gallery = GalleryFactory(name="Hannah & James", owner__display_name="Lena Hart")
     for path in camera_photos:
         store_photo(gallery, upload_of(path))
-    for n in range(12):
-        store_photo(gallery, jpeg_upload(f"IMG_{n:02}.jpg", width=300 if n % 3 else 200, height=200 if n % 3 else 300))
+    for n in range(12):  # after the camera photos by name, in colours of their own
+        size = {"width": 300, "height": 200} if n % 3 else {"width": 200, "height": 300}
+        store_photo(gallery, jpeg_upload(f"Reception_{n:02}.jpg", color=(40 + n * 15, 90, 160 - n * 8), **size))
     PhotoSet.objects.create(gallery=gallery, name="Ceremony")
     return gallery
 
