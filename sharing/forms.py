@@ -39,6 +39,13 @@ class SwitchInput(forms.CheckboxInput):
         return super().value_from_datadict(data, files, name)
 
 
+class DaysField(forms.TypedChoiceField):
+    """A number of days: the page offers presets, a script may send any from 1 to 100 years'."""
+
+    def valid_value(self, value):
+        return (str(value).isdigit() and 1 <= int(value) <= LONGEST_EXPIRY.days) or super().valid_value(value)
+
+
 class ShareLinkForm(forms.ModelForm):
     """A share link's settings: when it stops working, its label, password and download rules,
     and the settings other apps add to every link (sharing.extensions).
@@ -55,7 +62,7 @@ class ShareLinkForm(forms.ModelForm):
     of the settings and changes only the expiry.
     """
 
-    expires_in_days = forms.TypedChoiceField(
+    expires_in_days = DaysField(
         label="Expires",
         choices=[("", "Never, or on a date"), (7, "In 7 days"), (30, "In 30 days"), (90, "In 90 days")],
         coerce=int,

@@ -200,3 +200,11 @@ def test_a_date_and_time_typed_by_the_photographer_is_in_their_zone(client):
     client.force_login(gallery.owner)
     create(client, gallery, {"expires_at": "2099-01-10T18:00"})
     assert ShareLink.objects.get().expires_at == datetime(2099, 1, 10, 7, 0, tzinfo=UTC)
+
+
+def test_a_script_may_ask_for_any_number_of_days(client, gallery, monkeypatch):
+    at(datetime(2026, 6, 1, 10, 0, tzinfo=UTC), monkeypatch)
+    assert create(client, gallery, {"expires_in_days": 10}, as_json=True).status_code == 201
+    assert ShareLink.objects.get().expires_at == datetime(2026, 6, 11, 23, 59, tzinfo=ZoneInfo("Europe/Berlin"))
+    response = create(client, gallery, {"expires_in_days": 40000}, as_json=True)
+    assert response.status_code == 400 and "expires_in_days" in response.json()["fields"]
