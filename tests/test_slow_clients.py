@@ -9,6 +9,7 @@ gives up, which frees the thread and the slot, and the connection is reset at on
 otherwise close it from its main loop, waiting up to 2 s for a client that says nothing).
 """
 
+import itertools
 import os
 import re
 import runpy
@@ -23,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
+from galleries.copies import facts_of
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import zips
@@ -35,10 +37,12 @@ ZIP_BYTES = 6 * 1024 * 1024
 
 
 def gallery_with_random_photo(size):
-    """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it)."""
+    """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it), with
+    the facts an upload records."""
     gallery = GalleryFactory()
-    photo = PhotoFactory(gallery=gallery, original_filename="big.jpg", file_size=size)
-    default_storage.save(photo.object_key, ContentFile(os.urandom(size)))
+    data = os.urandom(size)
+    photo = PhotoFactory(gallery=gallery, original_filename="big.jpg", file_size=size, **facts_of(ContentFile(data)))
+    default_storage.save(photo.object_key, ContentFile(data))
     return ShareLinkFactory(gallery=gallery)
 
 
@@ -55,6 +59,7 @@ def app(big_link, static_root):
         DATABASE_URL=running_database_url(),
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_SEND_TIMEOUT=str(SEND_TIMEOUT),
+        VIEWPORT_PROXY_COUNT="1",  # clients say which network they are on, as a proxy would
     )
     threads = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]  # production's count
     server = AppServer(env, workers=1, threads=threads).start()
@@ -62,12 +67,20 @@ def app(big_link, static_root):
     server.stop()
 
 
-def stalled_download(app, path):
-    """A client that asks for `path` and never reads a byte, with a small receive buffer."""
+NETWORKS = itertools.count(1)
+
+
+def stalled_download(app, path, network=None):
+    """A client that asks for `path` and never reads a byte, with a small receive buffer, from
+    `network` (an address; by default one of its own)."""
+    if network is None:
+        number = next(NETWORKS)
+        network = f"10.{number // 250}.{number % 250}.1"
     client = socket.socket()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client.connect(("127.0.0.1", app.port))
-    client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n".encode())
+    headers = f"Host: 127.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: {network}\r\n"
+    client.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
     return client
 
 
@@ -172,6 +185,28 @@ def test_clients_that_stop_reading_zips_cannot_starve_the_site(app, big_link):
     assert len(streaming) == slots
     for client in streaming:
         client.close()
+
+
+@pytest.mark.load
+def test_one_network_streams_two_zips_at_once_and_others_still_get_theirs(app, big_link):
+    path = reverse("sharing:zip_download", args=[big_link.pk])
+    ours = [stalled_download(app, path, network="192.0.2.7") for _ in range(3)]
+    statuses = sorted(status_of(client) for client in ours)
+    assert statuses == [200, 200, 429]
+    refused = next(client for client in ours if status_of(client) == 429)
+    head, body = read_answer(refused)
+    assert b"\r\nRetry-After: 30\r\n" in head and b"already downloading 2 archives" in body
+    neighbour = stalled_download(app, path, network="198.51.100.9")
+    assert status_of(neighbour) == 200  # another network is not held up
+    for client in [*ours, neighbour]:
+        client.close()
+    # Once its streams are over, the network downloads again (a stream ends when it next sends).
+    deadline = time.monotonic() + 5
+    while (status := status_of(again := stalled_download(app, path, network="192.0.2.7"))) != 200:
+        again.close()
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    again.close()
 
 
 # The slots through the test client, one per process here. A streamed answer holds its slot until

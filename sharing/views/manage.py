@@ -33,6 +33,7 @@ def link_json(request, link, **kwargs):
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
+        "strip_location": link.strip_location,
         "remind_days": link.remind_days,
         "favourites": link.favourites,
         "favourites_limit": link.favourites_limit,

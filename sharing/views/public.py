@@ -3,12 +3,12 @@
 Every view gets its link and photos from sharing.access, which decides what the request may see.
 """
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
+from galleries import copies, serving
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data
@@ -35,7 +35,7 @@ def public_gallery(request, share_id):
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
-    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
+    context.update(gallery.photos.stats(link.download_size), cover=gallery.cover_or_first_photo())
     return render(request, "sharing/public_gallery.html", context)
 
 
@@ -75,26 +75,26 @@ def public_photo(request, share_id, photo_id):
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_thumbnail(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_preview(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def photo_download(request, share_id, photo_id):
+    """One photo as the link delivers it. A HEAD gets the file's headers but no signed URL: it
+    counts nothing, so it must not hand out what a counted GET would."""
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(link, "single")
-    if request.method == "HEAD":
-        # A HEAD counts nothing, so it must not hand out the signed URL a GET would.
-        return HttpResponse(content_type=photo.content_type)
-    response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
-    stats.count(request, link, "single_downloads", photo=photo)
+    response = serving.serve_download(request, copies.servable_copy(photo, link.delivery))
+    if serving.counts_as_download(request, response):
+        stats.count(request, link, "single_downloads", photo=photo)
     return response
 
 
@@ -114,4 +114,4 @@ def set_zip_download(request, share_id, set_id):
     link = shared_link(request, share_id, "gallery")
     photo_set = get_object_or_404(link.gallery.sets, pk=set_id)
     photos = link.gallery.ordered_photos().filter(photo_set=photo_set)
-    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}")
+    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}", folders=False)
