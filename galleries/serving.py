@@ -59,8 +59,13 @@ def _serve_rendition(request, photo, key, size, max_age):
     return response
 
 
-def serve_download(request, copy):
-    """A single download of `copy` (ready: see copies.prepare), named as it is handed out."""
+def serve_download(request, photo, delivery):
+    """A single download of `photo` as `delivery` hands it out (made servable first, if need
+    be: copies.servable_copy), named as it is handed out."""
+    try:
+        copy = copies.servable_copy(photo, delivery)
+    except FileNotFoundError:
+        raise Http404(MISSING) from None
     if request.method == "GET" and not copy.patches and not _conditional(request):
         url = default_storage.download_url(
             copy.key, filename=copy.filename, content_type=copy.content_type, as_attachment=True

@@ -304,7 +304,7 @@ def photo_preview(request, gallery_id, photo_id):
 @require_safe
 def photo_download(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return serving.serve_download(request, copies.copy_of(photo, copies.AS_UPLOADED))
+    return serving.serve_download(request, photo, copies.AS_UPLOADED)
 
 
 @never_cache

@@ -8,7 +8,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
-from galleries import copies, serving
+from galleries import serving
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data
@@ -92,7 +92,7 @@ def photo_download(request, share_id, photo_id):
     counts nothing, so it must not hand out what a counted GET would."""
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(link, "single")
-    response = serving.serve_download(request, copies.servable_copy(photo, link.delivery))
+    response = serving.serve_download(request, photo, link.delivery)
     if serving.counts_as_download(request, response):
         stats.count(request, link, "single_downloads", photo=photo)
     return response
