@@ -10,7 +10,6 @@ otherwise close it from its main loop, waiting up to 2 s for a client that says 
 """
 
 import itertools
-import os
 import re
 import runpy
 import socket
@@ -24,8 +23,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from galleries.copies import facts_of
-from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
+from galleries.tests.factories import GalleryFactory, jpeg_upload, stored_random_photo
 from galleries.uploads import store_photo
 from sharing import zips
 from sharing.tests.factories import ShareLinkFactory
@@ -37,12 +35,9 @@ ZIP_BYTES = 6 * 1024 * 1024
 
 
 def gallery_with_random_photo(size):
-    """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it), with
-    the facts an upload records."""
+    """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it)."""
     gallery = GalleryFactory()
-    data = os.urandom(size)
-    photo = PhotoFactory(gallery=gallery, original_filename="big.jpg", file_size=size, **facts_of(ContentFile(data)))
-    default_storage.save(photo.object_key, ContentFile(data))
+    stored_random_photo(gallery, size)
     return ShareLinkFactory(gallery=gallery)
 
 
