@@ -41,7 +41,7 @@ def serve_preview(request, photo, max_age=0):
 def _serve_rendition(request, photo, key, size, max_age):
     """A rendition never changes under its key, hence an ETag from the key alone."""
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
-    modified = photo.uploaded_at.timestamp()
+    modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=modified)
     if response is None and request.method == "HEAD":
         response = HttpResponse(content_type="image/jpeg")
@@ -93,7 +93,7 @@ def _conditional(request):
 def serve_bytes(request, *, length, read, etag, content_type, filename, modified=None, cache_control):
     """`length` bytes that `read(start, stop)` yields in chunks, as a download named `filename`,
     whole or as the range the request asks for (see the module's doc)."""
-    timestamp = modified.timestamp() if modified else None
+    timestamp = int(modified.timestamp()) if modified else None  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=timestamp)
     if response is None:
         byte_range = requested_range(request, length, etag, timestamp)
@@ -155,7 +155,7 @@ def _if_range_matches(request, etag, timestamp):
         return True
     if condition.startswith(('"', "W/")):
         return condition == etag  # strong comparison: a weak tag never matches
-    return timestamp is not None and parse_http_date_safe(condition) == int(timestamp)
+    return timestamp is not None and parse_http_date_safe(condition) == timestamp
 
 
 def counts_as_download(request, response):
