@@ -147,11 +147,11 @@ def copies_of(photos, delivery):
     return [copy_of(photo, delivery, made.get(photo.pk)) for photo in photos]
 
 
-def read(copy, start=0, stop=None):
-    """The copy's bytes from `start` to `stop` (the end), chunk by chunk: the stored object's,
-    with the copy's patches laid over them."""
+def read(copy, start=0, stop=None, chunk_size=READ_CHUNK):
+    """The copy's bytes from `start` to `stop` (the end), in chunks of at most `chunk_size`: the
+    stored object's, with the copy's patches laid over them."""
     position = start
-    for chunk in default_storage.iter_chunks(copy.key, start=start, stop=stop):
+    for chunk in default_storage.iter_chunks(copy.key, chunk_size=chunk_size, start=start, stop=stop):
         yield metadata.apply(chunk, position, copy.patches) if copy.patches else chunk
         position += len(chunk)
 

@@ -27,6 +27,9 @@ from django.utils.http import content_disposition_header, http_date, parse_http_
 from galleries import copies
 
 MISSING = "This photo's file is missing from storage."
+# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send (a whole sendall()), so a slow
+# client that keeps reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
+PIECE_SIZE = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
 
 
@@ -77,7 +80,7 @@ def serve_download(request, photo, delivery):
     return serve_bytes(
         request,
         length=copy.size,
-        read=lambda start, stop: copies.read(copy, start, stop),
+        read=lambda start, stop: copies.read(copy, start, stop, chunk_size=PIECE_SIZE),
         etag=copy.etag,
         modified=copy.modified,
         content_type=copy.content_type,
@@ -91,8 +94,8 @@ def _conditional(request):
 
 
 def serve_bytes(request, *, length, read, etag, content_type, filename, modified=None, cache_control):
-    """`length` bytes that `read(start, stop)` yields in chunks, as a download named `filename`,
-    whole or as the range the request asks for (see the module's doc)."""
+    """`length` bytes that `read(start, stop)` yields in chunks (of at most PIECE_SIZE), as a
+    download named `filename`, whole or as the range the request asks for (see the module's doc)."""
     timestamp = int(modified.timestamp()) if modified else None  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=timestamp)
     if response is None:

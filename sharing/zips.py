@@ -35,9 +35,7 @@ from sharing import access, stats, zipwriter
 from sharing.models import ZipStream
 from viewport import middleware
 
-# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
-# reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
-PIECE_SIZE = 256 * 1024
+PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
 RETRY_AFTER = 30
 RECHECK_SECONDS = 60
 
@@ -91,7 +89,7 @@ def archive_of(copies_, folders=True):
             size=copy.size,
             crc32=copy.crc32,
             modified=copy.photo.captured_at or copy.photo.uploaded_at,
-            read=lambda start, stop, copy=copy: copies.read(copy, start, stop),
+            read=lambda start, stop, copy=copy: copies.read(copy, start, stop, chunk_size=PIECE_SIZE),
         )
         for copy, path in zip(copies_, entry_paths(copies_, folders), strict=True)
     ]
@@ -179,9 +177,10 @@ def cut_when_refused(chunks, still_allowed):
 
 
 class SlotHeld:
-    """An archive's bytes in pieces of at most PIECE_SIZE, holding a stream slot until the
-    response is closed: gunicorn closes it after the last byte, and when the client hung up,
-    stopped reading past the send timeout, or the stream failed."""
+    """An archive's bytes in pieces of at most PIECE_SIZE (they are read so: slicing copies
+    nothing then), holding a stream slot until the response is closed: gunicorn closes it after
+    the last byte, and when the client hung up, stopped reading past the send timeout, or the
+    stream failed."""
 
     def __init__(self, chunks, release, client=None, stream=None):
         self.chunks = chunks
