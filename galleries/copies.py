@@ -108,6 +108,8 @@ def copy_of(photo, delivery, made=None):
     if delivery.kind == Kind.JPEG and not images.is_jpeg(photo.content_type):
         if made is None:
             made = PhotoCopy.objects.filter(photo=photo, kind=delivery.kind).first()
+        if made and made.object_key == photo.object_key:  # it could not be converted: the original
+            return copy_of(photo, Delivery(Kind.ORIGINAL, delivery.strip))
         return Copy(
             photo,
             key=made.object_key if made else "",
@@ -178,8 +180,7 @@ def facts_of(file):
 def prepare(photo, delivery):
     """Make what `delivery` needs of `photo` and is missing: the original's facts, the preview's
     CRC-32 and size, a full-size JPEG. Reads the original at most once. Returns the ready Copy
-    (or raises one of STORAGE_ERRORS, or images.ImageRejected for a photo that cannot be
-    converted)."""
+    (or raises one of STORAGE_ERRORS, or FileNotFoundError)."""
     needs_original = photo.crc32 is None or photo.private_metadata is None
     needs_jpeg = (
         delivery.kind == Kind.JPEG
@@ -194,7 +195,12 @@ def prepare(photo, delivery):
             if needs_original:
                 Photo.objects.filter(pk=photo.pk).update(**facts_of(original))
             if needs_jpeg:
-                _store_jpeg(photo, images.full_size_jpeg(original))
+                try:
+                    _store_jpeg(photo, images.full_size_jpeg(original))
+                except images.ImageRejected as error:
+                    logger.error("%s cannot be converted to JPEG (%s): its original is handed out", photo, error)
+                    photo.refresh_from_db()
+                    _store_original_as_jpeg(photo)
     if photo.preview_crc32 is None or photo.preview_size is None:
         preview = b"".join(default_storage.iter_chunks(photo.preview_object_key))
         Photo.objects.filter(pk=photo.pk).update(preview_crc32=zlib.crc32(preview), preview_size=len(preview))
@@ -223,6 +229,21 @@ def _store_jpeg(photo, data):
             raise
 
 
+def _store_original_as_jpeg(photo):
+    """A photo that cannot be converted is handed out as it is, rather than a ZIP wait for it."""
+    PhotoCopy.objects.get_or_create(
+        photo=photo,
+        kind=Kind.JPEG,
+        defaults={
+            "object_key": photo.object_key,
+            "size": photo.file_size,
+            "crc32": photo.crc32,
+            "private_metadata": photo.private_metadata,
+            "stripped_crc32": photo.stripped_crc32,
+        },
+    )
+
+
 def prepare_all(photos, delivery):
     """prepare() each photo whose copy is not ready; one that fails is logged and skipped.
     Returns how many are ready now."""
@@ -233,6 +254,6 @@ def prepare_all(photos, delivery):
             continue
         try:
             ready += prepare(copy.photo, delivery).ready
-        except (*STORAGE_ERRORS, images.ImageRejected, OSError):
+        except (*STORAGE_ERRORS, OSError):
             logger.warning("Could not prepare %s for downloads", copy.photo.object_key, exc_info=True)
     return ready

@@ -47,7 +47,8 @@ def _serve_rendition(request, photo, key, size, max_age):
     modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=modified)
     if response is None and request.method == "HEAD":
-        response = HttpResponse(content_type="image/jpeg")
+        # No body, and no length where it is not known (streamed: nothing adds a wrong one).
+        response = StreamingHttpResponse([], content_type="image/jpeg")
         if size is not None:
             response["Content-Length"] = size
     elif response is None:

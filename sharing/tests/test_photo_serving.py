@@ -14,6 +14,7 @@ from django.tasks import default_task_backend
 from django.urls import reverse
 from PIL import Image
 
+from galleries import images
 from galleries.models import Photo, PhotoCopy
 from galleries.tasks import prepare_copies
 from galleries.uploads import store_photo
@@ -189,6 +190,17 @@ def test_a_zip_waits_for_copies_the_worker_has_not_made_yet(client, jpeg_link, s
     assert client.get(url).status_code == 200
     jpeg_link.refresh_from_db()
     assert jpeg_link.zip_downloads == 1
+
+
+def test_a_photo_that_cannot_be_converted_is_handed_out_as_it_is(client, jpeg_link, monkeypatch):
+    def fails(file):
+        raise images.ImageRejected(images.OUT_OF_MEMORY)
+
+    monkeypatch.setattr(images, "full_size_jpeg", fails)
+    archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("sharing:zip_download", args=[jpeg_link.pk])))))
+    heic = jpeg_link.gallery.photos.get(original_filename="IMG_0003.HEIC")
+    assert archive.namelist() == ["IMG_0003.HEIC", "IMG_0001.jpg", "IMG_0002.jpg"]
+    assert len(archive.read("IMG_0003.HEIC")) == heic.file_size
 
 
 # Photos stored before downloads knew what they need
