@@ -126,6 +126,7 @@ def serve_bytes(request, *, length, read, etag, content_type, filename, modified
 def _opened(chunks):
     """`chunks` with its first one read now: a missing object is a 404 and storage that is down
     a 503 (galleries.middleware), not an answer cut short after its headers."""
+    chunks = iter(chunks)
     try:
         first = next(chunks, b"")
     except FileNotFoundError:
