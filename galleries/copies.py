@@ -42,7 +42,7 @@ SPOOL_IN_MEMORY = 16 * 1024 * 1024
 class Kind(models.TextChoices):
     ORIGINAL = "original", "Originals"
     WEB = "web", "Web size (2048 px JPEG)"
-    JPEG = "jpeg", "Full-size JPEG (HEIC, PNG, TIFF and WebP converted)"
+    JPEG = "jpeg", "Full-size JPEG"
 
 
 @dataclass(frozen=True)

@@ -127,6 +127,10 @@ class ShareLinkForm(forms.ModelForm):
             "remind_days": (
                 "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
             ),
+            "download_size": (
+                "Full-size JPEG: JPEG photos as they are, HEIC, PNG, TIFF and WebP converted, for computers "
+                "that cannot open them."
+            ),
             "favourites_limit": "Empty for no limit.",
             "favourites_title": "What clients see, e.g. “Album selection”.",
         }

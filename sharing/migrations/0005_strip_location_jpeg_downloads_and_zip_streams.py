@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 choices=[
                     ("original", "Originals"),
                     ("web", "Web size (2048 px JPEG)"),
-                    ("jpeg", "Full-size JPEG (HEIC, PNG, TIFF and WebP converted)"),
+                    ("jpeg", "Full-size JPEG"),
                 ],
                 db_default="original",
                 default="original",
