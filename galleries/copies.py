@@ -14,7 +14,10 @@ One idea, in one place. A delivery is a kind and whether it is stripped:
 A `Copy` names its stored object and knows its size, CRC-32 and patches: a ZIP needs all three
 before its first byte, so they are computed once, at upload (the bytes are at hand) or by the
 task worker from the stored object (prepare(): each object read once). A copy that lacks any is
-not `ready`; prepare() makes it so.
+not `ready`; prepare() makes it so. A photo that cannot be converted is handed out as it is.
+
+Another kind of copy (a watermarked web size, say) is a Kind, a PhotoCopy kind, a branch in
+copy_of() and its making in prepare(); downloads, ZIPs, ranges and stripping then just work.
 """
 
 import hashlib

@@ -195,7 +195,7 @@ class ZipStreamQuerySet(models.QuerySet):
         """A new stream from `network`, or None when it would have more than `limit` live ones.
         Recorded first and counted after, so that parallel requests cannot all slip under the
         limit (they may all be refused instead; they try again later)."""
-        self.filter(network=network, seen_at__lte=timezone.now() - ZipStream.STALE).delete()
+        self.filter(seen_at__lte=timezone.now() - ZipStream.STALE).delete()  # a few rows at most
         stream = self.create(network=network)
         if self.live().filter(network=network).count() > limit:
             stream.end()
