@@ -38,6 +38,7 @@ from viewport import middleware
 PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
 RETRY_AFTER = 30
 RECHECK_SECONDS = 60
+REQUEST_COPIES_AGAIN = 10 * 60  # seconds
 
 
 def archive_name(name, suffix=".zip"):
@@ -107,7 +108,7 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
     ready = copies.copies_of(photos.all(), delivery)
     missing = [copy.photo.pk for copy in ready if not copy.ready]
     if missing:
-        request_copies(missing, delivery)
+        request_copies(missing, [copy.photo.pk for copy in ready], delivery)
         ready = copies.copies_of(photos.all(), delivery)  # made already by a task backend that runs at once
         missing = [copy.photo.pk for copy in ready if not copy.ready]
         if missing:
@@ -138,13 +139,12 @@ def link_zip(request, link, photos, name, folders=True):
     return response
 
 
-def request_copies(photo_ids, delivery):
-    """Ask the task worker to make these photos' copies ready, unless it was asked in the last
-    minute (clients retry every few seconds while it works)."""
-    ids = sorted(str(pk) for pk in photo_ids)
-    key = "prepare-copies:" + hashlib.sha256(f"{delivery.kind}:{','.join(ids)}".encode()).hexdigest()
-    if cache.add(key, True, 60):
-        prepare_copies.enqueue(ids, delivery.kind)
+def request_copies(photo_ids, archive_ids, delivery):
+    """Ask the task worker to make these photos' copies ready, once for this archive while it
+    works (clients retry every few seconds; queued tasks survive a worker's restart)."""
+    archive = hashlib.sha256(f"{delivery.kind}:{','.join(sorted(map(str, archive_ids)))}".encode()).hexdigest()
+    if cache.add(f"prepare-copies:{archive}", True, REQUEST_COPIES_AGAIN):
+        prepare_copies.enqueue([str(pk) for pk in photo_ids], delivery.kind)
 
 
 def preparing(request, missing, total, delivery):

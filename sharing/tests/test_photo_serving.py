@@ -184,7 +184,7 @@ def test_a_zip_waits_for_copies_the_worker_has_not_made_yet(client, jpeg_link, s
     assert f'http-equiv="refresh" content="{waiting["Retry-After"]}"' in waiting.text
     [queued] = default_task_backend.results
     assert queued.task.name == prepare_copies.name
-    client.get(url)  # asking again within a minute queues nothing more
+    client.get(url)  # asking again while the worker works queues nothing more
     assert len(default_task_backend.results) == 1
     prepare_copies.call(*queued.args)  # the worker runs it
     assert client.get(url).status_code == 200
