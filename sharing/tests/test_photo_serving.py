@@ -19,7 +19,7 @@ from galleries.models import Photo, PhotoCopy
 from galleries.tasks import prepare_copies
 from galleries.uploads import store_photo
 from testing.http import fetch, get
-from testing.photos import PRIVATE_VALUES, photo_bytes, private_exif, private_photo
+from testing.photos import PRIVATE_VALUES, REAL_PHOTOS, photo_bytes, private_exif, private_photo, with_private_exif
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +57,21 @@ def test_a_shared_download_leaves_out_the_location_and_keeps_every_other_byte(cl
     link.strip_location = False
     link.save()
     assert fetch(client.get(download_url(link, photo)))[0] == original(photo)  # as the photographer chose
+
+
+@pytest.mark.skipif(not REAL_PHOTOS.is_dir(), reason="the shared test photos (../shared/testdata) are not here")
+def test_no_location_survives_any_shared_download_of_the_real_camera_photos(client, shared_gallery):
+    gallery = shared_gallery.gallery
+    for path in sorted(REAL_PHOTOS.glob("*.jpg")):  # they have none: given GPS, owner and serials first
+        store_photo(gallery, SimpleUploadedFile(path.name, with_private_exif(path.read_bytes())))
+    downloads = [fetch(client.get(download_url(shared_gallery, photo)))[0] for photo in gallery.photos.all()]
+    archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("sharing:zip_download", args=[shared_gallery.pk])))))
+    downloads += [archive.read(name) for name in archive.namelist()]
+    assert len(downloads) == 2 * gallery.photos.count() > 20
+    for data in downloads:
+        with Image.open(io.BytesIO(data)) as image:
+            assert not image.getexif().get_ifd(0x8825) and 0x8825 not in image.getexif()
+        assert not any(value in data for value in PRIVATE_VALUES)
 
 
 def test_a_single_download_answers_ranges_itself_or_through_s3(client, link, photo_storage):
