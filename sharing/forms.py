@@ -114,7 +114,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
-            "strip_location": "Remove location, camera owner and serial numbers from downloads",
+            "strip_location": "Remove location from downloads",
             "remind_days": "Remind before expiry (days)",
             "favourites": "Clients may choose favourites",
             "favourites_limit": "Most photos per person",
@@ -131,6 +131,7 @@ class ShareLinkForm(forms.ModelForm):
                 "Full-size JPEG: JPEG photos as they are, HEIC, PNG, TIFF and WebP converted, for computers "
                 "that cannot open them."
             ),
+            "strip_location": "GPS, the camera owner’s name and serial numbers. Your own downloads keep them.",
             "favourites_limit": "Empty for no limit.",
             "favourites_title": "What clients see, e.g. “Album selection”.",
         }
