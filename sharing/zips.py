@@ -24,7 +24,7 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.shortcuts import render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from accounts.throttling import client_network
@@ -34,6 +34,7 @@ from galleries.uploads import clean_filename
 from sharing import access, stats, zipwriter
 from sharing.models import ZipStream
 from viewport import middleware
+from viewport.http import refuse
 
 PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
 RETRY_AFTER = 30
@@ -130,8 +131,8 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
 
 def link_zip(request, link, photos, name, folders=True):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
-    of its ZIP downloads (the gallery's, a set's, a client's favourites) once per archive: a
-    resumed range counts nothing."""
+    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per
+    archive: a resumed range counts nothing."""
     access.check_download(link, "zip")
     response = zip_response(request, name, photos, link.delivery, folders, still_allowed=link.still_allows_zip)
     if serving.counts_as_download(request, response):
@@ -148,12 +149,12 @@ def request_copies(photo_ids, archive_ids, delivery):
 
 
 def preparing(request, missing, total, delivery):
+    """A 503 that says the download is being made ready, and when to ask again."""
     seconds = min(60, max(5, 3 * missing))
-    context = {"missing": missing, "total": total, "seconds": seconds, "converting": delivery.kind == copies.Kind.JPEG}
-    response = render(request, "sharing/zip_preparing.html", context, status=503)
-    response["Retry-After"] = str(seconds)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    work = "converted to full-size JPEGs" if delivery.kind == copies.Kind.JPEG else "made ready"
+    message = f"{missing} of {total} photo{pluralize(total)} {pluralize(missing, 'is,are')} being {work}."
+    headers = {"Retry-After": str(seconds), "Cache-Control": "private, no-store"}
+    return refuse(request, 503, message, "sharing/zip_preparing.html", {"seconds": seconds}, headers)
 
 
 class DownloadRefused(Exception):
@@ -254,7 +255,12 @@ def stream_slot_required(view):
 
 
 def busy(request, status):
-    context = {"status": status, "streams": settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK}
-    response = render(request, "sharing/zip_busy.html", context, status=status)
-    response["Retry-After"] = str(RETRY_AFTER)
-    return response
+    """A 503 (this server streams all it may) or 429 (this network streams enough already)."""
+    streams = settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK
+    message = (
+        f"You are already downloading {streams} archives — please try again once one has finished."
+        if status == 429
+        else "Many people are downloading right now — please try again in a minute."
+    )
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    return refuse(request, status, message, "sharing/zip_busy.html", {"streams": streams}, headers)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from django import template
 from django.db.models import Count, Q
 
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
 from favourites.visitor import visitor_list
 
 register = template.Library()
@@ -15,6 +15,7 @@ register = template.Library()
 @dataclass
 class VisitorFavourites:
     link: object
+    settings: FavouritesSettings
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
 
@@ -30,13 +31,14 @@ class VisitorFavourites:
 def visitor_favourites(context, link):
     """The visitor's favourites on the page's link, or None when the link has none. Two
     queries, once per request however often a page asks (its bar, then its tiles)."""
-    if not link.favourites:
+    settings = FavouritesSettings.of(link)
+    if not settings.favourites:
         return None
     request = context["request"]
     if getattr(request, "visitor_favourites", None) is None:
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
-        request.visitor_favourites = VisitorFavourites(link, favourite_list, comments)
+        request.visitor_favourites = VisitorFavourites(link, settings, favourite_list, comments)
     return request.visitor_favourites
 
 

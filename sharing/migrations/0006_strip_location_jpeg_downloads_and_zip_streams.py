@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sharing", "0004_link_favourites"),
+        ("sharing", "0005_favourites_settings_move_out"),
     ]
 
     operations = [
