@@ -33,7 +33,7 @@ from galleries.tasks import prepare_copies
 from galleries.uploads import clean_filename
 from sharing import access, stats, zipwriter
 from sharing.models import ZipStream
-from viewport import middleware
+from viewport import metrics, middleware
 from viewport.http import refuse
 
 PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
@@ -124,8 +124,11 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
         filename=archive_name(name),
         cache_control="private, no-store",
     )
-    if still_allowed is not None and response.streaming:
-        response.streaming_content = cut_when_refused(response.streaming_content, still_allowed)
+    if response.streaming:
+        chunks = response.streaming_content
+        if still_allowed is not None:
+            chunks = cut_when_refused(chunks, still_allowed)
+        response.streaming_content = metrics.counted_zip(chunks)
     return response
 
 
