@@ -152,11 +152,13 @@ def copies_of(photos, delivery):
     return [copy_of(photo, delivery, made.get(photo.pk)) for photo in photos]
 
 
-def read(copy, start=0, stop=None, chunk_size=READ_CHUNK):
+def read(copy, start=0, stop=None, chunk_size=READ_CHUNK, sendable=False):
     """The copy's bytes from `start` to `stop` (the end), in chunks of at most `chunk_size`: the
-    stored object's, with the copy's patches laid over them."""
+    stored object's, with the copy's patches laid over them (`sendable`: see storage.FileRange;
+    the pieces that carry patches are read)."""
     position = start
-    for chunk in default_storage.iter_chunks(copy.key, chunk_size=chunk_size, start=start, stop=stop):
+    chunks = default_storage.iter_chunks(copy.key, chunk_size=chunk_size, start=start, stop=stop, sendable=sendable)
+    for chunk in chunks:
         yield metadata.apply(chunk, position, copy.patches) if copy.patches else chunk
         position += len(chunk)
 

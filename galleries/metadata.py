@@ -114,7 +114,7 @@ def apply(chunk, position, patches):
         if offset + len(data) <= position:
             continue
         if patched is None:
-            patched = bytearray(chunk)
+            patched = bytearray(bytes(chunk))  # bytes() reads a storage.FileRange
         start = max(offset, position)
         stop = min(offset + len(data), end)
         patched[start - position : stop - position] = data[start - offset : stop - offset]

@@ -18,6 +18,7 @@ start of a file (a GET answered whole, redirected, or from byte 0) from a resume
 import hashlib
 import itertools
 import re
+import socket
 
 from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
@@ -25,6 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
 from galleries import copies
+from galleries.storage import FileRange
 
 MISSING = "This photo's file is missing from storage."
 # What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send (a whole sendall()), so a slow
@@ -81,7 +83,7 @@ def serve_download(request, photo, delivery):
     return serve_bytes(
         request,
         length=copy.size,
-        read=lambda start, stop: copies.read(copy, start, stop, chunk_size=PIECE_SIZE),
+        read=lambda start, stop: copies.read(copy, start, stop, chunk_size=PIECE_SIZE, sendable=True),
         etag=copy.etag,
         modified=copy.modified,
         content_type=copy.content_type,
@@ -95,8 +97,9 @@ def _conditional(request):
 
 
 def serve_bytes(request, *, length, read, etag, content_type, filename, modified=None, cache_control):
-    """`length` bytes that `read(start, stop)` yields in chunks (of at most PIECE_SIZE), as a
-    download named `filename`, whole or as the range the request asks for (see the module's doc)."""
+    """`length` bytes that `read(start, stop)` yields in chunks (of at most PIECE_SIZE: bytes, or
+    storage.FileRange pieces), as a download named `filename`, whole or as the range the request
+    asks for (see the module's doc)."""
     timestamp = int(modified.timestamp()) if modified else None  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=timestamp)
     if response is None:
@@ -109,7 +112,8 @@ def serve_bytes(request, *, length, read, etag, content_type, filename, modified
             if request.method == "HEAD":
                 response = HttpResponse(content_type=content_type)
             else:
-                response = StreamingHttpResponse(_opened(read(start, stop)), content_type=content_type)
+                chunks = _handed_on(_opened(read(start, stop)), _sendfile_socket(request))
+                response = StreamingHttpResponse(chunks, content_type=content_type)
             response["Content-Length"] = stop - start
             if (start, stop) != (0, length):
                 response.status_code = 206
@@ -132,6 +136,32 @@ def _opened(chunks):
     except FileNotFoundError:
         raise Http404(MISSING) from None
     return itertools.chain([first], chunks)
+
+
+def _sendfile_socket(request):
+    """gunicorn's socket for this answer, which file pieces may be sent into directly: only a
+    plain one (an SSLSocket cannot sendfile) of an HTTP/1 connection (HTTP/2 shares it)."""
+    sock = request.META.get("gunicorn.socket")
+    return sock if type(sock) is socket.socket and request.META.get("HTTP_VERSION") != "2" else None
+
+
+def _handed_on(chunks, sock):
+    """The chunks for the WSGI server, whose loop writes each before it asks for the next. A
+    storage.FileRange goes from the page cache into the socket by os.sendfile, once the server
+    has sent the headers (at its first write, of b"" if need be), and an empty chunk stands for
+    it, so that the layers around still run between pieces; without a socket it is read."""
+    headers_sent = False
+    for chunk in chunks:
+        if isinstance(chunk, FileRange):
+            if sock is None:
+                chunk = bytes(chunk)
+            else:
+                if not headers_sent:
+                    yield b""
+                chunk.send(sock)
+                chunk = b""
+        headers_sent = True
+        yield chunk
 
 
 def requested_range(request, length, etag, timestamp):

@@ -7,8 +7,9 @@ Two backends with the same few methods beyond Django's Storage API, so that call
   the object from without passing through the app (S3: a short-lived signed URL, which serves
   ranges itself), or None when there is none (local files);
 - `read_small(key)`: a small object's bytes (a thumbnail or preview), failing fast;
-- `iter_chunks(key, start=, stop=)`: the object's bytes from `start` to `stop`, chunk by chunk,
-  opened when iteration starts;
+- `iter_chunks(key, start=, stop=, sendable=)`: the object's bytes from `start` to `stop`, chunk
+  by chunk, opened when iteration starts; with `sendable`, local files come as FileRange pieces
+  (unread: a server can send them with os.sendfile) rather than bytes;
 - `list_keys(prefix, modified_before=)`: every key under a prefix (last written before a time);
 - `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
 - `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly.
@@ -19,6 +20,7 @@ galleries/serving.py's. On S3 the bucket stays private.
 
 import hashlib
 import hmac
+import os
 import time
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -44,6 +46,26 @@ CHUNK_SIZE = 4 * 1024 * 1024
 UNREACHABLE_PAUSE = 5  # seconds
 
 
+class FileRange:
+    """`length` bytes at `offset` of an open file, not read yet: `bytes(piece)` reads them, and
+    `send(socket)` hands them to the kernel (os.sendfile: no copy through Python). Valid until
+    the iteration that yielded it goes on."""
+
+    def __init__(self, file, offset, length):
+        self.file, self.offset, self.length = file, offset, length
+
+    def __len__(self):
+        return self.length
+
+    def __bytes__(self):
+        return os.pread(self.file.fileno(), self.length, self.offset)
+
+    def send(self, sock):
+        sent = sock.sendfile(self.file, self.offset, self.length)
+        if sent != self.length:
+            raise OSError(f"{self.file.name}: sent {sent} of {self.length} bytes (the file is shorter)")
+
+
 class LocalPhotoStorage(FileSystemStorage):
     """Photos in a folder on this machine: the embedded default. Browsers get them through the
     app's own answers, after its permission checks."""
@@ -55,8 +77,13 @@ class LocalPhotoStorage(FileSystemStorage):
         with self.open(key, "rb") as file:
             return file.read()
 
-    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None):
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         with self.open(key, "rb") as file:
+            if sendable:
+                stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
+                for offset in range(start, int(stop), chunk_size):
+                    yield FileRange(file, offset, int(min(chunk_size, stop - offset)))
+                return
             file.seek(start)
             left = float("inf") if stop is None else stop - start
             while left > 0 and (chunk := file.read(int(min(chunk_size, left)))):
@@ -142,7 +169,7 @@ class PhotoS3Storage(S3Storage):
             self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE
             raise
 
-    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None):
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         if stop is not None and stop <= start:
             return
         request = {"Bucket": self.bucket_name, "Key": self._key(key)}

@@ -91,7 +91,7 @@ def archive_of(copies_, folders=True):
             size=copy.size,
             crc32=copy.crc32,
             modified=copy.photo.captured_at or copy.photo.uploaded_at,
-            read=lambda start, stop, copy=copy: copies.read(copy, start, stop, chunk_size=PIECE_SIZE),
+            read=lambda start, stop, copy=copy: copies.read(copy, start, stop, chunk_size=PIECE_SIZE, sendable=True),
         )
         for copy, path in zip(copies_, entry_paths(copies_, folders), strict=True)
     ]
@@ -118,17 +118,15 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
     response = serving.serve_bytes(
         request,
         length=len(archive),
-        read=archive.read,
+        # Counted here, where a piece sent by os.sendfile (galleries/serving.py) still has its length.
+        read=lambda start, stop: metrics.counted_zip(archive.read(start, stop)),
         etag=archive.etag,
         content_type="application/zip",
         filename=archive_name(name),
         cache_control="private, no-store",
     )
-    if response.streaming:
-        chunks = response.streaming_content
-        if still_allowed is not None:
-            chunks = cut_when_refused(chunks, still_allowed)
-        response.streaming_content = metrics.counted_zip(chunks)
+    if response.streaming and still_allowed is not None:
+        response.streaming_content = cut_when_refused(response.streaming_content, still_allowed)
     return response
 
 
@@ -196,8 +194,11 @@ class SlotHeld:
     def __iter__(self):
         seen = time.monotonic()
         for chunk in self.chunks:
-            for start in range(0, len(chunk), PIECE_SIZE):
-                yield chunk[start : start + PIECE_SIZE]
+            if len(chunk) <= PIECE_SIZE:  # an empty one too: see galleries.serving._handed_on
+                yield chunk
+            else:
+                for start in range(0, len(chunk), PIECE_SIZE):
+                    yield chunk[start : start + PIECE_SIZE]
             if self.stream and time.monotonic() - seen >= RECHECK_SECONDS:
                 self.stream.touch()
                 seen = time.monotonic()
