@@ -6,6 +6,7 @@ import socket
 import subprocess
 
 import pytest
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -82,3 +83,11 @@ def test_a_dropped_zip_download_resumes_with_curl_to_the_same_sound_archive(app,
 
     link.refresh_from_db()
     assert link.zip_downloads == 5  # two whole downloads and three cut ones; resuming counts nothing
+
+    # One photo, whole and a range: sent by the app (os.sendfile) on local storage, by S3 itself
+    # through a signed URL.
+    photo = link.gallery.photos.get(original_filename="IMG_0003.jpg")
+    stored = b"".join(default_storage.iter_chunks(photo.object_key))
+    single = reverse("sharing:photo_download", args=[link.pk, photo.pk])
+    assert curl(app, single, tmp_path / "one.jpg", "-L") == stored
+    assert curl(app, single, tmp_path / "part.jpg", "-L", "-r", "1000-1999") == stored[1000:2000]
