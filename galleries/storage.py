@@ -79,10 +79,10 @@ class LocalPhotoStorage(FileSystemStorage):
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         with self.open(key, "rb") as file:
-            if sendable:
+            if sendable:  # in pieces of CHUNK_SIZE: os.sendfile's timeout bounds each wait, not a piece
                 stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
-                for offset in range(start, int(stop), chunk_size):
-                    yield FileRange(file, offset, int(min(chunk_size, stop - offset)))
+                for offset in range(start, int(stop), CHUNK_SIZE):
+                    yield FileRange(file, offset, int(min(CHUNK_SIZE, stop - offset)))
                 return
             file.seek(start)
             left = float("inf") if stop is None else stop - start
