@@ -7,6 +7,8 @@ with boto3 or written into a second app server's photo folder. Then, per storage
   streamed - the ZIP through gunicorn: throughput, worker RSS growth
   direct   - reading the same objects straight from storage in this process (boto3, or the
              files), 1 MiB at a time: the ceiling
+The workers' CPU seconds per GB streamed (/proc/<pid>/stat) beside the direct reader's own say
+what the app spends, apart from the loopback TCP and the client that share the machine's cores.
 Both clients do the least they can, so that the figures are the server's and storage's: the ZIP
 is read into one reused 1 MiB buffer (readinto), and so are local files (unbuffered readinto).
 then the time to the archive's first byte (the median of 7 downloads dropped after it), and once,
@@ -17,6 +19,7 @@ subprocess for its peak memory (bench/zip_in_memory.py). With --quick: 3 small p
 import http.client
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -51,6 +54,9 @@ class LocalDisk:
     def worker_memory(self):
         return {pid: proc_status(pid) for pid in self.app.worker_pids()}
 
+    def worker_pids(self):
+        return self.app.worker_pids()
+
     def put(self, keys, data):
         for key in keys:
             path = self.folder / "photos" / key
@@ -58,12 +64,12 @@ class LocalDisk:
             path.write_bytes(data)
 
     def read_direct(self, keys):
-        buffer, start, total = bytearray(CHUNK), time.perf_counter(), 0
+        buffer, start, cpu, total = bytearray(CHUNK), time.perf_counter(), time.process_time(), 0
         for key in keys:
             with open(self.folder / "photos" / key, "rb", buffering=0) as file:
                 while count := file.readinto(buffer):
                     total += count
-        return _rate(total, time.perf_counter() - start)
+        return _rate(total, time.perf_counter() - start) | _cpu_per_gb(time.process_time() - cpu, total)
 
 
 class S3:
@@ -76,6 +82,9 @@ class S3:
 
     def worker_memory(self):
         return self.stack.worker_memory()
+
+    def worker_pids(self):
+        return self.stack.app.worker_pids()
 
     def put(self, keys, data):
         def put(key):
@@ -98,6 +107,19 @@ def _rate(total, seconds):
     return {"bytes": total, "seconds": seconds, "mb_per_second": total / 1e6 / seconds}
 
 
+def _cpu_per_gb(cpu_seconds, total):
+    return {"cpu_seconds_per_gb": cpu_seconds / (total / 1e9)}
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds the processes have used, from /proc/<pid>/stat."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def populate(storage, user, count, data, name):
     gallery, link = make_gallery(user, count, name=name, file_size=len(data))
     gallery.photos.update(**facts_of(io.BytesIO(data)))  # as an upload records them
@@ -113,6 +135,8 @@ def stream_zip(storage, link):
     connection = storage.connection(timeout=600)
     sampler = MemorySampler(storage)
     sampler.start()
+    pids = storage.worker_pids()
+    cpu = cpu_seconds(pids)
     start = time.perf_counter()
     try:
         connection.request("GET", f"/s/{link.pk}/zip/")
@@ -123,6 +147,7 @@ def stream_zip(storage, link):
         while count := response.readinto(buffer):
             total += count
         seconds = time.perf_counter() - start
+        server_cpu = cpu_seconds(pids) - cpu
         status, length = response.status, int(response.headers.get("Content-Length", -1))
     finally:
         connection.close()
@@ -134,6 +159,7 @@ def stream_zip(storage, link):
         "seconds": seconds,
         "mb_per_second": total / 1e6 / seconds,
         "max_memory_growth_mib": memory["max_growth_mib"],
+        "server_cpu_seconds_per_gb": server_cpu / (total / 1e9),
     }
 
 
@@ -212,6 +238,8 @@ def run(stack, quick=False):
             "first_byte_seconds": first_bytes[name],
             "first_byte_seconds_while_measuring_throughput": [r["first_byte_seconds"] for r in runs["streamed"]],
             "max_memory_growth_mib": max(r["max_memory_growth_mib"] for r in runs["streamed"]),
+            "server_cpu_seconds_per_gb": median([r["server_cpu_seconds_per_gb"] for r in runs["streamed"]]),
+            "direct_cpu_seconds_per_gb": median([r.get("cpu_seconds_per_gb", 0) for r in runs["direct"]]),
             "bytes": runs["streamed"][0]["bytes"],
         }
     targets = {
@@ -248,11 +276,21 @@ def run(stack, quick=False):
                 f"{s['ratio']:.2f}× ({', '.join(f'{r:.2f}' for r in s['ratios_per_round'])})",
                 f"{s['first_byte_seconds'] * 1000:.0f} ms",
                 f"{s['max_memory_growth_mib']:.0f} MiB",
+                f"{s['server_cpu_seconds_per_gb']:.2f} s"
+                + (f" (direct read: {s['direct_cpu_seconds_per_gb']:.2f} s)" if s["direct_cpu_seconds_per_gb"] else ""),
             ]
         )
     print(
         table(
-            ["storage", "ZIP MB/s", "direct MB/s", "ratio (median; each round)", "first byte", "worker RSS growth"],
+            [
+                "storage",
+                "ZIP MB/s",
+                "direct MB/s",
+                "ratio (median; each round)",
+                "first byte",
+                "worker RSS growth",
+                "worker CPU per GB",
+            ],
             rows,
         )
     )
