@@ -158,7 +158,7 @@ def _handed_on(chunks, sock):
             else:
                 if not headers_sent:
                     yield b""
-                chunk.send(sock)
+                chunk.send(sock, PIECE_SIZE)
                 chunk = b""
         headers_sent = True
         yield chunk

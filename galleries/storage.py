@@ -21,6 +21,7 @@ galleries/serving.py's. On S3 the bucket stays private.
 import hashlib
 import hmac
 import os
+import select
 import time
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
@@ -60,10 +61,27 @@ class FileRange:
     def __bytes__(self):
         return os.pread(self.file.fileno(), self.length, self.offset)
 
-    def send(self, sock):
-        sent = sock.sendfile(self.file, self.offset, self.length)
-        if sent != self.length:
-            raise OSError(f"{self.file.name}: sent {sent} of {self.length} bytes (the file is shorter)")
+    def send(self, sock, piece_size):
+        """Send it by os.sendfile, each `piece_size` bytes within the socket's timeout, as
+        sendall() bounds a piece: a client that takes a byte now and then is still cut off
+        (socket.sendfile's timeout would only bound each wait)."""
+        timeout, offset, end = sock.gettimeout(), self.offset, self.offset + self.length
+        writable = select.poll()
+        writable.register(sock, select.POLLOUT)
+        while offset < end:
+            piece_end = min(offset + piece_size, end)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while offset < piece_end:
+                try:
+                    sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, piece_end - offset)
+                except BlockingIOError:  # a socket with a timeout does not block
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not writable.poll(left * 1000):
+                        raise TimeoutError("timed out") from None
+                    continue
+                if not sent:
+                    raise OSError(f"{self.file.name}: shorter than recorded")
+                offset += sent
 
 
 class LocalPhotoStorage(FileSystemStorage):
@@ -79,7 +97,7 @@ class LocalPhotoStorage(FileSystemStorage):
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         with self.open(key, "rb") as file:
-            if sendable:  # in pieces of CHUNK_SIZE: os.sendfile's timeout bounds each wait, not a piece
+            if sendable:  # fewer, larger pieces: FileRange.send keeps the send timeout per 256 KiB
                 stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
                 for offset in range(start, int(stop), CHUNK_SIZE):
                     yield FileRange(file, offset, int(min(CHUNK_SIZE, stop - offset)))
