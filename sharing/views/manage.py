@@ -8,14 +8,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
 from sharing import extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
-from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
+from viewport.http import answer, login_required, next_url, posted_data, refuse_form, sends_json
 
 
 def owned_link(request, link_id):
@@ -56,10 +56,7 @@ def invalid_form(request, form, link=None):
 
 def back(request, link):
     """The page the form was posted from (the share link list), else the gallery."""
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        return next_url
-    return link.gallery
+    return next_url(request, link.gallery)
 
 
 @login_required
