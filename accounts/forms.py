@@ -73,6 +73,15 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     class Meta(SignupForm.Meta):
         fields = ["display_name", "email", "current_password", "notify_favourites", "notify_daily_digest"]
 
+    @property
+    def email_changed(self):
+        return self.cleaned_data.get("email", self.initial["email"]) != self.initial["email"]
+
+    def save(self, commit=True):
+        if self.email_changed:
+            self.instance.email_verified_at = None  # a new address is confirmed anew
+        return super().save(commit)
+
     def clean(self):
         cleaned_data = super().clean()
         email, password = cleaned_data.get("email"), cleaned_data.get("current_password")
@@ -101,6 +110,7 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
     def save(self, commit=True):
         user = super().save(commit)
         throttling.clear_login_failures(user.email)
+        user.confirm_email(user.email)  # the reset link reached that inbox: the address is theirs
         return user
 
 

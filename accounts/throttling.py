@@ -231,10 +231,14 @@ RATE_LIMITS = {
         (Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),),
         "You have reached today’s limit of {limit} recipients. Nothing was sent; please try again tomorrow.",
     ),
-    # Coming next: wrong download PINs, throttled like link passwords; address confirmation mails.
+    # Mail to addresses that visitors of a share link typed (favourites' resume link, reminders):
+    # never the photographer's limit. One a day per address, and a day's most for the link.
+    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY))),
+    # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
         (Limit("link network", 10, MINUTES_15),), "Too many wrong PINs. Please wait a few minutes and try again."
     ),
+    # Mails asking to confirm an account's address (signup, a changed address, "send it again").
     "address-confirmation": Action(
         (Limit("account", 3, HOUR), Limit("network", 10, HOUR)),
         "Too many confirmation e-mails were asked for. Please try again {when}.",

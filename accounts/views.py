@@ -8,12 +8,13 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
-from accounts.throttling import RateLimited, client_network
-from viewport.http import login_required, too_many_requests
+from accounts.tasks import send_address_confirmation
+from accounts.throttling import RateLimited, client_network, consume
+from viewport.http import answer, login_required, next_url, too_many_requests
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def signup(request):
             return too_many_requests(request, limited, "accounts/signup.html", {"form": form})
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+        ask_to_confirm(request, user)
         return redirect("galleries:gallery_list")
     return render(request, "accounts/signup.html", {"form": form})
 
@@ -50,8 +52,10 @@ def signup(request):
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        user = form.save()
         messages.success(request, "Your profile has been saved.")
+        if form.email_changed:
+            ask_to_confirm(request, user)
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -79,6 +83,66 @@ class RedirectThenSend(HttpResponseRedirect):
                 message.send()
             except Exception:
                 logger.exception("Could not send an e-mail to %s", message.to)
+
+
+def ask_to_confirm(request, user):
+    """Mail `user` a link to confirm their address and say so, within
+    RATE_LIMITS["address-confirmation"]; past it, say when to ask again. True if it was sent."""
+    try:
+        consume("address-confirmation", account=user.pk, network=client_network(request))
+    except RateLimited as limited:
+        messages.warning(request, f"We could not send a confirmation link now. {limited}")
+        return False
+    send_address_confirmation.enqueue(str(user.pk))
+    messages.info(
+        request,
+        f"We sent a link to {user.email}: open it within {mail.CONFIRMATION_DAYS} days to confirm your address. "
+        "Until then Viewport e-mails nobody on your behalf.",
+    )
+    return True
+
+
+@login_required
+@require_POST
+def confirm_email_resend(request):
+    """Send the confirmation link again (a 429 past RATE_LIMITS["address-confirmation"])."""
+    user = request.user
+    back = next_url(request, reverse("galleries:gallery_list"))
+    if user.is_email_verified:
+        return answer(request, {"email": user.email, "confirmed": True}, back, "Your address is confirmed already.")
+    try:
+        consume("address-confirmation", account=user.pk, network=client_network(request))
+    except RateLimited as limited:
+        return too_many_requests(request, limited, "accounts/confirm_email.html", {"resend": True})
+    send_address_confirmation.enqueue(str(user.pk))
+    sent = f"We sent a new link to {user.email}. It works for {mail.CONFIRMATION_DAYS} days."
+    return answer(request, {"email": user.email, "confirmed": False}, back, sent, status=202)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token):
+    """A confirmation link from the mail: valid CONFIRMATION_DAYS, once, for the address it was
+    sent to. Opened in the account's own session it confirms at once; elsewhere (a mail scanner
+    that follows links, another browser) it shows a button, so that only a person confirms."""
+    found = mail.read_confirmation_token(token)
+    user, address = found or (None, None)
+    if user is None or address != user.email or user.is_email_verified:
+        message = (
+            "Your address is confirmed already: this link has been used."
+            if user and address == user.email
+            else f"This confirmation link is not valid: it may be older than {mail.CONFIRMATION_DAYS} days, "
+            "or for an address that is no longer the account’s. Log in to get a new one."
+        )
+        return render(request, "accounts/confirm_email.html", {"message": message, "resend": True}, status=400)
+    if request.method == "POST" or request.user == user:
+        user.confirm_email(address)
+        if request.user == user:
+            messages.success(
+                request, f"Thank you: {address} is confirmed. You can e-mail your galleries to clients now."
+            )
+            return redirect("galleries:gallery_list")
+        return render(request, "accounts/confirm_email.html", {"confirmed": address})
+    return render(request, "accounts/confirm_email.html", {"address": address})
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

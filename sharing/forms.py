@@ -206,10 +206,18 @@ class SendLinkForm(forms.Form):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
         text = "\n".join(self.data.getlist("emails")) if hasattr(self.data, "getlist") else self.cleaned_data["emails"]
         addresses = [part.strip() for part in re.split(r"[,\r\n]+", text) if part.strip()]
-        invalid = [address for address in addresses if not is_email(address)]
+        problems = {address: address_problem(address) for address in addresses}
+        invalid = [address for address, problem in problems.items() if problem == "invalid"]
         if invalid:
             raise forms.ValidationError(
                 "Not e-mail addresses: %(invalid)s. Nothing was sent.", params={"invalid": ", ".join(invalid)}
+            )
+        local = [address for address, problem in problems.items() if problem == "not_internet"]
+        if local:
+            raise forms.ValidationError(
+                "Mail goes only to addresses on an internet domain, not to %(local)s (localhost, an IP address "
+                "or a name without a dot). Nothing was sent.",
+                params={"local": ", ".join(local)},
             )
         unique = list(dict.fromkeys(User.objects.normalize_email(address) for address in addresses))
         if not unique:
@@ -250,9 +258,10 @@ class SendLinkForm(forms.Form):
         return invitations
 
 
-def is_email(address):
+def address_problem(address):
+    """None for an address mail may go to, else why not: "invalid" or "not_internet"."""
     try:
         validate_mail_address(address)
-    except forms.ValidationError:
-        return False
-    return True
+    except forms.ValidationError as error:
+        return "not_internet" if error.code == "not_internet" else "invalid"
+    return None

@@ -64,6 +64,8 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    download_pin_hash = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    require_email = models.BooleanField("ask visitors for their e-mail address", default=False, db_default=False)
     remind_days = models.PositiveSmallIntegerField(
         "expiry reminder",
         default=0,

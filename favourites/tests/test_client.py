@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.mail import unsubscribe
+from accounts.models import RateLimitHit
 from favourites.models import Favourite, FavouriteList, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
 from favourites.visitor import COOKIE
@@ -354,7 +355,7 @@ def test_starting_lists_is_limited_per_client_network(client, link, settings):
     assert type(client)().post(url("favourite_list", link), {"name": "Ben"}, **other).status_code == 302
 
 
-def test_the_resume_link_mail_respects_unsubscribes_and_the_photographers_daily_limit(client, link, settings):
+def test_the_resume_link_mail_respects_unsubscribes_and_not_the_photographers_daily_limit(client, link, settings):
     owner = link.gallery.owner
     unsubscribe(owner, "gone@example.com")
     post_json(client, url("favourite_list", link), {"name": "Ana", "email": "gone@example.com"})
@@ -362,8 +363,9 @@ def test_the_resume_link_mail_respects_unsubscribes_and_the_photographers_daily_
     settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 1
     post_json(type(client)(), url("favourite_list", link), {"name": "Ben", "email": "ben@example.com"})
     post_json(type(client)(), url("favourite_list", link), {"name": "Cy", "email": "cy@example.com"})
-    assert [message.to for message in mail.outbox] == [["ben@example.com"]]
+    assert [message.to for message in mail.outbox] == [["ben@example.com"], ["cy@example.com"]]
     assert "List-Unsubscribe" in mail.outbox[0].extra_headers
+    assert not RateLimitHit.objects.filter(scope="mail-recipients").exists()
 
 
 def test_a_visitor_name_from_another_link_is_not_taken(client, link, photos):

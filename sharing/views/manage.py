@@ -15,7 +15,7 @@ from galleries.models import Gallery
 from sharing import extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
-from viewport.http import answer, login_required, next_url, posted_data, refuse_form, sends_json
+from viewport.http import answer, login_required, next_url, posted_data, refuse, refuse_form, sends_json
 
 
 def owned_link(request, link_id):
@@ -136,6 +136,12 @@ def share_link_stats_csv(request, link_id):
 def share_link_send(request, link_id):
     """E-mail the link to the addresses posted as `emails`, with `message`: all or none."""
     link = owned_link(request, link_id)
+    if not request.user.is_email_verified:
+        message = (
+            f"Confirm your e-mail address first: open the link we sent to {request.user.email}. "
+            "Until then Viewport e-mails nobody on your behalf. Nothing was sent."
+        )
+        return refuse(request, 403, message, "sharing/sharelink_detail.html", detail_context(request, link))
     form = SendLinkForm(posted_data(request), link=link)
     if not form.is_valid():
         return refuse_form(request, form, "sharing/sharelink_detail.html", detail_context(request, link, form))
