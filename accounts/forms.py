@@ -47,13 +47,14 @@ class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
         help_texts = {"display_name": "Shown to your clients on shared galleries."}
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
-    def save_for(self, client):
-        """The new account, for a client at `client` (throttling.client_network). Raises
-        RateLimited, with the reason among the form's errors, past RATE_LIMITS["signup"]."""
+    def save_for(self, client, solved=False):
+        """The new account, for a client at `client` (throttling.client_network), who `solved` a
+        challenge or not. Raises RateLimited or ChallengeRequired, with the reason among the
+        form's errors, past RATE_LIMITS["signup"]."""
         try:
-            throttling.consume("signup", network=client)
-        except throttling.RateLimited as limited:
-            self.add_error(None, str(limited))
+            throttling.consume("signup", network=client, solved=solved)
+        except (throttling.RateLimited, throttling.ChallengeRequired) as refused:
+            self.add_error(None, str(refused))
             raise
         return self.save()
 

@@ -9,6 +9,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("challenge/", views.challenge, name="challenge"),
     path("confirm-email/", views.confirm_email_resend, name="confirm_email_resend"),
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm_email"),
     path(

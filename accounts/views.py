@@ -4,16 +4,17 @@ from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import mail
+from accounts import challenges, mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.tasks import send_address_confirmation
-from accounts.throttling import RateLimited, client_network, consume
+from accounts.throttling import ChallengeRequired, RateLimited, client_network, consume, needs_challenge
 from viewport.http import answer, login_required, next_url, too_many_requests
 
 logger = logging.getLogger(__name__)
@@ -35,16 +36,20 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("galleries:gallery_list")
     form = SignupForm(request.POST or None)
+    client = client_network(request)
     if request.method == "POST" and form.is_valid():
         try:
-            user = form.save_for(client_network(request))
+            user = form.save_for(client, solved=challenges.is_solved(request.POST))
         except RateLimited as limited:
             return too_many_requests(request, limited, "accounts/signup.html", {"form": form})
+        except ChallengeRequired:
+            return render(request, "accounts/signup.html", {"form": form, "challenge": True}, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
         ask_to_confirm(request, user)
         return redirect("galleries:gallery_list")
-    return render(request, "accounts/signup.html", {"form": form})
+    context = {"form": form, "challenge": needs_challenge("signup", network=client)}
+    return render(request, "accounts/signup.html", context)
 
 
 @login_required
@@ -143,6 +148,13 @@ def confirm_email(request, token):
             return redirect("galleries:gallery_list")
         return render(request, "accounts/confirm_email.html", {"confirmed": address})
     return render(request, "accounts/confirm_email.html", {"address": address})
+
+
+@never_cache
+@require_safe
+def challenge(request):
+    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges)."""
+    return JsonResponse(challenges.new_challenge())
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

@@ -18,7 +18,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
 
-from accounts import throttling
+from accounts import challenges, throttling
 from galleries.models import Photo
 from sharing.models import ShareLink
 from viewport.http import refuse, too_many_requests
@@ -26,19 +26,23 @@ from viewport.http import refuse, too_many_requests
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
+# The page that asks for each secret again.
+TEMPLATES = {"link-password": "sharing/link_locked.html", "download-pin": "sharing/download_pin.html"}
 
 
 class LinkClosed(Exception):
     """The link shows nothing to this request now: `status`, `template` and `message` say why;
-    `limited`, a RateLimited, when it is a rate limit's 429."""
+    `limited`, a RateLimited, when it is a rate limit's 429; `challenge`: the form on the page
+    carries a proof-of-work challenge (accounts.challenges)."""
 
-    def __init__(self, status, template, message, link=None, limited=None):
+    def __init__(self, status, template, message, link=None, limited=None, challenge=False):
         super().__init__(message)
         self.status = status
         self.template = template
         self.message = message
         self.link = link
         self.limited = limited
+        self.challenge = challenge
 
 
 def shared_link(request, share_id, *related, unlocked=True):
@@ -53,7 +57,10 @@ def shared_link(request, share_id, *related, unlocked=True):
     if not link.is_active:
         raise LinkClosed(404, "sharing/link_paused.html", "This gallery is not available right now.", link=link)
     if unlocked and link.has_password and not is_unlocked(request, link):
-        raise LinkClosed(401, "sharing/link_locked.html", "This gallery needs a password.", link=link)
+        challenge = needs_challenge(request, link, "link-password")
+        raise LinkClosed(
+            401, TEMPLATES["link-password"], "This gallery needs a password.", link=link, challenge=challenge
+        )
     return link
 
 
@@ -80,18 +87,38 @@ def is_unlocked(request, link):
     return constant_time_compare(token, link.unlock_token)
 
 
-def check_password(request, link, password):
-    """Check a password typed on the link's form: wrong is LinkClosed 401. Too many wrong tries
-    (RATE_LIMITS["link-password"], per client network and per link) is LinkClosed 429, even for
-    the right password, so guessing stays slow whatever the guesser learns. Each try is counted
-    before its password is checked, so parallel guesses cannot all slip under the limits."""
+def check_password(request, link, data):
+    """Check the password of the link's form (`data`, the posted fields): wrong is LinkClosed 401.
+    Too many wrong tries from the client's network (RATE_LIMITS["link-password"]) is LinkClosed
+    429, even for the right password, so guessing stays slow whatever the guesser learns. Once
+    the link has seen many wrong tries, each try needs a solved challenge (accounts.challenges):
+    without one it is a 401 that asks for it, and its password is not checked."""
+    check_guess(request, link, "link-password", link.check_password, data.get("password", ""), data)
+
+
+def check_guess(request, link, action, check, guess, data):
+    """Check a secret typed on one of the link's forms (its password, its download PIN) under
+    `action`'s limits. Each try is counted before it is checked, so parallel guesses cannot all
+    slip under the limits; a right one is taken back."""
+    template = TEMPLATES[action]
     try:
-        attempt = throttling.consume("link-password", link=link.pk, network=throttling.client_network(request))
+        attempt = throttling.consume(
+            action, link=link.pk, network=throttling.client_network(request), solved=challenges.is_solved(data)
+        )
     except throttling.RateLimited as limited:
-        raise LinkClosed(429, "sharing/link_locked.html", str(limited), link=link, limited=limited) from None
-    if not link.check_password(password):
-        raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
+        raise LinkClosed(429, template, str(limited), link=link, limited=limited) from None
+    except throttling.ChallengeRequired as required:
+        raise LinkClosed(401, template, str(required), link=link, challenge=True) from None
+    if not check(guess):
+        wrong = "That password is not right." if action == "link-password" else "That PIN is not right."
+        challenge = needs_challenge(request, link, action)
+        raise LinkClosed(401, template, f"{wrong} Please try again.", link=link, challenge=challenge)
     attempt.take_back()  # only wrong tries count
+
+
+def needs_challenge(request, link, action):
+    """Whether the link's form for `action` should carry a challenge for the browser to solve."""
+    return throttling.needs_challenge(action, link=link.pk, network=throttling.client_network(request))
 
 
 def remember_unlock(response, link):
@@ -140,7 +167,7 @@ def public_view(view):
 
 
 def closed_response(request, closed):
-    context = {"link": closed.link}
+    context = {"link": closed.link, "challenge": closed.challenge}
     if closed.limited:
         response = too_many_requests(request, closed.limited, closed.template, context)
     else:

@@ -43,7 +43,7 @@ def public_gallery(request, share_id):
 @require_POST
 def unlock(request, share_id):
     link = shared_link(request, share_id, "gallery__owner", unlocked=False)
-    access.check_password(request, link, posted_data(request).get("password", ""))
+    access.check_password(request, link, posted_data(request))
     response = redirect(link)
     access.remember_unlock(response, link)
     return response
