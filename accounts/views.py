@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import challenges, mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
@@ -108,11 +108,14 @@ def ask_to_confirm(request, user):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def confirm_email_resend(request):
-    """Send the confirmation link again (a 429 past RATE_LIMITS["address-confirmation"])."""
+    """Send the confirmation link again (POST; a 429 past RATE_LIMITS["address-confirmation"]),
+    or the page that offers to (GET)."""
     user = request.user
     back = next_url(request, reverse("galleries:gallery_list"))
+    if request.method == "GET":
+        return render(request, "accounts/confirm_email.html", {"resend": True})
     if user.is_email_verified:
         return answer(request, {"email": user.email, "confirmed": True}, back, "Your address is confirmed already.")
     try:

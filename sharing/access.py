@@ -8,7 +8,9 @@ about links is written once and no route can skip it. In order:
 - paused: 404, with a page that says the gallery is not available right now;
 - password: 401 with the password form, until this browser unlocks this link (a signed cookie
   scoped to the link's path, which a password change invalidates);
-- downloads the photographer turned off: 403.
+- downloads the photographer turned off: 403;
+- downloads behind a PIN: 401 with the PIN form, until this browser types it (a signed cookie
+  scoped to the link's path, which a PIN change invalidates).
 """
 
 from functools import wraps
@@ -26,6 +28,8 @@ from viewport.http import refuse, too_many_requests
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
+DOWNLOAD_PIN_COOKIE = "viewport_download_pin"
+DOWNLOAD_PIN_SALT = "sharing.download-pin"
 # The page that asks for each secret again.
 TEMPLATES = {"link-password": "sharing/link_locked.html", "download-pin": "sharing/download_pin.html"}
 
@@ -73,10 +77,36 @@ def shared_photo(request, share_id, photo_id):
     return link, photo
 
 
-def check_download(link, kind):
-    """Refuse a `zip` or `single` download the photographer turned off for this link."""
+def check_download(request, link, kind):
+    """Refuse a `zip` or `single` download the photographer turned off for this link (403), or
+    one this browser has not typed the link's download PIN for (401, with the PIN form)."""
     if not (link.allow_zip if kind == "zip" else link.allow_single):
         raise LinkClosed(403, "sharing/downloads_off.html", "Downloads are turned off for this gallery.", link=link)
+    if needs_download_pin(request, link):
+        challenge = needs_challenge(request, link, "download-pin")
+        message = "Downloads of this gallery need a PIN: type the one the photographer gave you."
+        raise LinkClosed(401, TEMPLATES["download-pin"], message, link=link, challenge=challenge)
+
+
+# Download PINs
+
+
+def needs_download_pin(request, link):
+    """Whether downloads of `link` still need its PIN in this browser."""
+    if not link.has_download_pin:
+        return False
+    token = request.get_signed_cookie(DOWNLOAD_PIN_COOKIE, default="", salt=DOWNLOAD_PIN_SALT, max_age=UNLOCK_SECONDS)
+    return not constant_time_compare(token, link.download_pin_token)
+
+
+def check_download_pin(request, link, data):
+    """Check the PIN of the link's PIN form (`data`, the posted fields): like its password."""
+    check_guess(request, link, "download-pin", link.check_download_pin, data.get("pin", "").strip(), data)
+
+
+def remember_download_pin(response, link):
+    """Let this browser download from `link` for a day, until its PIN changes."""
+    set_link_cookie(response, link, DOWNLOAD_PIN_COOKIE, link.download_pin_token, DOWNLOAD_PIN_SALT, UNLOCK_SECONDS)
 
 
 # Passwords

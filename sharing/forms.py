@@ -66,10 +66,29 @@ class ShareLinkForm(forms.ModelForm):
         help_text="Optional, at least 6 characters. Clients type it once per browser, for 24 hours.",
     )
     password_clear = forms.BooleanField(label="Remove the password", required=False, widget=SwitchInput)
+    download_pin = forms.RegexField(
+        label="Download PIN",
+        regex=r"^[0-9]{4,8}$",
+        required=False,
+        strip=True,
+        error_messages={"invalid": "A PIN is 4 to 8 digits."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]{4,8}"}),
+        help_text="Optional, 4 to 8 digits: clients may look at the photos, and type it to download them.",
+    )
+    download_pin_clear = forms.BooleanField(label="Remove the download PIN", required=False, widget=SwitchInput)
 
     class Meta:
         model = ShareLink
-        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days"]
+        fields = [
+            "label",
+            "expires_at",
+            "is_active",
+            "allow_zip",
+            "allow_single",
+            "download_size",
+            "remind_days",
+            "require_email",
+        ]
         labels = {
             "label": "Label",
             "is_active": "Link is active (untick to pause it)",
@@ -77,18 +96,21 @@ class ShareLinkForm(forms.ModelForm):
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
             "remind_days": "Remind before expiry (days)",
+            "require_email": "Ask visitors for their e-mail address",
         }
         help_texts = {
             "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
             "remind_days": (
                 "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
             ),
+            "require_email": "Before they see anything; you see who viewed and downloaded what.",
         }
         widgets = {
             "label": forms.TextInput(attrs={"placeholder": "e.g. Parents"}),
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "require_email": SwitchInput,
         }
 
     field_order = [
@@ -102,6 +124,9 @@ class ShareLinkForm(forms.ModelForm):
         "allow_zip",
         "allow_single",
         "download_size",
+        "download_pin",
+        "download_pin_clear",
+        "require_email",
     ]
 
     def __init__(self, data=None, *args, partial=False, **kwargs):
@@ -120,6 +145,8 @@ class ShareLinkForm(forms.ModelForm):
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
+        if self.instance.has_download_pin:
+            self.fields["download_pin"].help_text = "Downloads need a PIN. Leave empty to keep it."
 
     def _with_missing_fields_kept(self, data, settings, off_when_missing):
         data = data.copy()
@@ -157,6 +184,8 @@ class ShareLinkForm(forms.ModelForm):
                 self.add_error(name, "Use true or false.")
         if cleaned_data.get("password") and cleaned_data.get("password_clear"):
             self.add_error("password", "Set a new password or remove it, not both.")
+        if cleaned_data.get("download_pin") and cleaned_data.get("download_pin_clear"):
+            self.add_error("download_pin", "Set a new PIN or remove it, not both.")
         return cleaned_data
 
     def save(self, commit=True):
@@ -165,6 +194,10 @@ class ShareLinkForm(forms.ModelForm):
             link.set_password(None)
         elif self.cleaned_data.get("password"):
             link.set_password(self.cleaned_data["password"])
+        if self.cleaned_data.get("download_pin_clear"):
+            link.set_download_pin(None)
+        elif self.cleaned_data.get("download_pin"):
+            link.set_download_pin(self.cleaned_data["download_pin"])
         if commit:
             link.save()
             for extension, fields in self.parts:

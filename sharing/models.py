@@ -114,6 +114,24 @@ class ShareLink(models.Model):
         return salted_hmac("sharing.unlock", f"{self.pk}:{self.password_hash}", algorithm="sha256").hexdigest()
 
     @property
+    def has_download_pin(self):
+        return bool(self.download_pin_hash)
+
+    def set_download_pin(self, pin):
+        """Hash like a password; None or empty removes the PIN."""
+        self.download_pin_hash = make_password(pin) if pin else ""
+
+    def check_download_pin(self, pin):
+        return self.has_download_pin and check_password(pin, self.download_pin_hash)
+
+    @property
+    def download_pin_token(self):
+        """What a browser that typed the download PIN keeps: it changes with the PIN."""
+        return salted_hmac(
+            "sharing.download-pin", f"{self.pk}:{self.download_pin_hash}", algorithm="sha256"
+        ).hexdigest()
+
+    @property
     def serves_web_size(self):
         return self.download_size == self.DownloadSize.WEB
 

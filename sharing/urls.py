@@ -14,6 +14,7 @@ urlpatterns = [
     path("share-links/<uuid:link_id>/delete/", manage.share_link_delete, name="share_link_delete"),
     path("s/<uuid:share_id>/", public.public_gallery, name="public_gallery"),
     path("s/<uuid:share_id>/unlock/", public.unlock, name="unlock"),
+    path("s/<uuid:share_id>/download-pin/", public.download_pin, name="download_pin"),
     path("s/<uuid:share_id>/zip/", public.zip_download, name="zip_download"),
     path("s/<uuid:share_id>/sets/<uuid:set_id>/zip/", public.set_zip_download, name="set_zip_download"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/", public.public_photo, name="public_photo"),

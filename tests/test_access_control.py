@@ -32,6 +32,8 @@ PUBLIC = {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
     "unsubscribe",
+    "accounts:challenge",
+    "accounts:confirm_email",
 }
 # Signed-in photographers; no object in the URL, each sees only their own things.
 SIGNED_IN = {
@@ -40,6 +42,7 @@ SIGNED_IN = {
     "accounts:profile",
     "accounts:password_change",
     "accounts:password_change_done",
+    "accounts:confirm_email_resend",
 }
 # One photographer's gallery, photo or share link: anyone else gets a 404.
 OWNED = {
@@ -83,6 +86,7 @@ SHARED = {
     "sharing:public_thumbnail",
     "sharing:public_preview",
     "sharing:photo_download",
+    "sharing:download_pin",
 }
 # A share link's own forms, which only answer POST (the password form, a client's favourites).
 SHARED_FORMS = {
@@ -159,9 +163,13 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
         if namespace == STAFF_NAMESPACE:
             expected = response.status_code == 200 if name == "admin:login" else login_redirect(response, admin=True)
         elif name in PUBLIC:
-            # Logging out only answers POST; the made-up unsubscribe token is not valid (404);
-            # everything else is a page for anyone.
-            expected = response.status_code == {"accounts:logout": 405, "unsubscribe": 404}.get(name, 200)
+            # Logging out only answers POST; the made-up unsubscribe token is not valid (404), nor
+            # the made-up confirmation token (400); everything else is a page for anyone.
+            expected = response.status_code == {
+                "accounts:logout": 405,
+                "unsubscribe": 404,
+                "accounts:confirm_email": 400,
+            }.get(name, 200)
         elif name in SHARED:
             expected = response.status_code in (200, 302)
         elif name in SHARED_FORMS:
@@ -251,6 +259,7 @@ def shared_urls(link, photo, photo_set=None):
     yield reverse("sharing:zip_download", args=[link.pk])
     yield reverse("sharing:set_zip_download", args=[link.pk, photo_set.pk if photo_set else uuid.uuid4()])
     yield from photo_urls(link, photo)
+    yield reverse("sharing:download_pin", args=[link.pk])
 
 
 def photo_urls(link, photo):

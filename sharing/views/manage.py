@@ -33,6 +33,8 @@ def link_json(request, link):
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         "is_active": link.is_active,
         "has_password": link.has_password,
+        "has_download_pin": link.has_download_pin,
+        "require_email": link.require_email,
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
