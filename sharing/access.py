@@ -197,7 +197,9 @@ def public_view(view):
 
 
 def closed_response(request, closed):
-    context = {"link": closed.link, "challenge": closed.challenge}
+    # Where a form on the page goes on to once answered (the download that asked for the PIN).
+    go_on = request.POST.get("next", "") if request.method == "POST" else request.get_full_path()
+    context = {"link": closed.link, "challenge": closed.challenge, "next": go_on}
     if closed.limited:
         response = too_many_requests(request, closed.limited, closed.template, context)
     else:
