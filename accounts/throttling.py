@@ -228,6 +228,12 @@ RATE_LIMITS = {
         (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
         "Too many wrong passwords. Please wait a few minutes and try again.",
     ),
+    # Visitors registering on a share link that asks for their address (a row each): a venue's
+    # wifi may carry a whole wedding party.
+    "link-registration": Action(
+        (Limit("link network", 60, HOUR),),
+        "Too many visitors gave their address from your network just now. Please try again {when}.",
+    ),
     # Lists of favourites started on a share link (each may e-mail its resume link to an address).
     "favourites-start": Action(
         (Limit("link network", 5, HOUR), Limit("link", 60, HOUR)),

@@ -8,11 +8,14 @@ about links is written once and no route can skip it. In order:
 - paused: 404, with a page that says the gallery is not available right now;
 - password: 401 with the password form, until this browser unlocks this link (a signed cookie
   scoped to the link's path, which a password change invalidates);
+- visitor registration (`require_email`): 401 with a form for an e-mail address and a name,
+  until this browser gave them (a signed cookie scoped to the link's path);
 - downloads the photographer turned off: 403;
 - downloads behind a PIN: 401 with the PIN form, until this browser types it (a signed cookie
   scoped to the link's path, which a PIN change invalidates).
 """
 
+from collections import namedtuple
 from functools import wraps
 
 from django.conf import settings
@@ -28,6 +31,9 @@ from viewport.http import refuse, too_many_requests
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
+REGISTRATION_COOKIE = "viewport_registration"
+REGISTRATION_SALT = "sharing.registration"
+VISITOR_SECONDS = 180 * 24 * 60 * 60
 DOWNLOAD_PIN_COOKIE = "viewport_download_pin"
 DOWNLOAD_PIN_SALT = "sharing.download-pin"
 # The page that asks for each secret again.
@@ -49,10 +55,11 @@ class LinkClosed(Exception):
         self.challenge = challenge
 
 
-def shared_link(request, share_id, *related, unlocked=True):
+def shared_link(request, share_id, *related, unlocked=True, registered=True):
     """The share link, if this request may see it; else LinkClosed (or Http404 when unknown).
 
-    `unlocked=False` skips only the password (for the unlock form itself).
+    `unlocked=False` skips the password and the registration (for the unlock form itself),
+    `registered=False` the registration only (for the registration form).
     """
     links = ShareLink.objects.with_extensions()
     link = get_object_or_404(links.select_related(*related) if related else links, pk=share_id)
@@ -65,6 +72,9 @@ def shared_link(request, share_id, *related, unlocked=True):
         raise LinkClosed(
             401, TEMPLATES["link-password"], "This gallery needs a password.", link=link, challenge=challenge
         )
+    if unlocked and registered and link.require_email and not registered_visitor(request, link):
+        message = "Tell us your e-mail address to see this gallery."
+        raise LinkClosed(401, "sharing/register.html", message, link=link)
     return link
 
 
@@ -86,6 +96,33 @@ def check_download(request, link, kind):
         challenge = needs_challenge(request, link, "download-pin")
         message = "Downloads of this gallery need a PIN: type the one the photographer gave you."
         raise LinkClosed(401, TEMPLATES["download-pin"], message, link=link, challenge=challenge)
+
+
+# Visitors who said who they are
+
+# Who a visitor said they are, for the link's statistics: an id and a name to show.
+Visitor = namedtuple("Visitor", ["id", "label"])
+
+
+def registered_visitor(request, link):
+    """The Visitor this browser registered as on `link` (remember_registration()), or None."""
+    value = request.get_signed_cookie(REGISTRATION_COOKIE, default="", salt=REGISTRATION_SALT, max_age=VISITOR_SECONDS)
+    link_id, _, visitor = value.partition("|")
+    if link_id != str(link.pk) or "|" not in visitor:
+        return None  # a cookie copied from another link names nobody here
+    return Visitor(*visitor.split("|", 1))
+
+
+def registration(request, link):
+    """The LinkVisitor this browser registered as on `link`, or None."""
+    visitor = registered_visitor(request, link)
+    return link.visitors.filter(pk=visitor.id).first() if visitor else None
+
+
+def remember_registration(response, link, link_visitor):
+    """Let this browser see a link that asks for an e-mail address, as `link_visitor`."""
+    value = f"{link.pk}|{link_visitor.pk}|{link_visitor.label}"
+    set_link_cookie(response, link, REGISTRATION_COOKIE, value, REGISTRATION_SALT, VISITOR_SECONDS)
 
 
 # Download PINs

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.mail import is_unsubscribed
-from accounts.models import User, validate_mail_address
+from accounts.models import User, refuse_control_characters, validate_mail_address
 from sharing import extensions
-from sharing.models import Invitation, ShareLink
+from sharing.models import Invitation, LinkVisitor, ShareLink
 from sharing.tasks import send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
@@ -298,3 +298,32 @@ def address_problem(address):
     except forms.ValidationError as error:
         return "not_internet" if error.code == "not_internet" else "invalid"
     return None
+
+
+class RegistrationForm(forms.Form):
+    """Who opens a link that asks for an e-mail address: the address (as typed; nobody confirms
+    it) and, if they like, a name."""
+
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        validators=[validate_mail_address],
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    name = forms.CharField(
+        label="Your name",
+        max_length=100,
+        required=False,
+        validators=[refuse_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def save(self, link):
+        """The link's visitor with this address (the same one when they come back on another
+        device), with the name given now if any."""
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        visitor, _ = LinkVisitor.objects.get_or_create(link=link, email=email)
+        if self.cleaned_data["name"] and self.cleaned_data["name"] != visitor.name:
+            visitor.name = self.cleaned_data["name"]
+            visitor.save(update_fields=["name"])
+        return visitor

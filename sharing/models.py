@@ -210,6 +210,30 @@ class Invitation(models.Model):
         return f"{self.link} to {self.email}"
 
 
+class LinkVisitor(models.Model):
+    """Someone who gave their e-mail address (and perhaps a name) to open a link that asks for it
+    (`require_email`): what they did there is in the activity log under their id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="visitors")
+    email = models.EmailField(max_length=254, help_text="As typed, normalised; nobody confirmed it.")
+    name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    first_seen = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "share_link_visitors"
+        ordering = ["-first_seen"]
+        constraints = [models.UniqueConstraint(fields=["link", "email"], name="share_link_visitors_one_per_address")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        """How the visitor is shown to the photographer."""
+        return f"{self.name} ({self.email})" if self.name else self.email
+
+
 # Statistics. One row per link and day; the counters on ShareLink are their sums.
 LINK_COUNTERS = ("views", "zip_downloads", "single_downloads")
 DAY_COUNTERS = ("views", "unique_visitors", "zip_downloads", "single_downloads")

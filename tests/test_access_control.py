@@ -69,6 +69,7 @@ OWNED = {
     "sharing:share_link_detail",
     "sharing:share_link_stats_csv",
     "sharing:share_link_send",
+    "sharing:share_link_visitors_csv",
     "favourites:gallery_favourites",
     "favourites:favourites_csv",
     "favourites:favourites_filenames",
@@ -91,6 +92,7 @@ SHARED = {
 # A share link's own forms, which only answer POST (the password form, a client's favourites).
 SHARED_FORMS = {
     "sharing:unlock",
+    "sharing:register",
     "favourites:favourite_add",
     "favourites:favourite_remove",
     "favourites:favourite_comment",

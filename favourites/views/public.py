@@ -21,7 +21,7 @@ from favourites.forms import CommentForm, StartListForm
 from favourites.models import FavouriteList, FavouritesClosed, FavouritesSettings
 from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
-from sharing import stats, zips
+from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import answer, next_url, posted_data, refuse, refuse_form, too_many_requests, wants_json
 
@@ -93,7 +93,8 @@ def favourite_list(request, share_id):
 def start_list(request, link):
     """Start the visitor's list. Lists start slowly (RATE_LIMITS["favourites-start"]): each may
     e-mail its resume link to an address."""
-    form = StartListForm(link, posted_data(request))
+    registered = access.registration(request, link)
+    form = StartListForm(link, posted_data(request), registered=registered)
     try:
         started = consume("favourites-start", link=link.pk, network=client_network(request))
     except RateLimited as limited:
@@ -119,7 +120,8 @@ def start_list(request, link):
         status=201,
     )
     remember_list(response, link, form.token)
-    stats.remember_visitor(response, link, visitor_of(favourite_list))
+    if registered is None:  # a registered visitor is known by their address already
+        stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
 
 

@@ -12,7 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
-from sharing import extensions, stats
+from sharing import exports, extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
 from viewport.http import answer, login_required, next_url, posted_data, refuse, refuse_form, sends_json
@@ -114,6 +114,8 @@ def detail_context(request, link, send_form=None):
         "send_form": send_form or SendLinkForm(link=link),
         "invitations": link.invitations.all()[:100],
         "activity": stats.identified_activity(link),
+        "visitors": stats.visitors(link) if link.require_email or link.visitors.exists() else None,
+        "visitor_columns": [stats.columns()[name] for name in stats.visitor_columns()],
     }
 
 
@@ -130,6 +132,17 @@ def share_link_stats_csv(request, link_id):
     writer.writerow(["date", *columns])
     for day in stats.days_of(link, last=last):
         writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in columns)])
+    return response
+
+
+@login_required
+@require_GET
+def share_link_visitors_csv(request, link_id):
+    """The visitors who gave their address on the link, with what they did, as CSV."""
+    link = owned_link(request, link_id)
+    sheet = exports.visitors_csv(stats.visitors(link), stats.visitor_columns())
+    response = HttpResponse(sheet, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"share-link-{link.pk}-visitors.csv")
     return response
 
 

@@ -12,9 +12,11 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import throttling
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
-from viewport.http import answer, next_url, posted_data
+from sharing.forms import RegistrationForm
+from viewport.http import answer, next_url, posted_data, refuse_form, too_many_requests
 
 # Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
 # link still opens): revoking, pausing or locking a link bites within this.
@@ -140,3 +142,22 @@ def download_pin(request, share_id):
     context = {"link": link, "download": download, "accepted": not access.needs_download_pin(request, link)}
     context["challenge"] = not context["accepted"] and access.needs_challenge(request, link, "download-pin")
     return render(request, "sharing/download_pin.html", context)
+
+
+@public_view
+@require_POST
+def register(request, share_id):
+    """A visitor of a link that asks for an e-mail address gives it (and a name): this browser
+    may see the link from now on, and what they do there is theirs in the link's statistics."""
+    link = shared_link(request, share_id, "gallery__owner", registered=False)
+    form = RegistrationForm(posted_data(request))
+    if not form.is_valid():
+        return refuse_form(request, form, "sharing/register.html", {"link": link}, status=400)
+    try:
+        throttling.consume("link-registration", link=link.pk, network=throttling.client_network(request))
+    except throttling.RateLimited as limited:
+        return too_many_requests(request, limited, "sharing/register.html", {"link": link, "form": form})
+    visitor = form.save(link)
+    response = answer(request, {"email": visitor.email, "name": visitor.name}, link)
+    access.remember_registration(response, link, visitor)
+    return response
