@@ -3,9 +3,10 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,6 +27,7 @@ from galleries.ordering import Sort
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
+from viewport import metrics as viewport_metrics
 from viewport.http import answer, login_required, posted_data, refuse_form
 
 
@@ -146,6 +148,7 @@ def photo_upload(request, gallery_id):
     if not into.is_valid():
         return refused(request, gallery, into)
     batch = store_photos(gallery, request.FILES.getlist("photos"), into.cleaned_data["set_id"])
+    viewport_metrics.UPLOADED_BYTES.inc(sum(photo.file_size for photo in batch.photos))
     count = len(batch.photos)
     return answer(
         request,
@@ -336,3 +339,25 @@ def healthz(request):
     except Exception as error:  # e.g. a database that answers SELECT 1 but is not migrated
         body["queue"] = f"error: {type(error).__name__}"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus metrics (viewport/metrics.py) for a scraper that sends `Authorization: Bearer
+    <VIEWPORT_METRICS_TOKEN>`: 401 without it, and no such page while no token is configured."""
+    token = settings.VIEWPORT_METRICS_TOKEN
+    if not token:
+        raise Http404("Metrics are off: set VIEWPORT_METRICS_TOKEN.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not constant_time_compare(given.strip(), token):
+        response = HttpResponse(
+            "A metrics token is required: Authorization: Bearer <token>.\n", status=401, content_type="text/plain"
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    try:
+        queue = task_queue_status()
+    except Exception:  # the database is down: the rest still says what this server went through
+        queue = None
+    return viewport_metrics.exposition(queue)

@@ -5,7 +5,6 @@ daily digest and pruning the visitor hashes. Periodic ones are enqueued by the s
 from collections import defaultdict
 from datetime import date, timedelta
 
-from crontask import cron
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.tasks import task
@@ -16,6 +15,7 @@ from accounts.mail import client_mail, send_to_client
 from accounts.models import SentMail
 from accounts.tasks import notify_photographer
 from galleries.storage import STORAGE_ERRORS
+from galleries.tasks import periodic
 from sharing import stats
 from sharing.models import MAX_REMIND_DAYS, Invitation, LinkDay, ShareLink
 
@@ -31,7 +31,7 @@ def send_invitation(invitation_id):
     return send_to_client(invitation.link.gallery.owner, f"invitation:{invitation.pk}", mail, counted=True)
 
 
-@cron("5 * * * *")
+@periodic("5 * * * *")
 @task
 def send_expiry_reminders():
     """Every hour: queue a reminder for each recipient of each link whose reminder is due."""
@@ -99,7 +99,7 @@ def thumbnail_bytes(photo):
         return None
 
 
-@cron("15 0 * * *")
+@periodic("15 0 * * *")
 @task
 def send_daily_digests(day=None):
     """Just after midnight: each photographer whose links were opened the day before (`day`,
@@ -125,7 +125,7 @@ def digest_line(row):
     }
 
 
-@cron("30 3 * * *")
+@periodic("30 3 * * *")
 @task
 def prune_visitor_hashes():
     """Every night: delete visitor hashes older than VIEWPORT_VISITOR_HASH_DAYS (counts stay)."""

@@ -9,6 +9,7 @@ from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
 from viewport.http import refuse
+from viewport.metrics import UPLOAD_SLOTS_IN_USE
 
 
 class RequestLimitsMiddleware:
@@ -46,7 +47,8 @@ class RequestLimitsMiddleware:
             message = "Many photos are being processed right now. This one will be sent again in a moment."
             return refuse(request, 503, message, "503_busy.html", headers={"Retry-After": str(UPLOAD_RETRY_AFTER)})
         try:
-            return self.get_response(request)
+            with UPLOAD_SLOTS_IN_USE.track_inprogress():
+                return self.get_response(request)
         finally:
             pool.release()
 

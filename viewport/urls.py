@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from galleries.views import healthz
+from galleries.views import healthz, metrics
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("", include("sharing.urls")),
     path("", include("favourites.urls")),
     path("healthz/", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
 ]
 
