@@ -39,6 +39,7 @@ def test_a_visitor_registers_types_the_pin_and_downloads(
     page.get_by_label("PIN").fill("0000")
     page.get_by_role("button", name="Download").click()
     expect(page.get_by_text("That PIN is not right")).to_be_visible()
+    page.screenshot(path=screenshot_dir / f"download-pin-{'js' if javascript else 'nojs'}.png")
     page.get_by_label("PIN").fill(PIN)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download").click()
@@ -57,3 +58,4 @@ def test_a_visitor_registers_types_the_pin_and_downloads(
     )
     expect(visitors.get_by_text("ana@example.com")).to_be_visible()
     expect(visitors.locator("tbody tr")).to_have_count(1)
+    visitors.screenshot(path=screenshot_dir / "link-visitors.png")
