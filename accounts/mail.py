@@ -124,8 +124,8 @@ def send_to_client(photographer, key, mail, counted=False, typed_on=None):
     - An address a visitor typed on the share link `typed_on` (favourites' resume link, the
       expiry reminder to such a visitor) never does, so that anonymous visitors cannot use the
       photographer's limit up: it gets at most one mail a day from that link, and the link's
-      visitors a limited number in all (RATE_LIMITS["visitor-mail"]). Such mails carry no text
-      a visitor typed.
+      visitors (and all the photographer's links' visitors) a limited number in all
+      (RATE_LIMITS["visitor-mail"]). Such mails carry no text a visitor typed.
     """
     [address] = mail.to
     if not photographer.is_email_verified:
@@ -134,7 +134,8 @@ def send_to_client(photographer, key, mail, counted=False, typed_on=None):
         return False
     try:
         if typed_on is not None:
-            throttling.consume("visitor-mail", link=typed_on.pk, address=User.objects.normalize_email(address))
+            address = User.objects.normalize_email(address)
+            throttling.consume("visitor-mail", link=typed_on.pk, address=address, photographer=photographer.pk)
         elif not counted:
             throttling.consume("mail-recipients", photographer=photographer.pk)
     except throttling.RateLimited:

@@ -245,8 +245,9 @@ RATE_LIMITS = {
         "You have reached today’s limit of {limit} recipients. Nothing was sent; please try again tomorrow.",
     ),
     # Mail to addresses that visitors of a share link typed (favourites' resume link, reminders):
-    # never the photographer's limit. One a day per address, and a day's most for the link.
-    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY))),
+    # never the photographer's recipient limit. One a day per address, a day's most for the link,
+    # and for all of a photographer's links (whose gallery names travel in these mails).
+    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY), Limit("photographer", 500, DAY))),
     # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
         (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
