@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.browser.helpers import photographer_page
+from tests.browser.helpers import photographer_page, serious_accessibility_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PIN = "4711"
@@ -30,6 +30,8 @@ def test_a_visitor_registers_types_the_pin_and_downloads(
     page.get_by_label("Your e-mail address").fill("ana@example.com")
     page.get_by_label("Your name").fill("Ana")
     page.screenshot(path=screenshot_dir / f"register-{'js' if javascript else 'nojs'}.png")
+    if javascript:  # axe-core runs in the page
+        assert serious_accessibility_violations(page) == []
     page.get_by_role("button", name="See the photos").click()
     expect(page.get_by_role("heading", name="Iceland, June")).to_be_visible()
 
@@ -40,6 +42,8 @@ def test_a_visitor_registers_types_the_pin_and_downloads(
     page.get_by_role("button", name="Download").click()
     expect(page.get_by_text("That PIN is not right")).to_be_visible()
     page.screenshot(path=screenshot_dir / f"download-pin-{'js' if javascript else 'nojs'}.png")
+    if javascript:
+        assert serious_accessibility_violations(page) == []
     page.get_by_label("PIN").fill(PIN)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download").click()
@@ -59,3 +63,5 @@ def test_a_visitor_registers_types_the_pin_and_downloads(
     expect(visitors.get_by_text("ana@example.com")).to_be_visible()
     expect(visitors.locator("tbody tr")).to_have_count(1)
     visitors.screenshot(path=screenshot_dir / "link-visitors.png")
+    if javascript:
+        assert serious_accessibility_violations(photographer) == []
