@@ -36,8 +36,12 @@ REGISTRATION_SALT = "sharing.registration"
 VISITOR_SECONDS = 180 * 24 * 60 * 60
 DOWNLOAD_PIN_COOKIE = "viewport_download_pin"
 DOWNLOAD_PIN_SALT = "sharing.download-pin"
-# The page that asks for each secret again.
-TEMPLATES = {"link-password": "sharing/link_locked.html", "download-pin": "sharing/download_pin.html"}
+# The page that asks for each secret of a link (by its action in RATE_LIMITS), and what a wrong
+# one reads.
+FORMS = {
+    "link-password": ("sharing/link_locked.html", "That password is not right. Please try again."),
+    "download-pin": ("sharing/download_pin.html", "That PIN is not right. Please try again."),
+}
 
 
 class LinkClosed(Exception):
@@ -70,7 +74,7 @@ def shared_link(request, share_id, *related, unlocked=True, registered=True):
     if unlocked and link.has_password and not is_unlocked(request, link):
         challenge = needs_challenge(request, link, "link-password")
         raise LinkClosed(
-            401, TEMPLATES["link-password"], "This gallery needs a password.", link=link, challenge=challenge
+            401, FORMS["link-password"][0], "This gallery needs a password.", link=link, challenge=challenge
         )
     if unlocked and registered and link.require_email and not registered_visitor(request, link):
         message = "Tell us your e-mail address to see this gallery."
@@ -95,7 +99,7 @@ def check_download(request, link, kind):
     if needs_download_pin(request, link):
         challenge = needs_challenge(request, link, "download-pin")
         message = "Downloads of this gallery need a PIN: type the one the photographer gave you."
-        raise LinkClosed(401, TEMPLATES["download-pin"], message, link=link, challenge=challenge)
+        raise LinkClosed(401, FORMS["download-pin"][0], message, link=link, challenge=challenge)
 
 
 # Visitors who said who they are
@@ -167,7 +171,7 @@ def check_guess(request, link, action, check, guess, data):
     """Check a secret typed on one of the link's forms (its password, its download PIN) under
     `action`'s limits. Each try is counted before it is checked, so parallel guesses cannot all
     slip under the limits; a right one is taken back."""
-    template = TEMPLATES[action]
+    template, wrong = FORMS[action]
     try:
         attempt = throttling.consume(
             action, link=link.pk, network=throttling.client_network(request), solved=challenges.is_solved(data)
@@ -177,9 +181,7 @@ def check_guess(request, link, action, check, guess, data):
     except throttling.ChallengeRequired as required:
         raise LinkClosed(401, template, str(required), link=link, challenge=True) from None
     if not check(guess):
-        wrong = "That password is not right." if action == "link-password" else "That PIN is not right."
-        challenge = needs_challenge(request, link, action)
-        raise LinkClosed(401, template, f"{wrong} Please try again.", link=link, challenge=challenge)
+        raise LinkClosed(401, template, wrong, link=link, challenge=needs_challenge(request, link, action))
     attempt.take_back()  # only wrong tries count
 
 
