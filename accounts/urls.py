@@ -12,6 +12,9 @@ urlpatterns = [
     path("challenge/", views.challenge, name="challenge"),
     path("confirm-email/", views.confirm_email_resend, name="confirm_email_resend"),
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm_email"),
+    path("profile/branding/", views.branding, name="branding"),
+    path("brand/<uuid:photographer_id>/<slug:version>/style.css", views.brand_css, name="brand_css"),
+    path("brand/<uuid:photographer_id>/<slug:version>/logo.png", views.brand_logo, name="brand_logo"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

@@ -34,12 +34,16 @@ PUBLIC = {
     "unsubscribe",
     "accounts:challenge",
     "accounts:confirm_email",
+    # A photographer's brand (stylesheet, logo): what clients see on their shared pages anyway.
+    "accounts:brand_css",
+    "accounts:brand_logo",
 }
 # Signed-in photographers; no object in the URL, each sees only their own things.
 SIGNED_IN = {
     "galleries:gallery_list",
     "sharing:share_link_list",
     "accounts:profile",
+    "accounts:branding",
     "accounts:password_change",
     "accounts:password_change_done",
     "accounts:confirm_email_resend",
@@ -51,6 +55,7 @@ OWNED = {
     "galleries:gallery_delete",
     "galleries:gallery_cover",
     "galleries:gallery_sort",
+    "galleries:gallery_presentation",
     "galleries:set_create",
     "galleries:set_order",
     "galleries:set_rename",
@@ -141,6 +146,8 @@ def all_urls(world):
         "app_label": "galleries",
         "url": "no-such-page/",
         "list_id": world.gallery.pk,
+        "photographer_id": world.owner.pk,
+        "version": "v1",
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
 
@@ -169,12 +176,15 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
             expected = response.status_code == 200 if name == "admin:login" else login_redirect(response, admin=True)
         elif name in PUBLIC:
             # Logging out only answers POST; the made-up unsubscribe token is not valid (404), nor
-            # the made-up confirmation token (400); everything else is a page for anyone.
-            expected = response.status_code == {
+            # the made-up confirmation token (400); the world's photographer has no logo (404);
+            # everything else is a page for anyone.
+            answers = {
                 "accounts:logout": 405,
                 "unsubscribe": 404,
                 "accounts:confirm_email": 400,
-            }.get(name, 200)
+                "accounts:brand_logo": 404,
+            }
+            expected = response.status_code == answers.get(name, 200)
         elif name in SHARED:
             expected = response.status_code in (200, 302)
         elif name in SHARED_FORMS:

@@ -83,3 +83,10 @@ def download_attribute(context, link):
     """`download` on a download link, except while the link's downloads need a PIN this browser
     has not typed: following the link then opens the PIN form (a download would save the form)."""
     return "" if access.needs_download_pin(context["request"], link) else "download"
+
+
+@register.simple_tag
+def photo_label(gallery, photo, number, count):
+    """How a photo is named to clients: its file name, or, where the photographer hides file
+    names (Gallery.show_filenames), its place: "Photo 3 of 40"."""
+    return photo.original_filename if gallery.show_filenames else f"Photo {number} of {count}"

@@ -13,6 +13,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import throttling
+from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from sharing.forms import RegistrationForm
@@ -40,7 +41,9 @@ def public_gallery(request, share_id):
     if link.serves_web_size:
         gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
-    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
+    # The minimal cover shows no photo.
+    cover = gallery.cover_or_first_photo() if gallery.cover_layout != CoverLayout.MINIMAL else None
+    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=cover)
     return render(request, "sharing/public_gallery.html", context)
 
 
@@ -59,7 +62,7 @@ def unlock(request, share_id):
 @cache_control(private=True, no_cache=True)
 def public_photo(request, share_id, photo_id):
     """The one-photo page, for visitors without JavaScript and for links to one photo."""
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
     if link.serves_web_size and photo.preview_size is None:
         link.gallery.photos.fill_preview_sizes()
     photos = link.gallery.ordered_photos()

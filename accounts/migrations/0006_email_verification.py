@@ -11,7 +11,7 @@ def count_existing_accounts_as_verified(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0004_mail_preferences_and_records"),
+        ("accounts", "0005_photographer_brand"),
     ]
 
     operations = [
