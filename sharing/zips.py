@@ -134,7 +134,7 @@ def link_zip(request, link, photos, name, folders=True):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
     of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per
     archive: a resumed range counts nothing."""
-    access.check_download(link, "zip")
+    access.check_download(request, link, "zip")
     response = zip_response(request, name, photos, link.delivery, folders, still_allowed=link.still_allows_zip)
     if serving.counts_as_download(request, response):
         stats.count(request, link, "zip_downloads")
