@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from galleries.copies import Delivery, Kind
 from galleries.models import Gallery, Photo
 from sharing import extensions
 
@@ -46,9 +47,7 @@ class ShareLinkQuerySet(models.QuerySet):
 class ShareLink(models.Model):
     """A public link to one gallery. Its UUID is the link; counters change only through F()."""
 
-    class DownloadSize(models.TextChoices):
-        ORIGINAL = "original", "Originals"
-        WEB = "web", "Web size (2048 px JPEG)"
+    DownloadSize = Kind  # what downloads hand out: galleries/copies.py
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="share_links")
@@ -65,6 +64,15 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    strip_location = models.BooleanField(
+        "remove location from downloads",
+        default=True,
+        db_default=True,
+        help_text="Downloads leave out where the photo was taken (GPS), the camera owner's name and the camera "
+        "and lens serial numbers; everything else stays byte for byte. Your own downloads keep them.",
+    )
+    download_pin_hash = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    require_email = models.BooleanField("ask visitors for their e-mail address", default=False, db_default=False)
     remind_days = models.PositiveSmallIntegerField(
         "expiry reminder",
         default=0,
@@ -113,8 +121,31 @@ class ShareLink(models.Model):
         return salted_hmac("sharing.unlock", f"{self.pk}:{self.password_hash}", algorithm="sha256").hexdigest()
 
     @property
+    def has_download_pin(self):
+        return bool(self.download_pin_hash)
+
+    def set_download_pin(self, pin):
+        """Hash like a password; None or empty removes the PIN."""
+        self.download_pin_hash = make_password(pin) if pin else ""
+
+    def check_download_pin(self, pin):
+        return self.has_download_pin and check_password(pin, self.download_pin_hash)
+
+    @property
+    def download_pin_token(self):
+        """What a browser that typed the download PIN keeps: it changes with the PIN."""
+        return salted_hmac(
+            "sharing.download-pin", f"{self.pk}:{self.download_pin_hash}", algorithm="sha256"
+        ).hexdigest()
+
+    @property
     def serves_web_size(self):
         return self.download_size == self.DownloadSize.WEB
+
+    @property
+    def delivery(self):
+        """What this link's downloads hand out (galleries/copies.py)."""
+        return Delivery(self.download_size, strip=self.strip_location)
 
     def still_allows_zip(self):
         """Whether the link still opens, and allows ZIPs, as when a download began: a ZIP in
@@ -211,6 +242,49 @@ class LinkDefaults(models.Model):
         return {**cls.FIRST, **saved}
 
 
+class ZipStreamQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(seen_at__gt=timezone.now() - ZipStream.STALE)
+
+    def start(self, network, limit):
+        """A new stream from `network`, or None when it would have more than `limit` live ones.
+        Recorded first and counted after, so that parallel requests cannot all slip under the
+        limit (they may all be refused instead; they try again later)."""
+        self.filter(seen_at__lte=timezone.now() - ZipStream.STALE).delete()  # a few rows at most
+        stream = self.create(network=network)
+        if self.live().filter(network=network).count() > limit:
+            stream.end()
+            return None
+        return stream
+
+
+class ZipStream(models.Model):
+    """A ZIP download streaming now, and the client network it streams to (sharing.zips limits
+    how many one network holds). Deleted when the stream ends; a row whose server died stops
+    counting once it has not been seen for STALE."""
+
+    STALE = timedelta(minutes=3)
+
+    network = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = ZipStreamQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_zip_streams"
+        indexes = [models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live")]
+
+    def __str__(self):
+        return f"{self.network} since {self.started_at:%H:%M:%S}"
+
+    def touch(self):
+        ZipStream.objects.filter(pk=self.pk).update(seen_at=timezone.now())
+
+    def end(self):
+        ZipStream.objects.filter(pk=self.pk).delete()
+
+
 class Invitation(models.Model):
     """The share link e-mailed to one person (POST /share-links/<id>/send/): who it was sent to."""
 
@@ -225,6 +299,30 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.link} to {self.email}"
+
+
+class LinkVisitor(models.Model):
+    """Someone who gave their e-mail address (and perhaps a name) to open a link that asks for it
+    (`require_email`): what they did there is in the activity log under their id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="visitors")
+    email = models.EmailField(max_length=254, help_text="As typed, normalised; nobody confirmed it.")
+    name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    first_seen = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "share_link_visitors"
+        ordering = ["-first_seen"]
+        constraints = [models.UniqueConstraint(fields=["link", "email"], name="share_link_visitors_one_per_address")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        """How the visitor is shown to the photographer."""
+        return f"{self.name} ({self.email})" if self.name else self.email
 
 
 # Statistics. One row per link and day; the counters on ShareLink are their sums.

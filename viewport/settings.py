@@ -274,6 +274,9 @@ VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
 # ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
 # other half always answer pages.
 VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
+# ZIPs one client network (an IPv4 address, an IPv6 /64) may stream at once, across all servers;
+# one more is a 429. A few slow readers cannot hold every slot, and a refused client resumes later.
+VIEWPORT_ZIP_STREAMS_PER_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_NETWORK", default=2)
 # Photo uploads handled at once per gunicorn worker process (they wait for a decode slot while
 # holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
 VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
@@ -296,6 +299,9 @@ VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", defau
 # E-mail to clients: recipients a photographer may send to per day (invitations and reminders),
 # so that a stolen account cannot be used to spam.
 VIEWPORT_MAIL_RECIPIENTS_PER_DAY = env.int("VIEWPORT_MAIL_RECIPIENTS_PER_DAY", default=200)
+# PBKDF2 iterations per try of a proof-of-work challenge (accounts.challenges); a browser needs
+# about 256 tries (docs/PERFORMANCE.md has the time it takes).
+VIEWPORT_CHALLENGE_COST = env.int("VIEWPORT_CHALLENGE_COST", default=5000)
 # Statistics: days kept of the keyed visitor hashes that count unique visitors (the counts stay).
 VIEWPORT_VISITOR_HASH_DAYS = env.int("VIEWPORT_VISITOR_HASH_DAYS", default=2)
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("favourites", "0002_favourites_settings_and_days"),
+        ("favourites", "0003_counted_favourites"),
     ]
 
     operations = [

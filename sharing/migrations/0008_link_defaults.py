@@ -7,8 +7,8 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_photographer_time_zone"),
-        ("sharing", "0005_favourites_settings_move_out"),
+        ("accounts", "0007_photographer_time_zone"),
+        ("sharing", "0007_strip_location_jpeg_downloads_and_zip_streams"),
     ]
 
     operations = [

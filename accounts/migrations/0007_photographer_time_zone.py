@@ -7,7 +7,7 @@ import accounts.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_photographer_brand"),
+        ("accounts", "0006_email_verification"),
     ]
 
     operations = [
