@@ -58,7 +58,7 @@ def photographer_journey(page, photos):
     cover_tile = tiles.filter(has_text=cover_name)
     cover_tile.locator(".tile-menu__button").click()
     cover_tile.get_by_role("button", name="Set as cover").click()
-    expect(page.get_by_role("status")).to_have_text("Cover photo set.")  # in place, no reload
+    expect(page.locator(".toast")).to_have_text("Cover photo set.")  # in place, no reload
     expect(tiles.filter(has_text=cover_name).get_by_text("Cover", exact=True)).to_be_visible()
 
     page.get_by_role("link", name="Share", exact=True).click()

@@ -71,7 +71,7 @@ def test_selection_and_its_actions_happen_in_place_on_a_desktop(new_context, liv
     page.select_option("#move-set", label="Ceremony")
     with page.expect_response(re.compile(r"/photos/move/$")):
         page.get_by_role("button", name="Move to set").click()
-    expect(page.get_by_role("status")).to_have_text("4 photos moved into “Ceremony”.")
+    expect(page.locator(".toast")).to_have_text("4 photos moved into “Ceremony”.")
     expect(page.locator("[data-set-heading]", has_text="Ceremony")).to_be_visible()
     assert sorted(checked(page)) == sorted(order[1:5])
     assert abs(page.evaluate("window.scrollY") - 240) < 2
@@ -86,7 +86,7 @@ def test_selection_and_its_actions_happen_in_place_on_a_desktop(new_context, liv
     cover = names(page)[2]
     tile(page, cover).locator("[data-select]").check()
     page.get_by_role("button", name="Set as cover").click()
-    expect(page.get_by_role("status")).to_have_text("Cover photo set.")
+    expect(page.locator(".toast")).to_have_text("Cover photo set.")
     expect(tile(page, cover).get_by_text("Cover", exact=True)).to_be_visible()
     workspace.refresh_from_db()
     assert workspace.cover_photo.original_filename == cover
@@ -108,7 +108,7 @@ def test_selection_and_its_actions_happen_in_place_on_a_desktop(new_context, liv
     # Delete after asking; the rest stays, and so does the page.
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete").click()
-    expect(page.get_by_role("status")).to_have_text("2 photos deleted.")
+    expect(page.locator(".toast")).to_have_text("2 photos deleted.")
     expect(page.locator("[data-photo-tile]")).to_have_count(len(order) - 2)
     assert checked(page) == []
     assert workspace.photos.count() == len(order) - 2
@@ -132,14 +132,14 @@ def test_on_a_phone_each_tile_has_a_menu(new_context, live_server, workspace, sc
     expect(menu).to_be_in_viewport(ratio=1)
     page.screenshot(path=screenshot_dir / "workspace-menu-phone.png")
     menu.get_by_role("button", name="Set as cover").click()
-    expect(page.get_by_role("status")).to_have_text("Cover photo set.")
+    expect(page.locator(".toast")).to_have_text("Cover photo set.")
     expect(tile(page, name).get_by_text("Cover", exact=True)).to_be_visible()
     expect(menu).to_be_hidden()
     # Moving into a set from the menu.
     tile(page, name).locator(".tile-menu__button").click()
     menu.get_by_label(f"Set for {name}").select_option(label="Ceremony")
     menu.get_by_role("button", name="Move", exact=True).click()
-    expect(page.get_by_role("status")).to_have_text("Photo moved into “Ceremony”.")
+    expect(page.locator(".toast")).to_have_text("Photo moved into “Ceremony”.")
     assert tile(page, name).get_attribute("data-set-id") == str(workspace.sets.get().pk)
     assert page.evaluate("window.__sameDocument") is True
     assert page.evaluate("document.documentElement.scrollWidth") <= SIZES["phone"]["viewport"]["width"]
@@ -160,7 +160,7 @@ def test_a_new_link_lands_on_its_page_and_its_send_form_takes_the_password(
     expect(page.get_by_role("link", name="Sharing")).to_have_attribute("aria-current", "page")
     form = page.locator("form.share-link-new")
     form.get_by_label("Label").fill("Parents")
-    form.locator("summary", has_text="Password, pause").click()
+    form.locator(".share-settings__more > summary").click()
     form.locator("input[name=password]").fill("fjord-2026")
     form.get_by_role("button", name="Create share link").click()
 
