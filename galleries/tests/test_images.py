@@ -372,7 +372,7 @@ def test_running_out_of_memory_is_said_as_such_not_as_a_damaged_photo(monkeypatc
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(Image.Image, "resize", exhausted)
+    monkeypatch.setattr(pyvips.Image, "resize", exhausted, raising=False)
     with pytest.raises(ImageRejected) as refused:
         make_renditions(io.BytesIO(image_bytes(3000, 2000)), max_pixels=50_000_000)
     assert "memory" in str(refused.value) and "damaged" not in str(refused.value)
@@ -385,7 +385,7 @@ def test_an_unexpected_decoder_failure_is_still_a_message_for_the_photographer(m
     def broken(*args, **kwargs):
         raise DecoderBug("internal details")
 
-    monkeypatch.setattr(Image.Image, "resize", broken)
+    monkeypatch.setattr(pyvips.Image, "resize", broken, raising=False)
     with pytest.raises(ImageRejected, match="damaged or incomplete") as refused:
         make_renditions(io.BytesIO(image_bytes(3000, 2000)), max_pixels=50_000_000)
     assert "DecoderBug" not in str(refused.value) and "internal" not in str(refused.value)
@@ -554,12 +554,29 @@ def test_renditions_carry_no_metadata_segment_at_all(format, size):
 
     renditions = make_renditions(io.BytesIO(data), max_pixels=50_000_000)
 
-    for rendition in (renditions.thumbnail, renditions.preview):
+    jpegs = [renditions.thumbnail, renditions.preview] + [
+        data for name, data in renditions.sizes.items() if ".jpg" in name
+    ]
+    for rendition in jpegs:
         segments = jpeg_segments(rendition)
         kinds = [marker for marker, _ in segments]
         assert set(kinds) <= {0xE0, 0xDB, 0xC0, 0xC4, 0xDA}, [hex(kind) for kind in kinds]  # JFIF, tables, frame, scan
-        assert [payload[:5] for marker, payload in segments if marker == 0xE0] == [b"JFIF\0"]
+        assert [payload[:5] for marker, payload in segments if marker == 0xE0] in ([], [b"JFIF\0"])
         assert b"Secret" not in rendition
+    webps = [data for name, data in renditions.sizes.items() if ".webp" in name] + [renditions.placeholder]
+    for rendition in webps:
+        assert webp_chunks(rendition) <= {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}, webp_chunks(rendition)
+        assert b"Secret" not in rendition
+
+
+def webp_chunks(data):
+    """The kinds of a WebP file's RIFF chunks (EXIF, XMP and ICCP would be metadata)."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    kinds, position = set(), 12
+    while position + 8 <= len(data):
+        kinds.add(data[position : position + 4])
+        position += 8 + (int.from_bytes(data[position + 4 : position + 8], "little") + 1) // 2 * 2
+    return kinds
 
 
 def test_colour_transforms_are_cached_by_the_profiles_hash_and_huge_profiles_are_ignored():
