@@ -176,15 +176,15 @@ def make_renditions(file, max_pixels, sizes=SIZES):
 
 
 def sizes_for(size):
-    """The names of SIZES a photo of upright `size` gets: each format's sizes below its own long
-    edge, and the first one that reaches it (then the photo itself, not enlarged)."""
+    """The names of SIZES a photo of upright `size` gets: in each format, every size above the one
+    below it that already shows the whole photo (the JPEG thumbnail counts as one), so none is an
+    enlargement and no two are the same."""
     names = []
-    for format in dict.fromkeys(kind for _, kind in SIZES.values()):
-        for name, (long_edge, kind) in sorted(SIZES.items(), key=lambda item: item[1][0]):
-            if kind == format:
-                names.append(name)
-                if long_edge >= max(size):
-                    break
+    below = {"webp": 0, "jpeg": THUMBNAIL_SIZE}
+    for name, (long_edge, format) in sorted(SIZES.items(), key=lambda item: item[1][0]):
+        if below[format] < max(size):
+            names.append(name)
+        below[format] = max(below[format], long_edge)
     return names
 
 

@@ -1,3 +1,4 @@
+import base64
 import hashlib
 import re
 import uuid
@@ -9,13 +10,14 @@ from django.core.paginator import Paginator
 from django.db import models, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce, Lower, Now
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.functional import cached_property
 
 from galleries import ordering
-from galleries.images import THUMBNAIL_SIZE, fit_within
+from galleries.images import MIME_TYPES, PREVIEW_SIZE, SIZES, THUMBNAIL_SIZE, fit_within
 from galleries.ordering import Sort
 
 
@@ -91,11 +93,67 @@ class Gallery(models.Model):
             self.save(update_fields=["sort", "updated_at"])
 
     def touch(self):
-        """Mark the gallery as changed now (photos added), without loading or saving the row."""
+        """Mark the gallery as changed now, without loading or saving the row."""
         Gallery.objects.filter(pk=self.pk).update(updated_at=timezone.now())
 
+    @property
+    def version(self):
+        """What the gallery shows of its photos and sets, as a key for caches: `updated_at`, which
+        every change to them moves (GalleryContentQuerySet, and save() through auto_now)."""
+        return self.updated_at.isoformat()
 
-class PhotoSetQuerySet(models.QuerySet):
+
+class GalleryContentQuerySet(models.QuerySet):
+    """The rows a gallery shows (photos, sets). Every write through the ORM touches their
+    galleries, in the same transaction, so that a cached grid keyed by Gallery.version is never
+    shown after a change, whichever code made it (a view, a command, the admin, a bulk update).
+    Raw SQL that writes these tables must touch the gallery itself."""
+
+    def _touch_galleries(self, gallery_ids=None):
+        galleries = Gallery.objects.filter(pk__in=self.values("gallery_id") if gallery_ids is None else gallery_ids)
+        galleries.update(updated_at=timezone.now())
+
+    def update(self, **kwargs):
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries()
+            return super().update(**kwargs)
+
+    def delete(self):
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries()
+            return super().delete()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries({obj.gallery_id for obj in objs})
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries({obj.gallery_id for obj in objs})
+            return super().bulk_create(objs, *args, **kwargs)
+
+
+class GalleryContent(models.Model):
+    """A row a gallery shows: saving or deleting it touches the gallery (see GalleryContentQuerySet)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            Gallery(pk=self.gallery_id).touch()
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            Gallery(pk=self.gallery_id).touch()
+            return super().delete(*args, **kwargs)
+
+
+class PhotoSetQuerySet(GalleryContentQuerySet):
     def with_photo_counts(self):
         return self.annotate(photo_count=Count("photos")).order_by("position")
 
@@ -107,7 +165,7 @@ class PhotoSetQuerySet(models.QuerySet):
                 self.filter(pk=photo_set.pk).update(position=position)
 
 
-class PhotoSet(models.Model):
+class PhotoSet(GalleryContent):
     """A chapter of a gallery ("Getting ready", "Ceremony"): a photo belongs to one set or none."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -136,7 +194,7 @@ class PhotoSet(models.Model):
         super().save(*args, **kwargs)
 
 
-class PhotoQuerySet(models.QuerySet):
+class PhotoQuerySet(GalleryContentQuerySet):
     PER_PAGE = 120
 
     def page(self, number):
@@ -175,23 +233,48 @@ class PhotoQuerySet(models.QuerySet):
             Photo.objects.filter(pk=photo.pk).update(preview_size=default_storage.size(photo.preview_object_key))
 
     def object_keys(self):
-        """Every storage key these photos own: originals, thumbnails and previews."""
+        """Every storage key these photos own: originals, thumbnails, previews and their sizes."""
         keys = []
-        for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key"):
+        for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key", "size_keys"):
             keys.extend(photo.storage_keys)
         return keys
 
     def referencing(self, keys):
-        """The photos that own any of these storage keys."""
-        return self.filter(Q(object_key__in=keys) | Q(thumbnail_object_key__in=keys) | Q(preview_object_key__in=keys))
+        """The photos that own any of these storage keys. A size's key names its photo, which is
+        taken whether or not it lists that size: callers intersect with their object_keys()."""
+        photo_ids = {match[1] for key in keys if (match := SIZE_KEY.match(key))}
+        return self.filter(
+            Q(object_key__in=keys)
+            | Q(thumbnail_object_key__in=keys)
+            | Q(preview_object_key__in=keys)
+            | Q(pk__in=photo_ids)
+        )
 
 
-class Photo(models.Model):
+# Where a photo's sizes for srcset are stored: `<gallery>/sizes/<photo>/<name>` (see Photo.size_key).
+SIZE_KEY = re.compile(r"[^/]+/sizes/([0-9a-f-]{36})/[^/]+$")
+
+
+class Photo(GalleryContent):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="photos")
     object_key = models.CharField(unique=True)
     thumbnail_object_key = models.CharField()
     preview_object_key = models.CharField(default="", db_default="")
+    size_keys = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        editable=False,
+        help_text="{name: storage key} of the sizes made for srcset (galleries.images.SIZES), e.g. 320.webp.",
+    )
+    placeholder = models.BinaryField(
+        default=b"",
+        db_default=b"",
+        blank=True,
+        editable=False,
+        help_text="A tiny WebP shown until the thumbnail arrives.",
+    )
     original_filename = models.CharField(max_length=255, default="", db_default="")
     sort_key = models.CharField(max_length=500, default="", db_default="")
     photo_set = models.ForeignKey(
@@ -231,20 +314,31 @@ class Photo(models.Model):
         self.thumbnail_object_key = f"{self.gallery_id}/thumbnails/{self.pk}.jpg"
         self.preview_object_key = f"{self.gallery_id}/previews/{self.pk}.jpg"
 
+    def size_key(self, name):
+        """Where the size `name` (of galleries.images.SIZES) of this photo is stored."""
+        return f"{self.gallery_id}/sizes/{self.pk}/{name}"
+
     def serve_thumbnail(self, request, max_age=0):
         return self._serve_rendition(request, self.thumbnail_object_key, max_age)
 
     def serve_preview(self, request, max_age=0):
         return self._serve_rendition(request, self.preview_object_key, max_age)
 
-    def _serve_rendition(self, request, key, max_age):
+    def serve_size(self, request, name, max_age=0):
+        """One of the sizes for srcset (`320.webp`), when this photo has it; else a 404."""
+        if name not in self.size_keys:
+            raise Http404("This photo has no such size.")
+        extension = name.rsplit(".", 1)[1]
+        return self._serve_rendition(request, self.size_keys[name], max_age, MIME_TYPES[extension], extension)
+
+    def _serve_rendition(self, request, key, max_age, content_type="image/jpeg", extension="jpg"):
         """Renditions pass through the app, so every request meets the caller's checks again.
         Browsers keep them `max_age` seconds, then ask again with If-None-Match and get a 304
         (no storage read) while they may still see them: cached across page views, yet revoked
         as soon as that runs out. A rendition never changes under its key, hence the ETag."""
         etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
         response = get_conditional_response(request, etag=etag) or default_storage.stream(
-            key, filename=f"{self.pk}.jpg", content_type="image/jpeg"
+            key, filename=f"{self.pk}.{extension}", content_type=content_type
         )
         response["ETag"] = etag
         response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
@@ -269,7 +363,30 @@ class Photo(models.Model):
 
     @property
     def storage_keys(self):
-        return [key for key in (self.object_key, self.thumbnail_object_key, self.preview_object_key) if key]
+        keys = (self.object_key, self.thumbnail_object_key, self.preview_object_key, *self.size_keys.values())
+        return [key for key in keys if key]
+
+    def srcset(self, format):
+        """[(name, width)] of this photo's sizes in `format` ("webp" or "jpg") for a srcset,
+        smallest first; JPEG's starts with the thumbnail (named "thumbnail") and ends with the
+        preview ("preview"). Empty for WebP until the photo has its sizes."""
+        names = [name for name in self.size_keys if name.endswith(f".{format}") and name in SIZES]
+        candidates = [(name, SIZES[name][0]) for name in names]
+        if format == "jpg":
+            candidates += [("thumbnail", THUMBNAIL_SIZE), ("preview", PREVIEW_SIZE)]
+        upright = (self.width or 3, self.height or 2)
+        widths = {}
+        for name, long_edge in sorted(candidates, key=lambda candidate: candidate[1]):
+            width = fit_within(upright, long_edge)[0]
+            widths.setdefault(width, name)  # a size no larger than the one before adds nothing
+        return [(name, width) for width, name in widths.items()]
+
+    @property
+    def placeholder_url(self):
+        """The placeholder as a data: URL, for an <img> (the CSP allows images from data:)."""
+        if not self.placeholder:
+            return ""
+        return "data:image/webp;base64," + base64.b64encode(self.placeholder).decode()
 
     @cached_property
     def thumbnail_size(self):
