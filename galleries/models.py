@@ -5,6 +5,7 @@ import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import models, transaction
@@ -75,12 +76,36 @@ class Gallery(models.Model):
         """The gallery's photos in the order it shows them (galleries/ordering.py)."""
         return self.photos.in_display_order(self.sort)
 
-    def photo_page(self, number):
+    def overview(self):
+        """What the gallery's pages show around its photos, read once per version of the gallery
+        (a cache that every change passes by, see `version`): {"photo_count", "total_size" (the
+        originals' bytes), "web_size" (the previews'), "unsized_previews" (photos stored before
+        preview sizes were recorded), "sets" (in order, with their photo counts), "cover" (the
+        cover, else the first photo, or None)}."""
+        key = f"gallery-overview:{self.pk}:{self.version}"
+        overview = cache.get(key)
+        if overview is None:
+            overview = self.photos.aggregate(
+                photo_count=Count("pk"),
+                total_size=Coalesce(Sum("file_size"), 0),
+                web_size=Coalesce(Sum("preview_size"), 0),
+                unsized_previews=Count("pk", filter=Q(preview_size__isnull=True)),
+            )
+            overview.update(sets=list(self.sets.with_photo_counts()), cover=self.cover_or_first_photo())
+            cache.set(key, overview, None)
+        return overview
+
+    def photo_page(self, number, overview=None):
         """One page of photos in order, with the gallery's sets (`page.sets`, with their photo
-        counts); each photo knows its place in its set (ordering.mark_sections)."""
-        page = self.ordered_photos().page(number)
-        page.sets = list(self.sets.with_photo_counts())
-        ordering.mark_sections(page, page.sets, PhotoQuerySet.PER_PAGE)
+        counts); each photo knows its place in its set (ordering.SectionedPhotos). The photos are
+        read only when the page's tiles are drawn, so a page whose tiles come from a cache reads
+        none; the counts come from the `overview()`."""
+        overview = overview or self.overview()
+        paginator = Paginator(self.ordered_photos(), PhotoQuerySet.PER_PAGE)
+        paginator.count = overview["photo_count"]
+        page = paginator.get_page(number)
+        page.sets = overview["sets"]
+        page.object_list = ordering.SectionedPhotos(page, page.sets, PhotoQuerySet.PER_PAGE)
         return page
 
     def change_sort(self, sort):
@@ -195,13 +220,10 @@ class PhotoSet(GalleryContent):
 
 
 class PhotoQuerySet(GalleryContentQuerySet):
+    # A gallery page opens with the first page of photos; static/js/photo-pages.js fetches the
+    # next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a gallery of
+    # thousands of photos renders as fast as one of a hundred.
     PER_PAGE = 120
-
-    def page(self, number):
-        """One page of photos. A gallery page opens with the first; static/js/photo-pages.js
-        fetches the next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a
-        gallery of thousands of photos renders as fast as one of a hundred."""
-        return Paginator(self, self.PER_PAGE).get_page(number)
 
     def in_display_order(self, sort=None):
         """In the order a gallery shows them: set by set, each by `sort` (a gallery's sort;
@@ -366,10 +388,10 @@ class Photo(GalleryContent):
         keys = (self.object_key, self.thumbnail_object_key, self.preview_object_key, *self.size_keys.values())
         return [key for key in keys if key]
 
-    def srcset(self, format):
-        """[(name, width)] of this photo's sizes in `format` ("webp" or "jpg") for a srcset,
-        smallest first; JPEG's starts with the thumbnail (named "thumbnail") and ends with the
-        preview ("preview"). Empty for WebP until the photo has its sizes."""
+    def srcset(self, format, up_to=None):
+        """[(name, width)] of this photo's files in `format` ("webp" or "jpg"), smallest first,
+        with long edges up to `up_to`: its sizes, and for JPEG its thumbnail ("thumbnail") and
+        preview ("preview") too. No WebP until the photo has its sizes."""
         names = [name for name in self.size_keys if name.endswith(f".{format}") and name in SIZES]
         candidates = [(name, SIZES[name][0]) for name in names]
         if format == "jpg":
@@ -377,8 +399,9 @@ class Photo(GalleryContent):
         upright = (self.width or 3, self.height or 2)
         widths = {}
         for name, long_edge in sorted(candidates, key=lambda candidate: candidate[1]):
-            width = fit_within(upright, long_edge)[0]
-            widths.setdefault(width, name)  # a size no larger than the one before adds nothing
+            if up_to is None or long_edge <= up_to:
+                width = fit_within(upright, long_edge)[0]
+                widths.setdefault(width, name)  # a file no larger than the one before adds nothing
         return [(name, width) for width, name in widths.items()]
 
     @property

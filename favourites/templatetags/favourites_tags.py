@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django import template
 from django.db.models import Count, Q
+from django.middleware.csrf import get_token
 
 from favourites.models import FavouriteList
 from favourites.visitor import visitor_list
@@ -17,6 +18,15 @@ class VisitorFavourites:
     link: object
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
+    csrf_secret: str = ""
+
+    @property
+    def cache_key(self):
+        """What this visitor's hearts on a cached page of tiles depend on: the link's favourites
+        settings, their choice and comments, and their CSRF secret (each heart is a form)."""
+        link = self.link
+        settings = (link.favourites_title, link.favourites_comments, link.favourites_limit)
+        return [*settings, self.csrf_secret, sorted((str(photo), comment) for photo, comment in self.comments.items())]
 
     def __contains__(self, photo):
         return photo.pk in self.comments
@@ -36,7 +46,8 @@ def visitor_favourites(context, link):
     if getattr(request, "visitor_favourites", None) is None:
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
-        request.visitor_favourites = VisitorFavourites(link, favourite_list, comments)
+        get_token(request)  # the hearts' forms need one; it also sets the secret below
+        request.visitor_favourites = VisitorFavourites(link, favourite_list, comments, request.META["CSRF_COOKIE"])
     return request.visitor_favourites
 
 

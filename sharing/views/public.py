@@ -23,19 +23,33 @@ RENDITION_CACHE_SECONDS = 60
 @gzip_page
 @cache_control(private=True, no_cache=True)
 def public_gallery(request, share_id):
-    link = shared_link(request, share_id, "gallery__owner", "gallery__cover_photo")
+    link = shared_link(request, share_id, "gallery__owner")
     gallery = link.gallery
-    page = gallery.photo_page(request.GET.get("page"))
-    context = {"link": link, "gallery": gallery, "page": page, "sets": [s for s in page.sets if s.photo_count]}
+    overview = gallery.overview()
+    if link.serves_web_size and overview["unsized_previews"]:
+        gallery.photos.fill_preview_sizes()
+        overview = gallery.overview()
+    page = gallery.photo_page(request.GET.get("page"), overview)
+    context = {
+        "link": link,
+        "gallery": gallery,
+        "page": page,
+        "sets": [s for s in page.sets if s.photo_count],
+        # The tiles are drawn once per version of the gallery and the link's settings that they show
+        # (public_gallery.html caches them): a change to either shows at once.
+        "tiles_key": [gallery.version, link.pk, link.allow_single, link.download_size, link.allow_zip, page.number],
+    }
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     chosen = next((s for s in context["sets"] if str(s.pk) == request.GET.get("set")), None)
     if chosen:  # the set menu's select, without JavaScript
         return redirect(f"{link.get_absolute_url()}?page={chosen.page}#set-{chosen.pk}")
-    if link.serves_web_size:
-        gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
-    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=gallery.cover_or_first_photo())
+    context.update(
+        photo_count=overview["photo_count"],
+        total_size=overview["web_size" if link.serves_web_size else "total_size"],
+        cover=overview["cover"],
+    )
     return render(request, "sharing/public_gallery.html", context)
 
 
@@ -83,6 +97,14 @@ def public_thumbnail(request, share_id, photo_id):
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     return photo.serve_preview(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+
+
+@public_view
+@require_safe
+def public_size(request, share_id, photo_id, name):
+    """One of the photo's sizes for srcset (`320.webp`), under the same rules as its thumbnail."""
+    link, photo = shared_photo(request, share_id, photo_id)
+    return photo.serve_size(request, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
