@@ -101,11 +101,11 @@ class Gallery(models.Model):
         read only when the page's tiles are drawn, so a page whose tiles come from a cache reads
         none; the counts come from the `overview()`."""
         overview = overview or self.overview()
-        paginator = Paginator(self.ordered_photos(), PhotoQuerySet.PER_PAGE)
+        paginator = Paginator(self.photos.none(), PhotoQuerySet.PER_PAGE)
         paginator.count = overview["photo_count"]
         page = paginator.get_page(number)
         page.sets = overview["sets"]
-        page.object_list = ordering.SectionedPhotos(page, page.sets, PhotoQuerySet.PER_PAGE)
+        page.object_list = ordering.SectionedPhotos(self.ordered_photos, page, page.sets, PhotoQuerySet.PER_PAGE)
         return page
 
     def change_sort(self, sort):

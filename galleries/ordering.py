@@ -134,13 +134,15 @@ def mark_sets(sets, count, per_page):
 
 
 class SectionedPhotos:
-    """A page's photos (a sliced QuerySet in display order), read when first iterated, each told
-    where it stands in its section (its set, or the photos of no set): `number` (from 1) and
-    `section_size`, and `opens_set`, the set it is the first photo of."""
+    """A page's photos, read (and even their query built) when first iterated, each told where it
+    stands in its section (its set, or the photos of no set): `number` (from 1) and
+    `section_size`, and `opens_set`, the set it is the first photo of. `ordered_photos` gives all
+    of the gallery's photos in display order."""
 
-    def __init__(self, page, sets, per_page):
-        self.queryset, self.first_index, self.sets = page.object_list, page.start_index() - 1, sets
+    def __init__(self, ordered_photos, page, sets, per_page):
+        self.ordered_photos, self.first_index, self.sets = ordered_photos, page.start_index() - 1, sets
         self.count = page.paginator.count
+        self.end_index = page.end_index()
         mark_sets(sets, self.count, per_page)
         self._photos = None
 
@@ -156,7 +158,7 @@ class SectionedPhotos:
     @property
     def photos(self):
         if self._photos is None:
-            self._photos = list(self.queryset)
+            self._photos = list(self.ordered_photos()[max(0, self.first_index) : self.end_index])
             self._mark(self._photos)
         return self._photos
 
