@@ -69,8 +69,9 @@ def test_renditions_are_upright_for_every_exif_orientation(orientation):
     renditions = make_renditions(camera_jpeg(orientation), max_pixels=50_000_000)
 
     assert (renditions.width, renditions.height) == (3000, 2000)
-    for data, long_edge in [(renditions.thumbnail, THUMBNAIL_SIZE), (renditions.preview, PREVIEW_SIZE)]:
-        image = open_jpeg(data)
+    sizes = [(renditions.sizes[name], int(name.split(".")[0])) for name in ("320.webp", "1280.webp", "1280.jpg")]
+    for data, long_edge in [(renditions.thumbnail, THUMBNAIL_SIZE), (renditions.preview, PREVIEW_SIZE), *sizes]:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
         assert image.width == long_edge and abs(image.height - long_edge * 2 / 3) <= 1
         red, green, blue = image.getpixel((5, 5))
         assert red > 200 and green < 60 and blue < 60, "top-left corner should be red"
@@ -90,6 +91,31 @@ def test_small_photos_are_not_enlarged():
     renditions = make_renditions(io.BytesIO(image_bytes(300, 200)), max_pixels=50_000_000)
     assert open_jpeg(renditions.preview).size == (300, 200)
     assert open_jpeg(renditions.thumbnail).size == (300, 200)
+    assert list(renditions.sizes) == ["320.webp"]  # the whole photo, once, as WebP
+    assert Image.open(io.BytesIO(renditions.sizes["320.webp"])).size == (300, 200)
+
+
+@pytest.mark.parametrize(
+    "size, names",
+    [
+        ((300, 200), ["320.webp"]),
+        ((500, 400), ["320.webp", "640.webp"]),  # the JPEG thumbnail shows it whole
+        ((640, 427), ["320.webp", "640.webp"]),
+        ((1000, 600), ["320.webp", "640.webp", "1280.webp", "1280.jpg"]),
+        ((12000, 3000), ["320.webp", "640.webp", "1280.webp", "1280.jpg"]),
+    ],
+)
+def test_a_photo_gets_each_size_that_adds_one_and_none_that_enlarges_it(size, names):
+    assert images.sizes_for(size) == names
+
+
+def test_the_placeholder_is_a_tiny_webp_of_the_whole_picture():
+    renditions = make_renditions(io.BytesIO(photo_bytes("JPEG", 3000, 2000)), max_pixels=50_000_000)
+    placeholder = Image.open(io.BytesIO(renditions.placeholder)).convert("RGB")
+    assert placeholder.size == (8, 5) and len(renditions.placeholder) < 120
+    top_left, bottom_right = placeholder.getpixel((0, 0)), placeholder.getpixel((7, 4))
+    assert top_left[0] > bottom_right[0] + 60, "the red corner, upright, blurred into the blue"
+    assert_close(bottom_right, BLUE, tolerance=40)
 
 
 def test_embedded_colour_profile_is_applied_and_not_kept():

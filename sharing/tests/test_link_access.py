@@ -37,6 +37,7 @@ def public_urls(link, photo):
         "photo page": reverse("sharing:public_photo", args=[link.pk, photo.pk]),
         "thumbnail": reverse("sharing:public_thumbnail", args=[link.pk, photo.pk]),
         "preview": reverse("sharing:public_preview", args=[link.pk, photo.pk]),
+        "size for srcset": reverse("sharing:public_size", args=[link.pk, photo.pk, "320.webp"]),
         "download": reverse("sharing:photo_download", args=[link.pk, photo.pk]),
         "zip": reverse("sharing:zip_download", args=[link.pk]),
     }
@@ -290,10 +291,11 @@ def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client
 # Revocation
 
 
+@pytest.mark.parametrize("rendition", ["thumbnail", "size for srcset"])
 def test_renditions_are_cached_a_minute_then_revalidated_with_a_304_until_the_link_closes(
-    client, shared_gallery, photo
+    client, shared_gallery, photo, rendition
 ):
-    url = public_urls(shared_gallery, photo)["thumbnail"]
+    url = public_urls(shared_gallery, photo)[rendition]
     first = client.get(url)
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, max-age=60"
