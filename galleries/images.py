@@ -53,16 +53,23 @@ THUMBNAIL_SIZE = 640  # long edge of the grid thumbnail (JPEG), enough for 2x sc
 PREVIEW_SIZE = 2048  # long edge of the full-screen preview (JPEG)
 THUMBNAIL_QUALITY = 80
 PREVIEW_QUALITY = 85
-WEBP_QUALITY = 80
-WEBP_EFFORT = 2  # of libwebp's 0-6: 15% smaller than JPEG at 1 dB more PSNR, at half the time of its default 4
-# The sizes a browser chooses from (srcset), named as they are served: long edge and format. A photo
-# gets those smaller than itself and the first one as large as itself, so none is an enlargement
-# and no two are the same size.
+# libwebp's own default quality: a third fewer bytes than the JPEG thumbnail's quality 80 at the same
+# size, 0.25 dB less PSNR (real photos, 720 px). Effort 2 of 0-6: half the time of the default 4,
+# 1% larger files.
+WEBP_QUALITY = 75
+WEBP_EFFORT = 2
+# The sizes a browser chooses from (srcset), named as they are served: long edge and format.
+# Small steps, so the size a browser takes is never much larger than the tile it fills (steps of
+# 2 had phones take 1280 px for a 663 px tile, laptops 720 px for 532: Lighthouse's "properly
+# size images"), up to 1080 px, as large as a cover can be before Lighthouse counts its cropped
+# part as waste. A photo gets those smaller than itself and the first one as large as itself.
 SIZES = {
     "320.webp": (320, "webp"),
-    "640.webp": (640, "webp"),
-    "1280.webp": (1280, "webp"),
-    "1280.jpg": (1280, "jpeg"),  # for link previews in chat apps, and browsers without WebP
+    "480.webp": (480, "webp"),
+    "600.webp": (600, "webp"),
+    "720.webp": (720, "webp"),
+    "1080.webp": (1080, "webp"),
+    "1080.jpg": (1080, "jpeg"),  # for link previews in chat apps, and browsers without WebP
 }
 PLACEHOLDER_SIZE = 8  # long edge of the placeholder, a lossy WebP of ~80 bytes shown until the thumbnail arrives
 MIME_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
@@ -195,17 +202,18 @@ class _Made(dict):
 
 
 def _make_sizes(preview, size, names):
-    """The thumbnail and each named size of a photo of `size`, in memory, each shrunk from the
-    next larger one (a shrink by 2 at most: Lanczos 3 at its sharpest)."""
+    """The thumbnail and each named size of a photo of `size`, in memory, each shrunk with
+    Lanczos 3 from the smallest picture made so far that is at least twice as large (cheap, and
+    one shrink rather than a chain of them), else from the preview."""
     made = _Made()
     made.names = names
-    long_edges = sorted({SIZES[name][0] for name in names} | {THUMBNAIL_SIZE}, reverse=True)
-    source = preview
-    for long_edge in long_edges:
+    for long_edge in sorted({SIZES[name][0] for name in names} | {THUMBNAIL_SIZE}, reverse=True):
         target = fit_within(size, long_edge)
-        if target != (source.width, source.height):
-            source = _resize(source, target, "lanczos3").copy_memory()
-        made[long_edge] = source
+        larger = [made[edge] for edge in sorted(made) if edge >= 2 * long_edge]
+        source = larger[0] if larger else preview
+        made[long_edge] = (
+            source if target == (source.width, source.height) else _resize(source, target, "lanczos3").copy_memory()
+        )
     return made
 
 

@@ -222,8 +222,9 @@ class PhotoSet(GalleryContent):
 class PhotoQuerySet(GalleryContentQuerySet):
     # A gallery page opens with the first page of photos; static/js/photo-pages.js fetches the
     # next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a gallery of
-    # thousands of photos renders as fast as one of a hundred.
-    PER_PAGE = 120
+    # thousands of photos renders as fast as one of a hundred. 60 fill several screens of the
+    # largest display; 120 cost a phone ~0.2 s more before its first paint (docs/PERFORMANCE.md).
+    PER_PAGE = 60
 
     def in_display_order(self, sort=None):
         """In the order a gallery shows them: set by set, each by `sort` (a gallery's sort;

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from galleries.models import Photo, PhotoSet
+from galleries.models import Photo, PhotoQuerySet, PhotoSet
 from galleries.ordering import Sort
 from galleries.tests.factories import GalleryFactory
 from sharing.tests.factories import ShareLinkFactory
@@ -54,13 +54,13 @@ def test_the_photographers_gallery_page_queries_do_not_grow(client, django_asser
     # none); the favourites.
     with django_assert_num_queries(9):
         response = client.get(gallery.get_absolute_url())
-    assert len(response.context["page"].object_list) == min(count, 120)
+    assert len(response.context["page"].object_list) == min(count, PhotoQuerySet.PER_PAGE)
     with django_assert_num_queries(5) as queries:  # again: the tiles and counts come from the cache
         client.get(gallery.get_absolute_url())
     assert reads_photos(queries) == []
     # A later page of tiles: the session, its user, the gallery, and that page's photos (unless
     # there is no second page: then the first, from the cache).
-    with django_assert_num_queries(4 if count > 120 else 3):
+    with django_assert_num_queries(4 if count > PhotoQuerySet.PER_PAGE else 3):
         client.get(gallery.get_absolute_url(), {"page": 2, "partial": 1})
 
 
@@ -73,12 +73,13 @@ def test_the_public_gallery_page_queries_do_not_grow(client, django_assert_num_q
     # hash and the day's row.
     with django_assert_num_queries(8):
         response = client.get(link.get_absolute_url())
-    assert len(response.context["page"].object_list) == min(count, 120)
+    assert len(response.context["page"].object_list) == min(count, PhotoQuerySet.PER_PAGE)
     assert response.text.count('class="set-menu__tab"') == min(count - 1, 4)
     with django_assert_num_queries(4) as queries:  # again: only the link and the counting
         again = client.get(link.get_absolute_url())
     assert reads_photos(queries) == [] and again.text == response.text
-    with django_assert_num_queries(2 if count > 120 else 1):  # a later page: the link, that page's photos
+    # A later page: the link, and that page's photos (none when there is no second page).
+    with django_assert_num_queries(2 if count > PhotoQuerySet.PER_PAGE else 1):
         client.get(link.get_absolute_url(), {"page": 2, "partial": 1})
 
 

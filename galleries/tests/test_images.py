@@ -69,7 +69,7 @@ def test_renditions_are_upright_for_every_exif_orientation(orientation):
     renditions = make_renditions(camera_jpeg(orientation), max_pixels=50_000_000)
 
     assert (renditions.width, renditions.height) == (3000, 2000)
-    sizes = [(renditions.sizes[name], int(name.split(".")[0])) for name in ("320.webp", "1280.webp", "1280.jpg")]
+    sizes = [(renditions.sizes[name], int(name.split(".")[0])) for name in ("320.webp", "1080.webp", "1080.jpg")]
     for data, long_edge in [(renditions.thumbnail, THUMBNAIL_SIZE), (renditions.preview, PREVIEW_SIZE), *sizes]:
         image = Image.open(io.BytesIO(data)).convert("RGB")
         assert image.width == long_edge and abs(image.height - long_edge * 2 / 3) <= 1
@@ -99,10 +99,11 @@ def test_small_photos_are_not_enlarged():
     "size, names",
     [
         ((300, 200), ["320.webp"]),
-        ((500, 400), ["320.webp", "640.webp"]),  # the JPEG thumbnail shows it whole
-        ((640, 427), ["320.webp", "640.webp"]),
-        ((1000, 600), ["320.webp", "640.webp", "1280.webp", "1280.jpg"]),
-        ((12000, 3000), ["320.webp", "640.webp", "1280.webp", "1280.jpg"]),
+        ((500, 400), ["320.webp", "480.webp", "600.webp"]),  # 600 is the photo itself; the JPEG thumbnail too
+        ((640, 427), ["320.webp", "480.webp", "600.webp", "720.webp"]),
+        ((700, 500), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.jpg"]),
+        ((1000, 600), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
+        ((12000, 3000), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
     ],
 )
 def test_a_photo_gets_each_size_that_adds_one_and_none_that_enlarges_it(size, names):

@@ -42,9 +42,9 @@ def test_existing_photos_get_their_sizes_and_placeholder_and_a_second_run_does_n
         for key in photo.size_keys.values():
             assert default_storage.exists(key)
     upright = photos[0]  # stored turned (EXIF 6), made from its upright preview
-    with default_storage.open(upright.size_keys["640.webp"]) as file:
+    with default_storage.open(upright.size_keys["720.webp"]) as file:
         image = Image.open(io.BytesIO(file.read()))
-    assert image.size == (427, 640)  # stored 3000 x 2000, upright 2000 x 3000
+    assert image.size == (480, 720)  # stored 3000 x 2000, upright 2000 x 3000
 
     call_command("make_sizes")
     assert "0 photos got their sizes" in capsys.readouterr().out
@@ -63,4 +63,4 @@ def test_a_photo_whose_preview_is_missing_is_reported_and_the_others_are_done(ph
     assert "1 photos got their sizes and placeholder; 1 could not be read or stored." in output.out
     assert str(broken.pk) in output.err
     fine.refresh_from_db()
-    assert sorted(fine.size_keys) == ["320.webp", "640.webp"]
+    assert sorted(fine.size_keys) == ["320.webp", "480.webp", "600.webp"]

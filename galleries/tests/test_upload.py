@@ -43,7 +43,14 @@ def test_upload_stores_original_byte_for_byte_with_thumbnail_preview_sizes_and_p
     assert read(photo.object_key) == original
     assert Image.open(io.BytesIO(read(photo.thumbnail_object_key))).size == (640, 427)
     assert Image.open(io.BytesIO(read(photo.preview_object_key))).size == (1200, 800)
-    sizes = {"320.webp": (320, 213), "640.webp": (640, 427), "1280.webp": (1200, 800), "1280.jpg": (1200, 800)}
+    sizes = {
+        "320.webp": (320, 213),
+        "480.webp": (480, 320),
+        "600.webp": (600, 400),
+        "720.webp": (720, 480),
+        "1080.webp": (1080, 720),
+        "1080.jpg": (1080, 720),
+    }
     assert photo.size_keys == {name: f"{gallery.pk}/sizes/{photo.pk}/{name}" for name in sizes}
     for name, size in sizes.items():
         image = Image.open(io.BytesIO(read(photo.size_keys[name])))

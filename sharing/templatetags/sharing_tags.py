@@ -16,9 +16,9 @@ def share_url(context, link):
 
 @register.simple_tag(takes_context=True)
 def link_preview_image(context, link, photo):
-    """The photo as chat apps show a pasted link (og:image): a JPEG about 1200 px wide (its 1280 px
+    """The photo as chat apps show a pasted link (og:image): a JPEG about 1080 px wide (its 1080 px
     size, else its preview), at a full URL under the link, so that the link's rules apply to it."""
-    name = "1280.jpg" if "1280.jpg" in photo.size_keys else None
+    name = "1080.jpg" if "1080.jpg" in photo.size_keys else None
     if name:
         path, long_edge = reverse("sharing:public_size", args=[link.pk, photo.pk, name]), SIZES[name][0]
     else:

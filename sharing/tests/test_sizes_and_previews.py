@@ -41,19 +41,19 @@ def meta(page, name):
 
 def test_each_size_is_served_under_the_links_rules_with_its_type_and_an_etag(client, camera_link):
     big, small = camera_link.gallery.ordered_photos()
-    assert sorted(big.size_keys) == ["1280.jpg", "1280.webp", "320.webp", "640.webp"]
-    assert sorted(small.size_keys) == ["320.webp", "640.webp"]
+    assert sorted(big.size_keys) == ["1080.jpg", "1080.webp", "320.webp", "480.webp", "600.webp", "720.webp"]
+    assert sorted(small.size_keys) == ["320.webp", "480.webp", "600.webp"]
     for name, size, kind in [
         ("320.webp", (320, 213), "WEBP"),
-        ("1280.webp", (1280, 853), "WEBP"),
-        ("1280.jpg", (1280, 853), "JPEG"),
+        ("1080.webp", (1080, 720), "WEBP"),
+        ("1080.jpg", (1080, 720), "JPEG"),
     ]:
         response = client.get(reverse("sharing:public_size", args=[camera_link.pk, big.pk, name]))
         body, headers = fetch(response)
         assert response.status_code == 200 and headers["Content-Type"] == f"image/{kind.lower()}"
         assert headers["Cache-Control"] == "private, max-age=60" and response["ETag"]
         assert (Image.open(io.BytesIO(body)).format, Image.open(io.BytesIO(body)).size) == (kind, size)
-    for name in ["1280.webp", "2048.webp", "thumbnail.jpg", "..%2Foriginal"]:
+    for name in ["1080.webp", "2048.webp", "thumbnail.jpg", "..%2Foriginal"]:
         assert client.get(reverse("sharing:public_size", args=[camera_link.pk, small.pk, name])).status_code == 404
     other_gallery_photo = store_photo(GalleryFactory(), jpeg_upload())
     url = reverse("sharing:public_size", args=[camera_link.pk, other_gallery_photo.pk, "320.webp"])
@@ -62,24 +62,25 @@ def test_each_size_is_served_under_the_links_rules_with_its_type_and_an_etag(cli
 
 def test_the_photographer_sees_their_sizes_and_no_one_else_does(client, camera_link, django_user_model):
     big = camera_link.gallery.ordered_photos().first()
-    url = reverse("galleries:photo_size", args=[big.gallery_id, big.pk, "640.webp"])
+    url = reverse("galleries:photo_size", args=[big.gallery_id, big.pk, "720.webp"])
     assert client.get(url).status_code == 302  # to the login page
     client.force_login(django_user_model.objects.create_user(email="other@example.com", password="x" * 12))
     assert client.get(url).status_code == 404
     client.force_login(big.gallery.owner)
     body, headers = fetch(client.get(url))
-    assert headers["Content-Type"] == "image/webp" and Image.open(io.BytesIO(body)).size == (640, 427)
+    assert headers["Content-Type"] == "image/webp" and Image.open(io.BytesIO(body)).size == (720, 480)
 
 
 def test_the_grid_offers_webp_sizes_and_jpeg_with_widths_and_a_placeholder(client, camera_link):
     page = client.get(camera_link.get_absolute_url()).text
     big, small = camera_link.gallery.ordered_photos()
     base = f"/s/{camera_link.pk}/photos/{big.pk}/"
-    webp = f"{base}320.webp 320w, {base}640.webp 640w, {base}1280.webp 1280w"
+    webp = f"{base}320.webp 320w, {base}480.webp 480w, {base}600.webp 600w, {base}720.webp 720w, {base}1080.webp 1080w"
     assert f'<source type="image/webp" srcset="{webp}" sizes="auto,' in page
-    assert f'srcset="{base}thumbnail/ 640w, {base}1280.jpg 1280w"' in page
+    assert f'srcset="{base}thumbnail/ 640w, {base}1080.jpg 1080w"' in page
     small_base = f"/s/{camera_link.pk}/photos/{small.pk}/"
-    assert f'srcset="{small_base}320.webp 320w, {small_base}640.webp 500w"' in page  # no enlargement
+    small_webp = f"{small_base}320.webp 320w, {small_base}480.webp 480w, {small_base}600.webp 500w"
+    assert f'srcset="{small_webp}"' in page  # the last is the photo itself, not enlarged
     placeholders = re.findall(r'<img class="photo-placeholder" src="data:image/webp;base64,([^"]+)" alt="">', page)
     assert len(placeholders) == 2
     assert all(Image.open(io.BytesIO(Photo(placeholder=p).placeholder)).format == "WEBP" for p in [big.placeholder])
@@ -93,11 +94,11 @@ def test_a_pasted_link_previews_the_gallery_name_size_and_cover(client, camera_l
     assert meta(page, "og:description") == f"2 photos by {camera_link.gallery.owner.name}"
     assert meta(page, "og:url") == f"http://photos.example.com/s/{camera_link.pk}/"
     image = meta(page, "og:image")
-    assert image == f"http://photos.example.com/s/{camera_link.pk}/photos/{cover.pk}/1280.jpg"
-    assert (meta(page, "og:image:width"), meta(page, "og:image:height")) == ("1280", "853")
+    assert image == f"http://photos.example.com/s/{camera_link.pk}/photos/{cover.pk}/1080.jpg"
+    assert (meta(page, "og:image:width"), meta(page, "og:image:height")) == ("1080", "720")
     assert meta(page, "twitter:card") == "summary_large_image"
     body, headers = fetch(client.get(image.removeprefix("http://photos.example.com")))
-    assert headers["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(body)).size == (1280, 853)
+    assert headers["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(body)).size == (1080, 720)
 
     # The preview's image obeys the link: once it expires, it is gone.
     ShareLink.objects.filter(pk=camera_link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))

@@ -1,5 +1,5 @@
-"""Give photos stored before Viewport made them their sizes for srcset (320/640/1280 px WebP, a
-1280 px JPEG) and their placeholder.
+"""Give photos stored before Viewport made them their sizes for srcset (WebP of 320 to 1080 px,
+a 1080 px JPEG: galleries.images.SIZES) and their placeholder.
 
 Each is made from the photo's preview (2048 px, upright, sRGB): a small read, and a small decode,
 whatever the original. A photo gets what it misses and is then done, so the command resumes
