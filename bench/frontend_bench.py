@@ -209,7 +209,7 @@ def run(stack, quick=False):
                     for key in runs
                     if not key.endswith(":2000")
                 ]
-                for name in lighthouse.IMAGE_AUDITS
+                for name in lighthouse.IMAGE_AUDITS + lighthouse.INSIGHTS
             ],
         )
     )

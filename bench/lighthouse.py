@@ -18,14 +18,14 @@ INSTALL = BENCH.parent / ".cache" / "lighthouse"
 CLI = INSTALL / "node_modules" / "lighthouse" / "cli" / "index.js"
 CHROMIUM = os.environ.get("CHROME_PATH", "/usr/bin/chromium")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
-# The audits about images, legacy and insight: each passes with a score of 1.
-IMAGE_AUDITS = [
-    "uses-responsive-images",
-    "modern-image-formats",
-    "uses-optimized-images",
-    "offscreen-images",
-    "image-delivery-insight",
-]
+# Lighthouse 12's image audits ("properly size images", "serve images in modern formats",
+# "efficiently encode images", "defer offscreen images"): each passes with a score of 1.
+IMAGE_AUDITS = ["uses-responsive-images", "modern-image-formats", "uses-optimized-images", "offscreen-images"]
+# Reported, not judged: the newer image-delivery insight (shown in place of the audits from
+# Lighthouse 13). Its own code warns that without the trace's `hostDPR` metadata, which these
+# traces lack, it compares a file's pixels with the CSS pixels it covers, ignoring the emulated
+# phone's device pixel ratio: on the phone it counts any sharp image as 1.75² too large.
+INSIGHTS = ["image-delivery-insight"]
 METRICS = {
     "first-contentful-paint": "FCP",
     "largest-contentful-paint": "LCP",
@@ -101,7 +101,7 @@ def summary(report):
                     for item in (audits[name].get("details") or {}).get("items", [])
                 ],
             }
-            for name in IMAGE_AUDITS
+            for name in IMAGE_AUDITS + INSIGHTS
             if name in audits
         },
         "image_requests": len(images),
@@ -114,4 +114,6 @@ def summary(report):
 
 def audits_pass(result):
     """Whether every image audit scored 1 (an audit that did not apply has no score)."""
-    return all(audit["score"] in (1, None) for audit in result["image_audits"].values())
+    return all(
+        result["image_audits"][name]["score"] in (1, None) for name in IMAGE_AUDITS if name in result["image_audits"]
+    )

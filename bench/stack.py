@@ -49,6 +49,7 @@ class Stack:
         self.app = AppServer(self.env, workers=workers, threads=threads, timeout=120)
         self.started = False
         self._baseline = None
+        self.quick = False  # a smoke run (--quick) starts no baseline: its figures would mean nothing
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -83,6 +84,8 @@ class Stack:
     def baseline(self):
         """Today's code (bench/baseline.py) under gunicorn beside the app, started on first use:
         its AppServer, or None when this clone has no baseline."""
+        if self._baseline is None and self.quick:
+            self._baseline = False
         if self._baseline is None:
             try:
                 self._baseline = BaselineApp(self)
