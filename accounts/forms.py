@@ -1,53 +1,28 @@
-import math
-from datetime import timedelta
-
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import throttling
+from accounts.mail import compose
 from accounts.models import User
-
-RESET_MAILS_PER_ADDRESS = 3
-RESET_REQUESTS_PER_CLIENT = 10
-RESET_LIMIT_WINDOW = timedelta(hours=1)
-# Each new account costs an Argon2 hash (100 MiB, all cores for a moment) and a row.
-SIGNUPS_PER_CLIENT = 5
-SIGNUP_LIMIT_WINDOW = timedelta(hours=1)
-# Wrong current passwords in a logged-in session (changing the e-mail or the password), per account.
-CURRENT_PASSWORD_TRIES = 10
-CURRENT_PASSWORD_WINDOW = timedelta(minutes=15)
-
-
-def in_minutes(seconds):
-    """When a limit that frees up in `seconds` lets the user try again, as in "in 15 minutes"."""
-    minutes = max(1, math.ceil(seconds / 60))
-    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def check_current_password(user, password, wrong_message):
-    """Raise a ValidationError unless `password` is `user`'s.
-
-    Only wrong passwords count, per account: after CURRENT_PASSWORD_TRIES of them within
-    CURRENT_PASSWORD_WINDOW none is checked, so a stolen session cannot guess freely.
-    """
-    tries = ("current-password", user.pk, CURRENT_PASSWORD_TRIES, CURRENT_PASSWORD_WINDOW)
-    hits = throttling.try_record(*tries)
-    if not hits:
-        raise ValidationError(
-            f"Too many wrong passwords. Please try again {in_minutes(throttling.retry_after(*tries))}.",
-            code="too_many_tries",
-        )
+    """Raise a ValidationError unless `password` is `user`'s. Wrong passwords are limited per
+    account (RATE_LIMITS["current-password"]): past the limit none is checked, so a stolen
+    session cannot guess freely."""
+    try:
+        attempt = throttling.consume("current-password", account=user.pk)
+    except throttling.RateLimited as limited:
+        raise ValidationError(str(limited), code="too_many_tries") from None
     if not user.check_password(password):
         raise ValidationError(wrong_message, code="password_incorrect")
-    for hit in hits:
-        hit.delete()  # only wrong passwords count
+    attempt.take_back()  # only wrong passwords count
 
 
 class UniqueEmailMixin:
@@ -73,14 +48,14 @@ class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
     def save_for(self, client):
-        """The new account, or None (and a form error) once `client`, an address or IPv6 /64
-        (throttling.client_network), has signed up SIGNUPS_PER_CLIENT times in the window."""
-        limit = ("signup-client", client, SIGNUPS_PER_CLIENT, SIGNUP_LIMIT_WINDOW)
-        if throttling.try_record(*limit):
-            return self.save()
-        when = in_minutes(throttling.retry_after(*limit))
-        self.add_error(None, f"Too many accounts were created from your network. Please try again {when}.")
-        return None
+        """The new account, for a client at `client` (throttling.client_network). Raises
+        RateLimited, with the reason among the form's errors, past RATE_LIMITS["signup"]."""
+        try:
+            throttling.consume("signup", network=client)
+        except throttling.RateLimited as limited:
+            self.add_error(None, str(limited))
+            raise
+        return self.save()
 
 
 class ProfileForm(UniqueEmailMixin, forms.ModelForm):
@@ -171,19 +146,14 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     def save(self, client):
         """The reset e-mails this request may send (none or one), for a client at `client`."""
         email = User.objects.normalize_email(self.cleaned_data["email"])
-        allowed = throttling.try_record(
-            "password-reset-client", client, RESET_REQUESTS_PER_CLIENT, RESET_LIMIT_WINDOW
-        ) and throttling.try_record("password-reset-address", email, RESET_MAILS_PER_ADDRESS, RESET_LIMIT_WINDOW)
-        return [self.reset_mail(user) for user in self.get_users(email)] if allowed else []
+        try:
+            throttling.consume("password-reset", network=client, address=email)
+        except throttling.RateLimited:
+            return []
+        return [self.reset_mail(user) for user in self.get_users(email)]
 
     def reset_mail(self, user):
-        context = {
-            "user": user,
-            "email": user.email,
-            "site_url": settings.VIEWPORT_SITE_URL,
-            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        }
-        subject = "".join(render_to_string("registration/password_reset_subject.txt", context).splitlines())
-        body = render_to_string("registration/password_reset_email.html", context)
-        return EmailMessage(subject=subject, body=body, to=[user.email])
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        path = reverse("accounts:password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
+        context = {"user": user, "reset_url": settings.VIEWPORT_SITE_URL + path}
+        return compose("accounts/mail/password_reset", context, user.email)

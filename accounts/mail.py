@@ -1,15 +1,20 @@
-"""E-mail sent on a photographer's behalf: to their clients (a share link, a reminder) and to
-the photographer (notifications). One way to build a mail, one way to send it once.
+"""Every e-mail the site sends is built here, and every mail to a client is sent here:
+invitations, reminders and favourites' resume links (send_to_client), notifications and the daily
+digest to photographers (accounts.tasks.notify_photographer), password resets (accounts.forms).
 
-Every mail is HTML with a plain-text alternative, from the sender's name at our own address
-(DEFAULT_FROM_EMAIL: we never forge the photographer's domain, which SPF and DMARC would
-refuse), with Reply-To where an answer should go. Links in mails are built on
-VIEWPORT_SITE_URL, never on a request's Host. Mails to clients carry a one-click unsubscribe
-(RFC 8058): a signed link that stops that photographer's mails to that address.
+- compose() builds each of them: HTML with a plain-text alternative, both from one layout
+  (templates/accounts/mail/_layout.html and .txt, which also write the footer), from the sender's
+  name at our own address (DEFAULT_FROM_EMAIL: we never forge the photographer's domain, which
+  SPF and DMARC would refuse), with Reply-To where an answer should go. Links in mails are built
+  on VIEWPORT_SITE_URL, never on a request's Host.
+- client_mail() is a mail to a client on a photographer's behalf: from their name, Reply-To
+  them, with a one-click unsubscribe (RFC 8058): a signed link that stops that photographer's
+  mails to that address.
+- send_to_client() sends it: never to an address that unsubscribed, within the photographer's
+  daily recipient limit, once per key (send_once()).
 """
 
 import email.policy
-from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
@@ -23,7 +28,6 @@ from accounts import throttling
 from accounts.models import MailSuppression, SentMail, User
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
-RECIPIENTS_WINDOW = timedelta(days=1)
 
 
 class Mail(EmailMultiAlternatives):
@@ -44,10 +48,12 @@ class Mail(EmailMultiAlternatives):
 
 
 def compose(template, context, to, *, sender_name="", reply_to=None, headers=None, inline_images=None):
-    """A Mail from `template`_subject.txt, .txt and .html rendered with `context` (plus
-    `site_url`), to one address, from `sender_name` at DEFAULT_FROM_EMAIL's address."""
+    """A Mail from `template`_subject.txt, .txt and .html (the last two extend the layout)
+    rendered with `context` (plus `site_url` and `subject`), to one address, from `sender_name`
+    at DEFAULT_FROM_EMAIL's address."""
     context = {**context, "site_url": settings.VIEWPORT_SITE_URL}
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    context["subject"] = subject
     default_name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     mail = Mail(
         subject=subject,
@@ -82,16 +88,39 @@ def send_once(key, mail):
     return True
 
 
-def photographer_mail_allowed(photographer, recipients):
-    """Count `recipients` more client e-mails against the photographer's daily limit
-    (VIEWPORT_MAIL_RECIPIENTS_PER_DAY); False, counting none, if they would pass it."""
-    return throttling.try_record(
-        "mail-recipients",
-        photographer.pk,
-        settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY,
-        RECIPIENTS_WINDOW,
-        count=recipients,
+# Mail to clients
+
+
+def client_mail(photographer, address, template, context, inline_images=None):
+    """A mail to a client at `address` on `photographer`'s behalf: from their name at our own
+    address, Reply-To them, with a one-click unsubscribe from their mails (header and footer)."""
+    url = unsubscribe_url(photographer, address)
+    return compose(
+        template,
+        {**context, "photographer": photographer, "unsubscribe_url": url},
+        address,
+        sender_name=photographer.name,
+        reply_to=photographer.email,
+        # RFC 8058: a mail client may POST to the URL to unsubscribe in one click.
+        headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        inline_images=inline_images,
     )
+
+
+def send_to_client(photographer, key, mail, counted=False):
+    """Send a client_mail() of `photographer`'s once per `key`, unless its address unsubscribed
+    from their mails or it would pass their daily recipient limit (RATE_LIMITS["mail-recipients"];
+    `counted`: the caller counted it already, as sending a link counts all its recipients at
+    once). True if it was sent now."""
+    [address] = mail.to
+    if is_unsubscribed(photographer, address) or SentMail.objects.filter(key=key).exists():
+        return False
+    if not counted:
+        try:
+            throttling.consume("mail-recipients", photographer=photographer.pk)
+        except throttling.RateLimited:
+            return False
+    return send_once(key, mail)
 
 
 # Unsubscribing
@@ -100,11 +129,6 @@ def photographer_mail_allowed(photographer, recipients):
 def unsubscribe_url(photographer, address):
     token = signing.dumps([str(photographer.pk), address], salt=UNSUBSCRIBE_SALT, compress=True)
     return settings.VIEWPORT_SITE_URL + reverse("unsubscribe", args=[token])
-
-
-def unsubscribe_headers(url):
-    """RFC 8058: a mail client may POST to the URL to unsubscribe in one click."""
-    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
 
 def read_unsubscribe_token(token):

@@ -5,9 +5,12 @@ from django.tasks import task
 from accounts.mail import compose, send_once
 from accounts.models import User
 
-# Each kind of notification and the profile switch that turns it off. Templates:
-# templates/accounts/mail/<kind>_subject.txt, <kind>.txt and <kind>.html.
-NOTIFICATIONS = {"favourites": "notify_favourites", "daily_digest": "notify_daily_digest"}
+# Each kind of notification, the profile switch that turns it off and what the mail calls it
+# there. Templates: templates/accounts/mail/<kind>_subject.txt, <kind>.txt and <kind>.html.
+NOTIFICATIONS = {
+    "favourites": ("notify_favourites", "these notices"),
+    "daily_digest": ("notify_daily_digest", "this summary"),
+}
 
 
 @task
@@ -16,10 +19,10 @@ def notify_photographer(user_id, kind, key, context, sender_name="", reply_to=""
     numbers, lists, dicts), once per `key`, unless they switched that kind off. `sender_name`
     and `reply_to` say who the news is from (a client, whom the photographer may answer).
     Returns whether a mail was sent."""
+    switch, notice = NOTIFICATIONS[kind]
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not getattr(user, NOTIFICATIONS[kind]):
+    if user is None or not getattr(user, switch):
         return False
-    mail = compose(
-        f"accounts/mail/{kind}", {**context, "user": user}, user.email, sender_name=sender_name, reply_to=reply_to
-    )
+    context = {**context, "user": user, "notice": notice}
+    mail = compose(f"accounts/mail/{kind}", context, user.email, sender_name=sender_name, reply_to=reply_to)
     return send_once(f"notify:{kind}:{key}", mail)

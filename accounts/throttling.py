@@ -3,12 +3,14 @@
 `client_address()` is the only reader of X-Forwarded-For; `client_network()` is what limits per
 client count by. django-axes counts login failures with the address (AXES_CLIENT_IP_CALLABLE), with
 `login_attempt_email()` (AXES_USERNAME_CALLABLE) and with `LoginFailureHandler` (AXES_HANDLER).
-`record()`, `is_limited()`, `retry_after()` and `try_record()` are a small rate limiter for any
-app, kept in the database (RateLimitHit).
+RATE_LIMITS is the table of every rate limit, `consume()` the one way to count against it, and
+RateLimited the refusal that viewport.http.too_many_requests() answers; the hits are kept in the
+database (RateLimitHit).
 """
 
 import ipaddress
 import math
+from dataclasses import dataclass
 from datetime import timedelta
 
 from axes.handlers.database import AxesDatabaseHandler
@@ -86,7 +88,7 @@ class LoginFailureHandler(AxesDatabaseHandler):
 
     Axes checks the counts, checks the password, and counts the failure afterwards: a burst of
     attempts all pass the check before the first is counted, and each gets its password checked.
-    Here `is_allowed()` counts the attempt first, like `try_record()`: an attempt that the count
+    Here `is_allowed()` counts the attempt first, like `consume()`: an attempt that the count
     puts over the limit is refused unchecked and taken back; a successful login takes back its
     count with the account's others. The counts are then exactly the wrong passwords checked, so:
 
@@ -157,13 +159,142 @@ def clear_login_failures(email):
 
 # The rate limiter. Keys are stored as keyed hashes, so the table holds no e-mail addresses.
 
+MINUTES_15, HOUR, DAY = timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)
 
-def record(scope, key):
-    """Count one event for `key` in `scope`; returns the hit, which a caller may delete to take
-    it back. Deletes hits too old to count for anything on the way (one indexed DELETE)."""
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` events for each value of the keys named in `per` ("network", "link
+    network") within a sliding `window`. Either may name the setting that holds it."""
+
+    per: str
+    count: int | str
+    window: timedelta | str
+
+    @property
+    def size(self):
+        return getattr(settings, self.count) if isinstance(self.count, str) else self.count
+
+    @property
+    def span(self):
+        return getattr(settings, self.window) if isinstance(self.window, str) else self.window
+
+    def key(self, keys):
+        return ":".join(str(keys[name]) for name in self.per.split())
+
+
+@dataclass(frozen=True)
+class Action:
+    """The limits of one action, and what a refused person reads ({when}: "in 15 minutes",
+    {limit}: the first limit's number); no message: refused in silence."""
+
+    limits: tuple
+    message: str = ""
+
+
+# Every rate limit of the site.
+RATE_LIMITS = {
+    # Wrong passwords at login, per account and per address (VIEWPORT_LOGIN_FAILURE_LIMIT, 5,
+    # and VIEWPORT_LOGIN_LOCKOUT_MINUTES, 15). Counted by django-axes (LoginFailureHandler above),
+    # not consume(): its lockout runs from the last failure rather than in a sliding window.
+    "login": Action(
+        (
+            Limit("account", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME"),
+            Limit("address", "AXES_FAILURE_LIMIT", "AXES_COOLOFF_TIME"),
+        ),
+        "Too many failed log-in attempts. Please try again {when}.",
+    ),
+    # Wrong current passwords in a logged-in session (changing the e-mail or the password): a
+    # stolen session cannot guess freely. Only wrong ones count.
+    "current-password": Action(
+        (Limit("account", 10, MINUTES_15),), "Too many wrong passwords. Please try again {when}."
+    ),
+    # Each new account costs an Argon2 hash (100 MiB, all cores for a moment) and a row.
+    "signup": Action(
+        (Limit("network", 5, HOUR),), "Too many accounts were created from your network. Please try again {when}."
+    ),
+    # Reset mails, refused in silence: the answer is the same whatever happened.
+    "password-reset": Action((Limit("network", 10, HOUR), Limit("address", 3, HOUR))),
+    # Wrong passwords of a share link, per client network and, against guessers with many
+    # addresses, from everyone. Only wrong ones count; past the limit even the right one is refused.
+    "link-password": Action(
+        (Limit("link network", 10, MINUTES_15), Limit("link", 100, MINUTES_15)),
+        "Too many wrong passwords. Please wait a few minutes and try again.",
+    ),
+    # Lists of favourites started on a share link (each may e-mail its resume link to an address).
+    "favourites-start": Action(
+        (Limit("link network", 5, HOUR), Limit("link", 60, HOUR)),
+        "Too many lists of favourites were started here just now. Please try again later.",
+    ),
+    # Clients a photographer's account may e-mail per day (links sent, reminders, resume links).
+    "mail-recipients": Action(
+        (Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),),
+        "You have reached today’s limit of {limit} recipients. Nothing was sent; please try again tomorrow.",
+    ),
+    # Coming next: wrong download PINs, throttled like link passwords; address confirmation mails.
+    "download-pin": Action(
+        (Limit("link network", 10, MINUTES_15),), "Too many wrong PINs. Please wait a few minutes and try again."
+    ),
+    "address-confirmation": Action(
+        (Limit("account", 3, HOUR), Limit("network", 10, HOUR)),
+        "Too many confirmation e-mails were asked for. Please try again {when}.",
+    ),
+}
+
+
+class RateLimited(Exception):
+    """An action refused by its limits. `retry_after`: seconds until it would pass; str(): what
+    the refused person reads."""
+
+    def __init__(self, action, retry_after):
+        rules = RATE_LIMITS[action]
+        super().__init__(rules.message.format(when=in_minutes(retry_after), limit=rules.limits[0].size))
+        self.action = action
+        self.retry_after = retry_after
+
+
+class Hits(list):
+    """The hits one consume() recorded."""
+
+    def take_back(self):
+        """For an event that turned out not to count (the right password, a form that failed)."""
+        RateLimitHit.objects.filter(pk__in=[hit.pk for hit in self]).delete()
+
+
+def consume(action, count=1, **keys):
+    """Count `count` events of `action` (a name in RATE_LIMITS) against each of its limits, by the
+    keys they name (`network=…`, `link=…`). Returns the Hits when every limit holds; else takes
+    them all back and raises RateLimited, saying when the action would pass again.
+
+    Exact under concurrent requests without a lock: each caller inserts first and counts after,
+    and takes its hits back if any limit is passed. Of the callers that keep theirs, the last to
+    insert counts all the others, so no limit lets more through. (A burst may be refused beyond
+    that, while hits being taken back are still counted: it errs on the safe side.) This needs each
+    insert committed before the count: call it outside transaction.atomic().
+    """
+    limits = [(limit, limit.key(keys)) for limit in RATE_LIMITS[action].limits]
+    hits = Hits(hit for limit, key in limits for hit in record(action, key, count))
+    passed = [(limit, key) for limit, key in limits if _hits(action, key, limit.span).count() > limit.size]
+    if passed:
+        hits.take_back()
+        raise RateLimited(action, max(retry_after(action, key, limit.size, limit.span) for limit, key in passed))
+    return hits
+
+
+def in_minutes(seconds):
+    """When a limit that frees up in `seconds` lets the user try again, as in "in 15 minutes"."""
+    minutes = max(1, math.ceil(seconds / 60))
+    return f"in {minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def record(scope, key, count=1):
+    """Count `count` events for `key` in `scope`; returns the hits. Deletes hits too old to count
+    for anything on the way (one indexed DELETE)."""
     now = timezone.now()
     RateLimitHit.objects.filter(created_at__lt=now - KEEP).delete()
-    return RateLimitHit.objects.create(scope=scope, key=_digest(key), created_at=now)
+    return RateLimitHit.objects.bulk_create(
+        RateLimitHit(scope=scope, key=_digest(key), created_at=now) for _ in range(count)
+    )
 
 
 def is_limited(scope, key, limit, window):
@@ -178,23 +309,6 @@ def retry_after(scope, key, limit, window):
         return 0
     # Below the limit again once the limit-th newest hit leaves the window.
     return max(1, math.ceil((times[-1] + window - timezone.now()).total_seconds()))
-
-
-def try_record(scope, key, limit, window, count=1):
-    """Record `count` more hits (one by default) unless `key` would then pass `limit`: the hits
-    if they were recorded (a caller may delete them to take them back), else an empty list.
-
-    Exact under concurrent requests without a lock: each caller inserts first and counts after,
-    and takes its hit back if the count is over the limit. Of the callers that keep theirs, the
-    last to insert counts all the others, so at most `limit` are kept. (A burst may be refused
-    beyond that, while hits being taken back are still counted: it errs on the safe side.) This
-    needs each insert committed before the count: call it outside transaction.atomic().
-    """
-    hits = [record(scope, key) for _ in range(count)]
-    if _hits(scope, key, window).count() > limit:
-        RateLimitHit.objects.filter(pk__in=[hit.pk for hit in hits]).delete()
-        return []
-    return hits
 
 
 def _hits(scope, key, window):

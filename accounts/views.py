@@ -12,8 +12,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import mail
 from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
-from accounts.throttling import client_network
-from viewport.http import login_required
+from accounts.throttling import RateLimited, client_network
+from viewport.http import login_required, too_many_requests
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +35,13 @@ def signup(request):
         return redirect("galleries:gallery_list")
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if user := form.save_for(client_network(request)):
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
-            return redirect("galleries:gallery_list")
-        return render(request, "accounts/signup.html", {"form": form}, status=429)
+        try:
+            user = form.save_for(client_network(request))
+        except RateLimited as limited:
+            return too_many_requests(request, limited, "accounts/signup.html", {"form": form})
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+        return redirect("galleries:gallery_list")
     return render(request, "accounts/signup.html", {"form": form})
 
 
@@ -97,6 +99,5 @@ def unsubscribe(request, token):
 def login_locked_out(request, response, credentials):
     """django-axes' answer once an account or an address has failed to log in too often."""
     minutes = max(1, round(get_cool_off(request).total_seconds() / 60))
-    response = render(request, "429_locked_out.html", {"cooloff_minutes": minutes}, status=429)
-    response["Retry-After"] = str(minutes * 60)
-    return response
+    limited = RateLimited("login", retry_after=minutes * 60)
+    return too_many_requests(request, limited, "429_locked_out.html", {"cooloff_minutes": minutes})

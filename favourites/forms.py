@@ -1,7 +1,7 @@
 from django import forms
 
 from accounts.models import refuse_control_characters, validate_mail_address
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
 
 
 class StartListForm(forms.ModelForm):
@@ -22,7 +22,7 @@ class StartListForm(forms.ModelForm):
         self.instance.link = link
         self.fields["name"].validators.append(refuse_control_characters)
         self.fields["email"].validators.append(validate_mail_address)
-        self.fields["email"].required = link.favourites_require_email
+        self.fields["email"].required = FavouritesSettings.of(link).favourites_require_email
         self.token = None
 
     def save(self, commit=True):

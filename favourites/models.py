@@ -8,7 +8,58 @@ from django.db.models.functions import Now
 from django.utils import timezone
 
 from galleries.models import Photo
-from sharing.models import ShareLink
+from sharing.models import DayCountsQuerySet, ShareLink
+
+
+class FavouritesSettings(models.Model):
+    """Whether clients of a share link may choose favourites, and how (the link's settings form
+    and JSON carry these fields by these names). A link without a row has the defaults."""
+
+    link = models.OneToOneField(
+        ShareLink, primary_key=True, on_delete=models.DB_CASCADE, related_name="favourites_settings"
+    )
+    favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
+    favourites_limit = models.PositiveIntegerField(
+        "most favourites per person", null=True, blank=True, help_text="Empty for no limit."
+    )
+    favourites_title = models.CharField(
+        "title of the favourites", max_length=100, default="Favourites", db_default="Favourites"
+    )
+    favourites_require_email = models.BooleanField("ask for an e-mail address", default=False, db_default=False)
+    favourites_comments = models.BooleanField("clients may comment on photos", default=False, db_default=False)
+
+    class Meta:
+        db_table = "favourites_settings"
+        verbose_name_plural = "favourites settings"
+
+    def __str__(self):
+        return f"Favourites of {self.link}"
+
+    @classmethod
+    def of(cls, link):
+        """The settings of `link`: its row, or the defaults (unsaved) when it has none (a new link)."""
+        try:
+            return cls(link=link) if link._state.adding else link.favourites_settings
+        except cls.DoesNotExist:
+            return cls(link=link)
+
+
+class FavouriteDay(models.Model):
+    """Photos added to clients' lists through one share link on one day (the site's time zone):
+    a column of the link's statistics."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
+    day = models.DateField()
+    favourites = models.IntegerField(default=0, db_default=0)
+
+    objects = DayCountsQuerySet.as_manager()
+
+    class Meta:
+        db_table = "favourite_days"
+        constraints = [models.UniqueConstraint(fields=["link", "day"], name="favourite_days_link_day")]
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
 
 
 class FavouritesClosed(Exception):
@@ -79,7 +130,7 @@ class FavouriteList(models.Model):
 
     @property
     def limit(self):
-        return self.link.favourites_limit
+        return FavouritesSettings.of(self.link).favourites_limit
 
     def photo_ids(self):
         return set(self.favourites.values_list("photo_id", flat=True))
@@ -89,7 +140,11 @@ class FavouriteList(models.Model):
         photo was new to the list. Raises FavouritesClosed once the list was sent or is full.
         The list's row is locked meanwhile, so clients choosing at once never pass the limit."""
         with transaction.atomic():
-            locked = FavouriteList.objects.select_for_update(of=("self",)).select_related("link").get(pk=self.pk)
+            locked = (
+                FavouriteList.objects.select_for_update(of=("self",))
+                .select_related("link__favourites_settings")
+                .get(pk=self.pk)
+            )
             if locked.is_submitted:
                 raise FavouritesClosed(SENT_MESSAGE)
             favourite = locked.favourites.filter(photo=photo).first()

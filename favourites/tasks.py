@@ -7,47 +7,33 @@ from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import compose, is_unsubscribed, photographer_mail_allowed, unsubscribe_headers, unsubscribe_url
+from accounts.mail import client_mail, send_to_client
 from accounts.tasks import notify_photographer
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
 
 
 @task
 def send_resume_link(list_id):
-    """Mail the client a personal link back to their favourites, from any device, once."""
+    """Mail the client a personal link back to their favourites, from any device, once. Anyone
+    may type any address here: it is a mail to a client like any other (accounts.mail), which
+    skips those who unsubscribed and counts against the photographer's daily limit."""
     favourite_list = FavouriteList.objects.select_related("link__gallery__owner").filter(pk=list_id).first()
     if favourite_list is None or not favourite_list.email:
-        return False
-    link = favourite_list.link
-    owner = link.gallery.owner
-    # Anyone may type any address here: it is a mail to a client like any other, so it skips
-    # those who unsubscribed and counts against the photographer's daily limit.
-    if is_unsubscribed(owner, favourite_list.email):
         return False
     # Claimed before the token is made: a second run finds the claim and sends nothing.
     if not FavouriteList.objects.filter(pk=list_id, resume_sent_at__isnull=True).update(resume_sent_at=timezone.now()):
         return False
-    if not photographer_mail_allowed(owner, 1):
-        return False  # the resume link stays on the visitor's page
+    link = favourite_list.link
     token = favourite_list.new_email_token()
-    unsubscribe = unsubscribe_url(owner, favourite_list.email)
     context = {
         "favourite_list": favourite_list,
         "gallery": link.gallery,
-        "photographer": owner.name,
-        "title": link.favourites_title,
+        "title": FavouritesSettings.of(link).favourites_title,
         "resume_url": settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token]),
-        "unsubscribe_url": unsubscribe,
     }
-    compose(
-        "favourites/email/resume_link",
-        context,
-        favourite_list.email,
-        sender_name=owner.name,
-        reply_to=owner.email,
-        headers=unsubscribe_headers(unsubscribe),
-    ).send()
-    return True
+    mail = client_mail(link.gallery.owner, favourite_list.email, "favourites/email/resume_link", context)
+    # Past the limit the resume link stays on the visitor's page.
+    return send_to_client(link.gallery.owner, f"resume:{favourite_list.pk}", mail)
 
 
 def notify_photographer_of(favourite_list):

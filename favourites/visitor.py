@@ -5,9 +5,8 @@ visitor starts a list, or when they confirm a personal resume link on another de
 in a URL never sets the cookie by itself: no one can plant a list on someone else's browser).
 """
 
-from django.conf import settings
-
 from favourites.models import FavouriteList
+from sharing.access import set_link_cookie
 
 COOKIE = "viewport_favourites"
 SALT = "favourites.visitor"
@@ -20,17 +19,9 @@ def visitor_token(request):
 
 def visitor_list(request, link):
     """The visitor's list on `link`, or None."""
-    return FavouriteList.objects.with_token(visitor_token(request)).filter(link=link).select_related("link").first()
+    lists = FavouriteList.objects.with_token(visitor_token(request)).filter(link=link)
+    return lists.select_related("link__favourites_settings").first()
 
 
 def remember_list(response, link, token):
-    response.set_signed_cookie(
-        COOKIE,
-        token,
-        salt=SALT,
-        max_age=MAX_AGE,
-        path=link.get_absolute_url(),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    set_link_cookie(response, link, COOKIE, token, SALT, MAX_AGE)

@@ -1,10 +1,7 @@
 import logging
 
-from django.http import JsonResponse
-from django.template.response import TemplateResponse
-
 from galleries.storage import STORAGE_ERRORS
-from viewport.http import wants_json
+from viewport.http import refuse
 
 logger = logging.getLogger(__name__)
 
@@ -22,11 +19,5 @@ class StorageUnavailableMiddleware:
         if not isinstance(exception, STORAGE_ERRORS):
             return None
         logger.warning("Storage unavailable for %s: %s", request.path, exception)
-        if wants_json(request):
-            response = JsonResponse(
-                {"error": "Photo storage is unavailable right now. Please try again shortly."}, status=503
-            )
-        else:
-            response = TemplateResponse(request, "503_storage.html", status=503).render()
-        response["Retry-After"] = "30"
-        return response
+        message = "Photo storage is unavailable right now. Please try again shortly."
+        return refuse(request, 503, message, "503_storage.html", headers={"Retry-After": "30"})

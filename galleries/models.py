@@ -462,3 +462,31 @@ class PendingDeletion(models.Model):
 
     def __str__(self):
         return self.object_key
+
+
+class PeriodicTaskQuerySet(models.QuerySet):
+    def claim(self, task_path, next_run_at):
+        """Move `task_path`'s next run to `next_run_at` unless it is there already; whether this
+        call moved it. Two schedulers that fire for the same run both ask; the row lock of the
+        UPDATE makes the second wait for the first and then find nothing to move."""
+        self.bulk_create([PeriodicTask(task_path=task_path)], ignore_conflicts=True)
+        due = self.filter(Q(next_run_at__isnull=True) | Q(next_run_at__lt=next_run_at), task_path=task_path)
+        return bool(due.update(next_run_at=next_run_at, last_queued_at=timezone.now()))
+
+
+class PeriodicTask(models.Model):
+    """When a periodic task is next due, as every scheduler (`manage.py crontask`) sees it: the
+    scheduler that queues a run moves `next_run_at` on in the same transaction, so the task is
+    queued once per run however many schedulers fire for it (galleries.tasks.periodic)."""
+
+    task_path = models.CharField(primary_key=True, max_length=255)
+    next_run_at = models.DateTimeField(null=True)
+    last_queued_at = models.DateTimeField(null=True)
+
+    objects = PeriodicTaskQuerySet.as_manager()
+
+    class Meta:
+        db_table = "periodic_tasks"
+
+    def __str__(self):
+        return self.task_path

@@ -32,6 +32,8 @@ from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
+from viewport.metrics import STORAGE_ERRORS as FAILURES
+
 
 class StorageUnavailable(Exception):
     """Photo storage did not answer a check."""
@@ -99,6 +101,7 @@ class LocalPhotoStorage(FileSystemStorage):
         except FileNotFoundError:
             pass  # nothing uploaded yet
         except OSError as error:
+            FAILURES.labels("check").inc()
             raise StorageUnavailable(f"{self.location}: {error}") from error
 
 
@@ -159,6 +162,9 @@ class PhotoS3Storage(S3Storage):
         body = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"]
         try:
             yield from body.iter_chunks(chunk_size)
+        except BotoCoreError:
+            FAILURES.labels("GetObject").inc()  # the body stopped coming: no API call saw it
+            raise
         finally:
             body.close()
 
@@ -190,6 +196,14 @@ class PhotoS3Storage(S3Storage):
 
     def check(self):
         self.quick_client.head_bucket(Bucket=self.bucket_name)
+
+    def _create_session(self):
+        """A boto3 session whose clients (this storage's and the quick one) count their failed
+        calls: every S3 failure of the app, whatever asked, in viewport_storage_errors_total."""
+        session = super()._create_session()
+        session.events.register("after-call-error.s3", count_failed_call)
+        session.events.register("after-call.s3", count_failed_answer)
+        return session
 
     @cached_property
     def quick_client(self):
@@ -237,6 +251,18 @@ class PhotoS3Storage(S3Storage):
             parts = urlsplit(endpoint)
             return f"{parts.scheme}://{self.bucket_name}.{parts.netloc}"
         return f"{endpoint}/{self.bucket_name}"
+
+
+def count_failed_call(event_name, **kwargs):
+    """A call that got no answer (S3 down, hung, a connection cut), after its retries."""
+    FAILURES.labels(event_name.rsplit(".", 1)[-1]).inc()
+
+
+def count_failed_answer(event_name, http_response, **kwargs):
+    """An answer that says storage is failing (5xx) or refuses our credentials (401, 403); a
+    404 for a missing object is an answer about that object, not a failure of storage."""
+    if http_response.status_code >= 500 or http_response.status_code in (401, 403):
+        FAILURES.labels(event_name.rsplit(".", 1)[-1]).inc()
 
 
 def _uri_encode(value, safe=""):

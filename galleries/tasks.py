@@ -1,16 +1,50 @@
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from crontask import cron
+from crontask import scheduler
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Count, Min
 from django.tasks import task, task_backends
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from galleries.models import PendingDeletion, Photo
+from galleries.models import PendingDeletion, PeriodicTask, Photo
 from galleries.storage import STORAGE_ERRORS
+
+# Interval schedules count from this fixed time, so that every scheduler fires at the same times.
+INTERVALS_START = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def periodic(schedule):
+    """Queue the task on a schedule (a crontab line, or an APScheduler trigger), once per run
+    however many schedulers (`manage.py crontask`) run: django-crontask's @cron takes no lock
+    without Redis, so each scheduler claims the run in the database first (PeriodicTask)."""
+
+    def decorator(task):
+        trigger = schedule
+        if isinstance(schedule, str):
+            trigger = CronTrigger.from_crontab(schedule, timezone=timezone.get_default_timezone())
+        scheduler.add_job(func=queue_once, args=[task, trigger], trigger=trigger, name=task.name)
+        return task
+
+    return decorator
+
+
+def queue_once(task, trigger):
+    """Queue `task` for the run that is due now, unless another scheduler queued it already.
+    Every scheduler that fires for this run computes the same next fire time: whoever moves the
+    task's row there first queues it, in the same transaction."""
+    next_run_at = trigger.get_next_fire_time(None, timezone.now() + timedelta(microseconds=1))
+    with transaction.atomic():
+        claimed = PeriodicTask.objects.claim(task.module_path, next_run_at)
+        if claimed:
+            task.enqueue()
+    return claimed
 
 
 @task
@@ -43,14 +77,14 @@ def retry_pending_deletions(limit=10_000):
     return PendingDeletion.objects.count()
 
 
-@cron(IntervalTrigger(seconds=settings.VIEWPORT_STORAGE_RETRY_SECONDS))
+@periodic(IntervalTrigger(seconds=settings.VIEWPORT_STORAGE_RETRY_SECONDS, start_date=INTERVALS_START))
 @task
 def retry_storage_deletes():
     """Every VIEWPORT_STORAGE_RETRY_SECONDS (the scheduler enqueues it): retry failed deletes."""
     return retry_pending_deletions()
 
 
-@cron("45 3 * * *")
+@periodic("45 3 * * *")
 @task
 def prune_task_results():
     """Every night: forget finished tasks older than two weeks (the queue's table only grows)."""

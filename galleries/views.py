@@ -3,10 +3,11 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -27,7 +28,8 @@ from galleries.ordering import Sort
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
-from viewport.http import login_required, posted_data, wants_json
+from viewport import metrics as viewport_metrics
+from viewport.http import answer, login_required, posted_data, refuse_form
 
 
 def owned_gallery(request, gallery_id):
@@ -63,19 +65,9 @@ def sets_json(gallery, only=None):
     return [set_json(photo_set) for photo_set in photo_sets]
 
 
-def changed(request, gallery, message, data, status=200):
-    """The answer to a change of the gallery: `data` as JSON for a script, else back to the page."""
-    if wants_json(request):
-        return JsonResponse(data, status=status)
-    messages.success(request, message)
-    return redirect(gallery)
-
-
 def refused(request, gallery, form):
     """A 400 that says what was wrong with each field: as JSON, or as a page with a way back."""
-    if wants_json(request):
-        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return render(request, "galleries/change_refused.html", {"gallery": gallery, "form": form}, status=400)
+    return refuse_form(request, form, "galleries/change_refused.html", {"gallery": gallery})
 
 
 @login_required
@@ -167,24 +159,39 @@ def photo_upload(request, gallery_id):
     if not into.is_valid():
         return refused(request, gallery, into)
     batch = store_photos(gallery, request.FILES.getlist("photos"), into.cleaned_data["set_id"])
-    if wants_json(request):
-        photos = [
-            {
-                "id": str(photo.pk),
-                "file_name": photo.original_filename,
-                "width": photo.width,
-                "height": photo.height,
-                "file_size": photo.file_size,
-                "thumbnail_url": reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk]),
-            }
-            for photo in batch.photos
-        ]
-        return JsonResponse({"photos": photos, "errors": batch.errors}, status=batch.status_code)
-    if batch.photos:
-        messages.success(request, f"{len(batch.photos)} photo{'s' if len(batch.photos) != 1 else ''} uploaded.")
-    for error in batch.errors:
-        messages.error(request, f"{error['file_name']}: {error['message']}" if error["file_name"] else error["message"])
-    return redirect(gallery)
+    viewport_metrics.UPLOADED_BYTES.inc(sum(photo.file_size for photo in batch.photos))
+    count = len(batch.photos)
+    return answer(
+        request,
+        upload_json(gallery, batch),
+        gallery,
+        count and f"{count} photo{'s' if count != 1 else ''} uploaded.",
+        *[
+            (messages.ERROR, f"{error['file_name']}: {error['message']}" if error["file_name"] else error["message"])
+            for error in batch.errors
+        ],
+        status=batch.status_code,
+    )
+
+
+def upload_json(gallery, batch):
+    """An upload as upload.js sees it: the photos stored and each file's error; with nothing
+    stored, an error like any other (the first file's message)."""
+    photos = [
+        {
+            "id": str(photo.pk),
+            "file_name": photo.original_filename,
+            "width": photo.width,
+            "height": photo.height,
+            "file_size": photo.file_size,
+            "thumbnail_url": reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk]),
+        }
+        for photo in batch.photos
+    ]
+    data = {"photos": photos, "errors": batch.errors}
+    if not photos:
+        data["error"] = batch.errors[0]["message"]
+    return data
 
 
 @login_required
@@ -209,11 +216,11 @@ def photo_move(request, gallery_id):
         return refused(request, gallery, form)
     moved, photo_set = form.save()
     where = f"into “{photo_set}”" if photo_set else "out of their sets"
-    return changed(
+    return answer(
         request,
+        {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None},
         gallery,
         f"{moved} photo{'s' if moved != 1 else ''} moved {where}.",
-        {"moved": moved, "set": sets_json(gallery, only=photo_set) if photo_set else None},
     )
 
 
@@ -225,11 +232,11 @@ def photo_order(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     moved = form.save()
-    return changed(
+    return answer(
         request,
+        {"sort": gallery.sort, "moved": [str(pk) for pk in moved]},
         gallery,
         "Photo moved." if len(moved) == 1 else "Photos reordered.",
-        {"sort": gallery.sort, "moved": [str(pk) for pk in moved]},
     )
 
 
@@ -241,7 +248,7 @@ def gallery_sort(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return changed(request, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.", {"sort": gallery.sort})
+    return answer(request, {"sort": gallery.sort}, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.")
 
 
 @login_required
@@ -253,7 +260,7 @@ def set_create(request, gallery_id):
         return refused(request, gallery, form)
     photo_set = form.save()
     photo_set.photo_count = 0
-    return changed(request, gallery, f"Set “{photo_set}” added.", set_json(photo_set), status=201)
+    return answer(request, set_json(photo_set), gallery, f"Set “{photo_set}” added.", status=201)
 
 
 @login_required
@@ -265,7 +272,7 @@ def set_rename(request, gallery_id, set_id):
         return refused(request, photo_set.gallery, form)
     form.save()
     data = sets_json(photo_set.gallery, only=photo_set)
-    return changed(request, photo_set.gallery, f"Set renamed to “{photo_set}”.", data)
+    return answer(request, data, photo_set.gallery, f"Set renamed to “{photo_set}”.")
 
 
 @login_required
@@ -277,11 +284,11 @@ def set_delete(request, gallery_id, set_id):
     with transaction.atomic():
         photo_set.delete()
         PhotoSet.objects.renumber(gallery.sets.all())
-    return changed(
+    return answer(
         request,
+        {"deleted": str(set_id), "sets": sets_json(gallery)},
         gallery,
         f"Set “{photo_set}” deleted; its photos are still in the gallery.",
-        {"deleted": str(set_id), "sets": sets_json(gallery)},
     )
 
 
@@ -293,7 +300,7 @@ def set_order(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return changed(request, gallery, "Sets reordered.", {"sets": sets_json(gallery)})
+    return answer(request, {"sets": sets_json(gallery)}, gallery, "Sets reordered.")
 
 
 @login_required
@@ -350,3 +357,25 @@ def healthz(request):
     except Exception as error:  # e.g. a database that answers SELECT 1 but is not migrated
         body["queue"] = f"error: {type(error).__name__}"
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request):
+    """Prometheus metrics (viewport/metrics.py) for a scraper that sends `Authorization: Bearer
+    <VIEWPORT_METRICS_TOKEN>`: 401 without it, and no such page while no token is configured."""
+    token = settings.VIEWPORT_METRICS_TOKEN
+    if not token:
+        raise Http404("Metrics are off: set VIEWPORT_METRICS_TOKEN.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not constant_time_compare(given.strip(), token):
+        response = HttpResponse(
+            "A metrics token is required: Authorization: Bearer <token>.\n", status=401, content_type="text/plain"
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    try:
+        queue = task_queue_status()
+    except Exception:  # the database is down: the rest still says what this server went through
+        queue = None
+    return viewport_metrics.exposition(queue)

@@ -11,38 +11,34 @@ about links is written once and no route can skip it. In order:
 - downloads the photographer turned off: 403.
 """
 
-from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
 
 from accounts import throttling
 from galleries.models import Photo
 from sharing.models import ShareLink
-from viewport.http import wants_json
+from viewport.http import refuse, too_many_requests
 
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
-PASSWORD_SCOPE = "share-link-password"
-WRONG_PASSWORD_LIMIT = 10
-WRONG_PASSWORDS_PER_LINK = 100
-WRONG_PASSWORD_WINDOW = timedelta(minutes=15)
 
 
 class LinkClosed(Exception):
-    """The link shows nothing to this request now: `status`, `template` and `message` say why."""
+    """The link shows nothing to this request now: `status`, `template` and `message` say why;
+    `limited`, a RateLimited, when it is a rate limit's 429."""
 
-    def __init__(self, status, template, message, link=None, headers=None):
+    def __init__(self, status, template, message, link=None, limited=None):
         super().__init__(message)
         self.status = status
         self.template = template
         self.message = message
         self.link = link
-        self.headers = headers or {}
+        self.limited = limited
 
 
 def shared_link(request, share_id, *related, unlocked=True):
@@ -50,8 +46,8 @@ def shared_link(request, share_id, *related, unlocked=True):
 
     `unlocked=False` skips only the password (for the unlock form itself).
     """
-    links = ShareLink.objects.select_related(*related) if related else ShareLink.objects
-    link = get_object_or_404(links, pk=share_id)
+    links = ShareLink.objects.with_extensions()
+    link = get_object_or_404(links.select_related(*related) if related else links, pk=share_id)
     if link.is_expired:
         raise LinkClosed(410, "sharing/link_expired.html", "This link has expired.", link=link)
     if not link.is_active:
@@ -86,46 +82,31 @@ def is_unlocked(request, link):
 
 def check_password(request, link, password):
     """Check a password typed on the link's form: wrong is LinkClosed 401. Too many wrong tries
-    is LinkClosed 429, even for the right password, so guessing stays slow whatever the guesser
-    learns: 10 from one address (or IPv6 network) per link, and, against guessers with many
-    addresses, 100 from everyone per link (visitors who unlocked it already are not asked)."""
-    limits = {
-        f"{link.pk}:{throttling.client_network(request)}": WRONG_PASSWORD_LIMIT,
-        str(link.pk): WRONG_PASSWORDS_PER_LINK,
-    }
-    # Recorded first and counted after, so parallel guesses cannot all slip under the limits.
-    attempts = [throttling.record(PASSWORD_SCOPE, key) for key in limits]
-    exceeded = [
-        key
-        for key, limit in limits.items()
-        if throttling.is_limited(PASSWORD_SCOPE, key, limit + 1, WRONG_PASSWORD_WINDOW)
-    ]
-    if exceeded:
-        for attempt in attempts:
-            attempt.delete()
-        seconds = max(
-            throttling.retry_after(PASSWORD_SCOPE, key, limits[key], WRONG_PASSWORD_WINDOW) for key in exceeded
-        )
-        raise LinkClosed(
-            429,
-            "sharing/link_locked.html",
-            "Too many wrong passwords. Please wait a few minutes and try again.",
-            link=link,
-            headers={"Retry-After": str(max(1, seconds))},
-        )
+    (RATE_LIMITS["link-password"], per client network and per link) is LinkClosed 429, even for
+    the right password, so guessing stays slow whatever the guesser learns. Each try is counted
+    before its password is checked, so parallel guesses cannot all slip under the limits."""
+    try:
+        attempt = throttling.consume("link-password", link=link.pk, network=throttling.client_network(request))
+    except throttling.RateLimited as limited:
+        raise LinkClosed(429, "sharing/link_locked.html", str(limited), link=link, limited=limited) from None
     if not link.check_password(password):
         raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
-    for attempt in attempts:
-        attempt.delete()  # only wrong tries count
+    attempt.take_back()  # only wrong tries count
 
 
 def remember_unlock(response, link):
     """Let this browser see `link` for a day, and no other link."""
+    set_link_cookie(response, link, UNLOCK_COOKIE, link.unlock_token, UNLOCK_SALT, UNLOCK_SECONDS)
+
+
+def set_link_cookie(response, link, name, value, salt, max_age):
+    """What a browser keeps about one share link (an unlock, who the visitor is, their list): a
+    signed cookie sent to that link's URLs only, HttpOnly, SameSite=Lax, Secure in production."""
     response.set_signed_cookie(
-        UNLOCK_COOKIE,
-        link.unlock_token,
-        salt=UNLOCK_SALT,
-        max_age=UNLOCK_SECONDS,
+        name,
+        value,
+        salt=salt,
+        max_age=max_age,
         path=link.get_absolute_url(),
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
@@ -159,12 +140,10 @@ def public_view(view):
 
 
 def closed_response(request, closed):
-    if wants_json(request):
-        response = JsonResponse({"error": closed.message}, status=closed.status)
+    context = {"link": closed.link}
+    if closed.limited:
+        response = too_many_requests(request, closed.limited, closed.template, context)
     else:
-        context = {"link": closed.link, "message": closed.message, "status": closed.status}
-        response = render(request, closed.template, context, status=closed.status)
-    for header, value in closed.headers.items():
-        response[header] = value
+        response = refuse(request, closed.status, closed.message, closed.template, context)
     response["Cache-Control"] = "private, no-store"
     return response

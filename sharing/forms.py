@@ -2,41 +2,18 @@ import re
 from datetime import timedelta
 
 from django import forms
-from django.conf import settings
 from django.utils import timezone
 
-from accounts.mail import is_unsubscribed, photographer_mail_allowed
+from accounts import throttling
+from accounts.mail import is_unsubscribed
 from accounts.models import User, validate_mail_address
+from sharing import extensions
 from sharing.models import Invitation, ShareLink
 from sharing.tasks import send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
 # Far enough for any gallery; beyond the year 9999 in UTC a stored time can no longer be read back.
 LONGEST_EXPIRY = timedelta(days=100 * 365)
-SETTINGS_FIELDS = [
-    "label",
-    "password",
-    "password_clear",
-    "is_active",
-    "allow_zip",
-    "allow_single",
-    "download_size",
-    "remind_days",
-    "favourites",
-    "favourites_limit",
-    "favourites_title",
-    "favourites_require_email",
-    "favourites_comments",
-]
-CHECKBOXES = [
-    "password_clear",
-    "is_active",
-    "allow_zip",
-    "allow_single",
-    "favourites",
-    "favourites_require_email",
-    "favourites_comments",
-]
 
 
 class SwitchInput(forms.CheckboxInput):
@@ -51,18 +28,19 @@ class SwitchInput(forms.CheckboxInput):
 
 
 class ShareLinkForm(forms.ModelForm):
-    """A share link's settings: when it stops working, its label, password and download rules.
+    """A share link's settings: when it stops working, its label, password and download rules,
+    and the settings other apps add to every link (sharing.extensions).
 
     Expiry: never, after a preset number of days, or at a given time. A date alone means
     midnight at the start of that day; times are in the site's time zone unless they carry an
     offset. A time that does not exist (a DST gap) or is ambiguous (a DST overlap) is refused by
     Django's DateTimeField.
 
-    What a request leaves out keeps its value (a new link's defaults: active, both downloads
-    allowed, originals), so the expiry form and scripts that send a few fields change only
-    those. Except that a form showing the settings posts them all, and a browser leaves an
-    unticked checkbox out: in such a post, a missing checkbox is off. A settings form is told
-    from a script's few fields by its download size, a select, which a browser always posts.
+    A script's JSON body (`partial`) changes only what it names: the rest keeps its value (a new
+    link's defaults: active, both downloads allowed, originals), and its checkboxes say true or
+    false. A form post is the whole form, where a browser leaves an unticked checkbox out: a
+    missing checkbox is off. Except the expiry form (and a create form of old), which carries none
+    of the settings and changes only the expiry.
     """
 
     expires_in_days = forms.TypedChoiceField(
@@ -91,20 +69,7 @@ class ShareLinkForm(forms.ModelForm):
 
     class Meta:
         model = ShareLink
-        fields = [
-            "label",
-            "expires_at",
-            "is_active",
-            "allow_zip",
-            "allow_single",
-            "download_size",
-            "remind_days",
-            "favourites",
-            "favourites_limit",
-            "favourites_title",
-            "favourites_require_email",
-            "favourites_comments",
-        ]
+        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days"]
         labels = {
             "label": "Label",
             "is_active": "Link is active (untick to pause it)",
@@ -112,24 +77,19 @@ class ShareLinkForm(forms.ModelForm):
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
             "remind_days": "Remind before expiry (days)",
-            "favourites": "Clients may choose favourites",
-            "favourites_limit": "Most photos per person",
-            "favourites_title": "Call the favourites",
-            "favourites_require_email": "Ask for an e-mail address",
-            "favourites_comments": "Clients may comment on photos",
         }
         help_texts = {
             "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
             "remind_days": (
                 "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
             ),
-            "favourites_limit": "Empty for no limit.",
-            "favourites_title": "What clients see, e.g. “Album selection”.",
         }
         widgets = {
             "label": forms.TextInput(attrs={"placeholder": "e.g. Parents"}),
-            "favourites_title": forms.TextInput(attrs={"placeholder": "e.g. Album selection"}),
-        } | {name: SwitchInput for name in CHECKBOXES if name != "password_clear"}
+            "is_active": SwitchInput,
+            "allow_zip": SwitchInput,
+            "allow_single": SwitchInput,
+        }
 
     field_order = [
         "label",
@@ -142,40 +102,39 @@ class ShareLinkForm(forms.ModelForm):
         "allow_zip",
         "allow_single",
         "download_size",
-        "favourites",
-        "favourites_limit",
-        "favourites_title",
-        "favourites_require_email",
-        "favourites_comments",
     ]
 
-    def __init__(self, data=None, *args, from_json=False, **kwargs):
+    def __init__(self, data=None, *args, partial=False, **kwargs):
         super().__init__(data, *args, **kwargs)
+        # Other apps' settings come after the link's own.
+        self.parts = [(extension, extension.settings_fields()) for extension in extensions.EXTENSIONS]
+        for extension, fields in self.parts:
+            self.fields.update(fields)
+            self.initial.update(extension.settings(self.instance))
+        checkboxes = [name for name, field in self.fields.items() if isinstance(field, forms.BooleanField)]
         # Browsers post any value for a ticked box; scripts must say true or false.
-        self.json_checkboxes = {name: data[name] for name in CHECKBOXES if name in data} if from_json else {}
+        self.json_checkboxes = {name: data[name] for name in checkboxes if name in data} if partial else {}
         if data is not None:
-            self.data = self._with_missing_fields_kept(data, from_json)
+            settings = [name for name in self.fields if name not in EXPIRY_FIELDS]
+            keeps_the_rest = partial or not any(name in data for name in settings)
+            self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
-        self.fields["favourites_title"].required = False
 
-    def clean_favourites_title(self):
-        return self.cleaned_data["favourites_title"] or ShareLink._meta.get_field("favourites_title").default
-
-    def _with_missing_fields_kept(self, data, from_json):
+    def _with_missing_fields_kept(self, data, settings, off_when_missing):
         data = data.copy()
-        posts_every_setting = not from_json and "download_size" in data
         if not any(name in data for name in EXPIRY_FIELDS):
             data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
-        for name in SETTINGS_FIELDS:
-            if name in data or (posts_every_setting and name in CHECKBOXES):
+        for name in settings:  # self.initial: the link's values, its own and other apps'
+            if name in data or name in off_when_missing or self.initial.get(name) is None:
                 continue
-            value = getattr(self.instance, name, None)
-            if isinstance(value, bool):
-                data.setlist(name, ["true" if value else "false"])
-            elif value is not None and name in self.Meta.fields:
-                data.setlist(name, [value])
+            value = self.initial[name]
+            data.setlist(name, [("true" if value else "false") if isinstance(value, bool) else value])
         return data
+
+    def extension_fieldsets(self):
+        """[(legend, its bound fields)] of the settings other apps add, for the template."""
+        return [(extension.name, [self[name] for name in fields]) for extension, fields in self.parts]
 
     def clean_expires_at(self):
         expires_at = self.cleaned_data["expires_at"]
@@ -208,6 +167,8 @@ class ShareLinkForm(forms.ModelForm):
             link.set_password(self.cleaned_data["password"])
         if commit:
             link.save()
+            for extension, fields in self.parts:
+                extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
         return link
 
 
@@ -271,11 +232,11 @@ class SendLinkForm(forms.Form):
         self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
         self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]
         # Counted last, once everything else is right: a refused form counts nothing.
-        if self.recipients and not photographer_mail_allowed(photographer, len(self.recipients)):
-            raise forms.ValidationError(
-                "You have reached today’s limit of %(limit)s recipients. Nothing was sent; please try again tomorrow.",
-                params={"limit": settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY},
-            )
+        if self.recipients:
+            try:
+                throttling.consume("mail-recipients", count=len(self.recipients), photographer=photographer.pk)
+            except throttling.RateLimited as limited:
+                raise forms.ValidationError(str(limited)) from None
         return cleaned_data
 
     def save(self):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from galleries.models import Gallery, Photo
+from sharing import extensions
 
 # The longest expiry reminder a link may ask for, in days.
 MAX_REMIND_DAYS = 30
@@ -34,6 +35,11 @@ class ShareLinkQuerySet(models.QuerySet):
 
     def owned_by(self, user):
         return self.filter(gallery__owner=user)
+
+    def with_extensions(self):
+        """With the rows other apps keep for each link (sharing.extensions), in the same query."""
+        related = extensions.related()
+        return self.select_related(*related) if related else self
 
 
 class ShareLink(models.Model):
@@ -65,17 +71,6 @@ class ShareLink(models.Model):
         validators=[MaxValueValidator(MAX_REMIND_DAYS)],
         help_text="Days before the link expires to remind the people it was sent to (0: no reminder).",
     )
-    # Client favourites (the favourites app): whether clients of this link may choose photos.
-    favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
-    favourites_limit = models.PositiveIntegerField(
-        "most favourites per person", null=True, blank=True, help_text="Empty for no limit."
-    )
-    favourites_title = models.CharField(
-        "title of the favourites", max_length=100, default="Favourites", db_default="Favourites"
-    )
-    favourites_require_email = models.BooleanField("ask for an e-mail address", default=False, db_default=False)
-    favourites_comments = models.BooleanField("clients may comment on photos", default=False, db_default=False)
-
     objects = ShareLinkQuerySet.as_manager()
 
     class Meta:
@@ -136,34 +131,37 @@ class ShareLink(models.Model):
         return self.zip_downloads + self.single_downloads
 
     def increment(self, counter, visitor_digest=None, visitor=None, photo=None):
-        """Count one `views`, `zip_downloads`, `single_downloads` (or `favourites`, which has
-        no counter on the link): the link's counter (one
+        """Count one `views`, `zip_downloads` or `single_downloads` (or a counter of another app's,
+        sharing.extensions, which it counts by the day on its own): the link's counter (one
         atomic UPDATE) and today's row of its statistics, in one transaction, so the counters
         always equal the sums of the days. `visitor_digest` (a keyed hash, see sharing.stats)
         counts a unique visitor once a day; an identified `visitor` (a sharing.stats.Visitor)
         is written to the activity log with the `photo` downloaded."""
-        if counter not in DAY_COUNTERS:
+        if counter not in DAY_COUNTERS and counter not in extensions.day_columns():
             raise ValueError(f"Unknown counter {counter!r}")
         with transaction.atomic(savepoint=False):
             # The link's row is locked first, by every counting path that has a counter there:
             # concurrent counts of one link queue here rather than deadlock on the rows below.
-            # (`favourites` is counted by the day only.)
+            # (Other apps' counters are counted by the day only.)
             if counter in LINK_COUNTERS:
                 ShareLink.objects.filter(pk=self.pk).update(**{counter: F(counter) + 1})
             day = timezone.localdate()
             is_new_visitor = visitor_digest is not None and VisitorHash.objects.add(self, day, visitor_digest)
-            LinkDay.objects.add(self, day, counter, unique_visitors=int(is_new_visitor))
+            # Every day with anything to count has its row, zeros and all: the daily digest reads them.
+            LinkDay.objects.add(self, day, counter if counter in DAY_COUNTERS else None, int(is_new_visitor))
+            extensions.add_to_day(self, day, counter)
             if visitor is not None:
                 LinkActivity.objects.create(
                     link=self, event=counter, visitor_id=visitor.id, visitor_label=visitor.label, photo=photo
                 )
 
     def reminder_recipients(self):
-        """The addresses that get this link's expiry reminder: everyone it was sent to, and the
-        visitors who left an address with their favourites."""
-        invited = self.invitations.values_list("email", flat=True)
-        choosing = self.favourite_lists.exclude(email="").values_list("email", flat=True)
-        return sorted(set(invited) | set(choosing))
+        """The addresses that get this link's expiry reminder: everyone it was sent to, and whom
+        other apps name (sharing.extensions: visitors who left their address)."""
+        addresses = set(self.invitations.values_list("email", flat=True))
+        for extension in extensions.EXTENSIONS:
+            addresses |= extension.reminder_recipients(self)
+        return sorted(addresses)
 
     def reminder_due(self, now=None):
         """Whether the reminder should go out now: the link opens and expires within remind_days."""
@@ -194,30 +192,39 @@ class Invitation(models.Model):
 
 # Statistics. One row per link and day; the counters on ShareLink are their sums.
 LINK_COUNTERS = ("views", "zip_downloads", "single_downloads")
-DAY_COUNTERS = ("views", "unique_visitors", "zip_downloads", "single_downloads", "favourites")
+DAY_COUNTERS = ("views", "unique_visitors", "zip_downloads", "single_downloads")
 
 
-class LinkDayQuerySet(models.QuerySet):
-    def add(self, link, day, counter, unique_visitors=0):
-        """Add one to `counter` (and `unique_visitors`) of the link's row for `day`, creating it:
-        one INSERT ... ON CONFLICT DO UPDATE, exact under concurrency on SQLite and PostgreSQL."""
-        if counter not in DAY_COUNTERS:
-            raise ValueError(f"Unknown counter {counter!r}")
+class DayCountsQuerySet(models.QuerySet):
+    """Rows of counters per share link and day (a model with `link`, `day`, unique together, and
+    integer counters): the link's statistics, and other apps' counters of their own."""
+
+    def add_counts(self, link, day, **counts):
+        """Add `counts` ({counter: n}) to the link's row for `day`, creating it: one INSERT ... ON
+        CONFLICT DO UPDATE, exact under concurrency on SQLite and PostgreSQL."""
         link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
-        values = {name: 0 for name in DAY_COUNTERS} | {counter: 1}
-        values["unique_visitors"] += unique_visitors
-        table = LinkDay._meta.db_table
-        columns = ", ".join(DAY_COUNTERS)
-        updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in DAY_COUNTERS)
+        table = self.model._meta.db_table
+        columns = "".join(f", {name}" for name in counts)
+        updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in counts)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (link_id, day, {columns}) VALUES (%s, %s{', %s' * len(DAY_COUNTERS)}) "
+                f"INSERT INTO {table} (link_id, day{columns}) VALUES (%s, %s{', %s' * len(counts)}) "
                 f"ON CONFLICT (link_id, day) DO UPDATE SET {updates}",
-                [link_id, day, *values.values()],
+                [link_id, day, *counts.values()],
             )
 
     def for_days(self, first, last):
         return self.filter(day__gte=first, day__lte=last)
+
+
+class LinkDayQuerySet(DayCountsQuerySet):
+    def add(self, link, day, counter, unique_visitors=0):
+        """Add one to `counter` (None: none) and `unique_visitors` to the link's row for `day`."""
+        if counter is not None and counter not in DAY_COUNTERS:
+            raise ValueError(f"Unknown counter {counter!r}")
+        counts = {name: 0 for name in DAY_COUNTERS} | ({counter: 1} if counter else {})
+        counts["unique_visitors"] += unique_visitors
+        self.add_counts(link, day, **counts)
 
 
 class LinkDay(models.Model):
@@ -229,8 +236,6 @@ class LinkDay(models.Model):
     unique_visitors = models.IntegerField(default=0, db_default=0)
     zip_downloads = models.IntegerField(default=0, db_default=0)
     single_downloads = models.IntegerField(default=0, db_default=0)
-    # Photos added to clients' favourites lists.
-    favourites = models.IntegerField(default=0, db_default=0)
 
     objects = LinkDayQuerySet.as_manager()
 
@@ -277,9 +282,17 @@ class VisitorHash(models.Model):
         return f"{self.link_id} on {self.day}"
 
 
+# How each event reads in the activity log; other apps' events are theirs (sharing.extensions).
+ACTIVITY = {
+    "views": "Viewed the gallery",
+    "zip_downloads": "Downloaded all (ZIP)",
+    "single_downloads": "Downloaded {photo}",
+}
+
+
 class LinkActivity(models.Model):
-    """A view, download or favourite by a visitor who said who they are (clients do when they
-    start their favourites: `visitor_id` is their list), for "who viewed what, when"."""
+    """A view, a download or another app's event (sharing.extensions) by a visitor who said who
+    they are (`visitor_id` names them on the link), for "who viewed what, when"."""
 
     link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="activities")
     at = models.DateTimeField(default=timezone.now, db_default=Now())
@@ -295,3 +308,8 @@ class LinkActivity(models.Model):
 
     def __str__(self):
         return f"{self.visitor_label or self.visitor_id}: {self.event} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def description(self):
+        text = (ACTIVITY | extensions.activity()).get(self.event, self.event)
+        return text.format(photo=self.photo or "a photo")

@@ -12,30 +12,42 @@ linked across days, and nothing in the table turns back into an address.
 from collections import namedtuple
 from datetime import timedelta
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.throttling import client_address
 from galleries.models import Gallery
-from sharing.models import LinkDay, ShareLink, VisitorHash
+from sharing import extensions
+from sharing.access import set_link_cookie
+from sharing.models import LINK_COUNTERS, LinkDay, ShareLink, VisitorHash
 
-# Who a visitor said they are (client favourites identify them): an id and a name to show.
+# Who a visitor said they are (an app may ask them: sharing.extensions): an id and a name to show.
 Visitor = namedtuple("Visitor", ["id", "label"])
 VISITOR_COOKIE = "viewport_visitor"
 VISITOR_SALT = "sharing.visitor"
 VISITOR_MAX_AGE = 180 * 24 * 60 * 60
 CHART_DAYS = 30
-# The CSV export's columns, in order: favourites counts the photos clients added to their lists.
-CSV_COLUMNS = ("views", "unique_visitors", "zip_downloads", "single_downloads", "favourites")
+# The columns of the statistics (the link's page, its CSV, the digest), in order: the link's
+# own, then other apps' (sharing.extensions).
+COLUMNS = {
+    "views": "Views",
+    "unique_visitors": "Unique visitors",
+    "zip_downloads": "ZIP downloads",
+    "single_downloads": "Single downloads",
+}
+
+
+def columns():
+    return COLUMNS | extensions.day_columns()
 
 
 def count(request, link, counter, photo=None):
-    """Count one `views`, `zip_downloads`, `single_downloads` or `favourites` of `link` for this
-    request. Only a GET counts a view or a download (a HEAD fetches nothing: link checkers,
-    previews of a pasted link). The photographer's own visits while logged in count nowhere
-    (neither the link's counters nor its days), so the counters stay the sums of the days."""
-    if (request.method != "GET" and counter != "favourites") or is_owner(request, link):
+    """Count one `views`, `zip_downloads`, `single_downloads` (or another app's counter) of
+    `link` for this request. Only a GET counts a view or a download (a HEAD fetches nothing:
+    link checkers, previews of a pasted link). The photographer's own visits while logged in
+    count nowhere (neither the link's counters nor its days), so the counters stay the sums of
+    the days."""
+    if (counter in LINK_COUNTERS and request.method != "GET") or is_owner(request, link):
         return
     digest = visitor_digest(request, link) if counter == "views" else None
     link.increment(counter, visitor_digest=digest, visitor=identified_visitor(request, link), photo=photo)
@@ -59,8 +71,8 @@ def visitor_digest(request, link, day=None):
 
 
 def identified_visitor(request, link):
-    """The Visitor this request comes from, if they said who they are on this link (clients do,
-    when they start their favourites); else None."""
+    """The Visitor this request comes from, if they said who they are on this link
+    (remember_visitor()); else None."""
     value = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
     link_id, _, visitor = value.partition("|")
     if link_id != str(link.pk) or "|" not in visitor:
@@ -69,17 +81,9 @@ def identified_visitor(request, link):
 
 
 def remember_visitor(response, link, visitor):
-    """Name this browser's visits to `link` from now on (a signed cookie scoped to the link)."""
-    response.set_signed_cookie(
-        VISITOR_COOKIE,
-        f"{link.pk}|{visitor.id}|{visitor.label}",
-        salt=VISITOR_SALT,
-        max_age=VISITOR_MAX_AGE,
-        path=link.get_absolute_url(),
-        secure=settings.SESSION_COOKIE_SECURE,
-        httponly=True,
-        samesite="Lax",
-    )
+    """Name this browser's visits to `link` from now on."""
+    value = f"{link.pk}|{visitor.id}|{visitor.label}"
+    set_link_cookie(response, link, VISITOR_COOKIE, value, VISITOR_SALT, VISITOR_MAX_AGE)
 
 
 # Series
@@ -87,15 +91,32 @@ def remember_visitor(response, link, visitor):
 
 def days_of(link, last=None, days=None):
     """The link's LinkDay rows from its first day (or the last `days` days) to `last` (today),
-    one per day, days without a row filled with zeros."""
+    one per day, days without a row filled with zeros, with other apps' counters."""
     last = last or timezone.localdate()
     first = last - timedelta(days=days - 1) if days else timezone.localdate(link.created_at)
     first = min(first, last)
     rows = {row.day: row for row in link.days.for_days(first, last)}
-    return [
-        rows.get(first + timedelta(n)) or LinkDay(link=link, day=first + timedelta(n))
-        for n in range((last - first).days + 1)
-    ]
+    return with_other_counters(
+        [
+            rows.get(first + timedelta(n)) or LinkDay(link=link, day=first + timedelta(n))
+            for n in range((last - first).days + 1)
+        ]
+    )
+
+
+def with_other_counters(rows):
+    """LinkDay `rows` (of any links and days), each with the counters of other apps
+    (sharing.extensions) as attributes, zero where they counted nothing."""
+    if not rows:
+        return rows
+    link_ids = {row.link_id for row in rows}
+    first, last = min(row.day for row in rows), max(row.day for row in rows)
+    for extension in extensions.EXTENSIONS:
+        counts = extension.day_counts(link_ids, first, last)
+        for row in rows:
+            for name in extension.day_columns:
+                setattr(row, name, counts.get((row.link_id, row.day), {}).get(name, 0))
+    return rows
 
 
 def sparklines(links, days=CHART_DAYS):
@@ -124,7 +145,7 @@ def identified_activity(link, limit=200):
 
 
 def totals(days):
-    return {name: sum(getattr(day, name) for day in days) for name in CSV_COLUMNS}
+    return {name: sum(getattr(day, name) for day in days) for name in columns()}
 
 
 def prune_visitor_hashes(keep_days):

@@ -5,24 +5,17 @@ daily digest and pruning the visitor hashes. Periodic ones are enqueued by the s
 from collections import defaultdict
 from datetime import date, timedelta
 
-from crontask import cron
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import (
-    compose,
-    is_unsubscribed,
-    photographer_mail_allowed,
-    send_once,
-    unsubscribe_headers,
-    unsubscribe_url,
-)
+from accounts.mail import client_mail, send_to_client
 from accounts.models import SentMail
 from accounts.tasks import notify_photographer
 from galleries.storage import STORAGE_ERRORS
+from galleries.tasks import periodic
 from sharing import stats
 from sharing.models import MAX_REMIND_DAYS, Invitation, LinkDay, ShareLink
 
@@ -31,13 +24,14 @@ from sharing.models import MAX_REMIND_DAYS, Invitation, LinkDay, ShareLink
 def send_invitation(invitation_id):
     """E-mail a share link to the person of an Invitation, once. Returns whether it was sent."""
     invitation = Invitation.objects.select_related("link__gallery__owner").filter(pk=invitation_id).first()
-    if invitation is None or is_unsubscribed(invitation.link.gallery.owner, invitation.email):
+    if invitation is None:
         return False
-    mail = client_mail("sharing/mail/invitation", invitation.link, invitation.email, message=invitation.message)
-    return send_once(f"invitation:{invitation.pk}", mail)
+    mail = link_mail("sharing/mail/invitation", invitation.link, invitation.email, message=invitation.message)
+    # Its recipients were counted against the daily limit when the link was sent, all at once.
+    return send_to_client(invitation.link.gallery.owner, f"invitation:{invitation.pk}", mail, counted=True)
 
 
-@cron("5 * * * *")
+@periodic("5 * * * *")
 @task
 def send_expiry_reminders():
     """Every hour: queue a reminder for each recipient of each link whose reminder is due."""
@@ -67,42 +61,29 @@ def send_reminder(link_id, address):
     """Remind one person that a link expires soon: once per link and person, ever, so a link
     whose expiry moves back and forth reminds nobody twice."""
     link = ShareLink.objects.select_related("gallery__owner").filter(pk=link_id).first()
-    if link is None or not link.reminder_due() or is_unsubscribed(link.gallery.owner, address):
+    if link is None or not link.reminder_due():
         return False
-    key = reminder_key(link, address)
-    # Reminders count against the photographer's daily limit like any mail to clients; one that
-    # does not fit today is tried again by the next hourly run.
-    if SentMail.objects.filter(key=key).exists() or not photographer_mail_allowed(link.gallery.owner, 1):
-        return False
-    return send_once(key, client_mail("sharing/mail/reminder", link, address))
+    # Counted against the photographer's daily limit like any mail to clients: one that does not
+    # fit today is tried again by the next hourly run.
+    mail = link_mail("sharing/mail/reminder", link, address)
+    return send_to_client(link.gallery.owner, reminder_key(link, address), mail)
 
 
-def client_mail(template, link, address, **context):
-    """A mail about `link` to a client: from the photographer's name, replies to the
-    photographer, with the gallery's cover thumbnail inside it unless the link has a password
-    (a forwarded mail must not show what the password protects), and an unsubscribe link."""
-    photographer = link.gallery.owner
+def link_mail(template, link, address, **context):
+    """A mail about `link` to a client (accounts.mail.client_mail), with the gallery's cover
+    thumbnail inside it unless the link has a password (a forwarded mail must not show what the
+    password protects)."""
     cover = None if link.has_password else link.gallery.cover_or_first_photo()
-    images = {"cover": thumbnail_bytes(cover)} if cover else {}
-    url = unsubscribe_url(photographer, address)
+    cover_bytes = thumbnail_bytes(cover) if cover else None
     context = {
         **context,
         "link": link,
         "gallery": link.gallery,
-        "photographer": photographer,
         "link_url": settings.VIEWPORT_SITE_URL + link.get_absolute_url(),
-        "has_cover": bool(images.get("cover")),
-        "unsubscribe_url": url,
+        "has_cover": bool(cover_bytes),
     }
-    return compose(
-        template,
-        context,
-        address,
-        sender_name=photographer.name,
-        reply_to=photographer.email,
-        headers=unsubscribe_headers(url),
-        inline_images={cid: data for cid, data in images.items() if data},
-    )
+    images = {"cover": cover_bytes} if cover_bytes else {}
+    return client_mail(link.gallery.owner, address, template, context, inline_images=images)
 
 
 def thumbnail_bytes(photo):
@@ -114,14 +95,15 @@ def thumbnail_bytes(photo):
         return None
 
 
-@cron("15 0 * * *")
+@periodic("15 0 * * *")
 @task
 def send_daily_digests(day=None):
     """Just after midnight: each photographer whose links were opened the day before (`day`,
     ISO) gets a summary, unless they turned it off. Photographers without activity get none."""
     day = date.fromisoformat(day) if day else timezone.localdate() - timedelta(days=1)
     by_owner = defaultdict(list)
-    for row in LinkDay.objects.filter(day=day).select_related("link__gallery").order_by("-views"):
+    rows = LinkDay.objects.filter(day=day).select_related("link__gallery").order_by("-views")
+    for row in stats.with_other_counters(list(rows)):
         by_owner[row.link.gallery.owner_id].append(row)
     for owner_id, rows in by_owner.items():
         context = {"day": day.isoformat(), "links": [digest_line(row) for row in rows]}
@@ -135,11 +117,11 @@ def digest_line(row):
         "name": link.label or str(link.gallery),
         "gallery": str(link.gallery),
         "url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
-        **{name: getattr(row, name) for name in stats.CSV_COLUMNS},
+        **{name: getattr(row, name) for name in stats.columns()},
     }
 
 
-@cron("30 3 * * *")
+@periodic("30 3 * * *")
 @task
 def prune_visitor_hashes():
     """Every night: delete visitor hashes older than VIEWPORT_VISITOR_HASH_DAYS (counts stay)."""

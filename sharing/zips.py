@@ -21,7 +21,7 @@ from django.utils.http import content_disposition_header
 
 from galleries.uploads import clean_filename
 from sharing import access, stats
-from viewport import middleware
+from viewport import metrics, middleware
 
 # What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
 # reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
@@ -65,6 +65,7 @@ def zip_response(name, photos, web_size=False, still_allowed=None):
         photos.fill_preview_sizes()
     archive = gallery_zip(photos, web_size=web_size)
     chunks = archive if still_allowed is None else cut_when_refused(archive, still_allowed)
+    chunks = metrics.counted_zip(chunks)
     response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Length"] = len(archive)
     response["Content-Disposition"] = content_disposition_header(True, archive_name(name))
@@ -74,7 +75,7 @@ def zip_response(name, photos, web_size=False, still_allowed=None):
 
 def link_zip(request, link, photos, name):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
-    of its ZIP downloads (the gallery's, a set's, a client's favourites)."""
+    of its ZIP downloads (the gallery's, a set's, or photos another app picks)."""
     access.check_download(link, "zip")
     response = zip_response(name, photos, web_size=link.serves_web_size, still_allowed=link.still_allows_zip)
     stats.count(request, link, "zip_downloads")

@@ -9,7 +9,6 @@ runs in a thread of the process that starts it.
 import ctypes
 import email
 import email.policy
-import json
 import os
 import pwd
 import shutil
@@ -227,20 +226,6 @@ class S3Server:
                 self.ports = self._free_ports()
 
     def _launch(self):
-        config = self.dir / "identities.json"
-        config.write_text(
-            json.dumps(
-                {
-                    "identities": [
-                        {
-                            "name": "test",
-                            "credentials": [{"accessKey": S3_ACCESS_KEY, "secretKey": S3_SECRET_KEY}],
-                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                        }
-                    ]
-                }
-            )
-        )
         (self.dir / "data").mkdir(exist_ok=True)
         args = [
             self.weed,
@@ -249,7 +234,6 @@ class S3Server:
             "-ip=127.0.0.1",
             "-ip.bind=127.0.0.1",
             f"-bucket={self.bucket}",
-            f"-s3.config={config}",
             "-admin.ui=false",
             "-webdav=false",
             "-master.telemetry=false",
@@ -259,9 +243,11 @@ class S3Server:
             f"-filer.localSocket={self.dir / 'filer.sock'}",
             *(f"-{name}={port}" for name, port in self.ports.items()),
         ]
+        # Its one identity comes from these variables, as in docker-compose.yml: no file.
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY}
         with open(self.dir / "weed.log", "wb") as log:
             self.process = subprocess.Popen(
-                args, cwd=self.dir, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
+                args, cwd=self.dir, env=env, stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent
             )
 
     def _ready(self):
@@ -352,8 +338,10 @@ class SMTPServer:
 
     async def handle_DATA(self, server, session, envelope):
         name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
-        (self.dir / f".{name}").write_bytes(envelope.original_content)
-        (self.dir / f".{name}").rename(self.dir / name)  # whole files only, for readers
+        # Whole files only, for readers: written under a name their "*.eml" does not match
+        # (pathlib's glob matches names that start with a dot too), then renamed.
+        (self.dir / f"{name}.part").write_bytes(envelope.original_content)
+        (self.dir / f"{name}.part").rename(self.dir / name)
         return "250 Message accepted for delivery"
 
     def start(self):

@@ -95,6 +95,9 @@ SHARED_FORMS = {
 # A client's own favourites on a share link: only with favourites turned on (404 otherwise),
 # and only the visitor's own list (by their cookie).
 FAVOURITES = {"favourites:favourite_list", "favourites:favourite_zip", "favourites:resume"}
+# A metrics scraper with VIEWPORT_METRICS_TOKEN (tests/test_metrics.py); no such page while none
+# is configured, as here.
+METRICS = {"metrics"}
 # Everything under the admin site: staff only.
 STAFF_NAMESPACE = "admin"
 
@@ -144,7 +147,7 @@ def login_redirect(response, admin=False):
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES
+    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES | METRICS
     unclassified = [
         route for name, namespace, route in url_patterns() if namespace != STAFF_NAMESPACE and name not in classified
     ]
@@ -168,6 +171,8 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
             expected = response.status_code == 405
         elif name in FAVOURITES:
             expected = response.status_code == 404  # favourites are off on the world's links
+        elif name in METRICS:
+            expected = response.status_code == 404
         else:
             expected = login_redirect(response)
             post = client.post(url, {"name": "pwned", "photo_ids": [str(s3_world.photo.pk)]})

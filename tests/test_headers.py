@@ -13,6 +13,7 @@ from accounts.tests.factories import UserFactory
 from testing.appserver import manage, production_env
 from tests.test_access_control import (
     FAVOURITES,
+    METRICS,
     OWNED,
     PUBLIC,
     SHARED,
@@ -75,7 +76,7 @@ def html_pages(client, world, admin):
         elif name in SIGNED_IN | OWNED:
             client.force_login(world.owner)
             who = "owner"
-        elif name in PUBLIC | SHARED | SHARED_FORMS | FAVOURITES:
+        elif name in PUBLIC | SHARED | SHARED_FORMS | FAVOURITES | METRICS:
             client.logout()
             who = "anonymous"
         else:

@@ -315,7 +315,7 @@ def test_a_malformed_or_wrongly_typed_json_body_is_a_400_and_changes_nothing(cli
     ]:
         response = client.post(url, body, content_type="application/json", headers={"Accept": "application/json"})
         assert response.status_code == 400, (url, response.status_code)
-        assert {"error", "errors"} & set(response.json())
+        assert response.json()["error"]
     link.refresh_from_db()
     assert link.expires_at == expires_at and link.is_active and link.allow_zip and link.label == ""
     assert link.gallery.share_links.count() == 1

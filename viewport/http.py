@@ -1,13 +1,23 @@
-"""What every app's views need to know about a request, decided in one place."""
+"""How every view reads a request and answers it: the one place that decides between JSON (for
+scripts) and a page (for browsers).
+
+Views say what happened and this module answers both kinds of client:
+- `answer()`: it was done: the data as JSON, or the notes as messages and a redirect;
+- `refuse()`: it was refused: `{"error": message}`, or a page saying so;
+- `refuse_form()`: a form's errors: `{"error": …, "fields": {name: [message, …]}}`, or the form again;
+- `too_many_requests()`: a rate limit's refusal, 429 with Retry-After.
+Every JSON error is `{"error": "<message>"}`, with `fields` only for a form's errors.
+"""
 
 import json
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required as redirect_to_login_required
 from django.core.exceptions import BadRequest, TooManyFilesSent
-from django.http import JsonResponse, QueryDict
-from django.shortcuts import render
+from django.http import HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.views import csrf, defaults
 
 
@@ -17,6 +27,12 @@ def wants_json(request):
     return request.get_preferred_type(["text/html", "application/json"]) == "application/json"
 
 
+def sends_json(request):
+    """Whether the body is JSON: a script's, which names only what it changes (a form post is
+    the whole form)."""
+    return request.content_type == "application/json"
+
+
 def posted_data(request):
     """The submitted fields as a QueryDict: a form post, or a JSON object from a script.
 
@@ -24,7 +40,7 @@ def posted_data(request):
     multiple values), so one form validates both. A body that is not a JSON object is a
     BadRequest (400), never an empty form that would pass validation.
     """
-    if request.content_type != "application/json":
+    if not sends_json(request):
         return request.POST
     try:
         data = json.loads(request.body)
@@ -58,21 +74,71 @@ def _as_form_value(value):
     return str(value)
 
 
+# Answers
+
+
+def answer(request, data, redirect_to, *notes, status=200):
+    """What a view that did what it was asked answers: `data` as JSON with `status` (None: an
+    empty 204) for a script; for a browser, each of `notes` as a message (a text is a success,
+    `(messages.WARNING, text)` says its level; empty ones are left out) and a redirect to
+    `redirect_to` (a URL, a model with get_absolute_url, a URL name)."""
+    if wants_json(request):
+        return HttpResponse(status=204) if data is None else JsonResponse(data, status=status)
+    for note in notes:
+        if note:
+            level, text = note if isinstance(note, tuple) else (messages.SUCCESS, note)
+            messages.add_message(request, level, text)
+    return redirect(redirect_to)
+
+
+def error_json(status, message, fields=None):
+    """The one shape of every JSON error."""
+    return JsonResponse({"error": message, **({"fields": fields} if fields else {})}, status=status)
+
+
+def refuse(request, status, message, template, context=None, headers=None):
+    """The answer to a request refused with `status`: `{"error": message}` for a script; for a
+    browser `template`, rendered with `message`, `status` and `context`."""
+    if wants_json(request):
+        response = error_json(status, message)
+    else:
+        context = {"message": message, "status": status, **(context or {})}
+        response = render(request, template, context, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def refuse_form(request, form, template, context=None, status=400):
+    """The answer to a form with errors: for a script `{"error": <the first message>, "fields":
+    {name: [message, …]}}` (`__all__` for errors of the whole form); for a browser `template`
+    with the form (and `context`), which shows them."""
+    if wants_json(request):
+        fields = {name: [str(error) for error in errors] for name, errors in form.errors.items()}
+        first = form.non_field_errors() or next(iter(form.errors.values()))
+        return error_json(status, str(first[0]), fields)
+    return render(request, template, {"form": form, **(context or {})}, status=status)
+
+
+def too_many_requests(request, limited, template, context=None):
+    """The one answer to a request over a rate limit (accounts.throttling.RateLimited): 429,
+    what the limit says, and when to try again."""
+    return refuse(request, 429, str(limited), template, context, headers={"Retry-After": str(limited.retry_after)})
+
+
 def bad_request(request, exception):
     """The 400 page (handler400), or the reason as JSON for a script."""
     if isinstance(exception, TooManyFilesSent):
         reason = f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} photos at a time."
     else:
         reason = str(exception) or "Bad request."
-    if wants_json(request):
-        return JsonResponse({"error": reason}, status=400)
-    return render(request, "400.html", {"reason": reason}, status=400)
+    return refuse(request, 400, reason, "400.html")
 
 
 def page_not_found(request, exception):
     """The 404 page (handler404), or JSON for a script."""
     if wants_json(request):
-        return JsonResponse({"error": "Not found."}, status=404)
+        return error_json(404, "Not found.")
     return defaults.page_not_found(request, exception)
 
 
@@ -85,7 +151,7 @@ def login_required(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated and wants_json(request):
-            return JsonResponse({"error": "Your session has ended: please log in again."}, status=401)
+            return error_json(401, "Your session has ended: please log in again.")
         return redirecting(request, *args, **kwargs)
 
     return wrapper
@@ -94,5 +160,5 @@ def login_required(view):
 def csrf_failure(request, reason=""):
     """The CSRF check's refusal (CSRF_FAILURE_VIEW): Django's page, or JSON for a script."""
     if wants_json(request):
-        return JsonResponse({"error": "The form has expired: reload the page and try again."}, status=403)
+        return error_json(403, "The form has expired: reload the page and try again.")
     return csrf.csrf_failure(request, reason)

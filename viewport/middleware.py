@@ -4,13 +4,12 @@ from functools import cache
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
-from django.http import JsonResponse
-from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 
-from viewport.http import wants_json
+from viewport.http import refuse
+from viewport.metrics import UPLOAD_SLOTS_IN_USE
 
 
 class RequestLimitsMiddleware:
@@ -46,14 +45,10 @@ class RequestLimitsMiddleware:
         pool = slots("uploads", settings.VIEWPORT_UPLOAD_SLOTS)
         if not pool.acquire(blocking=False):
             message = "Many photos are being processed right now. This one will be sent again in a moment."
-            if wants_json(request):
-                response = JsonResponse({"error": message, "busy": True}, status=503)
-            else:
-                response = render(request, "503_busy.html", {"message": message}, status=503)
-            response["Retry-After"] = str(UPLOAD_RETRY_AFTER)
-            return response
+            return refuse(request, 503, message, "503_busy.html", headers={"Retry-After": str(UPLOAD_RETRY_AFTER)})
         try:
-            return self.get_response(request)
+            with UPLOAD_SLOTS_IN_USE.track_inprogress():
+                return self.get_response(request)
         finally:
             pool.release()
 
@@ -105,10 +100,9 @@ def refuse_body(request, uploading):
             f"Send at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} photos of up to "
             f"{filesizeformat(settings.VIEWPORT_MAX_UPLOAD_SIZE)} each at a time."
         )
-        return refusal(request, 413, "This upload is too large.", advice)
-    return refusal(
+        return too_large(request, "This upload is too large.", advice)
+    return too_large(
         request,
-        413,
         "This request is too large.",
         f"Forms on this site send at most {filesizeformat(settings.VIEWPORT_MAX_REQUEST_SIZE)}.",
     )
@@ -131,12 +125,8 @@ def read_chunked_body(request, limit):
     return size
 
 
-def refusal(request, status, message, advice):
-    if wants_json(request):
-        return JsonResponse({"error": f"{message} {advice}"}, status=status)
-    return render(
-        request, "413_too_large.html", {"status": status, "message": message, "advice": advice}, status=status
-    )
+def too_large(request, heading, advice):
+    return refuse(request, 413, f"{heading} {advice}", "413_too_large.html", {"heading": heading, "advice": advice})
 
 
 class PrivatePagesMiddleware:

@@ -54,6 +54,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request carries its id, and every answer is counted and timed.
+    "viewport.logs.RequestIdMiddleware",
+    "viewport.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -286,7 +289,8 @@ VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int(
 
 # Background work: Django's tasks framework. "database" (the default) queues tasks in the
 # database for `manage.py db_worker` (django-tasks-db); "immediate" runs them inside the request.
-# Periodic tasks are enqueued by `manage.py crontask` (django-crontask): run exactly one.
+# Periodic tasks are enqueued by `manage.py crontask` (django-crontask): run one or more, each
+# run is queued once (galleries.tasks.periodic).
 TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "immediate": "django.tasks.backends.immediate.ImmediateBackend",
@@ -328,7 +332,8 @@ SECURE_CSP = {
 }
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
+    # Probes and scrapers inside the network ask the app over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^metrics$"]
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
@@ -339,10 +344,21 @@ if not DEBUG:
     if env.bool("DJANGO_BEHIND_TLS_PROXY", default=True):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Metrics: GET /metrics answers only with `Authorization: Bearer <this>` (404 while it is empty).
+VIEWPORT_METRICS_TOKEN = env.str("VIEWPORT_METRICS_TOKEN", default="")
+
+# Logs: text, or one JSON object a line (`json`); each line has its request's id (viewport/logs.py).
+VIEWPORT_LOG_FORMAT = env.str("VIEWPORT_LOG_FORMAT", default="text")
+if VIEWPORT_LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured("VIEWPORT_LOG_FORMAT must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "viewport.logs.RequestIdFilter"}},
+    "formatters": {"text": {"format": "%(message)s"}, "json": {"()": "viewport.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": VIEWPORT_LOG_FORMAT, "filters": ["request_id"]}
+    },
     "root": {"handlers": ["console"], "level": env.str("VIEWPORT_LOG_LEVEL", default="INFO")},
     # pyvips passes on libvips's chatter (a line per decode at INFO).
     "loggers": {"axes": {"level": "WARNING"}, "pyvips": {"level": "WARNING"}},

@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 
 from accounts import views as accounts_views
-from galleries.views import healthz
+from galleries.views import healthz, metrics
 
 urlpatterns = [
     path("", accounts_views.home, name="home"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("sharing.urls")),
     path("", include("favourites.urls")),
     path("healthz/", healthz, name="healthz"),
+    path("metrics", metrics, name="metrics"),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),
     path("admin/", admin.site.urls),
 ]

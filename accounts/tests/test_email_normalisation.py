@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -29,15 +30,6 @@ def behind_one_proxy(settings):
 @pytest.fixture
 def iris():
     return UserFactory(email="iris@example.com")
-
-
-def log_in(client, email, password, ip, proxy="10.0.0.2"):
-    return client.post(
-        reverse("accounts:login"),
-        {"email": email, "password": password},
-        REMOTE_ADDR=proxy,
-        HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
-    )
 
 
 def lock_out(client, settings, email):

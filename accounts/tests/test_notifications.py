@@ -6,15 +6,16 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.mail import is_unsubscribed, read_unsubscribe_token, unsubscribe_url
+from accounts.mail import UNSUBSCRIBE_SALT, is_unsubscribed, read_unsubscribe_token, unsubscribe_url
 from accounts.models import MailSuppression
 from accounts.tasks import notify_photographer
 from accounts.tests.factories import UserFactory
+from favourites.models import FavouriteDay
 from sharing.models import LinkDay
 from sharing.tasks import send_daily_digests
 from sharing.tests.factories import ShareLinkFactory
@@ -108,7 +109,8 @@ def test_notifications_reach_a_real_smtp_server(smtp_mail):
 def test_the_digest_goes_to_photographers_whose_links_were_opened_yesterday():
     yesterday = timezone.localdate() - timedelta(days=1)
     busy = ShareLinkFactory(label="Parents", gallery__name="Smith wedding")
-    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1, favourites=3)
+    LinkDay.objects.create(link=busy, day=yesterday, views=5, unique_visitors=2, single_downloads=1)
+    FavouriteDay.objects.create(link=busy, day=yesterday, favourites=3)
     LinkDay.objects.create(link=ShareLinkFactory(gallery=busy.gallery), day=yesterday, views=1)
     LinkDay.objects.create(link=ShareLinkFactory(), day=yesterday - timedelta(days=1), views=9)  # older: no digest
     ShareLinkFactory()  # never opened: no digest
@@ -157,6 +159,20 @@ def test_a_forged_or_damaged_token_unsubscribes_nobody(client, token):
     UserFactory()
     page = client.get(reverse("unsubscribe", args=[token]))
     assert page.status_code == 404 and "not valid" in page.content.decode()
+    assert client.post(reverse("unsubscribe", args=[token])).status_code == 400
+    assert not MailSuppression.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "signed_with",
+    [{"salt": "accounts.something-else"}, {"key": "another site's secret key " * 2, "salt": UNSUBSCRIBE_SALT}],
+    ids=["another salt", "another key"],
+)
+def test_a_well_formed_token_signed_with_another_salt_or_key_unsubscribes_nobody(client, signed_with):
+    photographer = UserFactory()
+    token = signing.dumps([str(photographer.pk), "anna@example.com"], compress=True, **signed_with)
+    assert read_unsubscribe_token(token) is None
+    assert client.get(reverse("unsubscribe", args=[token])).status_code == 404
     assert client.post(reverse("unsubscribe", args=[token])).status_code == 400
     assert not MailSuppression.objects.exists()
 

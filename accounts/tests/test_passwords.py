@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import log_in
 
 pytestmark = pytest.mark.django_db
 
@@ -20,16 +21,6 @@ def reset_link(message):
     """The path of the reset link in `message`, which starts with the site's configured address."""
     pattern = rf"^{re.escape(settings.VIEWPORT_SITE_URL)}(/accounts/password/reset/\S+/)$"
     return re.search(pattern, message.body, re.M).group(1)
-
-
-def log_in(client, email, password, ip):
-    """A login POST from client `ip` through one proxy."""
-    return client.post(
-        reverse("accounts:login"),
-        {"email": email, "password": password},
-        REMOTE_ADDR="10.0.0.2",
-        HTTP_X_FORWARDED_FOR=ip,
-    )
 
 
 def test_password_change_keeps_the_user_logged_in(client):

@@ -1,5 +1,5 @@
 """accounts.throttling's rate limiter: counts per scope and key in a sliding window, on PostgreSQL,
-correct when many requests arrive at once."""
+correct when many requests arrive at once; consume() counts an action against all its limits."""
 
 import threading
 from datetime import timedelta
@@ -18,6 +18,22 @@ WINDOW = timedelta(minutes=15)
 
 def age_hits(**delta):
     RateLimitHit.objects.update(created_at=timezone.now() - timedelta(**delta))
+
+
+def consumed(action, **keys):
+    try:
+        throttling.consume(action, **keys)
+    except throttling.RateLimited:
+        return False
+    return True
+
+
+@pytest.fixture
+def action(monkeypatch):
+    """An action of the tests' own: 3 per address and 5 per link in 15 minutes."""
+    limits = (throttling.Limit("link address", 3, WINDOW), throttling.Limit("link", 5, WINDOW))
+    monkeypatch.setitem(throttling.RATE_LIMITS, "test", throttling.Action(limits, "Wait {when}, after {limit}."))
+    return "test"
 
 
 def test_a_key_is_limited_once_it_has_limit_hits_in_the_window():
@@ -61,11 +77,39 @@ def test_retry_after_is_when_enough_hits_have_left_the_window():
     assert 15 * 60 - 2 <= throttling.retry_after("share-password", "key", limit=2, window=WINDOW) <= 15 * 60
 
 
-def test_try_record_records_until_the_limit_and_not_after():
-    results = [bool(throttling.try_record("reset", "ana@example.com", limit=3, window=WINDOW)) for _ in range(5)]
+def test_consume_records_until_the_limit_and_not_after(action):
+    results = [consumed(action, link=1, address="ana@example.com") for _ in range(5)]
 
     assert results == [True, True, True, False, False]
-    assert RateLimitHit.objects.count() == 3
+    assert RateLimitHit.objects.count() == 3 * 2  # a hit for each limit
+
+
+def test_consume_takes_every_hit_back_when_any_limit_is_passed_and_says_when_to_retry(action):
+    for n in range(5):
+        throttling.consume(action, link=1, address=f"203.0.113.{n}")
+    kept = RateLimitHit.objects.count()
+
+    with pytest.raises(throttling.RateLimited) as refused:
+        throttling.consume(action, link=1, address="203.0.113.9")  # within its address's limit, past the link's
+
+    assert RateLimitHit.objects.count() == kept
+    assert 15 * 60 - 2 <= refused.value.retry_after <= 15 * 60
+    assert str(refused.value) == "Wait in 15 minutes, after 3."
+    assert consumed(action, link=2, address="203.0.113.9")
+
+
+def test_hits_taken_back_do_not_count(action):
+    for _ in range(5):
+        throttling.consume(action, link=1, address="203.0.113.1").take_back()
+
+    assert not RateLimitHit.objects.exists()
+    assert consumed(action, link=1, address="203.0.113.1")
+
+
+def test_a_limit_may_read_its_number_from_the_settings(settings):
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 4
+    assert consumed("mail-recipients", count=4, photographer="p1")
+    assert not consumed("mail-recipients", photographer="p1")
 
 
 def test_keys_are_stored_as_keyed_hashes():
@@ -89,16 +133,19 @@ def test_windows_longer_than_the_pruning_age_are_refused():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_get_no_more_than_the_limit():
+def test_concurrent_requests_get_no_more_than_the_limit(monkeypatch):
     assert connection.vendor == "postgresql"
     limit, requests = 5, 24
+    monkeypatch.setitem(
+        throttling.RATE_LIMITS, "concurrent", throttling.Action((throttling.Limit("address", limit, WINDOW),))
+    )
     start = threading.Barrier(requests)
     results = []
 
     def one_request():
         start.wait()
         try:
-            results.append(bool(throttling.try_record("concurrent", "203.0.113.1", limit=limit, window=WINDOW)))
+            results.append(consumed("concurrent", address="203.0.113.1"))
         finally:
             connection.close()
 
@@ -114,3 +161,22 @@ def test_concurrent_requests_get_no_more_than_the_limit():
         # Never more than the limit (a burst may be refused beyond it: hits being taken back still count).
         assert results.count(True) <= limit
         assert RateLimitHit.objects.count() == results.count(True)
+
+
+def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_notes_give():
+    quarter, hour, day = timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)
+    table = {
+        action: [(limit.per, limit.size, limit.span) for limit in rules.limits]
+        for action, rules in throttling.RATE_LIMITS.items()
+    }
+    assert table == {
+        "login": [("account", 5, quarter), ("address", 5, quarter)],
+        "current-password": [("account", 10, quarter)],
+        "signup": [("network", 5, hour)],
+        "password-reset": [("network", 10, hour), ("address", 3, hour)],
+        "link-password": [("link network", 10, quarter), ("link", 100, quarter)],
+        "favourites-start": [("link network", 5, hour), ("link", 60, hour)],
+        "mail-recipients": [("photographer", 200, day)],
+        "download-pin": [("link network", 10, quarter)],
+        "address-confirmation": [("account", 3, hour), ("network", 10, hour)],
+    }

@@ -15,12 +15,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import PROXY, log_in
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "correct horse battery staple"
 LOCKED_OUT = "Too many failed log-in attempts"
-PROXY = "10.0.0.2"
 
 
 @pytest.fixture(autouse=True)
@@ -31,17 +31,6 @@ def behind_one_proxy(settings):
 @pytest.fixture
 def user():
     return UserFactory(email="ana@example.com")
-
-
-def log_in(client, email, password, ip="203.0.113.1", field="email", spoofed="198.51.100.99"):
-    """A login POST from client `ip` through the proxy; the client wrote `spoofed` into X-Forwarded-For."""
-    forwarded_for = f"{spoofed}, {ip}" if spoofed else ip
-    return client.post(
-        reverse("accounts:login"),
-        {field: email, "password": password},
-        REMOTE_ADDR=PROXY,
-        HTTP_X_FORWARDED_FOR=forwarded_for,
-    )
 
 
 def test_account_is_locked_after_repeated_failures_even_with_the_right_password(client, settings, user):

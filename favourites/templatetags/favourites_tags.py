@@ -7,7 +7,7 @@ from django import template
 from django.db.models import Count, Q
 from django.middleware.csrf import get_token
 
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
 from favourites.visitor import visitor_list
 
 register = template.Library()
@@ -16,6 +16,7 @@ register = template.Library()
 @dataclass
 class VisitorFavourites:
     link: object
+    settings: FavouritesSettings
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
     csrf_secret: str = ""
@@ -24,8 +25,7 @@ class VisitorFavourites:
     def cache_key(self):
         """What this visitor's hearts on a cached page of tiles depend on: the link's favourites
         settings, their choice and comments, and their CSRF secret (each heart is a form)."""
-        link = self.link
-        settings = (link.favourites_title, link.favourites_comments, link.favourites_limit)
+        settings = (self.settings.favourites_title, self.settings.favourites_comments, self.settings.favourites_limit)
         return [*settings, self.csrf_secret, sorted((str(photo), comment) for photo, comment in self.comments.items())]
 
     def __contains__(self, photo):
@@ -40,14 +40,17 @@ class VisitorFavourites:
 def visitor_favourites(context, link):
     """The visitor's favourites on the page's link, or None when the link has none. Two
     queries, once per request however often a page asks (its bar, then its tiles)."""
-    if not link.favourites:
+    settings = FavouritesSettings.of(link)
+    if not settings.favourites:
         return None
     request = context["request"]
     if getattr(request, "visitor_favourites", None) is None:
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
         get_token(request)  # the hearts' forms need one; it also sets the secret below
-        request.visitor_favourites = VisitorFavourites(link, favourite_list, comments, request.META["CSRF_COOKIE"])
+        request.visitor_favourites = VisitorFavourites(
+            link, settings, favourite_list, comments, request.META["CSRF_COOKIE"]
+        )
     return request.visitor_favourites
 
 

@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.urls import reverse
 
-from favourites.models import Favourite, FavouriteList
+from favourites.models import Favourite, FavouriteList, FavouritesSettings
+from favourites.tests.factories import FavouritesLinkFactory
 from galleries.tests.factories import GalleryFactory, PhotoFactory
-from sharing.tests.factories import ShareLinkFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,12 +64,11 @@ def behind_a_proxy(settings):
 def link(db):
     gallery = GalleryFactory()
     PhotoFactory.create_batch(PARALLEL, gallery=gallery)
-    return ShareLinkFactory(gallery=gallery, favourites=True)
+    return FavouritesLinkFactory(gallery=gallery, favourites=True)
 
 
 def test_fifty_hearts_at_once_on_one_list_lose_none_and_pass_no_limit(live_server, link):
-    link.favourites_limit = 20
-    link.save()
+    FavouritesSettings.objects.filter(link=link).update(favourites_limit=20)
     cookie = start_list(live_server, link, "Ana")
     photos = list(link.gallery.photos.all())
     with ThreadPoolExecutor(PARALLEL) as pool:

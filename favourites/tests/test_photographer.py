@@ -11,9 +11,9 @@ from django.urls import reverse
 from accounts.tests.factories import UserFactory
 from favourites.exports import safe_cell
 from favourites.models import Favourite, FavouriteList
+from favourites.tests.factories import FavouritesLinkFactory
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
-from sharing.tests.factories import ShareLinkFactory
 from tests.test_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
@@ -36,8 +36,8 @@ def make_list(link, name, photos, email="", comments=None, submitted=False):
 def chosen(db):
     gallery = GalleryFactory(name="Smith wedding")
     photos = [PhotoFactory(gallery=gallery, original_filename=name) for name in AWKWARD_NAMES + ["IMG_0005.jpg"]]
-    parents = ShareLinkFactory(gallery=gallery, label="Parents", favourites=True)
-    couple = ShareLinkFactory(gallery=gallery, label="Couple", favourites=True)
+    parents = FavouritesLinkFactory(gallery=gallery, label="Parents", favourites=True)
+    couple = FavouritesLinkFactory(gallery=gallery, label="Couple", favourites=True)
     ana = make_list(
         couple, "Ana", photos[:3], "ana@example.com", {"Ann, Bob & “Cy”.jpg": "crop tighter"}, submitted=True
     )
@@ -90,7 +90,7 @@ def test_the_page_shows_every_list_and_the_merged_choice_with_counts_and_comment
     one = client.get(page_url(gallery), {"list": ana.pk}).content.decode()
     assert "crop tighter" in one and "+1 black and white" not in one
     assert client.get(page_url(gallery), {"list": "not-a-uuid"}).status_code == 404
-    other = make_list(ShareLinkFactory(favourites=True), "Elsewhere", [])
+    other = make_list(FavouritesLinkFactory(favourites=True), "Elsewhere", [])
     assert client.get(page_url(gallery), {"list": other.pk}).status_code == 404
 
 
@@ -173,7 +173,7 @@ def test_file_names_for_lightroom_and_capture_one(client, chosen):
 def test_download_these_is_a_zip_of_the_chosen_originals(client, photo_storage):
     gallery = GalleryFactory(name="Smith wedding")
     photos = [store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg", width=64, height=48)) for n in range(3)]
-    link = ShareLinkFactory(gallery=gallery, favourites=True)
+    link = FavouritesLinkFactory(gallery=gallery, favourites=True)
     ana = make_list(link, "Ana", photos[:1])
     make_list(link, "Ben", photos[1:2])
     client.force_login(gallery.owner)

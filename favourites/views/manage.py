@@ -12,7 +12,7 @@ from favourites import exports
 from favourites.models import Favourite, FavouriteList
 from galleries.models import Gallery
 from sharing import zips
-from viewport.http import login_required
+from viewport.http import login_required, refuse
 
 
 def owned_gallery(request, gallery_id):
@@ -103,7 +103,7 @@ def favourites_filenames(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     app = request.GET.get("app", "lightroom")
     if app not in exports.FILENAME_SEPARATORS:
-        return HttpResponse("app must be lightroom or captureone.", status=400, content_type="text/plain")
+        return refuse(request, 400, "Choose app=lightroom or app=captureone.", "400.html")
     photos = [favourite.photo for favourite in chosen(request, gallery)[1]]
     return HttpResponse(exports.filenames(photos, app), content_type="text/plain; charset=utf-8")
 

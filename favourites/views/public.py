@@ -7,7 +7,6 @@ come back to the same place.
 """
 
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,24 +17,19 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import throttling
+from accounts.throttling import RateLimited, client_network, consume
 from favourites.forms import CommentForm, StartListForm
-from favourites.models import FavouriteList, FavouritesClosed
+from favourites.models import FavouriteList, FavouritesClosed, FavouritesSettings
 from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
 from sharing import stats, zips
 from sharing.access import public_view, shared_link, shared_photo
-from viewport.http import posted_data, wants_json
-
-# Each list may e-mail its resume link: lists start slowly from one client network, and from all.
-LISTS_PER_CLIENT = 5
-LISTS_PER_LINK = 60
-LIST_LIMIT_WINDOW = timedelta(hours=1)
+from viewport.http import answer, posted_data, refuse, refuse_form, too_many_requests, wants_json
 
 
 def link_with_favourites(request, share_id, *related):
     link = shared_link(request, share_id, *related)
-    if not link.favourites:
+    if not FavouritesSettings.of(link).favourites:
         raise Http404("This gallery has no favourites.")
     return link
 
@@ -51,7 +45,7 @@ def resume_url(link, token):
     return settings.VIEWPORT_SITE_URL + reverse("favourites:resume", args=[link.pk, token])
 
 
-def list_json(favourite_list, token, photos=False, **kwargs):
+def list_json(favourite_list, token, photos=False):
     data = {
         "id": str(favourite_list.pk),
         "name": favourite_list.name,
@@ -65,26 +59,22 @@ def list_json(favourite_list, token, photos=False, **kwargs):
             {"id": str(photo_id), "comment": comment}
             for photo_id, comment in favourite_list.favourites.order_by("created_at").values_list("photo_id", "comment")
         ]
-    return JsonResponse(data, **kwargs)
+    return data
 
 
-def back(request, link, message=None, anchor=""):
-    """To the page the form was posted from (within this link), else the gallery."""
-    if message:
-        messages.success(request, message)
+def back(request, link, anchor=""):
+    """The page the form was posted from (within this link), else the gallery."""
     next_url = request.POST.get("next", "")
     if next_url.startswith(link.get_absolute_url()) and url_has_allowed_host_and_scheme(
         next_url, {request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(next_url)
-    return redirect(link.get_absolute_url() + anchor)
+        return next_url
+    return link.get_absolute_url() + anchor
 
 
 def closed(request, link, error):
     """409: the list could not take the change. Nothing was saved."""
-    if wants_json(request):
-        return JsonResponse({"error": str(error)}, status=409)
-    return render(request, "favourites/closed.html", {"link": link, "message": str(error)}, status=409)
+    return refuse(request, 409, str(error), "favourites/closed.html", {"link": link})
 
 
 @public_view
@@ -98,7 +88,7 @@ def favourite_list(request, share_id):
     if wants_json(request):
         if favourite_list is None:
             raise Http404("You have no favourites on this browser yet.")
-        return list_json(favourite_list, visitor_token(request), photos=True)
+        return JsonResponse(list_json(favourite_list, visitor_token(request), photos=True))
     context = {"link": link, "gallery": link.gallery, "favourite_list": favourite_list, "form": StartListForm(link)}
     if favourite_list:
         context["favourites"] = favourite_list.favourites.select_related("photo").order_by("created_at")
@@ -107,18 +97,16 @@ def favourite_list(request, share_id):
 
 
 def start_list(request, link):
+    """Start the visitor's list. Lists start slowly (RATE_LIMITS["favourites-start"]): each may
+    e-mail its resume link to an address."""
     form = StartListForm(link, posted_data(request))
-    hits = count_list_start(request, link)
-    if hits is None:
-        return too_many_lists(request, link)
+    try:
+        started = consume("favourites-start", link=link.pk, network=client_network(request))
+    except RateLimited as limited:
+        return too_many_requests(request, limited, "favourites/closed.html", {"link": link})
     if not form.is_valid():
-        for hit in hits:
-            hit.delete()  # only lists that start count
-        if wants_json(request):
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        return render(
-            request, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery, "form": form}, status=400
-        )
+        started.take_back()  # only lists that start count
+        return refuse_form(request, form, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery})
     favourite_list = form.save()
     if favourite_list.email:
         send_resume_link.enqueue(str(favourite_list.pk))
@@ -129,15 +117,13 @@ def start_list(request, link):
                 stats.count(request, link, "favourites", photo=photo)
         except FavouritesClosed:
             pass  # a limit of none: the list is started, the photo is not in it
-    if wants_json(request):
-        response = list_json(favourite_list, form.token, status=201)
-    else:
-        response = back(
-            request,
-            link,
-            f"Your favourites are saved on this browser, {favourite_list.name}.",
-            f"#tile-{photo.pk}" if photo else "",
-        )
+    response = answer(
+        request,
+        list_json(favourite_list, form.token),
+        back(request, link, f"#tile-{photo.pk}" if photo else ""),
+        f"Your favourites are saved on this browser, {favourite_list.name}.",
+        status=201,
+    )
     remember_list(response, link, form.token)
     stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
@@ -149,39 +135,6 @@ def heart_that_asked(data, request, link):
         return shared_photo(request, link.pk, uuid.UUID(data.get("photo_id", "")))[1]
     except (ValueError, Http404):
         return None
-
-
-def list_start_limits(request, link):
-    return {f"{link.pk}:{throttling.client_network(request)}": LISTS_PER_CLIENT, str(link.pk): LISTS_PER_LINK}
-
-
-def count_list_start(request, link):
-    """Count one more list started on `link` from this client's network: the hits, or None
-    (counting nothing) when the network's or the link's limit is reached."""
-    hits = []
-    for key, limit in list_start_limits(request, link).items():
-        recorded = throttling.try_record("favourites-start", key, limit, LIST_LIMIT_WINDOW)
-        if not recorded:
-            for hit in hits:
-                hit.delete()
-            return None
-        hits += recorded
-    return hits
-
-
-def too_many_lists(request, link):
-    """429: lists start slowly from one network (each may e-mail an address), and from all."""
-    seconds = max(
-        throttling.retry_after("favourites-start", key, limit, LIST_LIMIT_WINDOW)
-        for key, limit in list_start_limits(request, link).items()
-    )
-    message = "Too many lists of favourites were started here just now. Please try again later."
-    if wants_json(request):
-        response = JsonResponse({"error": message}, status=429)
-    else:
-        response = render(request, "favourites/closed.html", {"link": link, "message": message}, status=429)
-    response["Retry-After"] = str(max(1, seconds))
-    return response
 
 
 def visitor_of(favourite_list):
@@ -205,9 +158,7 @@ def favourite_add(request, share_id, photo_id):
         return closed(request, link, error)
     if is_new:
         stats.count(request, link, "favourites", photo=photo)
-    if wants_json(request):
-        return list_json(favourite_list, visitor_token(request))
-    return back(request, link, anchor=f"#tile-{photo.pk}")
+    return answer(request, list_json(favourite_list, visitor_token(request)), back(request, link, f"#tile-{photo.pk}"))
 
 
 @public_view
@@ -220,31 +171,30 @@ def favourite_remove(request, share_id, photo_id):
         favourite_list.remove(photo)
     except FavouritesClosed as error:
         return closed(request, link, error)
-    if wants_json(request):
-        return list_json(favourite_list, visitor_token(request))
-    return back(request, link, anchor=f"#tile-{photo.pk}")
+    return answer(request, list_json(favourite_list, visitor_token(request)), back(request, link, f"#tile-{photo.pk}"))
 
 
 @public_view
 @require_POST
 def favourite_comment(request, share_id, photo_id):
     link = link_with_favourites(request, share_id)
-    if not link.favourites_comments:
+    if not FavouritesSettings.of(link).favourites_comments:
         raise Http404("Comments are off for this gallery.")
     photo = shared_photo(request, share_id, photo_id)[1]
     favourite_list = own_list(request, link)
     form = CommentForm(posted_data(request))
     if not form.is_valid():
-        if wants_json(request):
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        return closed(request, link, " ".join(form.errors["comment"]))
+        return refuse_form(request, form, "favourites/closed.html", {"link": link})
     try:
         favourite_list.add(photo, comment=form.cleaned_data["comment"])
     except FavouritesClosed as error:
         return closed(request, link, error)
-    if wants_json(request):
-        return list_json(favourite_list, visitor_token(request), photos=True)
-    return back(request, link, "Comment saved.", anchor=f"#tile-{photo.pk}")
+    return answer(
+        request,
+        list_json(favourite_list, visitor_token(request), photos=True),
+        back(request, link, f"#tile-{photo.pk}"),
+        "Comment saved.",
+    )
 
 
 @public_view
@@ -258,9 +208,12 @@ def favourite_submit(request, share_id):
         return closed(request, link, error)
     if sent_now:
         notify_photographer_of(favourite_list)
-    if wants_json(request):
-        return list_json(favourite_list, visitor_token(request))
-    return back(request, link, "Sent! The photographer now has your favourites.")
+    return answer(
+        request,
+        list_json(favourite_list, visitor_token(request)),
+        back(request, link),
+        "Sent! The photographer now has your favourites.",
+    )
 
 
 @public_view

@@ -14,16 +14,22 @@ class GalleryFactory(factory.django.DjangoModelFactory):
 
 
 class PhotoFactory(factory.django.DjangoModelFactory):
-    """A photo row only; use galleries.uploads.store_photo(gallery, jpeg_upload()) for one with stored files."""
+    """A photo row only, its keys named as an upload names them (Photo.assign_object_keys());
+    use galleries.uploads.store_photo(gallery, jpeg_upload()) for one with stored files."""
 
     class Meta:
         model = Photo
 
     gallery = factory.SubFactory(GalleryFactory)
     original_filename = factory.Sequence(lambda n: f"IMG_{n:04d}.jpg")
-    object_key = factory.LazyAttribute(lambda p: f"{p.gallery.pk}/{p.original_filename}")
-    thumbnail_object_key = factory.LazyAttribute(lambda p: f"{p.gallery.pk}/thumbnails/{p.original_filename}")
-    preview_object_key = factory.LazyAttribute(lambda p: f"{p.gallery.pk}/thumbnails/preview-{p.original_filename}")
     file_size = 1234
     width = 3000
     height = 2000
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        photo = model_class(*args, **kwargs)
+        if not photo.object_key:
+            photo.assign_object_keys()
+        photo.save(force_insert=True)
+        return photo

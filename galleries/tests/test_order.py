@@ -288,7 +288,7 @@ def test_photos_uploaded_into_a_manual_gallery_come_last(gallery):
 )
 def test_a_wrong_sort_is_a_400_with_its_field_and_changes_nothing(client, gallery, data, field):
     response = post_json(client, reverse("galleries:gallery_sort", args=[gallery.pk]), data)
-    assert response.status_code == 400 and field in response.json()["errors"]
+    assert response.status_code == 400 and field in response.json()["fields"]
     gallery.refresh_from_db()
     assert gallery.sort == Sort.CAPTURE_TIME
 
@@ -311,7 +311,7 @@ def test_wrong_orders_are_400s_with_their_fields_and_change_nothing(client, gall
     for data, field in cases:
         response = post_json(client, order_url(gallery), data)
         assert response.status_code == 400, data
-        assert field in response.json()["errors"], (data, response.json())
+        assert field in response.json()["fields"], (data, response.json())
     malformed = client.post(
         order_url(gallery), "{not json", content_type="application/json", headers={"Accept": "application/json"}
     )

@@ -48,7 +48,7 @@ def test_a_bad_set_name_is_a_400_with_the_field_and_changes_nothing(client, gall
     make_sets(gallery, "Ceremony")
     response = post_json(client, reverse("galleries:set_create", args=[gallery.pk]), {"name": name})
     assert response.status_code == 400
-    assert message in response.json()["errors"]["name"][0]["message"]
+    assert message in response.json()["fields"]["name"][0]
     page = client.post(reverse("galleries:set_create", args=[gallery.pk]), {"name": name})
     assert page.status_code == 400 and message in page.text
     assert sets_of(gallery) == [("Ceremony", 0, 0)]
@@ -61,7 +61,7 @@ def test_renaming_a_set(client, gallery):
     assert response.status_code == 200
     assert response.json() == {"id": str(party.pk), "name": "Dancing", "position": 1, "photo_count": 1}
     taken = post_json(client, reverse("galleries:set_rename", args=[gallery.pk, party.pk]), {"name": "CEREMONY"})
-    assert taken.status_code == 400 and "name" in taken.json()["errors"]
+    assert taken.status_code == 400 and "name" in taken.json()["fields"]
     same = post_json(client, reverse("galleries:set_rename", args=[gallery.pk, party.pk]), {"name": "dancing"})
     assert same.status_code == 200  # its own name in another case
     assert sets_of(gallery) == [("Ceremony", 0, 0), ("dancing", 1, 1)]
@@ -136,9 +136,9 @@ def test_bad_moves_are_400s_with_their_fields_and_change_nothing(client, gallery
     ]:
         response = post_json(client, url, data)
         assert response.status_code == 400, data
-        assert field in response.json()["errors"], data
+        assert field in response.json()["fields"], data
     bad_order = post_json(client, reverse("galleries:set_order", args=[gallery.pk]), {"set_ids": [str(foreign_set.pk)]})
-    assert bad_order.status_code == 400 and "set_ids" in bad_order.json()["errors"]
+    assert bad_order.status_code == 400 and "set_ids" in bad_order.json()["fields"]
     assert not ceremony.photos.exists() and foreign_photo.photo_set_id is None
     foreign_photo.refresh_from_db()
     assert foreign_photo.photo_set_id is None
@@ -188,7 +188,7 @@ def test_an_upload_into_an_unknown_set_stores_nothing(client, gallery, photo_sto
     [theirs] = make_sets(other, "Theirs")
     url = reverse("galleries:photo_upload", args=[gallery.pk])
     response = client.post(url, {"photos": [jpeg_upload()], "set_id": str(theirs.pk)}, headers=JSON)
-    assert response.status_code == 400 and "set_id" in response.json()["errors"]
+    assert response.status_code == 400 and "set_id" in response.json()["fields"]
     assert not gallery.photos.exists() and stored_keys(f"{gallery.pk}/") == []
 
 
@@ -214,6 +214,6 @@ def test_a_refused_set_order_names_sets_not_photos(client, gallery):
     twice = post_json(client, url, {"set_ids": [str(ceremony.pk), str(ceremony.pk)]})
     not_ids = post_json(client, url, {"set_ids": [str(party.pk), "party"]})
     assert twice.status_code == 400 and not_ids.status_code == 400
-    assert twice.json()["errors"]["set_ids"][0]["message"] == "A set is listed twice."
-    assert not_ids.json()["errors"]["set_ids"][0]["message"] == "These are not all set ids."
+    assert twice.json()["fields"]["set_ids"][0] == "A set is listed twice."
+    assert not_ids.json()["fields"]["set_ids"][0] == "These are not all set ids."
     assert sets_of(gallery) == [("Ceremony", 0, 0), ("Party", 1, 0)]

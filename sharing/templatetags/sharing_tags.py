@@ -2,7 +2,7 @@ from django import template
 from django.urls import reverse
 
 from galleries.images import PREVIEW_SIZE, SIZES, fit_within
-from sharing import stats
+from sharing import extensions, stats
 from sharing.forms import ShareLinkForm
 
 register = template.Library()
@@ -33,7 +33,7 @@ def share_links_panel(context, gallery):
     return {
         "request": context["request"],
         "gallery": gallery,
-        "share_links": stats.with_sparklines(gallery.share_links.all()),
+        "share_links": stats.with_sparklines(gallery.share_links.with_extensions()),
         "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
     }
 
@@ -42,6 +42,12 @@ def share_links_panel(context, gallery):
 def share_link_form(link):
     """The settings form of one link among many on a page (its own field ids)."""
     return ShareLinkForm(instance=link, auto_id=f"link-{link.pk}-%s")
+
+
+@register.simple_tag
+def link_badges(link):
+    """What other apps show on the link's card (sharing.extensions)."""
+    return [badge for extension in extensions.EXTENSIONS for badge in extension.badges(link)]
 
 
 # Charts: SVG drawn on the server (no script; the CSP allows no inline styles, so sizes are SVG

@@ -16,36 +16,19 @@ from django.utils import timezone
 from django.utils.html import escape
 from PIL import Image
 
+from accounts import throttling
 from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
 from sharing import zips
-from sharing.access import UNLOCK_COOKIE, WRONG_PASSWORD_LIMIT
+from sharing.access import UNLOCK_COOKIE
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
+from sharing.tests.helpers import counters, public_urls
 from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "open sesame"
-
-
-def public_urls(link, photo):
-    """Every URL a client of the link can reach, by what it is."""
-    return {
-        "page": reverse("sharing:public_gallery", args=[link.pk]),
-        "later tiles": reverse("sharing:public_gallery", args=[link.pk]) + "?page=1&partial=1",
-        "photo page": reverse("sharing:public_photo", args=[link.pk, photo.pk]),
-        "thumbnail": reverse("sharing:public_thumbnail", args=[link.pk, photo.pk]),
-        "preview": reverse("sharing:public_preview", args=[link.pk, photo.pk]),
-        "size for srcset": reverse("sharing:public_size", args=[link.pk, photo.pk, "320.webp"]),
-        "download": reverse("sharing:photo_download", args=[link.pk, photo.pk]),
-        "zip": reverse("sharing:zip_download", args=[link.pk]),
-    }
-
-
-def counters(link):
-    link.refresh_from_db()
-    return link.views, link.zip_downloads, link.single_downloads
 
 
 def unlock(client, link, password=PASSWORD, **headers):
@@ -77,14 +60,14 @@ def photo(shared_gallery):
 
 def test_a_locked_link_answers_401_everywhere_and_shows_nothing_of_the_gallery(client, locked, photo):
     gallery = locked.gallery
-    for what, url in public_urls(locked, photo).items():
+    for what, url in public_urls(locked.pk, photo.pk).items():
         for response in [client.get(url), client.head(url)]:
             assert response.status_code == 401, (what, response.request["REQUEST_METHOD"])
             assert response["Cache-Control"] == "private, no-store", what
         as_json = client.get(url, headers={"Accept": "application/json"})
         assert as_json.status_code == 401 and as_json.json() == {"error": "This gallery needs a password."}, what
 
-    page = client.get(public_urls(locked, photo)["page"]).content.decode()
+    page = client.get(public_urls(locked.pk, photo.pk)["page"]).content.decode()
     assert gallery.owner.name in page
     assert 'name="password"' in page and reverse("sharing:unlock", args=[locked.pk]) in page
     for secret in [gallery.name, photo.original_filename, "/thumbnail/", "/preview/", "og:image", "2 photos"]:
@@ -102,7 +85,7 @@ def test_the_right_password_unlocks_every_url_with_a_cookie_for_this_link_only(c
     assert cookie["max-age"] == 24 * 60 * 60
     assert PASSWORD not in cookie.value and PASSWORD not in response["Location"]
 
-    for what, url in public_urls(locked, photo).items():
+    for what, url in public_urls(locked.pk, photo.pk).items():
         assert close(client.get(url)).status_code in (200, 302), what
     assert counters(locked) == (1, 1, 1)
 
@@ -116,7 +99,7 @@ def test_a_script_unlocks_with_a_json_body_as_the_other_endpoints_take_one(clien
     )
     assert response.status_code == 302
     assert response.cookies[UNLOCK_COOKIE]
-    assert client.get(public_urls(locked, photo)["page"]).status_code == 200
+    assert client.get(public_urls(locked.pk, photo.pk)["page"]).status_code == 200
     bad = client.post(url, "{not json", content_type="application/json", headers={"Accept": "application/json"})
     assert bad.status_code == 400 and bad.json()["error"]
 
@@ -132,14 +115,14 @@ def test_a_wrong_password_is_a_401_with_the_form_and_counts_nothing(client, lock
     assert "That password is not right" in response.content.decode()
     assert 'name="password"' in response.content.decode()
     assert UNLOCK_COOKIE not in response.cookies
-    assert client.get(public_urls(locked, photo)["page"]).status_code == 401
+    assert client.get(public_urls(locked.pk, photo.pk)["page"]).status_code == 401
     assert counters(locked) == (0, 0, 0)
 
 
 def test_ten_wrong_tries_lock_the_address_out_even_for_the_right_password(client, locked, photo, settings):
     settings.VIEWPORT_PROXY_COUNT = 1
     guesser = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "198.51.100.7"}
-    for _ in range(WRONG_PASSWORD_LIMIT):
+    for _ in range(10):  # the README's number
         assert unlock(client, locked, "guess", **guesser).status_code == 401
     response = unlock(client, locked, **guesser)
     assert response.status_code == 429
@@ -165,7 +148,7 @@ def test_unlocking_one_link_never_opens_another_with_the_same_password(client, l
     twin.save()
     unlock(client, locked)
     # The test client sends every cookie whatever its path: the cookie itself must not fit.
-    for what, url in public_urls(twin, photo).items():
+    for what, url in public_urls(twin.pk, photo.pk).items():
         assert client.get(url).status_code == 401, what
 
 
@@ -173,7 +156,7 @@ def test_changing_or_clearing_the_password_ends_earlier_unlocks(client, locked, 
     owner = locked.gallery.owner
     visitor = client
     unlock(visitor, locked)
-    page = public_urls(locked, photo)["page"]
+    page = public_urls(locked.pk, photo.pk)["page"]
     assert visitor.get(page).status_code == 200
 
     locked.set_password(PASSWORD)  # the same password, set again
@@ -206,7 +189,7 @@ def test_the_password_is_hashed_and_never_shown(client, locked, admin_client):
 
 def test_a_paused_link_is_a_friendly_404_everywhere_and_counts_nothing(client, shared_gallery, photo):
     ShareLink.objects.filter(pk=shared_gallery.pk).update(is_active=False)
-    for what, url in public_urls(shared_gallery, photo).items():
+    for what, url in public_urls(shared_gallery.pk, photo.pk).items():
         response = client.get(url)
         assert response.status_code == 404, what
         if what == "page":
@@ -217,13 +200,13 @@ def test_a_paused_link_is_a_friendly_404_everywhere_and_counts_nothing(client, s
     assert counters(shared_gallery) == (0, 0, 0)
 
     ShareLink.objects.filter(pk=shared_gallery.pk).update(is_active=True)
-    for what, url in public_urls(shared_gallery, photo).items():
+    for what, url in public_urls(shared_gallery.pk, photo.pk).items():
         assert close(client.get(url)).status_code in (200, 302), what
 
 
 def test_an_expired_link_is_a_410_everywhere_even_when_locked_or_paused(client, locked, photo):
     ShareLink.objects.filter(pk=locked.pk).update(expires_at=timezone.now() - timedelta(minutes=1), is_active=False)
-    for what, url in public_urls(locked, photo).items():
+    for what, url in public_urls(locked.pk, photo.pk).items():
         assert client.get(url).status_code == 410, what
     assert unlock(client, locked).status_code == 410
     page = client.get(locked.get_absolute_url()).content.decode()
@@ -238,7 +221,7 @@ def test_an_expired_link_is_a_410_everywhere_even_when_locked_or_paused(client, 
 
 def test_zip_off_hides_download_all_and_refuses_the_zip_with_a_403_page(client, shared_gallery, photo):
     ShareLink.objects.filter(pk=shared_gallery.pk).update(allow_zip=False)
-    urls = public_urls(shared_gallery, photo)
+    urls = public_urls(shared_gallery.pk, photo.pk)
     page = client.get(urls["page"]).content.decode()
     assert urls["zip"] not in page and "Download all" not in page
     assert urls["download"] in page  # single downloads are still offered
@@ -251,7 +234,7 @@ def test_zip_off_hides_download_all_and_refuses_the_zip_with_a_403_page(client, 
 
 def test_single_off_hides_every_download_button_and_refuses_the_download(client, shared_gallery, photo):
     ShareLink.objects.filter(pk=shared_gallery.pk).update(allow_single=False)
-    urls = public_urls(shared_gallery, photo)
+    urls = public_urls(shared_gallery.pk, photo.pk)
     page = client.get(urls["page"]).content.decode()
     assert "/download/" not in page and "data-viewer-download" not in page
     assert urls["zip"] in page
@@ -269,7 +252,7 @@ def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client
         gallery, SimpleUploadedFile("IMG_0003.HEIC", image_bytes(3000, 2000, format="HEIF"), "image/heic")
     )
     ShareLink.objects.filter(pk=shared_gallery.pk).update(download_size="web")
-    urls = public_urls(shared_gallery, heic)
+    urls = public_urls(shared_gallery.pk, heic.pk)
 
     body, headers = fetch(client.get(urls["download"]))
     assert 'filename="IMG_0003.jpg"' in headers["Content-Disposition"]
@@ -295,7 +278,7 @@ def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client
 def test_renditions_are_cached_a_minute_then_revalidated_with_a_304_until_the_link_closes(
     client, shared_gallery, photo, rendition
 ):
-    url = public_urls(shared_gallery, photo)[rendition]
+    url = public_urls(shared_gallery.pk, photo.pk)[rendition]
     first = client.get(url)
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, max-age=60"
@@ -321,7 +304,7 @@ def test_a_handed_out_signed_url_dies_within_its_short_lifetime_after_revocation
             "OPTIONS": {**settings.STORAGES["default"]["OPTIONS"], "querystring_expire": 4},
         },
     }
-    response = client.get(public_urls(shared_gallery, photo)["download"])
+    response = client.get(public_urls(shared_gallery.pk, photo.pk)["download"])
     assert response.status_code == 302
     signed_url = response["Location"]
     assert "X-Amz-Expires=4" in signed_url
@@ -357,14 +340,22 @@ def test_a_zip_in_progress_goes_on_while_its_link_stays_open(client, shared_gall
 
 
 def test_head_requests_count_nothing(client, shared_gallery, photo):
-    urls = public_urls(shared_gallery, photo)
+    urls = public_urls(shared_gallery.pk, photo.pk)
     for what in ("page", "download", "zip"):
         assert client.head(urls[what]).status_code in (200, 302), what
     assert counters(shared_gallery) == (0, 0, 0)
 
 
 def test_guessers_with_many_addresses_meet_a_limit_per_link(client, locked, settings, monkeypatch):
-    monkeypatch.setattr("sharing.access.WRONG_PASSWORDS_PER_LINK", 12)
+    per_link = throttling.Limit("link", 12, timedelta(minutes=15))
+    monkeypatch.setitem(
+        throttling.RATE_LIMITS,
+        "link-password",
+        throttling.Action(
+            (throttling.RATE_LIMITS["link-password"].limits[0], per_link),
+            throttling.RATE_LIMITS["link-password"].message,
+        ),
+    )
     settings.VIEWPORT_PROXY_COUNT = 1
     for n in range(12):  # a new address for every other guess
         headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"198.51.100.{n // 2}"}
@@ -375,7 +366,7 @@ def test_guessers_with_many_addresses_meet_a_limit_per_link(client, locked, sett
 
 def test_ipv6_guessers_are_counted_by_their_64_network(client, locked, settings):
     settings.VIEWPORT_PROXY_COUNT = 1
-    for n in range(WRONG_PASSWORD_LIMIT):
+    for n in range(10):
         headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"2001:db8:1:2::{n + 1:x}"}
         assert unlock(client, locked, "guess", **headers).status_code == 401
     same_network = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "2001:db8:1:2:ffff::1"}
@@ -385,6 +376,6 @@ def test_ipv6_guessers_are_counted_by_their_64_network(client, locked, settings)
 
 
 def test_a_head_of_a_download_hands_out_no_url(client, shared_gallery, photo):
-    response = client.head(public_urls(shared_gallery, photo)["download"])
+    response = client.head(public_urls(shared_gallery.pk, photo.pk)["download"])
     assert response.status_code == 200 and "Location" not in response
     assert counters(shared_gallery) == (0, 0, 0)

@@ -156,7 +156,7 @@ def test_json_clients_get_202_with_who_it_went_to(client, link):
         content_type="application/json",
         headers={"Accept": "application/json"},
     )
-    assert response.status_code == 400 and "emails" in response.json()["errors"]
+    assert response.status_code == 400 and "emails" in response.json()["fields"]
 
 
 def test_an_invitation_task_run_twice_sends_once(client, link):

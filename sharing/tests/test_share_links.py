@@ -1,7 +1,9 @@
 from datetime import datetime, timedelta
+from unittest import mock
 
 import pytest
 from django.db import connection
+from django.db.models.functions import Now
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -109,7 +111,7 @@ def test_create_share_link_in_the_past_is_a_form_error(client):
     assert not ShareLink.objects.exists()
     response = client.post(create_url(gallery), {"expires_at": past}, headers={"Accept": "application/json"})
     assert response.status_code == 400
-    assert "expires_at" in response.json()["errors"]
+    assert "expires_at" in response.json()["fields"]
 
 
 def test_create_share_link_in_a_dst_gap_is_a_form_error(client, settings):
@@ -193,6 +195,22 @@ def test_owner_can_make_an_expired_link_work_again(client):
     client.post(reverse("sharing:share_link_update", args=[link.pk]), {"expires_in_days": "30"})
     link.refresh_from_db()
     assert not link.is_expired
+
+
+def test_from_the_very_moment_of_its_expiry_a_link_is_expired_in_python_and_in_the_database():
+    moment = timezone.now()
+    at_the_moment = ShareLinkFactory(expires_at=moment)
+    a_microsecond_later = ShareLinkFactory(expires_at=moment + timedelta(microseconds=1))
+    # Both clocks stopped at `moment`: Python's, and the database's Now() (PostgreSQL's
+    # STATEMENT_TIMESTAMP() moves on with every statement).
+    with (
+        mock.patch("django.utils.timezone.now", return_value=moment),
+        mock.patch.object(Now, "as_postgresql", lambda self, compiler, connection, **extra: ("%s", [moment])),
+    ):
+        assert at_the_moment.is_expired and at_the_moment.status == "expired"
+        assert not a_microsecond_later.is_expired
+        assert list(ShareLink.objects.active()) == [a_microsecond_later]
+        assert list(ShareLink.objects.expired()) == [at_the_moment]
 
 
 def test_update_share_link_to_the_past_is_a_form_error(client):

@@ -4,25 +4,28 @@ import csv
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
-from sharing import stats
+from sharing import extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
-from viewport.http import login_required, posted_data, wants_json
+from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
 
 
 def owned_link(request, link_id):
-    return get_object_or_404(ShareLink.objects.owned_by(request.user).select_related("gallery"), pk=link_id)
+    links = ShareLink.objects.owned_by(request.user).select_related("gallery").with_extensions()
+    return get_object_or_404(links, pk=link_id)
 
 
-def link_json(request, link, **kwargs):
-    """The link as scripts see it: its settings, never its password or the password's hash."""
+def link_json(request, link):
+    """The link as scripts see it: its settings (other apps' too, sharing.extensions), never its
+    password or the password's hash."""
     data = {
         "id": str(link.pk),
         "url": request.build_absolute_uri(link.get_absolute_url()),
@@ -34,32 +37,29 @@ def link_json(request, link, **kwargs):
         "allow_single": link.allow_single,
         "download_size": link.download_size,
         "remind_days": link.remind_days,
-        "favourites": link.favourites,
-        "favourites_limit": link.favourites_limit,
-        "favourites_title": link.favourites_title,
-        "favourites_require_email": link.favourites_require_email,
-        "favourites_comments": link.favourites_comments,
     }
-    return JsonResponse(data, **kwargs)
+    for extension in extensions.EXTENSIONS:
+        data.update(extension.settings(link))
+    return data
 
 
 def link_form(request, link):
-    return ShareLinkForm(posted_data(request), instance=link, from_json=request.content_type == "application/json")
+    """The link's settings form: a script's JSON body changes what it names, a form post is the
+    whole form."""
+    return ShareLinkForm(posted_data(request), instance=link, partial=sends_json(request))
 
 
 def invalid_form(request, form, link=None):
-    if wants_json(request):
-        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    context = {"form": form, "link": link, "gallery": form.instance.gallery}
-    return render(request, "sharing/sharelink_form.html", context, status=400)
+    context = {"link": link, "gallery": form.instance.gallery}
+    return refuse_form(request, form, "sharing/sharelink_form.html", context)
 
 
-def redirect_back(request, link):
-    """To the page the form was posted from (the share link list), else the gallery."""
+def back(request, link):
+    """The page the form was posted from (the share link list), else the gallery."""
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        return redirect(next_url)
-    return redirect(link.gallery)
+        return next_url
+    return link.gallery
 
 
 @login_required
@@ -70,10 +70,13 @@ def share_link_create(request, gallery_id):
     if not form.is_valid():
         return invalid_form(request, form)
     link = form.save()
-    if wants_json(request):
-        return link_json(request, link, status=201)
-    messages.success(request, "Share link created. Copy it and send it to your client.")
-    return redirect(gallery)
+    return answer(
+        request,
+        link_json(request, link),
+        gallery,
+        "Share link created. Copy it and send it to your client.",
+        status=201,
+    )
 
 
 @login_required
@@ -82,7 +85,9 @@ def share_link_list(request):
     """Every link of the photographer's, filtered by `status` and searched by label or gallery (`q`)."""
     status = request.GET.get("status", "")
     query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NUL in text
-    share_links = ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery")
+    share_links = (
+        ShareLink.objects.owned_by(request.user).with_status(status).select_related("gallery").with_extensions()
+    )
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
     share_links = stats.with_sparklines(share_links.order_by("-created_at"))
@@ -99,10 +104,14 @@ def share_link_detail(request, link_id):
 
 def detail_context(request, link, send_form=None):
     days = stats.days_of(link, days=stats.CHART_DAYS)
+    columns, totals = stats.columns(), stats.totals(days)
     return {
         "link": link,
         "days": days,
-        "totals": stats.totals(days),
+        "columns": columns,
+        "totals": totals,
+        "summary": [(label, totals[name]) for name, label in columns.items()],
+        "table": [(day.day, [getattr(day, name) for name in columns]) for day in reversed(days)],
         "send_form": send_form or SendLinkForm(link=link),
         "invitations": link.invitations.all()[:100],
         "activity": stats.identified_activity(link),
@@ -118,9 +127,10 @@ def share_link_stats_csv(request, link_id):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = content_disposition_header(True, f"share-link-{link.pk}-statistics.csv")
     writer = csv.writer(response)
-    writer.writerow(["date", *stats.CSV_COLUMNS])
+    columns = stats.columns()
+    writer.writerow(["date", *columns])
     for day in stats.days_of(link, last=last):
-        writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in stats.CSV_COLUMNS)])
+        writer.writerow([day.day.isoformat(), *(getattr(day, name) for name in columns)])
     return response
 
 
@@ -131,19 +141,18 @@ def share_link_send(request, link_id):
     link = owned_link(request, link_id)
     form = SendLinkForm(posted_data(request), link=link)
     if not form.is_valid():
-        if wants_json(request):
-            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-        return render(request, "sharing/sharelink_detail.html", detail_context(request, link, form), status=400)
+        return refuse_form(request, form, "sharing/sharelink_detail.html", detail_context(request, link, form))
     invitations = form.save()
-    if wants_json(request):
-        return JsonResponse({"sent": [i.email for i in invitations], "unsubscribed": form.unsubscribed}, status=202)
-    if invitations:
-        messages.success(
-            request, f"Sending the link to {len(invitations)} address{'es' if len(invitations) != 1 else ''}."
-        )
-    if form.unsubscribed:
-        messages.warning(request, f"Not sent to {', '.join(form.unsubscribed)}: they unsubscribed from your e-mails.")
-    return redirect("sharing:share_link_detail", link.pk)
+    sent = [invitation.email for invitation in invitations]
+    return answer(
+        request,
+        {"sent": sent, "unsubscribed": form.unsubscribed},
+        reverse("sharing:share_link_detail", args=[link.pk]),
+        sent and f"Sending the link to {len(sent)} address{'es' if len(sent) != 1 else ''}.",
+        form.unsubscribed
+        and (messages.WARNING, f"Not sent to {', '.join(form.unsubscribed)}: they unsubscribed from your e-mails."),
+        status=202,
+    )
 
 
 @login_required
@@ -154,10 +163,8 @@ def share_link_update(request, link_id):
     if not form.is_valid():
         return invalid_form(request, form, link)
     form.save()
-    if wants_json(request):
-        return link_json(request, link)
-    messages.success(request, f"Share link “{link.label}” saved." if link.label else "Share link saved.")
-    return redirect_back(request, link)
+    saved = f"Share link “{link.label}” saved." if link.label else "Share link saved."
+    return answer(request, link_json(request, link), back(request, link), saved)
 
 
 @login_required
@@ -165,7 +172,4 @@ def share_link_update(request, link_id):
 def share_link_delete(request, link_id):
     link = owned_link(request, link_id)
     link.delete()
-    if wants_json(request):
-        return HttpResponse(status=204)
-    messages.success(request, "Share link revoked: it no longer opens the gallery.")
-    return redirect_back(request, link)
+    return answer(request, None, back(request, link), "Share link revoked: it no longer opens the gallery.")

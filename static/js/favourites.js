@@ -14,7 +14,7 @@
   var viewer = document.querySelector("[data-viewer]");
   var viewerHeart = document.querySelector("[data-viewer-heart]");
   var viewerComment = document.querySelector("[data-viewer-comment]");
-  var csrfToken = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value;
+  var http = window.Viewport.http;
   var hasList = bar.hasAttribute("data-name");
   var pending = null; // the heart that waits for the visitor to give a name
   var shown = null; // the photo id in the viewer
@@ -26,21 +26,6 @@
 
   function isChosen(form) {
     return form.querySelector("button").getAttribute("aria-pressed") === "true";
-  }
-
-  function post(url, fields) {
-    var body = new FormData();
-    Object.keys(fields || {}).forEach(function (name) { body.append(name, fields[name]); });
-    return fetch(url, {
-      method: "POST",
-      body: body,
-      credentials: "same-origin",
-      headers: { "Accept": "application/json", "X-CSRFToken": csrfToken },
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        return { status: response.status, data: data };
-      });
-    });
   }
 
   function say(message) {
@@ -70,7 +55,7 @@
       return;
     }
     var chosen = isChosen(form);
-    post(chosen ? form.dataset.remove : form.dataset.add).then(function (answer) {
+    http.send(chosen ? form.dataset.remove : form.dataset.add, { method: "POST" }).then(function (answer) {
       if (answer.status === 200) {
         setChosen(form, !chosen);
         counter.textContent = answer.data.count;
@@ -79,7 +64,7 @@
         hasList = false; // the list is gone from this browser: ask again
         toggle(form);
       } else {
-        say(answer.data.error || "That did not work. Please try again.");
+        say(http.errorMessage(answer, "That did not work. Please try again."));
       }
     }, function () {
       say("No connection: your choice was not saved.");
@@ -131,12 +116,11 @@
   if (startForm) {
     startForm.addEventListener("submit", function (event) {
       event.preventDefault();
-      post(startForm.action, { name: startForm.elements.name.value, email: startForm.elements.email.value })
+      var fields = { name: startForm.elements.name.value, email: startForm.elements.email.value };
+      http.send(startForm.action, { form: fields })
         .then(function (answer) {
           if (answer.status !== 201) {
-            var errors = answer.data.errors || {};
-            var first = Object.keys(errors)[0];
-            startError.textContent = first ? errors[first][0].message : (answer.data.error || "Please try again.");
+            startError.textContent = http.errorMessage(answer, "Please try again.");
             startError.hidden = false;
             return;
           }
@@ -197,13 +181,15 @@
       var form = heartOf(shown);
       if (!form) return;
       var comment = viewerComment.elements.comment.value;
-      post(form.dataset.commentUrl, { comment: comment }).then(function (answer) {
+      http.send(form.dataset.commentUrl, { form: { comment: comment } }).then(function (answer) {
         if (answer.status === 200) {
           form.dataset.comment = comment;
           say("Comment saved.");
         } else {
-          say(answer.data.error || "The comment was not saved. Please try again.");
+          say(http.errorMessage(answer, "The comment was not saved. Please try again."));
         }
+      }, function () {
+        say("No connection: the comment was not saved.");
       });
     });
   }

@@ -8,7 +8,7 @@
   var grid = document.querySelector("[data-photo-grid]");
   if (!grid) return;
   var status = document.querySelector("[data-order-status]");
-  var csrfToken = (document.querySelector("#photo-selection input[name=csrfmiddlewaretoken]") || {}).value;
+  var http = window.Viewport.http;
   var dragged = null;
   var byHandle = false; // the drag is a finger's on a tile's handle, not the browser's own
 
@@ -27,19 +27,9 @@
   }
 
   function post(data) {
-    return fetch(grid.dataset.orderUrl, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Accept": "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken },
-      body: JSON.stringify(data),
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          var errors = body.errors ? Object.values(body.errors)[0] : null;
-          throw new Error(errors && errors[0] ? errors[0].message : "The new order could not be saved.");
-        }
-        return body;
-      });
+    return http.send(grid.dataset.orderUrl, { json: data }).then(function (answer) {
+      if (!answer.ok) throw new Error(http.errorMessage(answer, "The new order could not be saved."));
+      return answer.data;
     });
   }
 

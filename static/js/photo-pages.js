@@ -18,10 +18,10 @@
     url.searchParams.set("partial", "1");
     link.setAttribute("aria-busy", "true");
     link.textContent = "Loading more photos…";
-    loading = fetch(url, { credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("HTTP " + response.status);
-        return response.text();
+    loading = window.Viewport.http.send(url.href, { accept: "text/html" })
+      .then(function (answer) {
+        if (!answer.ok) throw new Error("HTTP " + answer.status);
+        return answer.text;
       })
       .then(function (html) {
         var template = document.createElement("template");

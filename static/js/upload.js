@@ -9,7 +9,7 @@
   const list = panel.querySelector("[data-upload-list]");
   const overall = panel.querySelector("[data-upload-overall]");
   const summary = panel.querySelector("[data-upload-summary]");
-  const csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const http = window.Viewport.http;
   const IN_FLIGHT = 3;
   const MAX_RETRIES = 20;
   const jobs = [];
@@ -79,7 +79,7 @@
         '<button type="button" class="btn btn--small btn--ghost" hidden>Retry</button>';
       item.querySelector(".upload-item__name").textContent = file.name;
       item.querySelector("progress").setAttribute("aria-label", "Upload progress for " + file.name);
-      const job = { file: file, setId: setId, item: item, loaded: 0, state: "waiting", retries: 0 };
+      const job = { file: file, setId: setId, item: item, loaded: 0, state: "waiting" };
       item.querySelector("button").addEventListener("click", function () {
         job.state = "waiting";
         job.loaded = 0;
@@ -110,44 +110,29 @@
     const data = new FormData();
     data.append("photos", job.file, job.file.name);
     if (job.setId) data.append("set_id", job.setId);
-    const request = new XMLHttpRequest();
-    request.open("POST", form.action);
-    request.setRequestHeader("Accept", "application/json");
-    request.setRequestHeader("X-CSRFToken", csrfToken);
-    request.upload.addEventListener("progress", function (event) {
-      if (event.lengthComputable) {
-        job.loaded = event.loaded / event.total;
-        job.item.querySelector("progress").value = Math.round(job.loaded * 95);
-        update();
-      }
-    });
-    request.addEventListener("load", function () {
-      let body = null;
-      try { body = JSON.parse(request.responseText); } catch (error) { body = null; }
-      if (request.status === 503 && body && body.busy && job.retries < MAX_RETRIES) {
-        // The server is processing many photos: send this one again shortly.
-        const seconds = parseInt(request.getResponseHeader("Retry-After"), 10) || 3;
-        job.retries += 1;
-        running -= 1;
-        job.state = "resting";
+    http.send(form.action, {
+      form: data,
+      retries: MAX_RETRIES,
+      onRetry: function () {
+        // The server is processing many photos: this one goes again shortly.
         job.loaded = 0;
         setStatus(job, "Queued, the server is busy…", "");
-        window.setTimeout(function () { job.state = "waiting"; pump(); }, seconds * 1000);
-        pump();
-        return;
-      }
-      if (body && body.photos && body.photos.length) {
+        update();
+      },
+      onProgress: function (fraction) {
+        job.loaded = fraction;
+        job.item.querySelector("progress").value = Math.round(fraction * 95);
+        update();
+      },
+    }).then(function (answer) {
+      if (answer.data && answer.data.photos && answer.data.photos.length) {
         finish(job, "done", "Done");
       } else {
-        const errors = body && body.errors && (Array.isArray(body.errors) ? body.errors : Object.values(body.errors)[0]);
-        const message = errors && errors.length ? errors[0].message
-          : body && body.error ? body.error : "The server could not store this file (HTTP " + request.status + ").";
-        finish(job, "failed", message);
+        finish(job, "failed", http.errorMessage(answer, "The server could not store this file (HTTP " + answer.status + ")."));
       }
+    }, function (error) {
+      finish(job, "failed", error.message);
     });
-    request.addEventListener("error", function () { finish(job, "failed", "Network error: check your connection."); });
-    request.addEventListener("timeout", function () { finish(job, "failed", "The upload timed out."); });
-    request.send(data);
   }
 
   function finish(job, state, message) {

@@ -7,8 +7,8 @@ import io
 import pytest
 from playwright.sync_api import expect
 
+from favourites.models import FavouritesSettings
 from galleries.models import PhotoQuerySet
-from sharing.models import ShareLink
 from tests.browser.helpers import log_in, open_viewer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,8 +29,12 @@ def start_list(page, name):
 def test_two_clients_choose_and_the_photographer_exports_their_choice(
     new_context, watcher, live_server, shared_gallery
 ):
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(
-        favourites=True, favourites_limit=2, favourites_comments=True, favourites_title="Album selection"
+    FavouritesSettings.objects.create(
+        link=shared_gallery,
+        favourites=True,
+        favourites_limit=2,
+        favourites_comments=True,
+        favourites_title="Album selection",
     )
     watcher.allow(r"status of 409")  # the limit, answered to the script that asked
     count = "[data-favourites-count]"
@@ -104,7 +108,7 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(
 def test_arrow_keys_keep_working_after_a_comment_in_the_viewer(new_context, shared_gallery):
     """The Save comment button has the focus; the next photo is not chosen, so its comment form
     hides, button and all: the focus must stay in the viewer, or the arrows stop working."""
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_comments=True)
+    FavouritesSettings.objects.create(link=shared_gallery, favourites=True, favourites_comments=True)
     page = new_context().new_page()
     page.goto(shared_gallery.get_absolute_url())
     heart(page, 0).click()
@@ -124,7 +128,7 @@ def test_arrow_keys_keep_working_after_a_comment_in_the_viewer(new_context, shar
 
 def test_the_filter_brings_in_favourites_from_pages_not_loaded_yet(new_context, shared_gallery, monkeypatch):
     monkeypatch.setattr(PhotoQuerySet, "PER_PAGE", 2)  # the live server runs in this process
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True)
+    FavouritesSettings.objects.create(link=shared_gallery, favourites=True)
     last = shared_gallery.gallery.ordered_photos().last()
     page = new_context().new_page()
     page.goto(shared_gallery.get_absolute_url() + f"?page={(shared_gallery.gallery.photos.count() + 1) // 2}")

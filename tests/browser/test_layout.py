@@ -4,13 +4,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from favourites.models import FavouriteList
+from favourites.models import FavouriteList, FavouritesSettings
+from favourites.tests.factories import FavouritesLinkFactory
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
-from sharing.models import ShareLink
-from sharing.tasks import client_mail
-from sharing.tests.factories import ShareLinkFactory
+from sharing.tasks import link_mail
 from tests.browser.helpers import SIZES, open_viewer, photographer_page, serious_accessibility_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,7 +39,7 @@ def uncovered(page, selector):
 def test_the_viewers_heart_shows_its_label_beside_it_and_no_button_covers_the_photos_name(
     new_context, shared_gallery, size
 ):
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_title="Album picks")
+    FavouritesSettings.objects.create(link=shared_gallery, favourites=True, favourites_title="Album picks")
     page = new_context(**SIZES[size]).new_page()
     page.goto(shared_gallery.get_absolute_url())
     open_viewer(page, 1)
@@ -59,7 +58,7 @@ def test_the_favourites_count_stays_in_view_below_the_set_menu(new_context, size
         photo_set = PhotoSet.objects.create(gallery=gallery, name=name)
         for n in range(6):
             store_photo(gallery, jpeg_upload(f"{name}_{n}.jpg", width=90, height=60), photo_set)
-    link = ShareLinkFactory(gallery=gallery, favourites=True)
+    link = FavouritesLinkFactory(gallery=gallery, favourites=True)
     page = new_context(**SIZES[size]).new_page()
     page.goto(link.get_absolute_url())
     page.locator(f"#set-{photo_set.pk}").scroll_into_view_if_needed()
@@ -89,7 +88,7 @@ def test_the_photographers_favourites_table_keeps_its_column_names_on_a_phone(ne
 def test_a_client_email_fits_a_phone(page, watcher, shared_gallery):
     watcher.allow("ERR_UNKNOWN_URL_SCHEME")  # the cover, cid:cover, is inside the mail
     page.set_viewport_size(SIZES["phone"]["viewport"])
-    mail = client_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
+    mail = link_mail("sharing/mail/invitation", shared_gallery, "anna@example.com", message="Hello!")
     page.set_content(mail.alternatives[0].content)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
@@ -127,7 +126,7 @@ def look(locator):
 
 
 def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(new_context, shared_gallery):
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(favourites=True, favourites_comments=True)
+    FavouritesSettings.objects.create(link=shared_gallery, favourites=True, favourites_comments=True)
     page = new_context(**SIZES["phone"]).new_page()
     page.goto(shared_gallery.get_absolute_url())
     review = page.locator("[data-favourites-review]")
@@ -180,8 +179,8 @@ def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, sh
 def test_on_a_phone_the_favourites_bar_takes_two_rows_at_most(new_context, shared_gallery):
     """It stays at the top of the window (under the set menu, if any): every row it takes is a row
     of photos fewer."""
-    ShareLink.objects.filter(pk=shared_gallery.pk).update(
-        favourites=True, favourites_title="Album selection", favourites_limit=40
+    FavouritesSettings.objects.create(
+        link=shared_gallery, favourites=True, favourites_title="Album selection", favourites_limit=40
     )
     page = new_context(**SIZES["phone"]).new_page()
     page.goto(shared_gallery.get_absolute_url())

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0003_sets_and_order"),
+        ("galleries", "0004_periodic_tasks"),
     ]
 
     operations = [

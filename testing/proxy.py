@@ -1,0 +1,91 @@
+"""A round-robin HTTP proxy on loopback in front of several app servers, standing in for Caddy in
+docker-compose.yml: each request goes to the next server, as `https` (X-Forwarded-Proto) from the
+address the proxy saw (X-Forwarded-For, replacing what the client wrote, as Caddy does for a
+client it does not trust). One request per connection, so "the next request" is well defined.
+"""
+
+import itertools
+import socket
+import threading
+
+HEAD_LIMIT = 64 * 1024
+DROPPED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"connection", b"keep-alive")
+
+
+class RoundRobinProxy:
+    """Listens on a free loopback port; `served` lists (method, path, server index) in order.
+    `turn_to(index)` makes the next request go to that server (the order goes on from there)."""
+
+    def __init__(self, ports):
+        self.ports = list(ports)
+        self.served = []
+        self._turn = itertools.count()
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.listener.close()
+
+    def turn_to(self, index):
+        with self._lock:
+            self._turn = itertools.count(index)
+
+    def _accept(self):
+        while True:
+            try:
+                client, address = self.listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._relay, args=(client, address[0]), daemon=True).start()
+
+    def _relay(self, client, client_address):
+        with client:
+            head, rest = _read_head(client)
+            if head is None:
+                return
+            request_line, *header_lines = head.split(b"\r\n")
+            headers = [line for line in header_lines if line.split(b":", 1)[0].strip().lower() not in DROPPED]
+            headers += [
+                b"X-Forwarded-For: " + client_address.encode(),
+                b"X-Forwarded-Proto: https",
+                b"Connection: close",
+            ]
+            method, path, _ = request_line.decode("latin-1").split(" ", 2)
+            with self._lock:
+                index = next(self._turn) % len(self.ports)
+                self.served.append((method, path, index))
+            with socket.create_connection(("127.0.0.1", self.ports[index])) as upstream:
+                upstream.sendall(b"\r\n".join([request_line, *headers]) + b"\r\n\r\n" + rest)
+                # The rest of the body goes up while the answer comes down, until the server hangs up.
+                threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
+                _pump(upstream, client)
+
+
+def _read_head(connection):
+    """(the request's head without its blank line, the bytes read after it), or (None, b"")."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk or len(data) > HEAD_LIMIT:
+            return None, b""
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    return head, rest
+
+
+def _pump(source, destination):
+    try:
+        while chunk := source.recv(256 * 1024):
+            destination.sendall(chunk)
+        destination.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass  # the other side went away
