@@ -1,15 +1,26 @@
+import re
+import secrets
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.validators import URLValidator
+from django.db import transaction
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import throttling
+from accounts import colours, throttling
 from accounts.mail import compose
-from accounts.models import User
+from accounts.models import Font, User, validate_mail_address
+from galleries.images import ImageRejected, make_logo
+from galleries.models import PendingDeletion
+from galleries.storage import STORAGE_ERRORS
+from galleries.tasks import delete_storage_objects
 
 
 def check_current_password(user, password, wrong_message):
@@ -157,3 +168,159 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         path = reverse("accounts:password_reset_confirm", args=[uid, default_token_generator.make_token(user)])
         context = {"user": user, "reset_url": settings.VIEWPORT_SITE_URL + path}
         return compose("accounts/mail/password_reset", context, user.email)
+
+
+class BrandingForm(forms.ModelForm):
+    """The photographer's brand on what clients see. A field the request leaves out keeps its
+    value (a script may send just one); one sent empty is cleared. The logo is a file in a
+    multipart form, re-encoded (galleries.images.make_logo) and stored with the photos."""
+
+    LOGO_MAX_BYTES = 10 * 1024 * 1024
+
+    logo = forms.FileField(
+        label="Logo",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text="PNG (best with a transparent background), JPEG or WebP, up to 10 MB.",
+    )
+    logo_clear = forms.BooleanField(label="Remove the logo", required=False)
+    # Read by clean_instagram() and clean_website(), which take what photographers paste: a
+    # profile's whole address, a bare "lenahart.com".
+    instagram = forms.CharField(
+        label="Instagram",
+        required=False,
+        max_length=200,
+        help_text="Your handle, e.g. @lenahart.",
+        widget=forms.TextInput(attrs={"placeholder": "@lenahart", "spellcheck": "false"}),
+    )
+    website = forms.CharField(
+        label="Website",
+        required=False,
+        max_length=200,
+        help_text="An https:// address.",
+        widget=forms.TextInput(attrs={"placeholder": "https://lenahart.com", "inputmode": "url"}),
+    )
+
+    class Meta:
+        model = User
+        fields = ["brand_name", "accent_color", "font", "website", "instagram", "contact_email"]
+        labels = {
+            "brand_name": "Brand name",
+            "accent_color": "Accent colour",
+            "font": "Display font",
+            "contact_email": "Contact e-mail",
+        }
+        help_texts = {
+            "brand_name": "Shown to clients instead of your name. Leave empty to use your name.",
+            "accent_color": "For buttons and links, as #rrggbb. Empty for Viewport’s bronze.",
+            "font": "For gallery titles and your name.",
+            "contact_email": "Where clients may write to you; shown on your galleries.",
+        }
+        widgets = {
+            "brand_name": forms.TextInput(attrs={"placeholder": "e.g. Lena Hart Photography"}),
+            "accent_color": forms.TextInput(attrs={"placeholder": "#8a5a3c", "spellcheck": "false"}),
+            "font": forms.RadioSelect,
+            "contact_email": forms.EmailInput(attrs={"placeholder": "hello@lenahart.com"}),
+        }
+
+    def __init__(self, data=None, files=None, *args, **kwargs):
+        super().__init__(data, files, *args, **kwargs)
+        self.old_logo_key = self.instance.logo_key
+        self.fields["font"].choices = [("", "Viewport’s own (Iowan Old Style and system serifs)"), *Font.choices]
+        self.fields["font"].error_messages["invalid_choice"] = (
+            f"Choose one of {', '.join(Font.values)}, or nothing for Viewport’s own."
+        )
+        if data is not None:
+            self.data = data.copy()
+            for name in self.Meta.fields:
+                if name not in data:
+                    self.data[name] = getattr(self.instance, name)
+
+    def clean_accent_color(self):
+        colour = self.cleaned_data["accent_color"].strip().lower()
+        if not colour:
+            return ""
+        if not colours.HEX_COLOUR.fullmatch(colour):
+            raise ValidationError("Enter a colour as # and six hexadecimal digits, e.g. #8a5a3c.", code="invalid")
+        ratio = colours.worst_contrast(colour, colours.LIGHT_PAGES)
+        if ratio < colours.AA:
+            darker = colours.readable_shade(colour, colours.LIGHT_PAGES, "#000000")
+            raise ValidationError(
+                f"{colour} is too light for links and text on your gallery’s white pages: its contrast is "
+                f"{ratio:.1f}:1 where WCAG AA asks for 4.5:1. A darker shade such as {darker} reaches it.",
+                code="contrast",
+            )
+        return colour
+
+    def clean_website(self):
+        website = self.cleaned_data["website"].strip()
+        if website and "://" not in website:
+            website = f"https://{website}"
+        if website:
+            URLValidator(schemes=["https"], message="Enter an https:// address, e.g. https://lenahart.com.")(website)
+        return website
+
+    def clean_instagram(self):
+        handle = self.cleaned_data["instagram"].strip()
+        handle = re.sub(r"^(https?://)?(www\.)?instagram\.com/", "", handle, flags=re.IGNORECASE)
+        handle = handle.split("?")[0].strip("/").removeprefix("@")
+        if handle and not re.fullmatch(r"(?!\.)(?!.*\.\.)[A-Za-z0-9._]{1,30}(?<!\.)", handle):
+            raise ValidationError(
+                "Enter your Instagram handle: up to 30 letters, digits, dots and underscores, e.g. @lenahart.",
+                code="invalid",
+            )
+        return handle.lower()
+
+    def clean_contact_email(self):
+        address = self.cleaned_data["contact_email"].strip()
+        if address:
+            validate_mail_address(address)
+        return address
+
+    def clean_logo(self):
+        upload = self.cleaned_data.get("logo")
+        if "logo" in self.data and "logo" not in self.files:
+            raise ValidationError("Send the logo as a file in a multipart form.", code="not_a_file")
+        if not upload:
+            return None
+        if upload.size > self.LOGO_MAX_BYTES:
+            raise ValidationError("This file is larger than 10 MB: export the logo smaller.", code="too_large")
+        try:
+            return make_logo(upload)
+        except ImageRejected as rejected:
+            raise ValidationError(str(rejected), code="image") from None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("logo") and cleaned_data.get("logo_clear"):
+            self.add_error("logo_clear", "Upload a new logo or remove it, not both.")
+        return cleaned_data
+
+    def save(self):
+        """Store a new logo first (it may raise one of galleries.storage.STORAGE_ERRORS, and then
+        nothing is saved), then the row; the replaced logo is deleted once that commits."""
+        user = super().save(commit=False)
+        logo = self.cleaned_data.get("logo")
+        if logo:
+            key = f"brands/{user.pk}/logo-{secrets.token_hex(8)}.png"
+            try:
+                user.logo_key = default_storage.save(key, ContentFile(logo.data))
+            except STORAGE_ERRORS as error:
+                # A write that timed out may still land (a hung S3 catches up later): delete it
+                # once storage answers again, rather than wait for it now.
+                PendingDeletion.objects.remember({key: str(error) or type(error).__name__})
+                raise
+            user.logo_width, user.logo_height = logo.width, logo.height
+        elif self.cleaned_data.get("logo_clear"):
+            user.logo_key, user.logo_width, user.logo_height = "", None, None
+        try:
+            with transaction.atomic():
+                user.save(update_fields=[*self.Meta.fields, "logo_key", "logo_width", "logo_height"])
+                if self.old_logo_key and self.old_logo_key != user.logo_key:
+                    old_key = self.old_logo_key
+                    transaction.on_commit(lambda: delete_storage_objects.enqueue([old_key]), robust=True)
+        except Exception:
+            if logo:
+                transaction.on_commit(lambda: delete_storage_objects.enqueue([user.logo_key]), robust=True)
+            raise
+        return user

@@ -15,24 +15,29 @@ digest to photographers (accounts.tasks.notify_photographer), password resets (a
 """
 
 import email.policy
+import logging
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core import signing
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from accounts import throttling
+from accounts import colours, throttling
 from accounts.models import MailSuppression, SentMail, User
+from galleries.storage import STORAGE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
 
 
 class Mail(EmailMultiAlternatives):
     """A mail whose HTML may show images sent inside it: `inline_images` maps a Content-ID to
-    JPEG bytes, which the HTML names as `cid:<id>` (no URL to fetch, so nothing leaks)."""
+    JPEG or PNG bytes, which the HTML names as `cid:<id>` (no URL to fetch, so nothing leaks)."""
 
     inline_images = {}
 
@@ -43,7 +48,10 @@ class Mail(EmailMultiAlternatives):
         message = super().message(policy=policy.clone(max_line_length=998))
         html = message.get_body(("html",))
         for cid, data in self.inline_images.items():
-            html.add_related(data, "image", "jpeg", cid=f"<{cid}>", disposition="inline", filename=f"{cid}.jpg")
+            subtype, extension = ("png", "png") if data.startswith(b"\x89PNG") else ("jpeg", "jpg")
+            html.add_related(
+                data, "image", subtype, cid=f"<{cid}>", disposition="inline", filename=f"{cid}.{extension}"
+            )
         return message
 
 
@@ -66,6 +74,27 @@ def compose(template, context, to, *, sender_name="", reply_to=None, headers=Non
     mail.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     mail.inline_images = inline_images or {}
     return mail
+
+
+def brand(photographer):
+    """The photographer's brand for a mail to their clients: (context, inline images). The logo
+    goes inside the mail (`cid:logo`), unless storage cannot give it now; the button takes the
+    accent colour, with text that reads on it."""
+    logo = None
+    if photographer.logo_key:
+        try:
+            with default_storage.open(photographer.logo_key) as file:
+                logo = file.read()
+        except (OSError, *STORAGE_ERRORS):
+            logger.warning("Sent a mail without %s's logo: storage did not give it", photographer.pk)
+    palette = colours.accent_palette(photographer.accent_color or colours.DEFAULT_ACCENT)["light"]
+    context = {
+        "photographer": photographer,
+        "has_logo": logo is not None,
+        "accent": palette["accent"],
+        "on_accent": palette["on_accent"],
+    }
+    return context, {"logo": logo} if logo else {}
 
 
 def send_once(key, mail):
@@ -93,17 +122,19 @@ def send_once(key, mail):
 
 def client_mail(photographer, address, template, context, inline_images=None):
     """A mail to a client at `address` on `photographer`'s behalf: from their name at our own
-    address, Reply-To them, with a one-click unsubscribe from their mails (header and footer)."""
+    address, Reply-To them, in their brand (brand()), with a one-click unsubscribe from their
+    mails (header and footer)."""
     url = unsubscribe_url(photographer, address)
+    brand_context, brand_images = brand(photographer)
     return compose(
         template,
-        {**context, "photographer": photographer, "unsubscribe_url": url},
+        {**context, **brand_context, "unsubscribe_url": url},
         address,
         sender_name=photographer.name,
         reply_to=photographer.email,
         # RFC 8058: a mail client may POST to the URL to unsubscribe in one click.
         headers={"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-        inline_images=inline_images,
+        inline_images={**brand_images, **(inline_images or {})},
     )
 
 

@@ -1,3 +1,4 @@
+import hashlib
 import re
 import unicodedata
 import uuid
@@ -7,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
 from django.db import models
 from django.db.models.functions import Lower, Now
+from django.urls import reverse
 from django.utils import timezone
 
 # C0 and C1 controls (CR, LF, NUL, ESC, NEL...), Unicode line and paragraph separators, and the
@@ -24,6 +26,33 @@ def validate_mail_address(address):
     validate_email(address)
     if CONTROL_CHARACTERS.search(address):
         raise ValidationError("This e-mail address holds characters no mail can be sent to.", code="invalid")
+
+
+class Font(models.TextChoices):
+    """The display faces a photographer may give their galleries (static/fonts/README.md)."""
+
+    CLASSIC = "classic", "Classic: Cormorant Garamond, a refined serif"
+    MODERN = "modern", "Modern: Montserrat, a geometric sans"
+    EDITORIAL = "editorial", "Editorial: Playfair Display, a magazine serif"
+    CLEAN = "clean", "Clean: Inter, a neutral sans"
+
+
+# Each face's CSS family (with fallbacks of a like shape) and its Latin file, to preload.
+FONT_FACES = {
+    Font.CLASSIC: (
+        '"Cormorant Garamond", Garamond, "Times New Roman", serif',
+        "fonts/cormorant-garamond/cormorant-garamond-latin-wght-normal.woff2",
+    ),
+    Font.MODERN: (
+        'Montserrat, "Century Gothic", Futura, sans-serif',
+        "fonts/montserrat/montserrat-latin-wght-normal.woff2",
+    ),
+    Font.EDITORIAL: (
+        '"Playfair Display", Didot, "Bodoni MT", Georgia, serif',
+        "fonts/playfair-display/playfair-display-latin-wght-normal.woff2",
+    ),
+    Font.CLEAN: ('Inter, "Helvetica Neue", Arial, sans-serif', "fonts/inter/inter-latin-wght-normal.woff2"),
+}
 
 
 class UserManager(BaseUserManager):
@@ -77,6 +106,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default=True,
         help_text="Sent only on days when your share links were opened.",
     )
+    # The photographer's brand, on what clients see: shared galleries, their closed pages and the
+    # e-mails (accounts/forms.py BrandingForm says what each may hold).
+    brand_name = models.CharField(
+        max_length=100, blank=True, default="", db_default="", validators=[refuse_control_characters]
+    )
+    logo_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    logo_width = models.PositiveIntegerField(null=True, blank=True)
+    logo_height = models.PositiveIntegerField(null=True, blank=True)
+    accent_color = models.CharField(max_length=7, blank=True, default="", db_default="")
+    font = models.CharField(max_length=10, choices=Font.choices, blank=True, default="", db_default="")
+    website = models.URLField(max_length=200, blank=True, default="", db_default="")
+    instagram = models.CharField(max_length=30, blank=True, default="", db_default="")
+    contact_email = models.EmailField(max_length=254, blank=True, default="", db_default="")
 
     objects = UserManager()
 
@@ -85,20 +127,63 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         db_table = "users"
-        constraints = [models.UniqueConstraint(Lower("email"), name="users_email_lower_unique")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="users_email_lower_unique"),
+            models.CheckConstraint(condition=models.Q(font__in=["", *Font.values]), name="users_font_valid"),
+        ]
 
     def __str__(self):
         return self.email
 
     @property
     def name(self):
-        """What clients see: the display name, else the part of the email before the @.
+        """What clients see: the brand name, else the display name, else the part of the email
+        before the @.
 
         On one line whatever was stored (names saved before they were checked, or by code that
         skips the forms), so it is safe in an e-mail header or a greeting.
         """
-        display_name = " ".join(CONTROL_CHARACTERS.sub(" ", self.display_name or "").split())
-        return display_name or self.email.split("@")[0]
+        for name in (self.brand_name, self.display_name):
+            name = " ".join(CONTROL_CHARACTERS.sub(" ", name or "").split())
+            if name:
+                return name
+        return self.email.split("@")[0]
+
+    @property
+    def brand_version(self):
+        """Changes whenever the brand's stylesheet or logo does: their URLs carry it, so browsers
+        may keep them for good."""
+        return hashlib.sha256(f"{self.accent_color}|{self.font}|{self.logo_key}".encode()).hexdigest()[:12]
+
+    @property
+    def has_brand_style(self):
+        return bool(self.accent_color or self.font)
+
+    @property
+    def font_family(self):
+        return FONT_FACES[self.font][0] if self.font else ""
+
+    @property
+    def font_file(self):
+        return FONT_FACES[self.font][1] if self.font else ""
+
+    @property
+    def brand_css_url(self):
+        return reverse("accounts:brand_css", args=[self.pk, self.brand_version])
+
+    @property
+    def logo_url(self):
+        return reverse("accounts:brand_logo", args=[self.pk, self.brand_version]) if self.logo_key else ""
+
+    @property
+    def website_label(self):
+        """`https://www.lenahart.com/` → `lenahart.com`."""
+        label = self.website.split("://", 1)[-1].removeprefix("www.")
+        return label.rstrip("/")
+
+    @property
+    def instagram_url(self):
+        return f"https://www.instagram.com/{self.instagram}/" if self.instagram else ""
 
     def clean(self):
         super().clean()

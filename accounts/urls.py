@@ -9,6 +9,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("profile/branding/", views.branding, name="branding"),
+    path("brand/<uuid:photographer_id>/<slug:version>/style.css", views.brand_css, name="brand_css"),
+    path("brand/<uuid:photographer_id>/<slug:version>/logo.png", views.brand_logo, name="brand_logo"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

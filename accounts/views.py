@@ -4,16 +4,26 @@ from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts import mail
-from accounts.forms import LoginForm, PasswordResetForm, ProfileForm, SignupForm
+from accounts import colours, mail
+from accounts.forms import BrandingForm, LoginForm, PasswordResetForm, ProfileForm, SignupForm
+from accounts.models import User
 from accounts.throttling import RateLimited, client_network
-from viewport.http import login_required, too_many_requests
+from galleries.storage import STORAGE_ERRORS
+from viewport.http import answer, login_required, posted_data, refuse_form, too_many_requests, wants_json
+
+# The brand's stylesheet and logo are served at URLs that change with them (User.brand_version).
+BRAND_CACHE_SECONDS = 365 * 24 * 60 * 60
+LOGO_NOT_STORED = (
+    "Photo storage is unavailable right now, so the logo could not be stored and nothing was saved. "
+    "Please try again in a minute."
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +64,73 @@ def profile(request):
         messages.success(request, "Your profile has been saved.")
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
+
+
+def brand_json(request, photographer):
+    """The brand as scripts see it: the keys they may send (a logo comes back as its URL)."""
+    return {
+        "brand_name": photographer.brand_name,
+        "logo": request.build_absolute_uri(photographer.logo_url) if photographer.logo_key else None,
+        "accent_color": photographer.accent_color,
+        "font": photographer.font,
+        "website": photographer.website,
+        "instagram": photographer.instagram,
+        "contact_email": photographer.contact_email,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def branding(request):
+    photographer = User.objects.get(pk=request.user.pk)  # a form that fails must not change request.user
+    if request.method == "GET":
+        if wants_json(request):
+            return JsonResponse(brand_json(request, photographer))
+        return render(request, "accounts/branding.html", {"form": BrandingForm(instance=photographer)})
+    form = BrandingForm(posted_data(request), request.FILES, instance=photographer)
+    if not form.is_valid():
+        return refuse_form(request, form, "accounts/branding.html")
+    try:
+        photographer = form.save()
+    except STORAGE_ERRORS:
+        logger.warning("Could not store a logo", exc_info=True)
+        form.add_error("logo", LOGO_NOT_STORED)
+        return refuse_form(request, form, "accounts/branding.html", status=503)
+    saved = "Your brand has been saved. Clients see it on every gallery you share."
+    return answer(request, brand_json(request, photographer), "accounts:branding", saved)
+
+
+def brand_photographer(photographer_id):
+    return get_object_or_404(User, pk=photographer_id, is_active=True)
+
+
+def cached_for_good(response, photographer, version):
+    """Kept for a year at its current URL; an outdated URL answers the current brand briefly."""
+    max_age = BRAND_CACHE_SECONDS if version == photographer.brand_version else 60
+    response["Cache-Control"] = f"public, max-age={max_age}" + (", immutable" if max_age > 60 else "")
+    return response
+
+
+@require_safe
+def brand_css(request, photographer_id, version):
+    """The photographer's colours and font for client pages: a stylesheet from our own origin,
+    so that the Content-Security-Policy needs no inline style."""
+    photographer = brand_photographer(photographer_id)
+    context = {
+        "photographer": photographer,
+        "palette": colours.accent_palette(photographer.accent_color) if photographer.accent_color else None,
+    }
+    response = render(request, "accounts/brand.css", context, content_type="text/css; charset=utf-8")
+    return cached_for_good(response, photographer, version)
+
+
+@require_safe
+def brand_logo(request, photographer_id, version):
+    photographer = brand_photographer(photographer_id)
+    if not photographer.logo_key:
+        raise Http404("No logo.")
+    response = default_storage.stream(photographer.logo_key, filename="logo.png", content_type="image/png")
+    return cached_for_good(response, photographer, version)
 
 
 @require_http_methods(["GET", "POST"])

@@ -4,7 +4,7 @@ from django import forms
 from django.db import transaction
 
 from galleries import ordering
-from galleries.models import Gallery, PhotoSet
+from galleries.models import SLIDESHOW_SECONDS, CoverLayout, Gallery, GridSpacing, PhotoSet
 from galleries.ordering import Sort
 
 
@@ -19,6 +19,57 @@ class GalleryForm(forms.ModelForm):
     class Meta:
         model = Gallery
         fields = ["name"]
+
+
+class PresentationForm(forms.ModelForm):
+    """How clients see the gallery. What a request leaves out keeps its value, so a script may
+    send one key; except that the page's form posts every setting and a browser leaves an unticked
+    box out: in a post with all three choices, a missing `show_filenames` is off. Scripts say
+    true or false."""
+
+    CHOICES = ["cover_layout", "grid_spacing", "slideshow_seconds"]
+
+    slideshow_seconds = forms.IntegerField(
+        label="Slideshow: seconds per photo",
+        min_value=SLIDESHOW_SECONDS[0],
+        max_value=SLIDESHOW_SECONDS[1],
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+        error_messages={
+            "min_value": f"Choose {SLIDESHOW_SECONDS[0]} to {SLIDESHOW_SECONDS[1]} seconds.",
+            "max_value": f"Choose {SLIDESHOW_SECONDS[0]} to {SLIDESHOW_SECONDS[1]} seconds.",
+            "invalid": f"Choose {SLIDESHOW_SECONDS[0]} to {SLIDESHOW_SECONDS[1]} seconds.",
+        },
+    )
+
+    class Meta:
+        model = Gallery
+        fields = ["cover_layout", "grid_spacing", "show_filenames", "slideshow_seconds"]
+        labels = {
+            "cover_layout": "Cover",
+            "grid_spacing": "Space between photos",
+            "show_filenames": "Show file names to clients",
+        }
+        help_texts = {"show_filenames": "Downloads keep their names either way."}
+        widgets = {"cover_layout": forms.RadioSelect}
+
+    def __init__(self, data=None, *args, from_json=False, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        for name, choices in (("cover_layout", CoverLayout), ("grid_spacing", GridSpacing)):
+            self.fields[name].error_messages["invalid_choice"] = f"Choose one of {', '.join(choices.values)}."
+        self.json_show_filenames = data.get("show_filenames") if from_json and data else None
+        if data is not None:
+            self.data = data.copy()
+            every_choice = not from_json and all(name in data for name in self.CHOICES)
+            for name in self.Meta.fields:
+                if name not in data and not (name == "show_filenames" and every_choice):
+                    value = getattr(self.instance, name)
+                    self.data[name] = ("true" if value else "false") if isinstance(value, bool) else value
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.json_show_filenames is not None and self.json_show_filenames not in ("true", "false"):
+            self.add_error("show_filenames", "Use true or false.")
+        return cleaned_data
 
 
 class CoverForm(forms.Form):

@@ -599,3 +599,66 @@ def _placeholder(image):
     stretches it smoothly over the tile while the thumbnail loads."""
     target = fit_within((image.width, image.height), PLACEHOLDER_SIZE)
     return _resize(image, target, "linear").webpsave_buffer(Q=60, effort=6, keep="none")
+
+
+# Logos
+
+LOGO_SIZE = (960, 240)  # at most: shown up to 120 px tall and 480 px wide, on 2x screens
+LOGO_MAX_PIXELS = 50_000_000
+NOT_A_LOGO = "Upload the logo as a PNG, JPEG or WebP image. SVG and other formats are not accepted."
+
+
+@dataclass
+class Logo:
+    data: bytes  # PNG, sRGB, upright, transparency kept, no metadata
+    width: int
+    height: int
+
+
+def make_logo(file):
+    """A photographer's logo, re-encoded for screens and e-mails: decoded whole (nothing in the
+    file but its pixels survives), upright, in sRGB with its transparency, empty transparent
+    margins trimmed, shrunk to fit LOGO_SIZE, as a PNG.
+
+    Raises ImageRejected, with a message for the photographer, for anything else than a whole
+    PNG, JPEG or WebP image of at most LOGO_MAX_PIXELS.
+    """
+    try:
+        file.seek(0)
+        format = _format_of(file.read(16))
+        file.seek(0)
+        if format not in ("JPEG", "PNG", "WEBP"):
+            raise ImageRejected(NOT_A_LOGO)
+        with Image.open(file, formats=[format]) as image:
+            exif, icc_profile = _exif(image), image.info.get("icc_profile")
+            _check_pixels(image.size, exif, LOGO_MAX_PIXELS)
+            if format == "JPEG":
+                image.draft("RGB", fit_within(image.size, max(LOGO_SIZE)))
+            image.load()
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            alpha = image.convert("RGBA").getchannel("A") if has_alpha else None
+            colours = _to_srgb(_from_pillow(image.convert("RGB") if has_alpha else image), icc_profile)
+        if alpha is not None:
+            colours = colours.bandjoin(_from_pillow(alpha))
+        colours = _upright(colours, _orientation(exif))
+        colours = Image.frombytes(
+            "RGBA" if has_alpha else "RGB", (colours.width, colours.height), colours.write_to_memory()
+        )
+        if has_alpha:
+            colours = colours.crop(colours.getchannel("A").getbbox() or (0, 0, 1, 1))
+            colours = colours.convert("RGBa")  # premultiplied, so clear pixels do not bleed into edges
+        colours.thumbnail(LOGO_SIZE, Image.Resampling.LANCZOS)
+        if has_alpha:
+            colours = colours.convert("RGBA")
+        buffer = io.BytesIO()
+        colours.save(buffer, "PNG", optimize=True)
+        return Logo(buffer.getvalue(), *colours.size)
+    except ImageRejected:
+        raise
+    except MemoryError:
+        raise ImageRejected(OUT_OF_MEMORY) from None
+    except Exception:
+        logger.info("Refused a logo that failed to decode", exc_info=True)
+        raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
+    finally:
+        file.seek(0)

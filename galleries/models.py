@@ -43,6 +43,22 @@ class GalleryQuerySet(models.QuerySet):
         return self.annotate(cover_id=Coalesce("cover_photo_id", models.Subquery(first_photo)))
 
 
+class CoverLayout(models.TextChoices):
+    FULL = "full", "Full: the cover fills the screen, the title over it"
+    SPLIT = "split", "Split: the cover beside the title"
+    FRAME = "frame", "Frame: the cover framed, the title under it"
+    MINIMAL = "minimal", "Minimal: the title alone, the photos at once"
+
+
+class GridSpacing(models.TextChoices):
+    NONE = "none", "None: edge to edge"
+    SMALL = "small", "Small"
+    LARGE = "large", "Large"
+
+
+SLIDESHOW_SECONDS = (2, 30)  # the slideshow intervals a photographer may choose, in seconds
+
+
 class Gallery(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, related_name="galleries")
@@ -51,6 +67,15 @@ class Gallery(models.Model):
     sort = models.CharField(
         max_length=20, choices=Sort.choices, default=Sort.CAPTURE_TIME, db_default=Sort.CAPTURE_TIME
     )
+    # How clients see it (galleries/forms.py PresentationForm).
+    cover_layout = models.CharField(
+        max_length=10, choices=CoverLayout.choices, default=CoverLayout.FULL, db_default=CoverLayout.FULL
+    )
+    grid_spacing = models.CharField(
+        max_length=10, choices=GridSpacing.choices, default=GridSpacing.SMALL, db_default=GridSpacing.SMALL
+    )
+    show_filenames = models.BooleanField(default=False, db_default=False)
+    slideshow_seconds = models.PositiveSmallIntegerField(default=5, db_default=5)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
@@ -60,6 +85,17 @@ class Gallery(models.Model):
         db_table = "galleries"
         verbose_name_plural = "galleries"
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(cover_layout__in=CoverLayout.values), name="galleries_cover_layout_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(grid_spacing__in=GridSpacing.values), name="galleries_grid_spacing_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(slideshow_seconds__range=SLIDESHOW_SECONDS), name="galleries_slideshow_seconds_range"
+            ),
+        ]
 
     def __str__(self):
         return self.name or "Untitled gallery"

@@ -20,6 +20,6 @@ def delete_storage_objects_on_commit(sender, instance, **kwargs):
     elif sender is Gallery:
         keys = instance.photos.object_keys()
     else:
-        keys = Photo.objects.filter(gallery__owner=instance).object_keys()
+        keys = [*Photo.objects.filter(gallery__owner=instance).object_keys(), *filter(None, [instance.logo_key])]
     if keys:
         transaction.on_commit(lambda: delete_storage_objects.enqueue(keys), robust=True)

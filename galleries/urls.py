@@ -10,6 +10,7 @@ urlpatterns = [
     path("<uuid:gallery_id>/delete/", views.gallery_delete, name="gallery_delete"),
     path("<uuid:gallery_id>/cover/", views.gallery_cover, name="gallery_cover"),
     path("<uuid:gallery_id>/sort/", views.gallery_sort, name="gallery_sort"),
+    path("<uuid:gallery_id>/presentation/", views.gallery_presentation, name="gallery_presentation"),
     path("<uuid:gallery_id>/sets/", views.set_create, name="set_create"),
     path("<uuid:gallery_id>/sets/order/", views.set_order, name="set_order"),
     path("<uuid:gallery_id>/sets/<uuid:set_id>/", views.set_rename, name="set_rename"),

@@ -19,6 +19,7 @@ from galleries.forms import (
     PhotoOrderForm,
     PhotoSelectionForm,
     PhotoSetForm,
+    PresentationForm,
     SetOrderForm,
     SortForm,
     UploadSetForm,
@@ -29,7 +30,7 @@ from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import task_queue_status
 from galleries.uploads import store_photos
 from viewport import metrics as viewport_metrics
-from viewport.http import answer, login_required, posted_data, refuse_form
+from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
 
 
 def owned_gallery(request, gallery_id):
@@ -106,6 +107,7 @@ def gallery_detail(request, gallery_id):
         total_size=overview["total_size"],
         rename_form=GalleryForm(instance=gallery),
         set_form=PhotoSetForm(auto_id="new-set-%s"),
+        presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
         sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
     )
@@ -249,6 +251,26 @@ def gallery_sort(request, gallery_id):
         return refused(request, gallery, form)
     form.save()
     return answer(request, {"sort": gallery.sort}, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.")
+
+
+def presentation_json(gallery):
+    return {
+        "cover_layout": gallery.cover_layout,
+        "grid_spacing": gallery.grid_spacing,
+        "show_filenames": gallery.show_filenames,
+        "slideshow_seconds": gallery.slideshow_seconds,
+    }
+
+
+@login_required
+@require_POST
+def gallery_presentation(request, gallery_id):
+    gallery = owned_gallery(request, gallery_id)
+    form = PresentationForm(posted_data(request), instance=gallery, from_json=sends_json(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    return answer(request, presentation_json(gallery), gallery, "Presentation saved: your clients see it now.")
 
 
 @login_required

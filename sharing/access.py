@@ -57,9 +57,9 @@ def shared_link(request, share_id, *related, unlocked=True):
     return link
 
 
-def shared_photo(request, share_id, photo_id):
+def shared_photo(request, share_id, photo_id, *related):
     """(link, photo) for a photo of the link's gallery; any other photo is a 404."""
-    link = shared_link(request, share_id)
+    link = shared_link(request, share_id, *related)
     photo = Photo.objects.filter(pk=photo_id, gallery_id=link.gallery_id).first()
     if photo is None:
         raise Http404("No such photo in this gallery.")

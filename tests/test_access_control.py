@@ -32,12 +32,16 @@ PUBLIC = {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
     "unsubscribe",
+    # A photographer's brand (stylesheet, logo): what clients see on their shared pages anyway.
+    "accounts:brand_css",
+    "accounts:brand_logo",
 }
 # Signed-in photographers; no object in the URL, each sees only their own things.
 SIGNED_IN = {
     "galleries:gallery_list",
     "sharing:share_link_list",
     "accounts:profile",
+    "accounts:branding",
     "accounts:password_change",
     "accounts:password_change_done",
 }
@@ -48,6 +52,7 @@ OWNED = {
     "galleries:gallery_delete",
     "galleries:gallery_cover",
     "galleries:gallery_sort",
+    "galleries:gallery_presentation",
     "galleries:set_create",
     "galleries:set_order",
     "galleries:set_rename",
@@ -135,6 +140,8 @@ def all_urls(world):
         "app_label": "galleries",
         "url": "no-such-page/",
         "list_id": world.gallery.pk,
+        "photographer_id": world.owner.pk,
+        "version": "v1",
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
 
@@ -162,9 +169,10 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
         if namespace == STAFF_NAMESPACE:
             expected = response.status_code == 200 if name == "admin:login" else login_redirect(response, admin=True)
         elif name in PUBLIC:
-            # Logging out only answers POST; the made-up unsubscribe token is not valid (404);
-            # everything else is a page for anyone.
-            expected = response.status_code == {"accounts:logout": 405, "unsubscribe": 404}.get(name, 200)
+            # Logging out only answers POST; the made-up unsubscribe token is not valid (404); the
+            # world's photographer has no logo (404); everything else is a page for anyone.
+            answers = {"accounts:logout": 405, "unsubscribe": 404, "accounts:brand_logo": 404}
+            expected = response.status_code == answers.get(name, 200)
         elif name in SHARED:
             expected = response.status_code in (200, 302)
         elif name in SHARED_FORMS:

@@ -88,8 +88,8 @@ def test_the_one_photo_page_finds_its_neighbours_with_small_queries(client, djan
     gallery = gallery_with_sets(count)
     link = ShareLinkFactory(gallery=gallery)
     photo = gallery.ordered_photos()[count // 2]
-    # The link; the photo (access); the gallery; the photo with its set and keys; its position,
-    # the count, the previous and the next photo.
-    with django_assert_num_queries(8):
+    # The link with its gallery and photographer; the photo (access); the photo with its set and
+    # keys; its position, the count, the previous and the next photo.
+    with django_assert_num_queries(7):
         response = client.get(reverse("sharing:public_photo", args=[link.pk, photo.pk]))
     assert response.context["position"] == count // 2 + 1

@@ -14,6 +14,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -22,6 +23,7 @@ from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
 from testing.http import upload
+from testing.photos import image_bytes
 from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
 
 pytestmark = pytest.mark.django_db
@@ -262,3 +264,22 @@ def test_deleting_a_gallery_while_s3_hangs_answers_quickly_and_deletes_later(
     assert sorted(PendingDeletion.objects.values_list("object_key", flat=True)) == keys
     call_command("retry_storage_deletes")
     assert stored_keys(gallery) == []
+
+
+def test_a_logo_sent_while_s3_hangs_is_a_503_that_keeps_the_form_and_leaves_nothing(client, shared, s3):
+    gallery, _photos, link = shared
+    s3.pause()
+
+    logo = SimpleUploadedFile("logo.png", image_bytes(600, 200, "PNG"))
+    response, seconds = timed(client.post, reverse("accounts:branding"), {"brand_name": "Lena Hart", "logo": logo})
+
+    assert response.status_code == 503 and seconds < 2 * BOUND
+    assert "the logo could not be stored and nothing was saved" in response.text
+    assert 'value="Lena Hart"' in response.text  # what was typed is still in the form
+    gallery.owner.refresh_from_db()
+    assert (gallery.owner.brand_name, gallery.owner.logo_key) == ("", "")
+    assert client.get(link.get_absolute_url()).status_code == 200  # clients' pages go on
+
+    s3.resume()
+    call_command("retry_storage_deletes")
+    assert list(default_storage.list_keys(f"brands/{gallery.owner.pk}/")) == []

@@ -55,9 +55,11 @@ def visitor_favourites(context, link):
 
 
 @register.inclusion_tag("favourites/_heart.html")
-def heart(favourites, photo):
+def heart(favourites, photo, label=None):
+    """`label` names the photo to a screen reader ("Photo 3 of 40" where file names are hidden)."""
     return {
         "photo": photo,
+        "label": label or photo.original_filename,
         "link": favourites.link,
         "chosen": photo in favourites,
         "comment": favourites.comments.get(photo.pk, ""),

@@ -73,7 +73,7 @@ def test_two_cameras_photos_show_in_the_order_the_day_happened(client, gallery, 
     link = ShareLinkFactory(gallery=gallery)
     public = client.get(link.get_absolute_url())
     assert [photo.original_filename for photo in public.context["page"].object_list] == IN_TIME_ORDER
-    tiles = [public.text.index(f'data-name="{name}"') for name in IN_TIME_ORDER]
+    tiles = [public.text.index(f'id="tile-{stored[name].pk}"') for name in IN_TIME_ORDER]
     assert tiles == sorted(tiles)  # and the viewer steps through them in that order
 
 

@@ -91,3 +91,10 @@ def sparkline(values, width=90, height=20):
         f"{round(n * step, 1)},{round(height - 1 - value / top * (height - 2), 1)}" for n, value in enumerate(values)
     )
     return {"points": points, "total": sum(values), "days": len(values), "width": width, "height": height}
+
+
+@register.simple_tag
+def photo_label(gallery, photo, number, count):
+    """How a photo is named to clients: its file name, or, where the photographer hides file
+    names (Gallery.show_filenames), its place: "Photo 3 of 40"."""
+    return photo.original_filename if gallery.show_filenames else f"Photo {number} of {count}"

@@ -17,6 +17,7 @@ from django.utils.html import escape
 from PIL import Image
 
 from accounts import throttling
+from galleries.models import Gallery
 from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
 from sharing import zips
@@ -248,6 +249,7 @@ def test_single_off_hides_every_download_button_and_refuses_the_download(client,
 
 def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client, shared_gallery, photo_storage):
     gallery = shared_gallery.gallery
+    Gallery.objects.filter(pk=gallery.pk).update(show_filenames=True)  # the page names the download too
     heic = store_photo(
         gallery, SimpleUploadedFile("IMG_0003.HEIC", image_bytes(3000, 2000, format="HEIF"), "image/heic")
     )

@@ -38,7 +38,7 @@ def entries(response):
 @pytest.fixture
 def wedding(photo_storage):
     """A shared gallery in three sections: a photo of no set, "Ceremony" (two) and "Party" (one)."""
-    gallery = GalleryFactory(name="Smith wedding")
+    gallery = GalleryFactory(name="Smith wedding", show_filenames=True)
     ceremony, party = make_sets(gallery, "Ceremony", "Party")
     store_photo(gallery, jpeg_upload("cover.jpg", width=60, height=40))
     store_photo(gallery, jpeg_upload("vows.jpg", width=60, height=40), ceremony)
@@ -83,7 +83,7 @@ def test_empty_sets_and_downloads_turned_off_leave_no_trace_for_the_client(clien
 
 def test_a_set_on_a_later_page_is_linked_with_its_page_and_headed_once(client, monkeypatch):
     monkeypatch.setattr(PhotoQuerySet, "PER_PAGE", 3)
-    gallery = GalleryFactory(sort=Sort.NAME)
+    gallery = GalleryFactory(sort=Sort.NAME, show_filenames=True)
     early, late = make_sets(gallery, "Early", "Late")
     for n in range(4):
         PhotoFactory(gallery=gallery, original_filename=f"early{n}.jpg", photo_set=early)

@@ -156,7 +156,7 @@ def _rename(photo):
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_a_change_to_the_gallery_shows_at_once(client, change):
-    gallery = GalleryFactory()
+    gallery = GalleryFactory(show_filenames=True)
     store_photo(gallery, jpeg_upload("IMG_0001.jpg"))
     store_photo(gallery, jpeg_upload("IMG_0002.jpg"))
     link = ShareLinkFactory(gallery=gallery)

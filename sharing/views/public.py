@@ -9,6 +9,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_POST, require_safe
 
+from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
 from viewport.http import posted_data
@@ -35,9 +36,12 @@ def public_gallery(request, share_id):
         "gallery": gallery,
         "page": page,
         "sets": [s for s in page.sets if s.photo_count],
-        # The tiles are drawn once per version of the gallery and the link's settings that they show
-        # (public_gallery.html caches them): a change to either shows at once.
-        "tiles_key": [gallery.version, link.pk, link.allow_single, link.download_size, link.allow_zip, page.number],
+        # The tiles are drawn once per version of the gallery and the settings that they show
+        # (public_gallery.html caches them): a change to any shows at once.
+        "tiles_key": [
+            *(gallery.version, gallery.show_filenames, page.number),
+            *(link.pk, link.allow_single, link.download_size, link.allow_zip),
+        ],
     }
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
@@ -48,7 +52,8 @@ def public_gallery(request, share_id):
     context.update(
         photo_count=overview["photo_count"],
         total_size=overview["web_size" if link.serves_web_size else "total_size"],
-        cover=overview["cover"],
+        cover=overview["cover"] if gallery.cover_layout != CoverLayout.MINIMAL else None,  # minimal shows no photo
+        link_preview_photo=overview["cover"],  # chat apps show it whatever the layout
     )
     return render(request, "sharing/public_gallery.html", context)
 
@@ -68,7 +73,7 @@ def unlock(request, share_id):
 @cache_control(private=True, no_cache=True)
 def public_photo(request, share_id, photo_id):
     """The one-photo page, for visitors without JavaScript and for links to one photo."""
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
     if link.serves_web_size and photo.preview_size is None:
         link.gallery.photos.fill_preview_sizes()
     photos = link.gallery.ordered_photos()

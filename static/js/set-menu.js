@@ -3,6 +3,26 @@
 // show which set is in view. Without JavaScript its links and its form open the set's page.
 (function () {
   "use strict";
+
+  // The band of the set menu and the favourites bar sticks at the top of the window, and a set's
+  // heading or a photo jumped to stops below it (viewport.css): tell the stylesheet its height,
+  // now and whenever it changes.
+  var toolbar = document.querySelector("[data-gallery-toolbar]");
+  var grid = document.querySelector("[data-gallery]");
+  if (toolbar && grid) {
+    // On the grid, not the root: a change restyles the photos and headings only.
+    var measure = function () {
+      var height = toolbar.offsetHeight + "px";
+      if (grid.style.getPropertyValue("--toolbar-height") !== height) grid.style.setProperty("--toolbar-height", height);
+    };
+    // Observing reports the first size too, after the page's own layout (no forced layout here).
+    if (window.ResizeObserver) {
+      new ResizeObserver(measure).observe(toolbar);
+    } else {
+      measure();
+    }
+  }
+
   var menu = document.querySelector("[data-set-menu]");
   if (!menu) return;
   var tabs = Array.prototype.slice.call(menu.querySelectorAll("[data-set-link]"));
@@ -63,11 +83,14 @@
   }
 
   // The set in view: the last one whose heading is above the top quarter of the window (a set
-  // opened from the menu stops a little below the menu, see the headings' scroll-margin-top).
+  // opened from the menu stops a little below the menu, see the headings' scroll-margin-top);
+  // at the foot of the page, where a short last set can rise no higher, any heading in the window.
   var ticking = false;
   function update() {
     ticking = false;
-    var line = menu.getBoundingClientRect().bottom + window.innerHeight / 4;
+    var scrolledToEnd = window.scrollY > 0 &&
+      window.innerHeight + window.scrollY >= document.documentElement.scrollHeight - 2;
+    var line = scrolledToEnd ? window.innerHeight : menu.getBoundingClientRect().bottom + window.innerHeight / 4;
     var current = "";
     tabs.forEach(function (tab) {
       var target = heading(tab.dataset.setLink);
@@ -82,26 +105,11 @@
     }
   }, { passive: true });
 
-  // The favourites bar sticks just below the menu, and a set's heading stops below both
-  // (viewport.css): tell the stylesheet how tall they are, now and whenever they wrap anew.
-  var bar = document.querySelector("[data-favourites-bar]");
-  function measure() {
-    var root = document.documentElement.style;
-    root.setProperty("--set-menu-height", menu.offsetHeight + "px");
-    root.setProperty("--favourites-bar-height", (bar ? bar.offsetHeight : 0) + "px");
-  }
-  measure();
-  if (window.ResizeObserver) {
-    var observer = new ResizeObserver(measure);
-    observer.observe(menu);
-    if (bar) observer.observe(bar);
-  }
-
   // A link to a set (…/s/<id>/#set-<set id>) whose photos are on a later page.
   var match = /^#set-([0-9a-f-]+)$/i.exec(window.location.hash);
   if (match) {
     open(match[1], false);
   } else {
-    update();
+    window.requestAnimationFrame(update);
   }
 })();

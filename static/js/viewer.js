@@ -2,7 +2,9 @@
 // navigation on the one-photo page. Without this script every thumbnail links to that page.
 //
 // The viewer shows the preview rendition, preloads the neighbours, and puts "#photo-<id>" in
-// the address so one photo can be bookmarked or sent on; Back closes it.
+// the address so one photo can be bookmarked or sent on; Back closes it. Its slideshow (the
+// button, or Space) moves on every few seconds (the photographer's choice), each photo once its
+// preview has loaded, and keeps the screen awake where the browser allows it.
 (function () {
   "use strict";
 
@@ -69,7 +71,8 @@
         id: link.dataset.photo,
         preview: link.dataset.preview,
         download: link.dataset.download,
-        name: link.dataset.name,
+        name: link.dataset.name, // empty where the photographer hides file names
+        label: link.dataset.label || link.dataset.name,
         width: link.dataset.width,
         height: link.dataset.height,
         link: link,
@@ -92,6 +95,8 @@
   var closeButton = dialog.querySelector("[data-viewer-close]");
   var previousButton = dialog.querySelector("[data-viewer-prev]");
   var nextButton = dialog.querySelector("[data-viewer-next]");
+  var playButton = dialog.querySelector("[data-viewer-play]");
+  var slideshowSeconds = parseFloat(dialog.dataset.slideshowSeconds) || 5;
   var current = -1;
   var preloaded = {};
   var closeTimer = null;
@@ -125,6 +130,17 @@
     preloaded[index] = img;
   }
 
+  // Settles once the index-th photo's preview has loaded (or failed), loading its page first.
+  function whenLoaded(index) {
+    if (index >= photos.length) {
+      return loadMore().then(function (loaded) {
+        return loaded ? whenLoaded(index) : null;
+      });
+    }
+    preload(index);
+    return preloaded[index].decode().catch(function () {});
+  }
+
   function show(index) {
     var photo = photos[index];
     current = index;
@@ -132,14 +148,14 @@
       image.classList.add("is-loading");
       image.width = photo.width;
       image.height = photo.height;
-      image.alt = photo.name;
+      image.alt = photo.label;
       image.src = photo.preview;
     }
     nameLabel.textContent = photo.name;
     countLabel.textContent = (index + 1) + " / " + total;
     if (downloadLink) { // absent when the photographer turned single downloads off
       downloadLink.href = photo.download;
-      downloadLink.title = "Download " + photo.name;
+      downloadLink.title = "Download " + photo.label;
     }
     var focused = document.activeElement;
     previousButton.hidden = index === 0;
@@ -149,9 +165,11 @@
       var other = focused === previousButton ? nextButton : previousButton;
       (other.hidden ? closeButton : other).focus();
     }
+    playButton.hidden = total < 2;
     if (index + 1 >= photos.length) loadMore(); // the next page, before it is needed
     preload(index + 1);
     preload(index - 1);
+    scheduleSlide();
     // Other scripts (favourites.js) follow the photo on show.
     document.dispatchEvent(new CustomEvent("viewport:viewer-show", { detail: { id: photo.id } }));
   }
@@ -216,7 +234,59 @@
     }, reduced ? 0 : 200);
   }
 
+  // The slideshow: after each photo is shown, the next one follows once its time is up and its
+  // preview has loaded; after the last, the first.
+  var playing = false;
+  var slideTimer = null;
+  var wakeLock = null;
+
+  function scheduleSlide() {
+    clearTimeout(slideTimer);
+    if (!playing) return;
+    var from = current;
+    slideTimer = setTimeout(function () {
+      var next = from + 1 < total ? from + 1 : 0;
+      whenLoaded(next).then(function () {
+        if (playing && current === from) go(next - from);
+      });
+    }, slideshowSeconds * 1000);
+  }
+
+  function setPlaying(on) {
+    playing = on && total > 1;
+    playButton.setAttribute("aria-pressed", playing ? "true" : "false");
+    if (playing) {
+      keepAwake();
+      scheduleSlide();
+    } else {
+      clearTimeout(slideTimer);
+      if (wakeLock) wakeLock.release();
+      wakeLock = null;
+    }
+  }
+
+  function keepAwake() {
+    if (wakeLock || !navigator.wakeLock) return;
+    navigator.wakeLock.request("screen").then(function (lock) {
+      if (!playing) return lock.release();
+      wakeLock = lock;
+      lock.addEventListener("release", function () {
+        if (wakeLock === lock) wakeLock = null;
+      });
+    }, function () {}); // refused (battery saver, a hidden tab): the screen may sleep as usual
+  }
+
+  // The browser lets go of the lock while the page is hidden: take it again on return.
+  document.addEventListener("visibilitychange", function () {
+    if (playing && document.visibilityState === "visible") keepAwake();
+  });
+
+  playButton.addEventListener("click", function () {
+    setPlaying(!playing);
+  });
+
   dialog.addEventListener("close", function () {
+    setPlaying(false);
     document.body.classList.remove("has-viewer");
     dialog.classList.remove("is-visible");
     if (current >= 0) {
@@ -265,6 +335,9 @@
     } else if (event.key === "ArrowRight") {
       event.preventDefault();
       go(1);
+    } else if (event.key === " " && !event.target.closest("textarea, input, select")) {
+      event.preventDefault(); // not a click on the focused button (at first, Close)
+      setPlaying(!playing);
     } else if (event.key === "Home") {
       event.preventDefault();
       go(-current);

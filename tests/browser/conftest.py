@@ -6,14 +6,19 @@ is not reachable from every machine). Every page a test opens is watched for con
 uncaught exceptions and Content Security Policy violations; any of them fails the test.
 """
 
+import io
 import re
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageDraw, ImageFont
 from playwright.sync_api import sync_playwright
 
+from accounts.forms import BrandingForm
 from accounts.tests.factories import UserFactory
+from favourites.tests.factories import FavouritesLinkFactory
+from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
@@ -30,7 +35,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TESTDATA = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "orientation"
+# The shared test photos sit beside the repository (../shared), or beside the folder of worktrees.
+TESTDATA = next(
+    (
+        folder / "shared" / "testdata" / "orientation"
+        for folder in Path(__file__).resolve().parents[3:5]
+        if (folder / "shared" / "testdata" / "orientation").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 # Installed before any page script runs: reports each CSP violation as a console error naming
@@ -181,6 +194,71 @@ def shared_gallery(db, sample_photos):
     gallery.save()
     link = ShareLinkFactory(gallery=gallery)
     return link
+
+
+def _camera_photo(path, width, height, hue):
+    """A JPEG of a camera's size: a gradient inside a light frame at its very edges, so that a
+    photo cut off by the screen or a bar shows in a screenshot."""
+    small = (width // 10, height // 10)  # drawn small and scaled up: quick to make
+    gradient = Image.linear_gradient("L").resize(small)
+    image = Image.merge("RGB", (gradient, Image.new("L", small, hue), gradient.rotate(180)))
+    ImageDraw.Draw(image).rectangle((0, 0, small[0] - 1, small[1] - 1), outline=(250, 250, 250), width=2)
+    image.resize((width, height), Image.Resampling.NEAREST).save(path, "JPEG", quality=80)
+    return path
+
+
+@pytest.fixture(scope="session")
+def camera_photos(tmp_path_factory):
+    """Photos of every shape at camera sizes, made once per session: landscape and portrait
+    24 MP, square, and a 4:1 panorama."""
+    folder = tmp_path_factory.mktemp("camera")
+    shapes = {"Landscape": (6000, 4000), "Portrait": (4000, 6000), "Square": (4000, 4000), "Panorama": (8000, 2000)}
+    return [
+        _camera_photo(folder / f"{name}.jpg", width, height, hue=index * 60)
+        for index, (name, (width, height)) in enumerate(shapes.items())
+    ]
+
+
+def logo_png():
+    """A photographer's logo as they export it: their name in dark green on a transparent
+    background, with more margin than it needs."""
+    font, small = ImageFont.load_default(size=96), ImageFont.load_default(size=30)
+    image = Image.new("RGBA", (1200, 400), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.text((600, 170), "LENA HART", font=font, fill=(46, 94, 78, 255), anchor="mm")
+    draw.text((600, 245), "P H O T O G R A P H Y", font=small, fill=(46, 94, 78, 255), anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+BRAND = {
+    "brand_name": "Lena Hart Photography",
+    "accent_color": "#2e5e4e",
+    "font": "editorial",
+    "website": "https://lenahart.com",
+    "instagram": "lenahart",
+    "contact_email": "hello@lenahart.com",
+}
+
+
+@pytest.fixture
+def branded_link(db, sample_photos):
+    """shared_gallery's photos in two sets, behind a link with favourites, of a photographer
+    with every branding option set (BRAND and a logo, through the branding form)."""
+    user = UserFactory(display_name="Lena Hart")
+    form = BrandingForm(dict(BRAND), {"logo": SimpleUploadedFile("logo.png", logo_png())}, instance=user)
+    assert form.is_valid(), form.errors
+    form.save()
+    gallery = GalleryFactory(owner=user, name="Hannah & James")
+    ceremony, party = (PhotoSet.objects.create(gallery=gallery, name=name) for name in ("Ceremony", "Party"))
+    photos = [
+        store_photo(gallery, upload_of(path), None if n < 3 else ceremony if n < 5 else party)
+        for n, path in enumerate(sample_photos)
+    ]
+    gallery.cover_photo = photos[0]
+    gallery.save()
+    return FavouritesLinkFactory(gallery=gallery, favourites_title="Album selection")
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from favourites.models import FavouritesSettings
+from favourites.models import FavouriteList, FavouritesSettings
 from galleries.models import PhotoQuerySet
 from tests.browser.helpers import log_in, open_viewer
 
@@ -77,7 +77,10 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(
 
     ana.get_by_role("link", name="Review and send").click()
     expect(ana.get_by_role("heading", name="Album selection of Ana")).to_be_visible()
-    ana.get_by_role("button", name="Send to Lena Hart Photography").click()
+    ana.locator("summary", has_text="Send to Lena Hart Photography").click()  # asks first
+    expect(ana.get_by_text("Send 2 photos to Lena Hart Photography?")).to_be_visible()
+    assert not FavouriteList.objects.get(name="Ana").is_submitted
+    ana.get_by_role("button", name="Yes, send 2 photos").click()
     expect(ana.get_by_text("Sent! The photographer now has your favourites.")).to_be_visible()
 
     ben = new_context().new_page()

@@ -53,7 +53,7 @@ def test_a_client_unlocks_a_password_gallery_views_and_downloads(new_context, wa
     response = page.goto(shared_gallery.get_absolute_url())
     assert response.status == 401
     expect(page.get_by_role("heading", name="Password needed")).to_be_visible()
-    expect(page.get_by_text("Lena Hart Photography")).to_be_visible()
+    expect(page.locator("main").get_by_text("Lena Hart Photography")).to_be_visible()
     expect(page.get_by_text("Iceland, June")).to_have_count(0)
     expect(page.locator("img")).to_have_count(0)
 

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from django.utils import timezone
@@ -10,8 +11,8 @@ from galleries.tasks import delete_storage_objects
 
 class Command(BaseCommand):
     help = (
-        "Report storage objects that no photo references (orphans) and photos whose objects are missing. "
-        "With --delete-orphans, delete the orphans older than --min-age minutes."
+        "Report storage objects that no photo or photographer's logo references (orphans) and photos whose "
+        "objects are missing. With --delete-orphans, delete the orphans older than --min-age minutes."
     )
 
     def add_arguments(self, parser):
@@ -28,7 +29,8 @@ class Command(BaseCommand):
     def handle(self, *args, delete_orphans=False, min_age=60, **options):
         stored = set(default_storage.list_keys())
         referenced = set(Photo.objects.all().object_keys())
-        orphans = sorted(stored - referenced)
+        logos = set(get_user_model().objects.exclude(logo_key="").values_list("logo_key", flat=True))
+        orphans = sorted(stored - referenced - logos)
         missing = Photo.objects.filter(object_key__in=sorted(referenced - stored)).values_list("pk", "object_key")
         for key in orphans:
             self.stdout.write(f"orphan object: {key}")

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0004_periodic_tasks"),
+        ("galleries", "0005_gallery_presentation"),
     ]
 
     operations = [
