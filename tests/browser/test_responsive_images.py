@@ -54,7 +54,7 @@ def camera_photos():
 
 @pytest.fixture
 def camera_gallery(db, camera_photos):
-    gallery = GalleryFactory(owner=UserFactory(display_name="Lena Hart"), name="Colours")
+    gallery = GalleryFactory(owner=UserFactory(display_name="Lena Hart"), name="Colours", show_filenames=True)
     photos = [
         store_photo(gallery, SimpleUploadedFile(name, data, "image/jpeg")) for name, data in camera_photos.items()
     ]
@@ -118,6 +118,9 @@ def test_a_phone_downloads_half_the_bytes_of_the_jpeg_thumbnails_or_less(new_con
 
 
 def test_every_tile_shows_its_photos_colours_before_its_thumbnail_arrives(new_context, camera_gallery):
+    gallery = camera_gallery.gallery
+    gallery.cover_layout = "minimal"  # no cover filling the first screen: every tile on it
+    gallery.save()
     page = new_context(viewport={"width": 1440, "height": 2400}).new_page()  # every tile on screen
     held = []
     # Thumbnails and sizes never arrive; the placeholders are data: URLs and need no request.
