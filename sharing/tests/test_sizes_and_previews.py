@@ -100,6 +100,12 @@ def test_a_pasted_link_previews_the_gallery_name_size_and_cover(client, camera_l
     body, headers = fetch(client.get(image.removeprefix("http://photos.example.com")))
     assert headers["Content-Type"] == "image/jpeg" and Image.open(io.BytesIO(body)).size == (1080, 720)
 
+    # A cover layout that shows no photo on the page still shows it in chat apps.
+    camera_link.gallery.cover_layout = "minimal"
+    camera_link.gallery.save()
+    page = client.get(camera_link.get_absolute_url(), HTTP_HOST="photos.example.com").text
+    assert "gallery-cover__image" not in page and meta(page, "og:image") == image
+
     # The preview's image obeys the link: once it expires, it is gone.
     ShareLink.objects.filter(pk=camera_link.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     assert client.get(image.removeprefix("http://photos.example.com")).status_code == 410
