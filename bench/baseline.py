@@ -1,5 +1,7 @@
-"""Today's code, for comparisons within one run: the version before issue #25 (commit 41afe14, or
-$VIEWPORT_BENCH_BASELINE), taken from git.
+"""Today's code, for comparisons within one run: main as this branch last merged it, without
+issue #25 (commit 6242b3f, or $VIEWPORT_BENCH_BASELINE), taken from git. It shares the database
+with the current code, so it must know every column the current code's migrations left it: after
+merging a main with new migrations, move it to that main.
 
 - baseline_images(): that version's galleries/images.py, imported as a module of its own (pixel
   work only, no Django), for the image pipeline's "before" figures;
@@ -24,7 +26,7 @@ from bench.measure import BENCH, RESULTS
 from testing.appserver import AppServer, collect_static
 
 REPO = BENCH.parent
-REVISION = os.environ.get("VIEWPORT_BENCH_BASELINE", "41afe14")
+REVISION = os.environ.get("VIEWPORT_BENCH_BASELINE", "6242b3f")
 
 
 class NoBaseline(Exception):
