@@ -6,7 +6,7 @@ load disturbs far less than wall time; wall time is reported too):
   decode, libvips        - the same with libvips (shrink=2), the decoder the pipeline uses
   today                  - the pipeline before issue #25 (bench/baseline.py): thumbnail + preview
   pipeline               - make_renditions(sizes=()): the same two files (and the placeholder)
-  pipeline, every size   - make_renditions(): also 320/640/1280 WebP and a 1280 JPEG
+  pipeline, every size   - make_renditions(): also the srcset sizes (images.SIZES) and the placeholder
   naive                  - full decode, EXIF transpose, LANCZOS resize and JPEG encode per rendition
 Quality: PSNR of the thumbnail and preview against a LANCZOS resize of the full decode, as
 delivered (decoded JPEG) and before encoding, today's and the pipeline's; and of the thumbnails
@@ -384,7 +384,7 @@ def run(quick=False):
             "(report)",
         ],
         [
-            "  every size (+ 320/640/1280 WebP, 1280 JPEG)",
+            "  every size (+ 320/480/600/720/1080 WebP, 1080 JPEG, placeholder)",
             f"{result['ratios']['every_size_over_decode']:.2f}×",
             "(report)",
         ],
