@@ -9,6 +9,7 @@ from django.middleware.csrf import get_token
 
 from favourites.models import FavouriteList, FavouritesSettings
 from favourites.visitor import visitor_list
+from sharing.access import registered_visitor
 
 register = template.Library()
 
@@ -19,6 +20,7 @@ class VisitorFavourites:
     settings: FavouritesSettings
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
+    registered: object = None  # who the visitor said they are, on a link that asks (sharing.access.Visitor)
     csrf_secret: str = ""
 
     @property
@@ -47,9 +49,10 @@ def visitor_favourites(context, link):
     if getattr(request, "visitor_favourites", None) is None:
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
+        registered = registered_visitor(request, link)
         get_token(request)  # the hearts' forms need one; it also sets the secret below
         request.visitor_favourites = VisitorFavourites(
-            link, settings, favourite_list, comments, request.META["CSRF_COOKIE"]
+            link, settings, favourite_list, comments, registered, csrf_secret=request.META["CSRF_COOKIE"]
         )
     return request.visitor_favourites
 
