@@ -1,7 +1,7 @@
 """Today's code, for comparisons within one run: main as this branch last merged it, without
 issue #25 (commit 6242b3f, or $VIEWPORT_BENCH_BASELINE), taken from git. It shares the database
-with the current code, so it must know every column the current code's migrations left it: after
-merging a main with new migrations, move it to that main.
+with the current code, so every column it reads must still be there: when a later migration
+drops or moves one, move the baseline to a main after it.
 
 - baseline_images(): that version's galleries/images.py, imported as a module of its own (pixel
   work only, no Django), for the image pipeline's "before" figures;
