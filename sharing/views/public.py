@@ -5,7 +5,6 @@ Every view gets its link and photos from sharing.access, which decides what the 
 
 from urllib.parse import quote
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
@@ -13,6 +12,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import throttling
+from galleries import serving
 from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
@@ -55,9 +55,12 @@ def public_gallery(request, share_id):
     if chosen:  # the set menu's select, without JavaScript
         return redirect(f"{link.get_absolute_url()}?page={chosen.page}#set-{chosen.pk}")
     stats.count(request, link, "views")
+    total_size = {"original": overview["total_size"], "web": overview["web_size"]}.get(link.download_size)
+    if total_size is None:  # full-size JPEGs: their copies are made after the gallery's last change
+        total_size = gallery.photos.stats(link.download_size)["total_size"]
     context.update(
         photo_count=overview["photo_count"],
-        total_size=overview["web_size" if link.serves_web_size else "total_size"],
+        total_size=total_size,
         cover=overview["cover"] if gallery.cover_layout != CoverLayout.MINIMAL else None,  # minimal shows no photo
         link_preview_photo=overview["cover"],  # chat apps show it whatever the layout
     )
@@ -100,14 +103,14 @@ def public_photo(request, share_id, photo_id):
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_thumbnail(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_preview(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
@@ -115,19 +118,19 @@ def public_preview(request, share_id, photo_id):
 def public_size(request, share_id, photo_id, name):
     """One of the photo's sizes for srcset (`320.webp`), under the same rules as its thumbnail."""
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_size(request, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_size(request, photo, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def photo_download(request, share_id, photo_id):
+    """One photo as the link delivers it. A HEAD gets the file's headers but no signed URL: it
+    counts nothing, so it must not hand out what a counted GET would."""
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(request, link, "single")
-    if request.method == "HEAD":
-        # A HEAD counts nothing, so it must not hand out the signed URL a GET would.
-        return HttpResponse(content_type=photo.content_type)
-    response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
-    stats.count(request, link, "single_downloads", photo=photo)
+    response = serving.serve_download(request, photo, link.delivery)
+    if serving.counts_as_download(request, response):
+        stats.count(request, link, "single_downloads", photo=photo)
     return response
 
 
@@ -147,7 +150,7 @@ def set_zip_download(request, share_id, set_id):
     link = shared_link(request, share_id, "gallery")
     photo_set = get_object_or_404(link.gallery.sets, pk=set_id)
     photos = link.gallery.ordered_photos().filter(photo_set=photo_set)
-    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}")
+    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}", folders=False)
 
 
 @public_view
