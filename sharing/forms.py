@@ -4,6 +4,7 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.db import transaction
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -241,9 +242,11 @@ class ShareLinkForm(forms.ModelForm):
         elif self.cleaned_data.get("download_pin"):
             link.set_download_pin(self.cleaned_data["download_pin"])
         if commit:
-            link.save()
-            for extension, fields in self.parts:
-                extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
+            # All or nothing: a link whose other settings fail to save must not be left open.
+            with transaction.atomic():
+                link.save()
+                for extension, fields in self.parts:
+                    extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
         return link
 
 

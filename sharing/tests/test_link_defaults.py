@@ -141,6 +141,9 @@ def test_the_new_link_form_shows_the_defaults(client, gallery):
         ({"default_remind_days": 99}, "default_remind_days"),
         ({"default_favourites": "maybe"}, "default_favourites"),
         ({"default_favourites_limit": "lots"}, "default_favourites_limit"),
+        # More than the database column holds: saved, it made every new link a 500 (attack 1).
+        ({"default_favourites_limit": 1_000_000_000_000}, "default_favourites_limit"),
+        ({"default_favourites_limit": 10_001}, "default_favourites_limit"),
     ],
 )
 def test_bad_defaults_are_refused_and_nothing_changes(client, gallery, data, field):
