@@ -228,6 +228,12 @@ RATE_LIMITS = {
         (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
         "Too many wrong passwords. Please wait a few minutes and try again.",
     ),
+    # A link's password typed again by its photographer, to send it by e-mail (each check is an
+    # Argon2 hash). Only wrong ones count, per account and link: past the limit none is checked.
+    "send-link-password": Action(
+        (Limit("account link", 10, HOUR),),
+        "Too many wrong passwords for this link. Nothing was sent; please try again {when}.",
+    ),
     # Visitors registering on a share link that asks for their address (a row each): a venue's
     # wifi may carry a whole wedding party.
     "link-registration": Action(

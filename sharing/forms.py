@@ -355,15 +355,21 @@ class SendLinkForm(forms.Form):
         super().__init__(data, **kwargs)
         self.link = link
         self.unsubscribed = []
+        self.limited = None  # RateLimited, when too many wrong passwords were typed
 
-    def clean_password(self):
-        """The link's password typed again, checked against its hash (only the hash is stored)."""
-        password = self.cleaned_data["password"]
-        if password and not self.link.check_password(password):
-            if self.link.has_password:
-                raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+    def check_password(self, password):
+        """The link's password typed again, checked against its hash (only the hash is stored),
+        within RATE_LIMITS["send-link-password"]. Raises a ValidationError for the password field."""
+        if not self.link.has_password:
             raise forms.ValidationError("This link has no password. Nothing was sent.")
-        return password
+        try:
+            attempt = throttling.consume("send-link-password", account=self.link.gallery.owner_id, link=self.link.pk)
+        except throttling.RateLimited as limited:
+            self.limited = limited
+            raise forms.ValidationError(str(limited)) from None
+        if not self.link.check_password(password):
+            raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+        attempt.take_back()  # only wrong passwords count
 
     def clean_emails(self):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
@@ -399,6 +405,13 @@ class SendLinkForm(forms.Form):
             )
         if self.errors or "emails" not in cleaned_data:
             return cleaned_data
+        # Checked once everything else is right: a form that fails anyway tells nothing about it.
+        if cleaned_data["password"]:
+            try:
+                self.check_password(cleaned_data["password"])
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+                return cleaned_data
         photographer = self.link.gallery.owner
         self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
         self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]
