@@ -51,7 +51,10 @@ def validate_internet_domain(address):
 
 @functools.cache
 def time_zone_names():
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA zones a photographer may have: places (Area/City), UTC and Etc/*. Not the
+    system's files that are no place (localtime, Factory, posixrules) nor the old names of
+    rules (EST5EDT, GB, Japan)."""
+    return frozenset(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
 
 
 def validate_time_zone(name):
