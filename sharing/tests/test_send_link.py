@@ -297,6 +297,16 @@ def test_a_password_that_is_not_the_links_sends_nothing(client, link, has_passwo
     assert mail.outbox == [] and not Invitation.objects.exists()
 
 
+def test_a_name_that_looks_like_an_address_is_not_one_in_from(client, link):
+    owner = link.gallery.owner
+    owner.display_name = 'PayPal Security" <security@paypal.com>, "x'
+    owner.save()
+    assert send(client, link, "anna@example.com").status_code == 302
+    sender = mail.outbox[0].message()["From"]
+    assert parseaddr(sender) == ("PayPal Security security paypal.com x", "noreply@localhost")
+    assert sender.count("@") == 1 and "<" not in sender.removesuffix("<noreply@localhost>")
+
+
 def test_the_password_is_checked_only_once_the_rest_is_right_and_wrong_ones_are_limited(client, link):
     link.set_password("open-sesame-42")
     link.save()
