@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import pyvips
-from PIL import Image, ImageChops, ImageCms, ImageFile
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageFilter, ImageFont
 from pillow_heif import register_heif_opener
 
 logger = logging.getLogger(__name__)
@@ -573,3 +573,172 @@ def make_logo(file):
         raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
     finally:
         file.seek(0)
+
+
+# Watermarks: the photographer's mark, burned into the pixels of what a watermarked link serves.
+
+WATERMARK_POSITIONS = ("center", "bottom-right", "bottom-left", "tiled")
+WATERMARK_IMAGE_SIZE = 2048  # a mark is kept at most this long: 100% of a preview's shorter side
+WATERMARK_MAX_PIXELS = 50_000_000
+NOT_A_WATERMARK = "Upload the watermark as a PNG (best with a transparent background) or a JPEG image."
+WATERMARK_MARGIN = 0.03  # of the photo's shorter side, between a corner mark and the edges
+WATERMARK_TILE_GAP = 0.5  # of the mark's size, between tiled marks
+WATERMARK_TEXT_WEIGHT = 600  # of the variable fonts' weight axis: semibold reads at small sizes
+# What a watermarked link serves of a photo, made from its clean preview: {name: (long edge, format, quality)}.
+WATERMARKED = {
+    "thumbnail.jpg": (THUMBNAIL_SIZE, "jpeg", THUMBNAIL_QUALITY),
+    "preview.jpg": (PREVIEW_SIZE, "jpeg", PREVIEW_QUALITY),
+}
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """What to burn in: `image` (a PNG from make_watermark_image()), else `text` drawn in the font
+    at `font_file`; where (one of WATERMARK_POSITIONS), how opaque (percent) and how large (its
+    longer side, in percent of the photo's shorter side)."""
+
+    image: bytes = b""
+    text: str = ""
+    font_file: str = ""
+    position: str = "center"
+    opacity: int = 50
+    scale: int = 30
+
+
+def make_watermark_image(file):
+    """A watermark image as a PNG with transparency: decoded whole (nothing but its pixels
+    survives), upright, in sRGB, empty transparent margins trimmed, at most WATERMARK_IMAGE_SIZE
+    long. Raises ImageRejected, with a message for the photographer, for anything but a whole PNG
+    or JPEG image of at most WATERMARK_MAX_PIXELS with something visible in it."""
+    file.seek(0)
+    data = file.read()
+    file.seek(0)
+    if _format_of(data[:16]) not in ("JPEG", "PNG"):
+        raise ImageRejected(NOT_A_WATERMARK)
+    try:
+        image = pyvips.Image.new_from_buffer(data, "", fail_on="error")
+        _check_pixels((image.width, image.height), Image.Exif(), WATERMARK_MAX_PIXELS)
+        image = image.autorot()
+        if image.get_typeof("icc-profile-data"):
+            image = image.icc_transform("srgb", embedded=True)
+        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+            image = image.colourspace("srgb").cast("uchar")
+        if image.bands < 3:
+            image = image.colourspace("srgb")
+        if not image.hasalpha():
+            image = image.bandjoin(255)
+        image = image.cast("uchar")
+        left, top, width, height = image.extract_band(3).find_trim(background=[0], threshold=0, line_art=True)
+        if width == 0 or height == 0:
+            raise ImageRejected("This image is transparent all over: there is nothing to show as a watermark.")
+        image = image.crop(left, top, width, height)
+        if max(width, height) > WATERMARK_IMAGE_SIZE:
+            image = _resize_with_alpha(image, WATERMARK_IMAGE_SIZE / max(width, height))
+        return image.pngsave_buffer(compression=6, keep="none")
+    except ImageRejected:
+        raise
+    except pyvips.Error:
+        logger.info("Refused a watermark that failed to decode", exc_info=True)
+        raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
+
+
+def _resize_with_alpha(image, scale):
+    # Premultiplied, so that the colours under transparent pixels do not bleed into the edges.
+    return image.premultiply().resize(scale, kernel="lanczos3").unpremultiply().cast("uchar")
+
+
+def burn_watermark(image, watermark):
+    """`image` (libvips, sRGB or grey, 8 bits) with `watermark` blended over it, in sRGB. Pixels
+    the mark leaves clear keep their values exactly."""
+    if image.bands < 3:
+        image = image.colourspace("srgb")
+    image = image.extract_band(0, n=3) if image.bands > 3 else image
+    width, height = image.width, image.height
+    mark = _mark(watermark, max(1, round(min(width, height) * watermark.scale / 100)))
+    if mark.width > width or mark.height > height:  # 100% of the shorter side, and the text's shadow
+        mark = _resize_with_alpha(mark, min(width / mark.width, height / mark.height))
+    if watermark.position == "tiled":
+        return _blend(image, _tiled(mark, width, height))
+    margin = round(min(width, height) * WATERMARK_MARGIN)
+    x = {"bottom-left": margin, "bottom-right": width - mark.width - margin}.get(
+        watermark.position, (width - mark.width) // 2
+    )
+    y = (height - mark.height) // 2 if watermark.position == "center" else height - mark.height - margin
+    x, y = max(0, x), max(0, y)
+    return image.insert(_blend(image.crop(x, y, mark.width, mark.height), mark), x, y)
+
+
+def _blend(image, mark):
+    # 8-bit arithmetic where the mark's alpha says: cheaper than a composite in floating point.
+    return mark.extract_band(3).ifthenelse(mark.extract_band(0, n=3), image, blend=True).copy(interpretation="srgb")
+
+
+def _mark(watermark, long_edge):
+    """The mark as an RGBA libvips image whose longer side is `long_edge`, at its opacity."""
+    if watermark.image:
+        mark = pyvips.Image.new_from_buffer(watermark.image, "")
+        mark = _resize_with_alpha(mark, long_edge / max(mark.width, mark.height))
+    else:
+        data, size = _text_mark(watermark.text, watermark.font_file, long_edge)
+        mark = pyvips.Image.new_from_memory(data, size[0], size[1], 4, "uchar")
+    return (mark * [1, 1, 1, watermark.opacity / 100]).cast("uchar").copy(interpretation="srgb")
+
+
+@lru_cache(maxsize=64)
+def _text_mark(text, font_file, long_edge):
+    """`text` in white with a soft dark shadow (legible on light and dark photos), its longer side
+    `long_edge`: (RGBA bytes, size). Kept: a gallery's photos share a few sizes."""
+    font = _watermark_font(font_file, 200)
+    left, top, right, bottom = font.getbbox(text)
+    size = max(4, round(200 * long_edge / max(1, right - left, bottom - top)))
+    font = _watermark_font(font_file, size)
+    left, top, right, bottom = font.getbbox(text)
+    pad = max(2, size // 10)
+    canvas = (right - left + 2 * pad, bottom - top + 2 * pad)
+    glyphs = Image.new("L", canvas, 0)
+    ImageDraw.Draw(glyphs).text((pad - left, pad - top), text, font=font, fill=255)
+    shadow = ImageChops.offset(glyphs, 0, max(1, size // 40)).filter(ImageFilter.GaussianBlur(max(1, size / 20)))
+    mark = Image.new("RGBA", canvas, (0, 0, 0, 0))
+    mark.alpha_composite(Image.merge("RGBA", [*Image.new("RGB", canvas, 0).split(), shadow.point(lambda a: a * 0.6)]))
+    mark.alpha_composite(Image.merge("RGBA", [*Image.new("RGB", canvas, (255, 255, 255)).split(), glyphs]))
+    return mark.tobytes(), canvas
+
+
+def _watermark_font(font_file, size):
+    font = ImageFont.truetype(font_file, size)
+    try:
+        font.set_variation_by_axes([WATERMARK_TEXT_WEIGHT])
+    except OSError:  # not a variable font
+        pass
+    return font
+
+
+def _tiled(mark, width, height):
+    """Marks over the whole picture, in rows shifted by half a mark, centred."""
+    gap_x = round(mark.width * WATERMARK_TILE_GAP)
+    gap_y = round(max(mark.height, mark.width / 2) * WATERMARK_TILE_GAP)
+    cell = mark.embed(0, 0, mark.width + gap_x, mark.height + gap_y)
+    block = cell.join(cell.wrap(x=cell.width // 2, y=0), "vertical")
+    across, down = width // block.width + 2, height // block.height + 2
+    pattern = block.replicate(across, down)
+    return pattern.crop((pattern.width - width) // 2, (pattern.height - height) // 2, width, height)
+
+
+def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
+    """The renditions `names` (of WATERMARKED) of the photo whose clean preview JPEG is `preview`,
+    each with `watermark` burned in at its own size: {name: bytes}, without metadata. The preview
+    is decoded once; outside the mark the pixels are the clean renditions' (but for JPEG's noise)."""
+    picture = pyvips.Image.new_from_buffer(preview, "", fail_on="error").copy_memory()
+    made = {}
+    for name in names:
+        long_edge, format, quality = WATERMARKED[name]
+        target = fit_within((picture.width, picture.height), long_edge)
+        sized = picture
+        if target != (picture.width, picture.height):
+            sized = picture.resize(target[0] / picture.width, vscale=target[1] / picture.height, kernel="lanczos3")
+        burned = burn_watermark(sized, watermark)
+        if format == "webp":
+            made[name] = burned.webpsave_buffer(Q=quality, effort=2, keep="none")
+        else:
+            made[name] = burned.jpegsave_buffer(Q=quality, keep="none")
+    return made
