@@ -742,3 +742,17 @@ def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
         else:
             made[name] = burned.jpegsave_buffer(Q=quality, keep="none")
     return made
+
+
+def watermark_sample(preview, watermark, long_edge):
+    """A JPEG `long_edge` long of the clean preview JPEG `preview` (None: a picture half light and
+    half dark) with `watermark` burned in: what the watermark's page shows."""
+    if preview is None:
+        width, height = fit_within((3, 2), long_edge)
+        picture = pyvips.Image.black(width, height, bands=3).draw_rect(
+            [238, 234, 226], 0, 0, width // 2, height, fill=True
+        )
+        picture = picture.draw_rect([38, 42, 48], width // 2, 0, width - width // 2, height, fill=True)
+    else:
+        picture = pyvips.Image.thumbnail_buffer(preview, long_edge, height=long_edge)
+    return burn_watermark(picture.cast("uchar"), watermark).jpegsave_buffer(Q=85, keep="none")

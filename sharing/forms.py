@@ -2,7 +2,9 @@ import re
 from datetime import timedelta
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts import throttling
 from accounts.mail import is_unsubscribed
@@ -69,13 +71,23 @@ class ShareLinkForm(forms.ModelForm):
 
     class Meta:
         model = ShareLink
-        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days"]
+        fields = [
+            "label",
+            "expires_at",
+            "is_active",
+            "allow_zip",
+            "allow_single",
+            "download_size",
+            "watermark",
+            "remind_days",
+        ]
         labels = {
             "label": "Label",
             "is_active": "Link is active (untick to pause it)",
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "watermark": "Watermark",
             "remind_days": "Remind before expiry (days)",
         }
         help_texts = {
@@ -89,6 +101,7 @@ class ShareLinkForm(forms.ModelForm):
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "watermark": SwitchInput,
         }
 
     field_order = [
@@ -102,6 +115,7 @@ class ShareLinkForm(forms.ModelForm):
         "allow_zip",
         "allow_single",
         "download_size",
+        "watermark",
     ]
 
     def __init__(self, data=None, *args, partial=False, **kwargs):
@@ -118,6 +132,12 @@ class ShareLinkForm(forms.ModelForm):
             settings = [name for name in self.fields if name not in EXPIRY_FIELDS]
             keeps_the_rest = partial or not any(name in data for name in settings)
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
+        self.fields["watermark"].help_text = format_html(
+            'Your <a href="{}">watermark</a> in every thumbnail, full-screen view, web-size and JPEG '
+            "download and ZIP of this link. <strong>Originals are delivered clean</strong>: choose "
+            "“Web size” downloads for watermarked ones.",
+            reverse("accounts:watermark"),
+        )
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
 

@@ -64,6 +64,12 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    watermark = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Burn the photographer's watermark into every thumbnail, preview and web-size or JPEG "
+        "download served through this link (galleries/watermarks.py); originals are delivered clean.",
+    )
     remind_days = models.PositiveSmallIntegerField(
         "expiry reminder",
         default=0,
