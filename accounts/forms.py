@@ -20,7 +20,7 @@ from accounts.models import Font, User, WatermarkPosition, validate_mail_address
 from galleries.images import ImageRejected, make_logo, make_watermark_image
 from galleries.models import PendingDeletion
 from galleries.storage import STORAGE_ERRORS
-from galleries.tasks import delete_storage_objects
+from galleries.tasks import after_watermark_change, delete_storage_objects
 
 
 def check_current_password(user, password, wrong_message):
@@ -226,6 +226,7 @@ class BrandingForm(forms.ModelForm):
     def __init__(self, data=None, files=None, *args, **kwargs):
         super().__init__(data, files, *args, **kwargs)
         self.old_logo_key = self.instance.logo_key
+        self.old_watermark_version = self.instance.watermark_version  # a text watermark's name and font
         self.fields["font"].choices = [("", "Viewport’s own (Iowan Old Style and system serifs)"), *Font.choices]
         self.fields["font"].error_messages["invalid_choice"] = (
             f"Choose one of {', '.join(Font.values)}, or nothing for Viewport’s own."
@@ -316,6 +317,8 @@ class BrandingForm(forms.ModelForm):
         try:
             with transaction.atomic():
                 user.save(update_fields=[*self.Meta.fields, "logo_key", "logo_width", "logo_height"])
+                if user.watermark_version != self.old_watermark_version:
+                    after_watermark_change(user)
                 if self.old_logo_key and self.old_logo_key != user.logo_key:
                     old_key = self.old_logo_key
                     transaction.on_commit(lambda: delete_storage_objects.enqueue([old_key]), robust=True)
@@ -360,6 +363,7 @@ class WatermarkForm(forms.ModelForm):
     def __init__(self, data=None, files=None, *args, **kwargs):
         super().__init__(data, files, *args, **kwargs)
         self.old_image_key = self.instance.watermark_image_key
+        self.old_version = self.instance.watermark_version
         self.fields[
             "watermark_text"
         ].help_text = f"Drawn in your brand’s display font. Empty: your name as clients see it, “{self.instance.name}”."
@@ -418,6 +422,8 @@ class WatermarkForm(forms.ModelForm):
         try:
             with transaction.atomic():
                 user.save(update_fields=[*self.Meta.fields, "watermark_image_key"])
+                if user.watermark_version != self.old_version:
+                    after_watermark_change(user)
                 if self.old_image_key and self.old_image_key != user.watermark_image_key:
                     old_key = self.old_image_key
                     transaction.on_commit(lambda: delete_storage_objects.enqueue([old_key]), robust=True)

@@ -728,7 +728,10 @@ def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
     """The renditions `names` (of WATERMARKED) of the photo whose clean preview JPEG is `preview`,
     each with `watermark` burned in at its own size: {name: bytes}, without metadata. The preview
     is decoded once; outside the mark the pixels are the clean renditions' (but for JPEG's noise)."""
-    picture = pyvips.Image.new_from_buffer(preview, "", fail_on="error").copy_memory()
+    try:
+        picture = pyvips.Image.new_from_buffer(preview, "", fail_on="error").copy_memory()
+    except pyvips.Error:
+        raise ImageRejected(DAMAGED) from None
     made = {}
     for name in names:
         long_edge, format, quality = WATERMARKED[name]
