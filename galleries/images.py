@@ -658,7 +658,7 @@ def burn_watermark(image, watermark):
     if mark.width > width or mark.height > height:  # 100% of the shorter side, and the text's shadow
         mark = _resize_with_alpha(mark, min(width / mark.width, height / mark.height))
     if watermark.position == "tiled":
-        return _blend(image, _tiled(mark, width, height))
+        return _blend(image, _tiled(mark, width, height).copy_memory())
     margin = round(min(width, height) * WATERMARK_MARGIN)
     x = {"bottom-left": margin, "bottom-right": width - mark.width - margin}.get(
         watermark.position, (width - mark.width) // 2
@@ -681,7 +681,8 @@ def _mark(watermark, long_edge):
     else:
         data, size = _text_mark(watermark.text, watermark.font_file, long_edge)
         mark = pyvips.Image.new_from_memory(data, size[0], size[1], 4, "uchar")
-    return (mark * [1, 1, 1, watermark.opacity / 100]).cast("uchar").copy(interpretation="srgb")
+    # In memory: libvips keeps no cache here (see the top), and a tiled mark is read many times.
+    return (mark * [1, 1, 1, watermark.opacity / 100]).cast("uchar").copy(interpretation="srgb").copy_memory()
 
 
 @lru_cache(maxsize=64)
@@ -726,25 +727,31 @@ def _tiled(mark, width, height):
 
 def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
     """The renditions `names` (of WATERMARKED) of the photo whose clean preview JPEG is `preview`,
-    each with `watermark` burned in at its own size: {name: bytes}, without metadata. The preview
-    is decoded once; outside the mark the pixels are the clean renditions' (but for JPEG's noise)."""
+    with `watermark` burned in: {name: bytes}, without metadata. The mark is burned in once, into
+    the largest one asked for; each smaller one is shrunk from it, as the clean ones are from the
+    clean preview. Outside the mark the pixels are the clean renditions' (but for JPEG's noise)."""
     try:
         picture = pyvips.Image.new_from_buffer(preview, "", fail_on="error").copy_memory()
     except pyvips.Error:
         raise ImageRejected(DAMAGED) from None
-    made = {}
-    for name in names:
+    made, burned = {}, None
+    for name in sorted(names, key=lambda name: -WATERMARKED[name][0]):
         long_edge, format, quality = WATERMARKED[name]
         target = fit_within((picture.width, picture.height), long_edge)
-        sized = picture
-        if target != (picture.width, picture.height):
-            sized = picture.resize(target[0] / picture.width, vscale=target[1] / picture.height, kernel="lanczos3")
-        burned = burn_watermark(sized, watermark)
-        if format == "webp":
-            made[name] = burned.webpsave_buffer(Q=quality, effort=2, keep="none")
+        if burned is None:
+            sized = picture if target == (picture.width, picture.height) else _shrink_to(picture, target)
+            burned = sized = burn_watermark(sized, watermark).copy_memory()
         else:
-            made[name] = burned.jpegsave_buffer(Q=quality, keep="none")
+            sized = burned if target == (burned.width, burned.height) else _shrink_to(burned, target)
+        if format == "webp":
+            made[name] = sized.webpsave_buffer(Q=quality, effort=2, keep="none")
+        else:
+            made[name] = sized.jpegsave_buffer(Q=quality, keep="none")
     return made
+
+
+def _shrink_to(image, target):
+    return image.resize(target[0] / image.width, vscale=target[1] / image.height, kernel="lanczos3")
 
 
 def watermark_sample(preview, watermark, long_edge):
