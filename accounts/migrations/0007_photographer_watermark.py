@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_photographer_brand"),
+        ("accounts", "0006_email_verification"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

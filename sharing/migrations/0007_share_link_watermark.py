@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sharing", "0005_favourites_settings_move_out"),
+        ("sharing", "0006_download_pin_and_visitor_registration"),
     ]
 
     operations = [
