@@ -9,6 +9,7 @@ there is never a row without its objects nor, for long, an object without a row.
 import logging
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -17,6 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 
+from galleries.copies import facts_of
 from galleries.images import ImageRejected, make_renditions
 from galleries.models import PendingDeletion, Photo
 from galleries.ordering import stored_capture_time
@@ -94,12 +96,15 @@ def store_photo(gallery, upload, photo_set=None):
     """
     check_size(upload)
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
+    facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
     photo = Photo(
         gallery=gallery,
         original_filename=filename_for(upload.name, renditions.content_type),
         content_type=renditions.content_type,
         file_size=upload.size,
         preview_size=len(renditions.preview),
+        preview_crc32=zlib.crc32(renditions.preview),
+        **facts,
         width=renditions.width,
         height=renditions.height,
         captured_at=stored_capture_time(renditions.captured_at),

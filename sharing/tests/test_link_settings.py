@@ -73,6 +73,7 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "allow_single": True,
         "download_size": "web",
         "watermark": False,
+        "strip_location": True,
         "remind_days": 0,
         "favourites": False,
         "favourites_limit": None,
