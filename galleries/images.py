@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import pyvips
-from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageFilter, ImageFont, ImageOps
 from pillow_heif import register_heif_opener
 
 logger = logging.getLogger(__name__)
@@ -786,20 +786,25 @@ def _mark(watermark, long_edge, within):
 
 
 def _text_mark(text, font_file, long_edge):
-    """`text` in white with a soft dark shadow (legible on light and dark photos), its longer side
-    `long_edge`, as a Pillow RGBA image."""
+    """`text` in white, outlined and shadowed in black (legible on light and dark photos alike),
+    its longer side `long_edge`, as a Pillow RGBA image."""
     font = _watermark_font(font_file, 200)
     left, top, right, bottom = font.getbbox(text)
     size = max(4, round(200 * long_edge / max(1, right - left, bottom - top)))
     font = _watermark_font(font_file, size)
-    left, top, right, bottom = font.getbbox(text)
+    stroke = max(1, round(size / 28))
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
     pad = max(2, size // 10)
     canvas = (right - left + 2 * pad, bottom - top + 2 * pad)
-    glyphs = Image.new("L", canvas, 0)
-    ImageDraw.Draw(glyphs).text((pad - left, pad - top), text, font=font, fill=255)
-    shadow = ImageChops.offset(glyphs, 0, max(1, size // 40)).filter(ImageFilter.GaussianBlur(max(1, size / 20)))
+    origin = (pad - left, pad - top)
+    glyphs, outline = Image.new("L", canvas, 0), Image.new("L", canvas, 0)
+    ImageDraw.Draw(glyphs).text(origin, text, font=font, fill=255)
+    ImageDraw.Draw(outline).text(origin, text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+    shadow = ImageChops.offset(outline, 0, max(1, size // 30)).filter(ImageFilter.GaussianBlur(max(1, size / 16)))
+    black = Image.new("RGB", canvas, 0).split()
     mark = Image.new("RGBA", canvas, (0, 0, 0, 0))
-    mark.alpha_composite(Image.merge("RGBA", [*Image.new("RGB", canvas, 0).split(), shadow.point(lambda a: a * 0.6)]))
+    mark.alpha_composite(Image.merge("RGBA", [*black, shadow.point(lambda a: a * 0.45)]))
+    mark.alpha_composite(Image.merge("RGBA", [*black, outline.point(lambda a: a * 0.6)]))
     mark.alpha_composite(Image.merge("RGBA", [*Image.new("RGB", canvas, (255, 255, 255)).split(), glyphs]))
     return mark
 
@@ -860,3 +865,18 @@ def watermark_sample(preview, watermark, long_edge):
     buffer = io.BytesIO()
     burn_watermark(picture, watermark).save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
+
+
+def watermarked_full_size(file, watermark):
+    """The full-size JPEG in `file` (upright: a JPEG original, or a full-size JPEG made from
+    another format) with `watermark` burned in: turned as its EXIF orientation says, the colour
+    profile kept, quality FULL_SIZE_QUALITY, no other metadata (nothing private to strip).
+    One at a time per process, like uploads' decodes: the picture is decoded whole."""
+    file.seek(0)
+    with _decode_slots, Image.open(_KeptOpen(file), formats=["JPEG"]) as image:
+        icc_profile = image.info.get("icc_profile") if image.mode != "CMYK" else None
+        picture = ImageOps.exif_transpose(image).convert("RGB")
+        burn_watermark(picture, watermark)
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=FULL_SIZE_QUALITY, subsampling=0, icc_profile=icc_profile)
+        return buffer.getvalue()

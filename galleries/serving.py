@@ -25,7 +25,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
-from galleries import copies
+from galleries import copies, watermarks
 from galleries.storage import FileRange
 
 MISSING = "This photo's file is missing from storage."
@@ -43,8 +43,22 @@ def serve_preview(request, photo, max_age=0):
     return _serve_rendition(request, photo, photo.preview_object_key, photo.preview_size, max_age)
 
 
-def _serve_rendition(request, photo, key, size, max_age):
-    """A rendition never changes under its key, hence an ETag from the key alone."""
+def serve_watermarked(request, photo, photographer, name):
+    """The rendition `name` (of images.WATERMARKED) with the photographer's watermark burned in,
+    made now if it is not yet (galleries/watermarks.py). Its key names the watermark's version,
+    and so does its ETag; browsers revalidate it on every view (a 304 reads nothing), so that a
+    changed watermark shows at once."""
+    key = watermarks.rendition_key(photo, photographer.watermark_version, name)
+
+    def make():
+        return watermarks.make(photo, photographer, [name])[name]
+
+    return _serve_rendition(request, photo, key, None, 0, make)
+
+
+def _serve_rendition(request, photo, key, size, max_age, make=None):
+    """A rendition never changes under its key, hence an ETag from the key alone. One that is
+    missing is a 404, or is made now by `make()` (which stores it and returns its bytes)."""
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
     modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=modified)
@@ -55,9 +69,15 @@ def _serve_rendition(request, photo, key, size, max_age):
             response["Content-Length"] = size
     elif response is None:
         try:
-            response = HttpResponse(default_storage.read_small(key), content_type="image/jpeg")
+            data = default_storage.read_small(key)
         except FileNotFoundError:
-            raise Http404(MISSING) from None
+            if make is None:
+                raise Http404(MISSING) from None
+            try:
+                data = make()
+            except FileNotFoundError:  # the clean preview it is made from
+                raise Http404(MISSING) from None
+        response = HttpResponse(data, content_type="image/jpeg")
     response["ETag"] = etag
     response["Last-Modified"] = http_date(modified)
     response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.jpg")

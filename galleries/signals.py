@@ -20,7 +20,10 @@ def delete_storage_objects_on_commit(sender, instance, **kwargs):
     elif sender is Gallery:
         keys = instance.photos.object_keys()
     else:
-        keys = [*Photo.objects.filter(gallery__owner=instance).object_keys(), *filter(None, [instance.logo_key])]
+        keys = [
+            *Photo.objects.filter(gallery__owner=instance).object_keys(),
+            *filter(None, [instance.logo_key, instance.watermark_image_key]),
+        ]
     if keys:
         transaction.on_commit(lambda: delete_storage_objects.enqueue(keys), robust=True)
     # Watermarked renditions are found by listing (galleries/watermarks.py), once the rows are gone.

@@ -57,6 +57,12 @@ def rendition_key(photo, version, name):
     return f"{photo.gallery_id}/watermarked/{photo.pk}/{version}/{name}"
 
 
+def copy_key(photo, version, kind):
+    """Where a watermarked download copy (galleries/copies.py) is stored: the web size is the
+    watermarked preview itself (one object for both), the full-size JPEG one of its own."""
+    return rendition_key(photo, version, "preview.jpg" if kind == "web" else "full.jpg")
+
+
 def make(photo, photographer, names=tuple(images.WATERMARKED)):
     """Make `names` of `photo`'s renditions with `photographer`'s watermark from its clean
     preview, and store them: {name: bytes}. Raises FileNotFoundError when the preview is missing,

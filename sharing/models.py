@@ -149,8 +149,9 @@ class ShareLink(models.Model):
 
     @property
     def delivery(self):
-        """What this link's downloads hand out (galleries/copies.py)."""
-        return Delivery(self.download_size, strip=self.strip_location)
+        """What this link's downloads hand out (galleries/copies.py), watermarked or not."""
+        watermark = self.gallery.owner.watermark_version if self.watermark else ""
+        return Delivery(self.download_size, strip=self.strip_location, watermark=watermark)
 
     def still_allows_zip(self):
         """Whether the link still opens, and allows ZIPs, as when a download began: a ZIP in

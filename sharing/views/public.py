@@ -82,14 +82,18 @@ def public_photo(request, share_id, photo_id):
 @public_view
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "thumbnail.jpg")
     return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "preview.jpg")
     return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
