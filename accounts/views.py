@@ -173,13 +173,19 @@ def watermark_preview(request):
 @require_safe
 def watermark_image(request, version):
     """The photographer's own watermark image (its URL changes with the watermark)."""
-    if not request.user.watermark_image_key:
-        raise Http404("No watermark image.")
-    response = default_storage.stream(
-        request.user.watermark_image_key, filename="watermark.png", content_type="image/png"
-    )
+    response = stored_png(request.user.watermark_image_key)
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def stored_png(key):
+    """A small PNG of ours from photo storage (a logo, a watermark image), or a 404."""
+    if not key:
+        raise Http404("No such image.")
+    try:
+        return HttpResponse(default_storage.read_small(key), content_type="image/png")
+    except FileNotFoundError:
+        raise Http404("This image is missing from storage.") from None
 
 
 def brand_photographer(photographer_id):
@@ -211,8 +217,7 @@ def brand_logo(request, photographer_id, version):
     photographer = brand_photographer(photographer_id)
     if not photographer.logo_key:
         raise Http404("No logo.")
-    response = default_storage.stream(photographer.logo_key, filename="logo.png", content_type="image/png")
-    return cached_for_good(response, photographer, version)
+    return cached_for_good(stored_png(photographer.logo_key), photographer, version)
 
 
 @require_http_methods(["GET", "POST"])
