@@ -41,7 +41,7 @@ def test_the_preview_follows_the_form_before_it_is_saved(new_context, live_serve
     page = photographer_page(new_context, owner, live_server)
     page.goto(reverse("accounts:watermark"))
     preview = page.locator("[data-watermark-preview]")
-    assert wait_for_images(page, "[data-watermark-preview]") == [1200]
+    assert wait_for_images(page, "[data-watermark-preview]") == [800]  # the latest photo, a portrait, 1200 px tall
     saved = preview.get_attribute("src")
 
     page.get_by_label("Bottom right").check()
