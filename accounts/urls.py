@@ -15,7 +15,7 @@ urlpatterns = [
     path("profile/branding/", views.branding, name="branding"),
     path("profile/watermark/", views.watermark, name="watermark"),
     path("profile/watermark/preview.jpg", views.watermark_preview, name="watermark_preview"),
-    path("profile/watermark/<slug:version>/watermark.png", views.watermark_image, name="watermark_image"),
+    path("profile/watermark/image.png", views.watermark_image, name="watermark_image"),
     path("brand/<uuid:photographer_id>/<slug:version>/style.css", views.brand_css, name="brand_css"),
     path("brand/<uuid:photographer_id>/<slug:version>/logo.png", views.brand_logo, name="brand_logo"),
     path(

@@ -116,7 +116,8 @@ def branding(request):
 
 def watermark_json(request, photographer):
     """The watermark as scripts see it: the keys they may send (the image comes back as its URL)."""
-    image = reverse("accounts:watermark_image", args=[photographer.watermark_version])
+    # ?v= changes with the watermark, so that a browser never shows an image it kept of another.
+    image = f"{reverse('accounts:watermark_image')}?v={photographer.watermark_version}"
     return {
         "watermark_image": request.build_absolute_uri(image) if photographer.watermark_image_key else None,
         "watermark_text": photographer.watermark_text,
@@ -171,8 +172,8 @@ def watermark_preview(request):
 
 @login_required
 @require_safe
-def watermark_image(request, version):
-    """The photographer's own watermark image (its URL changes with the watermark)."""
+def watermark_image(request):
+    """The photographer's own watermark image (its URL changes with the watermark: ?v=)."""
     response = stored_png(request.user.watermark_image_key)
     response["Cache-Control"] = "private, max-age=3600"
     return response
