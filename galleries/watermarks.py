@@ -5,13 +5,16 @@ A photographer has one watermark (accounts.models.User, set on /accounts/profile
 its `watermark_version` changes whenever it does. A photo's watermarked renditions are made from
 its clean preview, once per version, and stored under keys that name the version:
 
-    <gallery>/watermarked/<photo>/<version>/<name>     (name: one of images.WATERMARKED)
+    <gallery>/watermarked/<photo>/<version>/<name>     (name: one of images.WATERMARKED, or full.jpg)
 
 so that a request after a change asks for keys that do not exist yet and never meets an old copy.
 What is not made yet is made when it is first asked for (one rendition, from the preview: tens
-of milliseconds), and by the task worker for a whole gallery when a link starts watermarking it
-(make_for_gallery). Objects of another version, or of photos that are gone, are deleted by
-discard_stale() (the task galleries.tasks.discard_stale_watermarks) after a change or a delete.
+of milliseconds; galleries.serving.serve_watermarked), and by the task worker for a whole gallery
+when a link starts watermarking it (galleries.tasks.make_watermarked, asked by sharing.signals).
+The watermarked web-size and full-size JPEG downloads are copies (galleries/copies.py) stored
+here too: the web size is the watermarked preview itself. Objects of another version, or of
+photos that are gone, are deleted by the task galleries.tasks.discard_stale_watermarks after a
+change or a delete (stale_keys()); check_storage counts them as orphans (live_keys()).
 """
 
 import logging
@@ -97,7 +100,7 @@ def stale_keys(gallery_id, photo_id=None):
     """The watermarked objects stored for the gallery (or one photo of it) that nothing serves
     any more: those of another version than its photographer's watermark, of photos that are
     gone, or all of them when the gallery is gone."""
-    keys = list(default_storage.list_keys(f"{gallery_id}/watermarked/{photo_id or ''}"))
+    keys = list(default_storage.list_keys(f"{gallery_id}/watermarked/{f'{photo_id}/' if photo_id else ''}"))
     gallery = Gallery.objects.filter(pk=gallery_id).select_related("owner").first()
     if gallery is None:
         return keys
