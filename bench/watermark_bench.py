@@ -5,8 +5,9 @@ watermarked ones from its clean preview, once per watermark version (watermarked
 galleries/watermarks.py). Compared in the same run and interleaved, on a 24 MP camera JPEG and on
 the shared real photos:
 
-  clean                 - make_renditions(original): every clean rendition
-  watermarked, <how>    - watermarked_renditions(preview, mark): every watermarked rendition, for
+  clean                 - make_renditions(original): every clean rendition (thumbnail, preview,
+                          the WebP and JPEG sizes for srcset, placeholder)
+  watermarked, <how>    - watermarked_renditions(preview, mark, names): the same renditions, for
                           a text mark in each position and an image mark tiled (the dearest)
   one thumbnail         - watermarked_renditions(preview, mark, ["thumbnail.jpg"]): what a request
                           for a rendition not made yet waits for
@@ -69,11 +70,12 @@ def run(quick=False):
         originals["small"] = image_bytes(800, 600)
     rows, results = [], {}
     for label, original in originals.items():
-        preview = images.make_renditions(io.BytesIO(original), MAX_PIXELS).preview
+        clean = images.make_renditions(io.BytesIO(original), MAX_PIXELS)
+        preview, names = clean.preview, ["thumbnail.jpg", "preview.jpg", *clean.sizes]  # what the photo has
         variants = {"clean": lambda original=original: images.make_renditions(io.BytesIO(original), MAX_PIXELS)}
         for name, mark in marks().items():
-            variants[f"watermarked, {name}"] = lambda mark=mark, preview=preview: images.watermarked_renditions(
-                preview, mark
+            variants[f"watermarked, {name}"] = lambda mark=mark, preview=preview, names=names: (
+                images.watermarked_renditions(preview, mark, names)
             )
         tiled = marks()["text, tiled"]
         variants["one thumbnail, tiled"] = lambda tiled=tiled, preview=preview: images.watermarked_renditions(

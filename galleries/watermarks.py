@@ -66,7 +66,7 @@ def copy_key(photo, version, kind):
     return rendition_key(photo, version, "preview.jpg" if kind == "web" else "full.jpg")
 
 
-def make(photo, photographer, names=tuple(images.WATERMARKED)):
+def make(photo, photographer, names):
     """Make `names` of `photo`'s renditions with `photographer`'s watermark from its clean
     preview, and store them: {name: bytes}. Raises FileNotFoundError when the preview is missing,
     or one of STORAGE_ERRORS."""
@@ -79,6 +79,11 @@ def make(photo, photographer, names=tuple(images.WATERMARKED)):
     return made
 
 
+def names_of(photo):
+    """The watermarked renditions `photo` has: a thumbnail, a preview and its sizes for srcset."""
+    return [name for name in images.WATERMARKED if name in ("thumbnail.jpg", "preview.jpg") or name in photo.size_keys]
+
+
 def make_missing(photos, photographer):
     """make() every rendition of `photos` that is not stored yet for the current watermark (the
     task worker's part); a photo that fails is logged and skipped. Returns how many were made."""
@@ -86,7 +91,7 @@ def make_missing(photos, photographer):
     count = 0
     for photo in photos:
         stored = {KEY.match(key)["name"] for key in default_storage.list_keys(rendition_key(photo, version, ""))}
-        missing = [name for name in images.WATERMARKED if name not in stored]
+        missing = [name for name in names_of(photo) if name not in stored]
         if not missing:
             continue
         try:

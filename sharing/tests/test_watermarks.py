@@ -70,6 +70,7 @@ def served(client, link, photo):
     return {
         "thumbnail": body(client.get(reverse("sharing:public_thumbnail", args=[link.pk, photo.pk]))),
         "preview": body(client.get(reverse("sharing:public_preview", args=[link.pk, photo.pk]))),
+        "480 px WebP": body(client.get(reverse("sharing:public_size", args=[link.pk, photo.pk, "480.webp"]))),
         "download": fetch(client.get(reverse("sharing:photo_download", args=[link.pk, photo.pk])))[0],
         "zip entry": archive.read(photo.web_filename),
     }
