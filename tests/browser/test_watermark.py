@@ -10,6 +10,7 @@ from PIL import Image
 
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
+from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
 from testing.photos import upload_of
 from tests.browser.helpers import (
@@ -38,6 +39,9 @@ def watermarked_link(db, camera_photos, sample_photos):
 
 def test_the_preview_follows_the_form_before_it_is_saved(new_context, live_server, watermarked_link, screenshot_dir):
     owner = watermarked_link.gallery.owner
+    # Saving has the worker make the link's renditions anew: the test's task backend would make
+    # them all within the request (sharing/signals.py); this test is about the page.
+    ShareLink.objects.update(watermark=False)
     page = photographer_page(new_context, owner, live_server)
     page.goto(reverse("accounts:watermark"))
     preview = page.locator("[data-watermark-preview]")
