@@ -937,17 +937,14 @@ def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
         picture = picture.resize(target, Image.Resampling.LANCZOS)
     burn_watermark(picture, watermark)
     burned = pyvips.Image.new_from_memory(picture.tobytes(), *picture.size, 3, "uchar").copy(interpretation="srgb")
+    # Shrunk as the clean ones are (_make_sizes: each from a larger one already made).
+    pictures = _make_sizes(burned, (burned.width, burned.height), [name for name in names if name in SIZES])
     made = {}
     for name in names:
         long_edge, format, quality = WATERMARKED[name]
-        target = fit_within((burned.width, burned.height), long_edge)
-        sized = burned if target == (burned.width, burned.height) else _shrink_to(burned, target)
+        sized = pictures.get(long_edge, burned) if long_edge < max(burned.width, burned.height) else burned
         made[name] = _encode(sized, format, quality)
     return made
-
-
-def _shrink_to(image, target):
-    return image.resize(target[0] / image.width, vscale=target[1] / image.height, kernel="lanczos3")
 
 
 def watermark_sample(preview, watermark, long_edge):
