@@ -227,8 +227,8 @@ def test_the_link_setting_is_off_by_default_and_says_originals_are_clean(client,
     url = reverse("sharing:share_link_settings", args=[created.json()["id"]])
     changed = client.post(url, '{"watermark": true}', content_type="application/json", headers=JSON)
     assert changed.status_code == 200 and changed.json()["watermark"] is True
-    page = client.get(gallery.get_absolute_url()).content.decode()
-    assert "Originals are delivered clean" in page
+    page = client.get(reverse("sharing:share_link_detail", args=[created.json()["id"]])).content.decode()
+    assert "Originals are delivered clean" in page  # the link's settings form
 
 
 def test_every_zip_of_a_watermarked_link_holds_watermarked_photos(client, gallery, links):
