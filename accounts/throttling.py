@@ -255,9 +255,10 @@ RATE_LIMITS = {
     ),
     # A solved challenge (accounts.challenges) is good for one event.
     "challenge-solution": Action((Limit("solution", 1, DAY),)),
-    # Mails asking to confirm an account's address (signup, a changed address, "send it again").
+    # Mails asking to confirm an account's address (signup, a changed address, "send it again"),
+    # also per address they go to: accounts that take a stranger's address in turn mail them little.
     "address-confirmation": Action(
-        (Limit("account", 3, HOUR), Limit("network", 10, HOUR)),
+        (Limit("account", 3, HOUR), Limit("network", 10, HOUR), Limit("address", 5, DAY)),
         "Too many confirmation e-mails were asked for. Please try again {when}.",
     ),
 }

@@ -171,7 +171,7 @@ def ask_to_confirm(request, user):
     """Mail `user` a link to confirm their address and say so, within
     RATE_LIMITS["address-confirmation"]; past it, say when to ask again. True if it was sent."""
     try:
-        consume("address-confirmation", account=user.pk, network=client_network(request))
+        consume("address-confirmation", account=user.pk, network=client_network(request), address=user.email.lower())
     except RateLimited as limited:
         messages.warning(request, f"We could not send a confirmation link now. {limited}")
         return False
@@ -196,7 +196,7 @@ def confirm_email_resend(request):
     if user.is_email_verified:
         return answer(request, {"email": user.email, "confirmed": True}, back, "Your address is confirmed already.")
     try:
-        consume("address-confirmation", account=user.pk, network=client_network(request))
+        consume("address-confirmation", account=user.pk, network=client_network(request), address=user.email.lower())
     except RateLimited as limited:
         return too_many_requests(request, limited, "accounts/confirm_email.html", {"resend": True})
     send_address_confirmation.enqueue(str(user.pk))

@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import RateLimitHit
+from accounts.models import RateLimitHit, User
+from accounts.tests.factories import UserFactory
 from favourites.tests.factories import FavouritesLinkFactory
 from galleries.tests.factories import PhotoFactory
 from sharing.tasks import send_expiry_reminders
@@ -59,6 +60,29 @@ def test_an_unconfirmed_account_mails_nobody(client, smtp_mail, proxied):
     assert send_expiry_reminders.call() == 1
     assert smtp_mail.messages() == []
     assert not link.invitations.exists()
+
+
+def test_an_unconfirmed_address_gets_no_text_the_account_typed_and_few_confirmations(client, smtp_mail):
+    # Attack report 1: the confirmation and the reset mail greeted the victim with the display name.
+    user = UserFactory(email="ceo@victim-corp.example", email_verified_at=None, display_name=VISITOR_TEXT)
+    client.force_login(user)
+    resend = reverse("accounts:confirm_email_resend")
+    assert client.post(resend, headers=JSON).status_code == 202
+    assert Client().post(reverse("accounts:password_reset"), {"email": user.email}).status_code == 302
+    messages = smtp_mail.wait_for(2)
+    assert {message["To"] for message in messages} == {"ceo@victim-corp.example"}
+    for message in messages:
+        text = message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+        assert "Bank of Example" not in text + message["Subject"] and "Hello," in text
+
+    # Accounts that take the victim's address in turn (and a fresh network each) mail it 5 times a day.
+    for n in range(5):
+        User.objects.filter(pk=user.pk).update(email=f"left-{n}@example.com")
+        user = UserFactory(email="CEO@victim-corp.example", email_verified_at=None)
+        client.force_login(user)
+        answer = client.post(resend, headers=JSON, REMOTE_ADDR=f"198.51.100.{n}")
+        assert answer.status_code == (202 if n < 4 else 429), answer.content
+    assert len(smtp_mail.wait_for(6)) == 6
 
 
 def test_mail_to_an_address_a_visitor_typed_carries_none_of_their_text_and_goes_once_a_day(smtp_mail, proxied):
