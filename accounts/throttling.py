@@ -234,11 +234,15 @@ RATE_LIMITS = {
         (Limit("link network", 60, HOUR),),
         "Too many visitors gave their address from your network just now. Please try again {when}.",
     ),
-    # Lists of favourites started on a share link (each may e-mail its resume link to an address).
+    # Lists of favourites started on a share link, per client network. No limit per link: one
+    # would let a dozen networks turn favourites off for every client of the link.
     "favourites-start": Action(
-        (Limit("link network", 5, HOUR), Limit("link", 60, HOUR)),
+        (Limit("link network", 5, HOUR),),
         "Too many lists of favourites were started here just now. Please try again later.",
     ),
+    # Lists started with an e-mail address, whose resume link is mailed: past this the list still
+    # starts, and its resume link is on the visitor's page only (visitor-mail below limits the rest).
+    "favourites-resume-mail": Action((Limit("link", 60, HOUR),)),
     # Clients a photographer's account may e-mail per day (links sent, reminders, resume links).
     "mail-recipients": Action(
         (Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),),

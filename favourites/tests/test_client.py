@@ -355,6 +355,22 @@ def test_starting_lists_is_limited_per_client_network(client, link, settings):
     assert type(client)().post(url("favourite_list", link), {"name": "Ben"}, **other).status_code == 302
 
 
+def test_no_number_of_networks_keeps_a_client_on_a_fresh_one_from_starting_a_list(client, link, settings):
+    # Attack report 2: 5 lists from each of 12 networks turned favourites off for every client.
+    settings.VIEWPORT_PROXY_COUNT = 1
+    for network in range(13):
+        headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"198.51.100.{network}"}
+        for n in range(5):
+            data = {"name": "Spammer", "email": f"victim-{network}-{n}@example.com"}
+            assert type(client)().post(url("favourite_list", link), data, **headers).status_code == 302
+    assert len(mail.outbox) == 60  # the resume links the link may mail in an hour
+    fresh = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    data = {"name": "Ana", "email": "ana@example.com"}
+    started = type(client)().post(url("favourite_list", link), data, headers=JSON, **fresh)
+    assert started.status_code == 201 and started.json()["resume_url"]
+    assert len(mail.outbox) == 60
+
+
 def test_the_resume_link_mail_respects_unsubscribes_and_not_the_photographers_daily_limit(client, link, settings):
     owner = link.gallery.owner
     unsubscribe(owner, "gone@example.com")
