@@ -224,8 +224,14 @@ RATE_LIMITS = {
     # Wrong passwords of a share link. Only wrong ones count. Per client network: past the limit
     # even the right one is refused. Against guessers with many networks, a link that has seen
     # many wrong passwords asks every try for a solved challenge, and never refuses its clients.
+    # Across all links a network's wrong tries count too: one account's own links with a password
+    # are no source of fresh tries.
     "link-password": Action(
-        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
+        (
+            Limit("link network", 10, MINUTES_15),
+            Limit("network", 30, MINUTES_15),
+            Limit("link", 20, HOUR, challenge=True),
+        ),
         "Too many wrong passwords. Please wait a few minutes and try again.",
     ),
     # Visitors registering on a share link that asks for their address (a row each): a venue's
@@ -254,7 +260,11 @@ RATE_LIMITS = {
     "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY), Limit("photographer", 500, DAY))),
     # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
-        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
+        (
+            Limit("link network", 10, MINUTES_15),
+            Limit("network", 30, MINUTES_15),
+            Limit("link", 20, HOUR, challenge=True),
+        ),
         "Too many wrong PINs. Please wait a few minutes and try again.",
     ),
     # A solved challenge (accounts.challenges) is good for one event.
