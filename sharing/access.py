@@ -116,9 +116,13 @@ def registered_visitor(request, link):
 
 
 def registration(request, link):
-    """The LinkVisitor this browser registered as on `link`, or None."""
+    """The LinkVisitor this browser registered as on `link`, or None; with the name this browser
+    typed (its cookie's label), not the stored one, which may be someone else's who gave that address."""
     visitor = registered_visitor(request, link)
-    return link.visitors.filter(pk=visitor.id).first() if visitor else None
+    row = link.visitors.filter(pk=visitor.id).first() if visitor else None
+    if row is not None:
+        row.name = "" if visitor.label == row.email else visitor.label.removesuffix(f" ({row.email})")
+    return row
 
 
 def remember_registration(response, link, link_visitor):
