@@ -101,6 +101,17 @@ def test_mail_to_an_address_a_visitor_typed_carries_none_of_their_text_and_goes_
     assert len(smtp_mail.wait_for(2)) == 2
 
 
+def test_quoting_escaping_or_tagging_an_address_gets_it_no_second_mail(smtp_mail, proxied):
+    # Attack report 7: each spelling of bob's address got its own "once a day".
+    link = FavouritesLinkFactory()
+    spellings = ['"bob"@target.example', '"\\bob"@target.example', '"b\\ob"@target.example', "Bob+x@Target.example"]
+    for n, address in enumerate(["bob@target.example", *spellings]):
+        start_list(link, "Bob", address, f"198.51.100.{n}")
+    [message] = smtp_mail.wait_for(1)
+    assert message["To"] == "bob@target.example"
+    assert len(smtp_mail.messages()) == 1
+
+
 def test_two_hundred_anonymous_lists_leave_the_photographers_limit_untouched(client, smtp_mail, proxied, settings):
     links = [FavouritesLinkFactory(gallery__owner__display_name="Lena Hart") for _ in range(4)]
     owner = links[0].gallery.owner
