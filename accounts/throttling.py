@@ -256,8 +256,15 @@ RATE_LIMITS = {
     ),
     # Mail to addresses that visitors of a share link typed (favourites' resume link, reminders):
     # never the photographer's recipient limit. One a day per address, a day's most for the link,
-    # and for all of a photographer's links (whose gallery names travel in these mails).
-    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY), Limit("photographer", 500, DAY))),
+    # and for all of a photographer's links as many as their own recipients: a photographer who
+    # types strangers' addresses on their own link mails no more of them than by sending it.
+    "visitor-mail": Action(
+        (
+            Limit("link address", 1, DAY),
+            Limit("link", 100, DAY),
+            Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),
+        )
+    ),
     # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
         (

@@ -112,6 +112,19 @@ def test_quoting_escaping_or_tagging_an_address_gets_it_no_second_mail(smtp_mail
     assert len(smtp_mail.messages()) == 1
 
 
+def test_a_photographer_typing_strangers_on_their_own_link_mails_no_more_than_by_sending(smtp_mail, proxied, settings):
+    # Attack report 8: visitor mail had a cap of its own (500 a day) beside the 200 recipients,
+    # with the gallery's name in the subject.
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 3
+    link = FavouritesLinkFactory(gallery__name="URGENT: your account is suspended")
+    other = FavouritesLinkFactory(gallery__owner=link.gallery.owner)
+    for n in range(4):
+        start_list(link if n % 2 else other, "Guest", f"stranger{n}@example.com", f"198.51.100.{n}")
+    messages = smtp_mail.wait_for(3)
+    assert len(messages) == 3
+    assert {message["Subject"] for message in messages} == {"Your link back to your favourites"}
+
+
 def test_two_hundred_anonymous_lists_leave_the_photographers_limit_untouched(client, smtp_mail, proxied, settings):
     links = [FavouritesLinkFactory(gallery__owner__display_name="Lena Hart") for _ in range(4)]
     owner = links[0].gallery.owner
