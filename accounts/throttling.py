@@ -48,14 +48,15 @@ def client_address(request):
 
 
 def client_network(request):
-    """The client, for limits per client: its IPv4 address, or the /64 its IPv6 address is in.
+    """The client, for limits per client: its IPv4 address, or the /56 its IPv6 address is in.
 
-    One IPv6 subscriber gets at least a /64, so counting single IPv6 addresses would give one
-    client 2^64 fresh limits. (django-axes keeps the address: its column holds addresses only.)
+    One IPv6 subscriber gets at least a /64, and a home connection commonly a /56 (256 /64s), so
+    counting single addresses or /64s would give one home many fresh limits. (django-axes keeps
+    the address: its column holds addresses only.)
     """
     address = ipaddress.ip_address(client_address(request))
     if address.version == 6:
-        return str(ipaddress.ip_network((address, 64), strict=False))
+        return str(ipaddress.ip_network((address, 56), strict=False))
     return str(address)
 
 
@@ -350,6 +351,19 @@ def needs_challenge(action, **keys):
         _hits(_scope(action, limit), limit.key(keys), limit.span).count() >= limit.size
         for limit in RATE_LIMITS[action].limits
         if limit.challenge
+    )
+
+
+def challenge_pressure(action, **keys):
+    """How many times over its challenge limit `action` is for these keys (0 below it): how much
+    harder each challenge gets (accounts.challenges.cost())."""
+    return max(
+        (
+            _hits(_scope(action, limit), limit.key(keys), limit.span).count() // limit.size
+            for limit in RATE_LIMITS[action].limits
+            if limit.challenge
+        ),
+        default=0,
     )
 
 

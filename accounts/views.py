@@ -1,4 +1,5 @@
 import logging
+import uuid
 
 from axes.helpers import get_cool_off
 from django.contrib import messages
@@ -233,8 +234,15 @@ def confirm_email(request, token):
 @never_cache
 @require_safe
 def challenge(request):
-    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges)."""
-    return JsonResponse(challenges.new_challenge())
+    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges).
+    A share link's form asks with `?link=<id>&for=<action>`: its challenge is as hard as the
+    link's recent wrong tries make it (challenges.cost())."""
+    action, link = request.GET.get("for", ""), request.GET.get("link", "")
+    try:
+        keys = {"link": uuid.UUID(link)} if action in challenges.LINK_ACTIONS else None
+    except ValueError:
+        keys = None
+    return JsonResponse(challenges.new_challenge(challenges.cost(action, **keys) if keys else None))
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

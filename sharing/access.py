@@ -190,9 +190,8 @@ def check_guess(request, link, action, check, guess, data):
     slip under the limits; a right one is taken back."""
     template, wrong = FORMS[action]
     try:
-        attempt = throttling.consume(
-            action, link=link.pk, network=throttling.client_network(request), solved=challenges.is_solved(data)
-        )
+        solved = challenges.is_solved(data, challenges.cost(action, link=link.pk))
+        attempt = throttling.consume(action, link=link.pk, network=throttling.client_network(request), solved=solved)
     except throttling.RateLimited as limited:
         raise LinkClosed(429, template, str(limited), link=link, limited=limited) from None
     except throttling.ChallengeRequired as required:

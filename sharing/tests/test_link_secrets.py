@@ -2,14 +2,18 @@
 check (the rate limits stop guessing), hashes of before still work, and a network's wrong tries
 count across all links."""
 
+import altcha
 import pytest
 from django.contrib.auth.hashers import make_password
 from django.test import Client
 from django.urls import reverse
 
+from accounts import throttling
+from accounts.models import RateLimitHit
 from sharing.access import DOWNLOAD_PIN_COOKIE, UNLOCK_COOKIE
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
+from testing.challenges import solution
 
 pytestmark = pytest.mark.django_db
 PASSWORD, PIN = "open sesame", "2468"
@@ -19,8 +23,14 @@ def unlock(client, link, password=PASSWORD, **headers):
     return client.post(reverse("sharing:unlock", args=[link.pk]), {"password": password}, **headers)
 
 
-def enter_pin(client, link, pin=PIN, **headers):
-    return client.post(reverse("sharing:download_pin", args=[link.pk]), {"pin": pin}, **headers)
+def enter_pin(client, link, pin=PIN, altcha=None, **headers):
+    data = {"pin": pin, **({"altcha": altcha} if altcha else {})}
+    return client.post(reverse("sharing:download_pin", args=[link.pk]), data, **headers)
+
+
+def solution_of(challenge):
+    challenge = altcha.Challenge.from_dict(challenge)
+    return altcha.Payload(challenge, altcha.solve_challenge(challenge, timeout=30)).to_base64()
 
 
 def test_passwords_and_pins_are_stored_as_a_keyed_hash(settings):
@@ -75,3 +85,23 @@ def test_a_networks_wrong_tries_count_across_all_links(settings):
     other = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.20"}
     assert unlock(Client(), locked[3], **other).status_code == 302
     assert enter_pin(Client(), pinned[3], **other).status_code == 302
+
+
+def test_challenges_grow_harder_with_a_links_wrong_tries(client, settings):
+    # Attack report 4: a challenge cost about what one guess did however hard a link was attacked.
+    link = ShareLinkFactory()
+    link.set_download_pin(PIN)
+    link.save()
+    base = settings.VIEWPORT_CHALLENGE_COST
+    fetch = reverse("accounts:challenge") + f"?link={link.pk}&for=download-pin"
+    form = client.get(reverse("sharing:download_pin", args=[link.pk])).content.decode()
+    for wrong, factor in ((0, 1), (20, 1), (40, 2), (80, 4), (1000, 8)):
+        throttling.record("download-pin:challenge", link.pk, wrong - RateLimitHit.objects.count())
+        assert client.get(fetch).json()["parameters"]["cost"] == base * factor, wrong
+    assert f"?link={link.pk}&amp;for=download-pin" not in form  # no challenge while there are no wrong tries
+    form = client.get(reverse("sharing:download_pin", args=[link.pk])).content.decode()
+    assert f"?link={link.pk}&amp;for=download-pin" in form
+    # A solution of a cheaper challenge (the signup's, one fetched before) is no solution here.
+    cheap = enter_pin(client, link, PIN, altcha=solution())
+    assert cheap.status_code == 401 and "proves it is a person" in cheap.content.decode()
+    assert enter_pin(client, link, PIN, altcha=solution_of(client.get(fetch).json())).status_code == 302
