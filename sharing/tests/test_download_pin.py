@@ -165,3 +165,19 @@ def test_the_link_json_says_whether_downloads_need_a_pin_and_never_the_pin(clien
     assert both.status_code == 400
     cleared = client.post(url, json.dumps({"download_pin_clear": True}), content_type="application/json", headers=JSON)
     assert cleared.json()["has_download_pin"] is False
+
+
+def test_the_settings_say_a_pin_protects_little_on_a_web_size_link(client, shared_gallery):
+    # Attack report 9: at web size, /preview/ serves the very file a PIN "protects".
+    client.force_login(shared_gallery.gallery.owner)
+    settings_page = reverse("sharing:share_link_detail", args=[shared_gallery.pk])
+    warning = "The PIN protects little here"
+    shared_gallery.set_download_pin(PIN)
+    for size, warned in (("original", False), ("web", True)):
+        shared_gallery.download_size = size
+        shared_gallery.save()
+        for page in (settings_page, shared_gallery.gallery.get_absolute_url()):
+            assert (warning in client.get(page).content.decode()) == warned, (size, page)
+    shared_gallery.set_download_pin("")
+    shared_gallery.save()
+    assert warning not in client.get(settings_page).content.decode()
