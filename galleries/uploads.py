@@ -16,7 +16,6 @@ from pathlib import PurePosixPath
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
 
 from galleries.copies import facts_of
 from galleries.images import ImageRejected, make_renditions
@@ -89,7 +88,7 @@ def _distinct_megabytes(size, limit):
 
 
 def store_photo(gallery, upload, photo_set=None):
-    """Store one uploaded photo (the original byte for byte, its thumbnail and preview) and
+    """Store one uploaded photo (the original byte for byte, its thumbnail, preview and sizes) and
     return the new Photo, in `photo_set` if one is given (a set of the gallery).
 
     Raises ImageRejected with a message for the photographer, or one of STORAGE_ERRORS.
@@ -111,6 +110,8 @@ def store_photo(gallery, upload, photo_set=None):
         photo_set=photo_set,
     )
     photo.assign_object_keys()
+    photo.size_keys = {name: photo.size_key(name) for name in renditions.sizes}
+    photo.placeholder = renditions.placeholder
     upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
     upload.seek(0)
     written = []
@@ -119,6 +120,7 @@ def store_photo(gallery, upload, photo_set=None):
         for key, content in [
             (photo.thumbnail_object_key, ContentFile(renditions.thumbnail)),
             (photo.preview_object_key, ContentFile(renditions.preview)),
+            *((photo.size_keys[name], ContentFile(data)) for name, data in renditions.sizes.items()),
             (photo.object_key, upload),
         ]:
             writing = key
@@ -127,9 +129,7 @@ def store_photo(gallery, upload, photo_set=None):
             written.append(stored_as)
             if stored_as != key:
                 raise RuntimeError(f"storage renamed {key} to {stored_as}")
-        with transaction.atomic():
-            photo.save(force_insert=True)
-            gallery.touch()
+        photo.save(force_insert=True)  # touches the gallery too
     except BaseException as error:
         if written:
             delete_storage_objects.call(written)

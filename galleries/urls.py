@@ -6,6 +6,8 @@ app_name = "galleries"
 urlpatterns = [
     path("", views.gallery_list, name="gallery_list"),
     path("<uuid:gallery_id>/", views.gallery_detail, name="gallery_detail"),
+    path("<uuid:gallery_id>/sharing/", views.gallery_sharing, name="gallery_sharing"),
+    path("<uuid:gallery_id>/settings/", views.gallery_settings, name="gallery_settings"),
     path("<uuid:gallery_id>/rename/", views.gallery_rename, name="gallery_rename"),
     path("<uuid:gallery_id>/delete/", views.gallery_delete, name="gallery_delete"),
     path("<uuid:gallery_id>/cover/", views.gallery_cover, name="gallery_cover"),
@@ -22,4 +24,5 @@ urlpatterns = [
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/thumbnail/", views.photo_thumbnail, name="photo_thumbnail"),
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/preview/", views.photo_preview, name="photo_preview"),
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
+    path("<uuid:gallery_id>/photos/<uuid:photo_id>/<str:name>", views.photo_size, name="photo_size"),
 ]

@@ -247,6 +247,42 @@ class ShareLink(models.Model):
         )
 
 
+class LinkDefaults(models.Model):
+    """What a photographer's new share links start with, where the link's form or JSON leaves a
+    setting out: `values` holds one value per name of LINK_DEFAULTS (sharing.forms), the
+    link's settings and other apps' (favourites), so a new setting gets a default by being
+    named there. Until the photographer saves theirs, FIRST holds."""
+
+    # What most photographers choose: a month, downloads on, favourites on without a limit, and
+    # a reminder three days before the end.
+    FIRST = {
+        "expiry_days": 30,
+        "allow_zip": True,
+        "allow_single": True,
+        "download_size": "original",
+        "favourites": True,
+        "favourites_limit": None,
+        "remind_days": 3,
+    }
+
+    photographer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, primary_key=True, related_name="+"
+    )
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "share_link_defaults"
+
+    def __str__(self):
+        return f"Defaults for new links of {self.photographer_id}"
+
+    @classmethod
+    def of(cls, photographer):
+        """The photographer's defaults: FIRST with what they saved over it."""
+        saved = cls.objects.filter(photographer=photographer).values_list("values", flat=True).first() or {}
+        return {**cls.FIRST, **saved}
+
+
 class ZipStreamQuerySet(models.QuerySet):
     def live(self):
         return self.filter(seen_at__gt=timezone.now() - ZipStream.STALE)

@@ -16,6 +16,7 @@ from accounts.throttling import consume
 from favourites.models import Favourite, FavouriteList, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
 from favourites.visitor import COOKIE
+from galleries.models import Gallery
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import stats
@@ -291,9 +292,9 @@ def test_the_gallery_page_with_favourites_takes_a_fixed_number_of_queries(
         PhotoFactory(gallery=link.gallery, original_filename=f"MORE_{n}.jpg")
     for photo in link.gallery.photos.all()[:3]:
         FavouriteList.objects.get().add(photo)
-    # The page's own 9 (counting the view with the visitor's hash and day row), the visitor's
+    # The page's own 8 (counting the view with the visitor's hash and day row), the visitor's
     # list and hearts, and the named visitor's activity row.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         assert visitor.get(link.get_absolute_url()).status_code == 200
 
 
@@ -404,6 +405,16 @@ def test_a_json_start_adds_the_photo_it_names(client, link, photos):
 def test_an_address_no_mail_can_go_to_is_refused(client, link):
     response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
     assert response.status_code == 400 and "email" in response.json()["fields"]
+
+
+def test_my_favourites_page_names_photos_as_the_gallery_does(visitor, link, photos):
+    post_json(visitor, url("favourite_add", link, photos[2].pk))
+    page = visitor.get(url("favourite_list", link)).text
+    assert "IMG_2.jpg" not in page  # file names hidden (the default): their place in the gallery
+    assert '<p class="favourite__name">Photo 3 of 4</p>' in page and 'alt="Photo 3 of 4"' in page
+    Gallery.objects.filter(pk=link.gallery.pk).update(show_filenames=True)
+    page = visitor.get(url("favourite_list", link)).text
+    assert '<p class="favourite__name">IMG_2.jpg</p>' in page
 
 
 # Found by the attack of issue 23

@@ -1,7 +1,14 @@
-from django import template
+from datetime import timedelta
 
+from django import template
+from django.db.models import Count, Sum
+from django.urls import reverse
+from django.utils import timezone
+
+from galleries.images import PREVIEW_SIZE, SIZES, fit_within
 from sharing import access, extensions, stats
 from sharing.forms import ShareLinkForm
+from sharing.models import LinkDay, LinkDefaults, ShareLink
 
 register = template.Library()
 
@@ -12,6 +19,19 @@ def share_url(context, link):
     return context["request"].build_absolute_uri(link.get_absolute_url())
 
 
+@register.simple_tag(takes_context=True)
+def link_preview_image(context, link, photo):
+    """The photo as chat apps show a pasted link (og:image): a JPEG about 1080 px wide (its 1080 px
+    size, else its preview), at a full URL under the link, so that the link's rules apply to it."""
+    name = "1080.jpg" if "1080.jpg" in photo.size_keys else None
+    if name:
+        path, long_edge = reverse("sharing:public_size", args=[link.pk, photo.pk, name]), SIZES[name][0]
+    else:
+        path, long_edge = reverse("sharing:public_preview", args=[link.pk, photo.pk]), PREVIEW_SIZE
+    width, height = fit_within((photo.width or 3, photo.height or 2), long_edge)
+    return {"url": context["request"].build_absolute_uri(path), "width": width, "height": height}
+
+
 @register.inclusion_tag("sharing/_share_links.html", takes_context=True)
 def share_links_panel(context, gallery):
     """The gallery's share links and the form for a new one, on the photographer's gallery page."""
@@ -19,8 +39,35 @@ def share_links_panel(context, gallery):
         "request": context["request"],
         "gallery": gallery,
         "share_links": stats.with_sparklines(gallery.share_links.with_extensions()),
-        "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
+        "share_link_form": ShareLinkForm(
+            auto_id="new-link-%s", instance=ShareLink(gallery=gallery), defaults=LinkDefaults.of(gallery.owner)
+        ),
     }
+
+
+@register.simple_tag
+def with_sharing_summary(galleries):
+    """Give each of the dashboard's galleries `active_links` and `views_this_week` (the last 7
+    days, today included), in two queries for the whole page."""
+    ids = [gallery.pk for gallery in galleries]
+    active = dict(
+        ShareLink.objects.active()
+        .filter(gallery__in=ids)
+        .values_list("gallery")
+        .annotate(count=Count("pk"))
+        .values_list("gallery", "count")
+    )
+    since = timezone.localdate() - timedelta(days=6)
+    views = dict(
+        LinkDay.objects.filter(link__gallery__in=ids, day__gte=since)
+        .values_list("link__gallery")
+        .annotate(views=Sum("views"))
+        .values_list("link__gallery", "views")
+    )
+    for gallery in galleries:
+        gallery.active_links = active.get(gallery.pk, 0)
+        gallery.views_this_week = views.get(gallery.pk, 0)
+    return ""
 
 
 @register.simple_tag
