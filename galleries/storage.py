@@ -136,7 +136,7 @@ class LocalPhotoStorage(FileSystemStorage):
         return upload_id
 
     def part_url(self, key, upload_id, number):
-        return reverse("galleries:upload_part", args=[upload_id, number, signing.dumps([upload_id, number])])
+        return reverse("galleries:upload_part", args=[signing.dumps([upload_id, number])])
 
     def write_part(self, upload_id, number, stream, length):
         """Store part `number` from `stream` if exactly `length` bytes arrive; a body cut short

@@ -24,6 +24,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
 
 from galleries.images import ImageRejected, make_renditions
@@ -312,9 +313,10 @@ def check_quota(user, size, lock=False):
         get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
     used = storage_used(user)
     if used + size > user.quota:
+        used_text, quota_text, size_text = _size_texts(used, user.quota, size)
         raise UploadRefused(
-            f"Your storage is full: {_size_text(used)} of {_size_text(user.quota)} used; this file is "
-            f"{_size_text(size)}. Delete photos you no longer need, or ask for more space.",
+            f"Not enough storage left: {used_text} of {quota_text} used; this file is {size_text}. "
+            "Delete photos you no longer need, or ask for more space.",
             413,
             used=used,
             quota=user.quota,
@@ -322,18 +324,29 @@ def check_quota(user, size, lock=False):
         )
 
 
-def _size_text(size):
-    """`25 MB`, `5.8 GB`: decimal units, as file managers show them."""
-    for unit, scale in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)):
-        if size >= scale:
-            value = size / scale
-            return f"{value:.1f}".removesuffix(".0") + f" {unit}" if value < 100 else f"{value:.0f} {unit}"
-    return f"{size} bytes"
+def _size_texts(*sizes):
+    """`25 MB`, `5.8 GB`: decimal units, as file managers show them, each size in its own unit;
+    sizes in the same unit get as many decimals (up to 2) as it takes to read differently."""
+    texts = []
+    for size in sizes:
+        unit, scale = next(
+            ((u, s) for u, s in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)) if size >= s), ("bytes", 1)
+        )
+        texts.append((size / scale, unit))
+    for digits in range(3):
+        rounded = [f"{value:.{digits}f}" for value, _ in texts]
+        if len(set(zip(rounded, (unit for _, unit in texts), strict=True))) == len(set(sizes)):
+            break
+    return [
+        f"{number.rstrip('0').rstrip('.') if '.' in number else number} {unit}"
+        for number, (_, unit) in zip(rounded, texts, strict=True)
+    ]
 
 
 def complete_upload(upload):
     """Join the upload's parts into the original's object, check its size and SHA-256, and
-    queue the making of the photo: {"status": "processing", "upload_id", "photo_id"}.
+    queue the making of the photo: {"status": "processing", "upload_id", "photo_id", …}
+    (upload_state; "done" or "failed" already when tasks run at once).
 
     Raises UploadRefused (parts missing: 409 with them; bytes that do not match their hash: 400,
     and nothing is kept) or one of STORAGE_ERRORS (nothing changes: ask again later).
@@ -355,24 +368,28 @@ def complete_upload(upload):
             delete_storage_objects.call([upload.object_key])
             upload.delete()
             raise UploadRefused(HASH_MISMATCH, 400)
-        with transaction.atomic():
-            upload.status = UploadStatus.PROCESSING
-            upload.updated_at = timezone.now()
-            upload.save(update_fields=["status", "updated_at"])
-            transaction.on_commit(lambda: make_uploaded_photo.enqueue(str(upload.pk)))
-    if upload.status == UploadStatus.FAILED:
-        raise UploadRefused(upload.error, 400)
+        upload.status = UploadStatus.PROCESSING
+        upload.updated_at = timezone.now()
+        upload.save(update_fields=["status", "updated_at"])
+        make_uploaded_photo.enqueue(str(upload.pk))
+        upload.refresh_from_db()  # made already when tasks run at once (VIEWPORT_TASK_BACKEND=immediate)
     return upload_state(upload)
 
 
 def upload_state(upload):
-    return {
-        "status": "processing" if upload.status == UploadStatus.PROCESSING else upload.status,
+    """An upload as the page sees it: `status` is uploading, processing, done (`thumbnail_url`
+    is the photo's) or failed (`error` says why)."""
+    state = {
+        "status": upload.status,
         "upload_id": str(upload.pk),
         "photo_id": str(upload.photo_id),
         "file_name": upload.file_name,
-        **({"error": upload.error} if upload.error else {}),
     }
+    if upload.status == UploadStatus.DONE:
+        state["thumbnail_url"] = reverse("galleries:photo_thumbnail", args=[upload.gallery_id, upload.photo_id])
+    if upload.status == UploadStatus.FAILED:
+        state["error"] = upload.error
+    return state
 
 
 def _has_declared_bytes(upload):

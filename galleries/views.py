@@ -114,6 +114,7 @@ def gallery_detail(request, gallery_id):
         presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
         sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
+        uploads=gallery.uploads.shown_in_grid(),
     )
     return render(request, "galleries/gallery_detail.html", context)
 
@@ -258,11 +259,7 @@ def upload_complete(request, gallery_id, upload_id):
 def upload_status(request, gallery_id, upload_id):
     """Where an upload is: `uploading`, `processing`, `done` (with the photo's tile) or `failed`
     (with why), for the page to turn its tile into the photo."""
-    upload = owned_upload(request, gallery_id, upload_id)
-    data = upload_state(upload)
-    if upload.status == UploadStatus.DONE:
-        data["thumbnail_url"] = reverse("galleries:photo_thumbnail", args=[gallery_id, upload.photo_id])
-    return JsonResponse(data)
+    return JsonResponse(upload_state(owned_upload(request, gallery_id, upload_id)))
 
 
 @csrf_exempt
