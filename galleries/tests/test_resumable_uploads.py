@@ -177,13 +177,13 @@ def test_uploads_abandoned_for_a_day_are_aborted_and_free_their_quota(client, ga
 def test_an_upload_over_the_quota_is_refused_before_any_byte_with_the_numbers(client, gallery, photo_storage):
     gallery.owner.storage_quota = 6 * 1000**3
     gallery.owner.save()
-    for n in range(3):  # 5.8 GB of photos (made up: no file is read)
+    for n in range(3):  # 5.9 GB of photos (made up: no file is read)
         Photo.objects.create(
             gallery=gallery, object_key=f"{n}.jpg", thumbnail_object_key="t.jpg", file_size=1_933_333_334
         )
-    refused = ResumableUploader(client, gallery).start("DSC_0006.jpg", b"x" * 250_000_000)
+    refused = ResumableUploader(client, gallery).start("DSC_0006.jpg", b"x" * 150_000_000)
     assert refused.status_code == 413
-    assert "5.8 GB of 6 GB used; this file is 250 MB" in refused.json()["error"]
+    assert "5.9 GB of 6 GB used; this file is 150 MB" in refused.json()["error"]
     assert not Upload.objects.exists()
 
 
