@@ -179,7 +179,7 @@ def test_an_upload_over_the_quota_is_refused_before_any_byte_with_the_numbers(cl
     gallery.owner.save()
     for n in range(3):  # 5.9 GB of photos (made up: no file is read)
         Photo.objects.create(
-            gallery=gallery, object_key=f"{n}.jpg", thumbnail_object_key="t.jpg", file_size=1_933_333_334
+            gallery=gallery, object_key=f"{n}.jpg", thumbnail_object_key="t.jpg", file_size=1_966_666_667
         )
     refused = ResumableUploader(client, gallery).start("DSC_0006.jpg", b"x" * 150_000_000)
     assert refused.status_code == 413
