@@ -305,6 +305,22 @@ def storage_used(user):
     return photos + uploads
 
 
+def storage_usage(user):
+    """The dashboard's usage bar: bytes used of the quota, as numbers and as text."""
+    used, quota = storage_used(user), user.quota
+    used_text, quota_text = _size_texts(used, quota)
+    return {
+        "used": used,
+        "quota": quota,
+        "used_text": used_text,
+        "quota_text": quota_text,
+        "percent": min(100, round(used * 100 / quota)) if quota else 100,
+        "low": quota * 0.8,
+        "high": quota * 0.95,
+        "full": used >= quota,
+    }
+
+
 def check_quota(user, size, lock=False):
     """Refuse a file of `size` bytes that would take `user` past their quota. With `lock`, in a
     transaction, the user's row stays locked until it ends: uploads started at the same time

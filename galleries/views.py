@@ -38,6 +38,7 @@ from galleries.uploads import (
     UploadRefused,
     complete_upload,
     start_upload,
+    storage_usage,
     store_photos,
     upload_state,
 )
@@ -96,7 +97,9 @@ def gallery_list(request):
         return redirect(gallery)
     galleries = Gallery.objects.owned_by(request.user).with_photo_stats().with_cover_id().order_by("-created_at")
     page = Paginator(galleries, 24).get_page(request.GET.get("page"))
-    return render(request, "galleries/gallery_list.html", {"page": page, "form": form})
+    return render(
+        request, "galleries/gallery_list.html", {"page": page, "form": form, "storage": storage_usage(request.user)}
+    )
 
 
 @login_required

@@ -99,7 +99,7 @@ def test_compose_commands_exist():
         for service in compose()["services"].values()
         if service.get("command", [])[:2] == ["python", "manage.py"]
     ]
-    assert sorted(command[0] for command in commands) == ["crontask", "db_worker", "migrate"]
+    assert sorted(command[0] for command in commands) == ["crontask", "db_worker", "migrate", "set_bucket_cors"]
     with ThreadPoolExecutor(len(commands)) as pool:  # each is a Django start-up of its own
         helps = list(pool.map(lambda command: manage(command[0], "--help", env=env, timeout=60), commands))
     for command, result in zip(commands, helps, strict=True):

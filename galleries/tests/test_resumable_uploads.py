@@ -6,10 +6,13 @@ import hashlib
 import io
 import os
 import threading
+import urllib.error
+import urllib.request
 from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -18,8 +21,8 @@ from PIL import Image
 
 from galleries.models import Photo, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
-from galleries.tests.factories import GalleryFactory
-from galleries.uploads import HASH_MISMATCH, abort_abandoned, storage_used
+from galleries.tests.factories import GalleryFactory, jpeg_upload
+from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
 from testing.http import ResumableUploader
 from testing.proxy import CuttingProxy
 
@@ -209,3 +212,49 @@ def test_ten_parallel_uploads_never_pass_the_quota_together(photo_storage):
     assert sorted(answers) == [201] * 3 + [413] * 7
     assert Upload.objects.count() == 3
     assert storage_used(gallery.owner) == 3000
+
+
+def test_set_bucket_cors_lets_the_sites_pages_put_parts_and_no_other_site(photo_storage, settings):
+    if photo_storage != "s3":
+        output = io.StringIO()
+        call_command("set_bucket_cors", stdout=output)
+        assert "no CORS rule is needed" in output.getvalue()
+        return
+    settings.VIEWPORT_SITE_URL = "https://photos.example.com"
+    client = default_storage.connection.meta.client
+    call_command("set_bucket_cors", stdout=io.StringIO())
+    try:
+        rules = client.get_bucket_cors(Bucket=default_storage.bucket_name)["CORSRules"]
+        assert rules[0]["AllowedOrigins"] == ["https://photos.example.com"]
+        assert rules[0]["AllowedMethods"] == ["PUT"] and rules[0]["ExposeHeaders"] == ["ETag"]
+
+        def preflight(origin):
+            request = urllib.request.Request(
+                f"{default_storage.endpoint_url}/{default_storage.bucket_name}/x/part",
+                method="OPTIONS",
+                headers={"Origin": origin, "Access-Control-Request-Method": "PUT"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    return response.headers.get("Access-Control-Allow-Origin")
+            except urllib.error.HTTPError as error:
+                return error.headers.get("Access-Control-Allow-Origin")
+
+        assert preflight("https://photos.example.com") == "https://photos.example.com"
+        assert preflight("https://elsewhere.example") is None
+    finally:
+        client.delete_bucket_cors(Bucket=default_storage.bucket_name)  # the suite's pages come from any port
+
+
+def test_the_dashboard_shows_storage_used_and_deleting_photos_frees_it_at_once(client, gallery, photo_storage):
+    gallery.owner.storage_quota = 6 * 1000**3
+    gallery.owner.save()
+    photo = store_photo(gallery, jpeg_upload("IMG_0001.jpg"))
+    page = client.get(reverse("galleries:gallery_list")).content.decode()
+    used_text = _size_texts(photo.file_size)[0]
+    assert f"Storage: {used_text} of 6 GB used" in page
+    assert f'max="{6 * 1000**3}"' in page and f'value="{photo.file_size}"' in page
+
+    client.post(reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": [photo.pk]})
+    assert storage_used(gallery.owner) == 0
+    assert "Storage: 0 bytes of 6 GB used" in client.get(reverse("galleries:gallery_list")).content.decode()
