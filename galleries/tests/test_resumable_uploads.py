@@ -21,9 +21,11 @@ from PIL import Image
 
 from galleries.models import Photo, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
-from galleries.tests.factories import GalleryFactory, jpeg_upload
+from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
+from galleries.tests.test_upload_formats import FORMATS, assert_stored
 from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
 from testing.http import ResumableUploader
+from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
 
 MiB = 1024 * 1024
@@ -258,3 +260,25 @@ def test_the_dashboard_shows_storage_used_and_deleting_photos_frees_it_at_once(c
     client.post(reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": [photo.pk]})
     assert storage_used(gallery.owner) == 0
     assert "Storage: 0 bytes of 6 GB used" in client.get(reverse("galleries:gallery_list")).content.decode()
+
+
+def test_one_broken_file_in_fifty_fails_alone(client, gallery, photo_storage, stored_keys):
+    uploader = ResumableUploader(client, gallery)
+    answers = {}
+    for n in range(50):
+        data = image_bytes(64, 48, color=(n * 5, 80, 40))
+        answers[n] = uploader.upload(f"IMG_{n:04}.jpg", data[: len(data) // 2] if n == 17 else data).json()
+    assert [n for n, answer in answers.items() if answer["status"] != "done"] == [17]
+    assert "damaged" in answers[17]["error"]
+    assert gallery.photos.count() == 49
+    assert len(stored_keys(f"{gallery.pk}/")) == 49 * 3
+
+
+@pytest.mark.parametrize("name, format, bits, alpha, content_type", FORMATS, ids=[row[0] for row in FORMATS])
+def test_every_format_past_the_preview_size_is_stored_byte_for_byte_with_its_renditions(
+    client, gallery, photo_storage, name, format, bits, alpha, content_type
+):
+    original = photo_bytes(format, 3000, 2000, bits=bits, alpha=alpha)
+    answer = ResumableUploader(client, gallery).upload(name, original).json()
+    assert answer["status"] == "done", answer
+    assert_stored(Photo.objects.get(pk=answer["photo_id"]), original, content_type, (3000, 2000))
