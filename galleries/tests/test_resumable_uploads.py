@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from galleries.models import Photo, Upload, UploadStatus
+from galleries.models import Photo, PhotoSet, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
@@ -282,3 +282,13 @@ def test_every_format_past_the_preview_size_is_stored_byte_for_byte_with_its_ren
     answer = ResumableUploader(client, gallery).upload(name, original).json()
     assert answer["status"] == "done", answer
     assert_stored(Photo.objects.get(pk=answer["photo_id"]), original, content_type, (3000, 2000))
+
+
+def test_a_file_dropped_while_a_set_is_open_goes_into_that_set(client, gallery, photo_storage):
+    ceremony = PhotoSet.objects.create(gallery=gallery, name="Ceremony")
+    answer = ResumableUploader(client, gallery).upload("vows.jpg", image_bytes(64, 48), set_id=str(ceremony.pk))
+    assert Photo.objects.get(pk=answer.json()["photo_id"]).photo_set == ceremony
+    other = GalleryFactory(owner=gallery.owner)
+    elsewhere = PhotoSet.objects.create(gallery=other, name="Elsewhere")
+    refused = ResumableUploader(client, gallery).start("rings.jpg", image_bytes(48, 64), set_id=str(elsewhere.pk))
+    assert refused.status_code == 400 and refused.json()["error"] == "That set is not in this gallery."

@@ -70,6 +70,16 @@
     event.preventDefault();
   });
 
+  // A set opened from the sets panel (#set-<id>) is where dropped photos go, until another is
+  // chosen: the "Into set" choice follows it.
+  function followOpenSet() {
+    const chosen = form.querySelector("[data-upload-set-choice]");
+    const open = /^#set-([0-9a-f-]{36})$/.exec(window.location.hash);
+    if (chosen && open && chosen.querySelector('option[value="' + open[1] + '"]')) chosen.value = open[1];
+  }
+  window.addEventListener("hashchange", followOpenSet);
+  followOpenSet();
+
   function addFiles(files, setId) {
     const chosen = form.querySelector("[data-upload-set-choice]");
     if (setId === undefined) setId = chosen ? chosen.value : "";
