@@ -24,6 +24,9 @@ def test_settings(settings, tmp_path):
     }
     settings.SECURE_SSL_REDIRECT = False
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Proof-of-work challenges a test solves in Python in milliseconds; the browser tests time
+    # the real cost.
+    settings.VIEWPORT_CHALLENGE_COST = 10
     # Tasks run inside the test (production queues them for a worker): the worker tests
     # (tests/test_worker.py) run a real one.
     settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["immediate"]}}

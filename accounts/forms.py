@@ -58,13 +58,14 @@ class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
         help_texts = {"display_name": "Shown to your clients on shared galleries."}
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
-    def save_for(self, client):
-        """The new account, for a client at `client` (throttling.client_network). Raises
-        RateLimited, with the reason among the form's errors, past RATE_LIMITS["signup"]."""
+    def save_for(self, client, solved=False):
+        """The new account, for a client at `client` (throttling.client_network), who `solved` a
+        challenge or not. Raises RateLimited or ChallengeRequired, with the reason among the
+        form's errors, past RATE_LIMITS["signup"]."""
         try:
-            throttling.consume("signup", network=client)
-        except throttling.RateLimited as limited:
-            self.add_error(None, str(limited))
+            throttling.consume("signup", network=client, solved=solved)
+        except (throttling.RateLimited, throttling.ChallengeRequired) as refused:
+            self.add_error(None, str(refused))
             raise
         return self.save()
 
@@ -83,6 +84,15 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
 
     class Meta(SignupForm.Meta):
         fields = ["display_name", "email", "current_password", "notify_favourites", "notify_daily_digest"]
+
+    @property
+    def email_changed(self):
+        return self.cleaned_data.get("email", self.initial["email"]) != self.initial["email"]
+
+    def save(self, commit=True):
+        if self.email_changed:
+            self.instance.email_verified_at = None  # a new address is confirmed anew
+        return super().save(commit)
 
     def clean(self):
         cleaned_data = super().clean()
@@ -112,6 +122,7 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
     def save(self, commit=True):
         user = super().save(commit)
         throttling.clear_login_failures(user.email)
+        user.confirm_email(user.email)  # the reset link reached that inbox: the address is theirs
         return user
 
 

@@ -10,12 +10,16 @@ digest to photographers (accounts.tasks.notify_photographer), password resets (a
 - client_mail() is a mail to a client on a photographer's behalf: from their name, Reply-To
   them, with a one-click unsubscribe (RFC 8058): a signed link that stops that photographer's
   mails to that address.
-- send_to_client() sends it: never to an address that unsubscribed, within the photographer's
-  daily recipient limit, once per key (send_once()).
+- send_to_client() sends it: never on behalf of an account whose address is not confirmed,
+  never to an address that unsubscribed, within the photographer's daily recipient limit (or,
+  for an address a visitor typed, within the link's visitor-mail limits), once per key.
+- confirmation_mail() asks a new account (or a changed address) to confirm it: a signed link,
+  valid CONFIRMATION_DAYS, that works once.
 """
 
 import email.policy
 import logging
+from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
@@ -33,6 +37,8 @@ from galleries.storage import STORAGE_ERRORS
 logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
+CONFIRMATION_SALT = "accounts.confirm-email"
+CONFIRMATION_DAYS = 3
 
 
 class Mail(EmailMultiAlternatives):
@@ -138,19 +144,33 @@ def client_mail(photographer, address, template, context, inline_images=None):
     )
 
 
-def send_to_client(photographer, key, mail, counted=False):
-    """Send a client_mail() of `photographer`'s once per `key`, unless its address unsubscribed
-    from their mails or it would pass their daily recipient limit (RATE_LIMITS["mail-recipients"];
-    `counted`: the caller counted it already, as sending a link counts all its recipients at
-    once). True if it was sent now."""
+def send_to_client(photographer, key, mail, counted=False, typed_on=None):
+    """Send a client_mail() of `photographer`'s once per `key`, unless their own address is not
+    confirmed (nothing goes out on an unconfirmed account's behalf), the recipient unsubscribed
+    from their mails, or a limit would be passed. True if it was sent now.
+
+    - An address the photographer gave (a link sent, its reminder) counts against their daily
+      recipient limit (RATE_LIMITS["mail-recipients"]); `counted`: the caller counted it already,
+      as sending a link counts all its recipients at once.
+    - An address a visitor typed on the share link `typed_on` (favourites' resume link, the
+      expiry reminder to such a visitor) never does, so that anonymous visitors cannot use the
+      photographer's limit up: it gets at most one mail a day from that link, and the link's
+      visitors (and all the photographer's links' visitors) a limited number in all
+      (RATE_LIMITS["visitor-mail"]). Such mails carry no text a visitor typed.
+    """
     [address] = mail.to
+    if not photographer.is_email_verified:
+        return False
     if is_unsubscribed(photographer, address) or SentMail.objects.filter(key=key).exists():
         return False
-    if not counted:
-        try:
+    try:
+        if typed_on is not None:
+            address = User.objects.normalize_email(address)
+            throttling.consume("visitor-mail", link=typed_on.pk, address=address, photographer=photographer.pk)
+        elif not counted:
             throttling.consume("mail-recipients", photographer=photographer.pk)
-        except throttling.RateLimited:
-            return False
+    except throttling.RateLimited:
+        return False
     return send_once(key, mail)
 
 
@@ -180,3 +200,26 @@ def is_unsubscribed(photographer, address):
     return MailSuppression.objects.filter(
         photographer=photographer, email=User.objects.normalize_email(address)
     ).exists()
+
+
+# Confirming an account's address
+
+
+def confirmation_mail(user):
+    """The mail that asks `user` to confirm their address: a link with a signed token naming the
+    account and the address, valid CONFIRMATION_DAYS."""
+    token = signing.dumps([str(user.pk), user.email], salt=CONFIRMATION_SALT, compress=True)
+    url = settings.VIEWPORT_SITE_URL + reverse("accounts:confirm_email", args=[token])
+    context = {"user": user, "confirm_url": url, "days": CONFIRMATION_DAYS}
+    return compose("accounts/mail/confirm_email", context, user.email)
+
+
+def read_confirmation_token(token):
+    """(user, address) from a confirmation link made in the last CONFIRMATION_DAYS, or None. The
+    address may no longer be the account's (it was changed since): the link then confirms nothing."""
+    try:
+        user_id, address = signing.loads(token, salt=CONFIRMATION_SALT, max_age=timedelta(days=CONFIRMATION_DAYS))
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    return (user, address) if user else None

@@ -1,4 +1,5 @@
 import hashlib
+import ipaddress
 import re
 import unicodedata
 import uuid
@@ -22,11 +23,29 @@ refuse_control_characters = RegexValidator(
 
 
 def validate_mail_address(address):
-    """An address mail can really go to: Django's check, and no control characters (a quoted
-    local part carries them past that check, and then no mail is sent)."""
+    """An address mail can really go to: Django's check, no control characters (a quoted local
+    part carries them past that check, and then no mail is sent), and a domain on the internet."""
     validate_email(address)
     if CONTROL_CHARACTERS.search(address):
         raise ValidationError("This e-mail address holds characters no mail can be sent to.", code="invalid")
+    validate_internet_domain(address)
+
+
+def validate_internet_domain(address):
+    """Mail goes to internet domains only: never `localhost`, an IP address (`a@[127.0.0.1]`) or
+    a name without a dot, which reach the mail server's own machine or its neighbours."""
+    domain = address.rpartition("@")[2].strip().rstrip(".").lower()
+    try:
+        ipaddress.ip_address(domain.strip("[]").removeprefix("ipv6:"))
+        is_address = True
+    except ValueError:
+        is_address = False
+    if is_address or "." not in domain or domain == "localhost" or domain.endswith(".localhost"):
+        raise ValidationError(
+            "Mail goes only to addresses on an internet domain, not to “%(domain)s”.",
+            code="not_internet",
+            params={"domain": domain},
+        )
 
 
 class Font(models.TextChoices):
@@ -100,6 +119,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log in to the admin site.")
+    email_verified_at = models.DateTimeField(
+        "e-mail address confirmed",
+        null=True,
+        blank=True,
+        help_text="When the owner of the address confirmed it; until then nothing is mailed on the account's behalf.",
+    )
     notify_favourites = models.BooleanField("e-mail me when a client submits favourites", default=True, db_default=True)
     notify_daily_digest = models.BooleanField(
         "e-mail me a daily summary of views and downloads",
@@ -195,6 +220,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def instagram_url(self):
         return f"https://www.instagram.com/{self.instagram}/" if self.instagram else ""
+
+    @property
+    def is_email_verified(self):
+        """Whether the account proved it owns its address: mail goes out on its behalf only then
+        (a new account could otherwise mail strangers in anyone's name)."""
+        return self.email_verified_at is not None
+
+    def confirm_email(self, email):
+        """Mark `email` confirmed, if it is still the account's address and not confirmed yet.
+        True if it was confirmed now (a confirmation link works once)."""
+        confirmed = User.objects.filter(pk=self.pk, email=email, email_verified_at__isnull=True).update(
+            email_verified_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["email_verified_at"])
+        return bool(confirmed)
 
     def clean(self):
         super().clean()

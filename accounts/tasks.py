@@ -2,7 +2,7 @@
 
 from django.tasks import task
 
-from accounts.mail import compose, send_once
+from accounts.mail import compose, confirmation_mail, send_once
 from accounts.models import User
 
 # Each kind of notification, the profile switch that turns it off and what the mail calls it
@@ -21,8 +21,19 @@ def notify_photographer(user_id, kind, key, context, sender_name="", reply_to=""
     Returns whether a mail was sent."""
     switch, notice = NOTIFICATIONS[kind]
     user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not getattr(user, switch):
+    # An address nobody confirmed may be someone else's: it gets nothing but its confirmation.
+    if user is None or not user.is_email_verified or not getattr(user, switch):
         return False
     context = {**context, "user": user, "notice": notice}
     mail = compose(f"accounts/mail/{kind}", context, user.email, sender_name=sender_name, reply_to=reply_to)
     return send_once(f"notify:{kind}:{key}", mail)
+
+
+@task
+def send_address_confirmation(user_id):
+    """Mail the account a link to confirm its address (made here, so no token waits in the queue)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or user.is_email_verified:
+        return False
+    confirmation_mail(user).send()
+    return True

@@ -165,11 +165,14 @@ MINUTES_15, HOUR, DAY = timedelta(minutes=15), timedelta(hours=1), timedelta(day
 @dataclass(frozen=True)
 class Limit:
     """At most `count` events for each value of the keys named in `per` ("network", "link
-    network") within a sliding `window`. Either may name the setting that holds it."""
+    network") within a sliding `window`. Either may name the setting that holds it. A
+    `challenge` limit refuses nobody: past it, each event needs a solved proof-of-work challenge
+    (accounts.challenges), which costs a browser a second and a mass guesser that much per guess."""
 
     per: str
     count: int | str
     window: timedelta | str
+    challenge: bool = False
 
     @property
     def size(self):
@@ -209,17 +212,27 @@ RATE_LIMITS = {
     "current-password": Action(
         (Limit("account", 10, MINUTES_15),), "Too many wrong passwords. Please try again {when}."
     ),
-    # Each new account costs an Argon2 hash (100 MiB, all cores for a moment) and a row.
+    # Each new account costs an Argon2 hash (100 MiB, all cores for a moment) and a row. A
+    # network's 4th and 5th account of the hour need a solved challenge: a person signing up is
+    # never asked.
     "signup": Action(
-        (Limit("network", 5, HOUR),), "Too many accounts were created from your network. Please try again {when}."
+        (Limit("network", 5, HOUR), Limit("network", 3, HOUR, challenge=True)),
+        "Too many accounts were created from your network. Please try again {when}.",
     ),
     # Reset mails, refused in silence: the answer is the same whatever happened.
     "password-reset": Action((Limit("network", 10, HOUR), Limit("address", 3, HOUR))),
-    # Wrong passwords of a share link, per client network and, against guessers with many
-    # addresses, from everyone. Only wrong ones count; past the limit even the right one is refused.
+    # Wrong passwords of a share link. Only wrong ones count. Per client network: past the limit
+    # even the right one is refused. Against guessers with many networks, a link that has seen
+    # many wrong passwords asks every try for a solved challenge, and never refuses its clients.
     "link-password": Action(
-        (Limit("link network", 10, MINUTES_15), Limit("link", 100, MINUTES_15)),
+        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
         "Too many wrong passwords. Please wait a few minutes and try again.",
+    ),
+    # Visitors registering on a share link that asks for their address (a row each): a venue's
+    # wifi may carry a whole wedding party.
+    "link-registration": Action(
+        (Limit("link network", 60, HOUR),),
+        "Too many visitors gave their address from your network just now. Please try again {when}.",
     ),
     # Lists of favourites started on a share link (each may e-mail its resume link to an address).
     "favourites-start": Action(
@@ -231,10 +244,18 @@ RATE_LIMITS = {
         (Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),),
         "You have reached today’s limit of {limit} recipients. Nothing was sent; please try again tomorrow.",
     ),
-    # Coming next: wrong download PINs, throttled like link passwords; address confirmation mails.
+    # Mail to addresses that visitors of a share link typed (favourites' resume link, reminders):
+    # never the photographer's recipient limit. One a day per address, a day's most for the link,
+    # and for all of a photographer's links (whose gallery names travel in these mails).
+    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY), Limit("photographer", 500, DAY))),
+    # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
-        (Limit("link network", 10, MINUTES_15),), "Too many wrong PINs. Please wait a few minutes and try again."
+        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
+        "Too many wrong PINs. Please wait a few minutes and try again.",
     ),
+    # A solved challenge (accounts.challenges) is good for one event.
+    "challenge-solution": Action((Limit("solution", 1, DAY),)),
+    # Mails asking to confirm an account's address (signup, a changed address, "send it again").
     "address-confirmation": Action(
         (Limit("account", 3, HOUR), Limit("network", 10, HOUR)),
         "Too many confirmation e-mails were asked for. Please try again {when}.",
@@ -253,6 +274,17 @@ class RateLimited(Exception):
         self.retry_after = retry_after
 
 
+class ChallengeRequired(Exception):
+    """An action past one of its challenge limits, tried without a solved challenge."""
+
+    def __init__(self, action):
+        super().__init__(
+            "Many wrong attempts were made here, so your browser proves it is a person before each try. "
+            "Please try again: with JavaScript on it happens by itself."
+        )
+        self.action = action
+
+
 class Hits(list):
     """The hits one consume() recorded."""
 
@@ -261,10 +293,12 @@ class Hits(list):
         RateLimitHit.objects.filter(pk__in=[hit.pk for hit in self]).delete()
 
 
-def consume(action, count=1, **keys):
+def consume(action, count=1, solved=False, **keys):
     """Count `count` events of `action` (a name in RATE_LIMITS) against each of its limits, by the
     keys they name (`network=…`, `link=…`). Returns the Hits when every limit holds; else takes
-    them all back and raises RateLimited, saying when the action would pass again.
+    them all back and raises RateLimited, saying when the action would pass again, or, when only
+    challenge limits are passed and the event came without a `solved` challenge,
+    ChallengeRequired.
 
     Exact under concurrent requests without a lock: each caller inserts first and counts after,
     and takes its hits back if any limit is passed. Of the callers that keep theirs, the last to
@@ -273,12 +307,34 @@ def consume(action, count=1, **keys):
     insert committed before the count: call it outside transaction.atomic().
     """
     limits = [(limit, limit.key(keys)) for limit in RATE_LIMITS[action].limits]
-    hits = Hits(hit for limit, key in limits for hit in record(action, key, count))
-    passed = [(limit, key) for limit, key in limits if _hits(action, key, limit.span).count() > limit.size]
-    if passed:
+    hits = Hits(hit for limit, key in limits for hit in record(_scope(action, limit), key, count))
+    passed = [
+        (limit, key) for limit, key in limits if _hits(_scope(action, limit), key, limit.span).count() > limit.size
+    ]
+    refused = [(limit, key) for limit, key in passed if not limit.challenge]
+    if refused:
         hits.take_back()
-        raise RateLimited(action, max(retry_after(action, key, limit.size, limit.span) for limit, key in passed))
+        raise RateLimited(action, max(retry_after(action, key, limit.size, limit.span) for limit, key in refused))
+    if passed and not solved:
+        hits.take_back()
+        raise ChallengeRequired(action)
     return hits
+
+
+def needs_challenge(action, **keys):
+    """Whether the next event of `action` for these keys would need a solved challenge: forms
+    show the widget then, so that the browser solves it before the visitor's first try."""
+    return any(
+        _hits(_scope(action, limit), limit.key(keys), limit.span).count() >= limit.size
+        for limit in RATE_LIMITS[action].limits
+        if limit.challenge
+    )
+
+
+def _scope(action, limit):
+    """Where a limit's hits are kept: a challenge limit's apart, so that it may count by the same
+    keys as another limit of the action (signup counts per network for both)."""
+    return f"{action}:challenge" if limit.challenge else action
 
 
 def in_minutes(seconds):

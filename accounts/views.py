@@ -8,15 +8,17 @@ from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
-from accounts import colours, mail
+from accounts import challenges, colours, mail
 from accounts.forms import BrandingForm, LoginForm, PasswordResetForm, ProfileForm, SignupForm
 from accounts.models import User
-from accounts.throttling import RateLimited, client_network
+from accounts.tasks import send_address_confirmation
+from accounts.throttling import ChallengeRequired, RateLimited, client_network, consume, needs_challenge
 from galleries.storage import STORAGE_ERRORS
-from viewport.http import answer, login_required, posted_data, refuse_form, too_many_requests, wants_json
+from viewport.http import answer, login_required, next_url, posted_data, refuse_form, too_many_requests, wants_json
 
 # The brand's stylesheet and logo are served at URLs that change with them (User.brand_version).
 BRAND_CACHE_SECONDS = 365 * 24 * 60 * 60
@@ -44,15 +46,20 @@ def signup(request):
     if request.user.is_authenticated:
         return redirect("galleries:gallery_list")
     form = SignupForm(request.POST or None)
+    client = client_network(request)
     if request.method == "POST" and form.is_valid():
         try:
-            user = form.save_for(client_network(request))
+            user = form.save_for(client, solved=challenges.is_solved(request.POST))
         except RateLimited as limited:
             return too_many_requests(request, limited, "accounts/signup.html", {"form": form})
+        except ChallengeRequired:
+            return render(request, "accounts/signup.html", {"form": form, "challenge": True}, status=400)
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, "Welcome to Viewport! Create your first gallery to get started.")
+        ask_to_confirm(request, user)
         return redirect("galleries:gallery_list")
-    return render(request, "accounts/signup.html", {"form": form})
+    context = {"form": form, "challenge": needs_challenge("signup", network=client)}
+    return render(request, "accounts/signup.html", context)
 
 
 @login_required
@@ -60,8 +67,10 @@ def signup(request):
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        user = form.save()
         messages.success(request, "Your profile has been saved.")
+        if form.email_changed:
+            ask_to_confirm(request, user)
         return redirect("accounts:profile")
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -156,6 +165,76 @@ class RedirectThenSend(HttpResponseRedirect):
                 message.send()
             except Exception:
                 logger.exception("Could not send an e-mail to %s", message.to)
+
+
+def ask_to_confirm(request, user):
+    """Mail `user` a link to confirm their address and say so, within
+    RATE_LIMITS["address-confirmation"]; past it, say when to ask again. True if it was sent."""
+    try:
+        consume("address-confirmation", account=user.pk, network=client_network(request))
+    except RateLimited as limited:
+        messages.warning(request, f"We could not send a confirmation link now. {limited}")
+        return False
+    send_address_confirmation.enqueue(str(user.pk))
+    messages.info(
+        request,
+        f"We sent a link to {user.email}: open it within {mail.CONFIRMATION_DAYS} days to confirm your address. "
+        "Until then Viewport e-mails nobody on your behalf.",
+    )
+    return True
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def confirm_email_resend(request):
+    """Send the confirmation link again (POST; a 429 past RATE_LIMITS["address-confirmation"]),
+    or the page that offers to (GET)."""
+    user = request.user
+    back = next_url(request, reverse("galleries:gallery_list"))
+    if request.method == "GET":
+        return render(request, "accounts/confirm_email.html", {"resend": True})
+    if user.is_email_verified:
+        return answer(request, {"email": user.email, "confirmed": True}, back, "Your address is confirmed already.")
+    try:
+        consume("address-confirmation", account=user.pk, network=client_network(request))
+    except RateLimited as limited:
+        return too_many_requests(request, limited, "accounts/confirm_email.html", {"resend": True})
+    send_address_confirmation.enqueue(str(user.pk))
+    sent = f"We sent a new link to {user.email}. It works for {mail.CONFIRMATION_DAYS} days."
+    return answer(request, {"email": user.email, "confirmed": False}, back, sent, status=202)
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, token):
+    """A confirmation link from the mail: valid CONFIRMATION_DAYS, once, for the address it was
+    sent to. Opened in the account's own session it confirms at once; elsewhere (a mail scanner
+    that follows links, another browser) it shows a button, so that only a person confirms."""
+    found = mail.read_confirmation_token(token)
+    user, address = found or (None, None)
+    if user is None or address != user.email or user.is_email_verified:
+        message = (
+            "Your address is confirmed already: this link has been used."
+            if user and address == user.email
+            else f"This confirmation link is not valid: it may be older than {mail.CONFIRMATION_DAYS} days, "
+            "or for an address that is no longer the account’s. Log in to get a new one."
+        )
+        return render(request, "accounts/confirm_email.html", {"message": message, "resend": True}, status=400)
+    if request.method == "POST" or request.user == user:
+        user.confirm_email(address)
+        if request.user == user:
+            messages.success(
+                request, f"Thank you: {address} is confirmed. You can e-mail your galleries to clients now."
+            )
+            return redirect("galleries:gallery_list")
+        return render(request, "accounts/confirm_email.html", {"confirmed": address})
+    return render(request, "accounts/confirm_email.html", {"address": address})
+
+
+@never_cache
+@require_safe
+def challenge(request):
+    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges)."""
+    return JsonResponse(challenges.new_challenge())
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

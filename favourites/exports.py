@@ -9,20 +9,12 @@ separated by spaces. The names are given without their extension, so they find t
 
 import csv
 import io
-import re
 from pathlib import PurePosixPath
+
+from sharing.exports import safe_cell
 
 FILENAME_SEPARATORS = {"lightroom": ",", "captureone": " "}
 CSV_COLUMNS = ["file_name", "comment", "person", "email", "link", "submitted"]
-
-
-def safe_cell(value):
-    """Spreadsheets run a cell that starts with =, +, - or @ as a formula (and a leading tab or
-    carriage return hides one): such cells get a leading apostrophe, which they show as text.
-    So does such a character after a comma, semicolon or tab inside a cell, where a spreadsheet
-    that splits the file on another separator than ours would start a cell."""
-    value = re.sub(r"([,;\t])([=+\-@])", r"\1'\2", str(value))
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 def favourites_csv(favourites):

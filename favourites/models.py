@@ -136,9 +136,11 @@ class FavouriteList(models.Model):
         return set(self.favourites.values_list("photo_id", flat=True))
 
     def add(self, photo, comment=None):
-        """Add `photo` (again: no change) and, if given, set its comment; returns whether the
-        photo was new to the list. Raises FavouritesClosed once the list was sent or is full.
-        The list's row is locked meanwhile, so clients choosing at once never pass the limit."""
+        """Add `photo` (again: no change) and, if given, set its comment. Returns whether it
+        counts in the link's favourites statistic: the first time this list chose the photo
+        (CountedFavourite), whatever was removed since. Raises FavouritesClosed once the list was
+        sent or is full. The list's row is locked meanwhile, so clients choosing at once never
+        pass the limit."""
         with transaction.atomic():
             locked = (
                 FavouriteList.objects.select_for_update(of=("self",))
@@ -160,7 +162,7 @@ class FavouriteList(models.Model):
                 favourite.comment = comment
             favourite.save()
             locked.save(update_fields=["updated_at"])
-        return is_new
+            return is_new and CountedFavourite.objects.get_or_create(favourite_list=locked, photo=photo)[1]
 
     def remove(self, photo):
         with transaction.atomic():
@@ -171,15 +173,16 @@ class FavouriteList(models.Model):
                 locked.save(update_fields=["updated_at"])
 
     def submit(self):
-        """Send the list to the photographer: it is locked until they reopen it. Returns
-        whether it was sent now (False when it had been already)."""
+        """Send the list to the photographer: it is locked until they reopen it. Raises
+        FavouritesClosed when it is empty, or was sent already (also by a request at the same time)."""
         if not self.favourites.exists():
             raise FavouritesClosed("Choose at least one photo before you send your favourites.")
         sent = FavouriteList.objects.filter(pk=self.pk, submitted_at__isnull=True).update(
             submitted_at=timezone.now(), updated_at=timezone.now()
         )
+        if not sent:
+            raise FavouritesClosed(SENT_MESSAGE)
         self.refresh_from_db(fields=["submitted_at", "updated_at"])
-        return bool(sent)
 
     def reopen(self):
         FavouriteList.objects.filter(pk=self.pk).update(submitted_at=None, updated_at=timezone.now())
@@ -209,3 +212,20 @@ class Favourite(models.Model):
 
     def __str__(self):
         return f"{self.photo} ({self.favourite_list.name})"
+
+
+class CountedFavourite(models.Model):
+    """A photo that one list has chosen at some time, which the link's favourites statistic has
+    counted: a photo removed and chosen again counts once per list."""
+
+    favourite_list = models.ForeignKey(FavouriteList, on_delete=models.DB_CASCADE, related_name="+")
+    photo = models.ForeignKey(Photo, on_delete=models.DB_CASCADE, related_name="+")
+
+    class Meta:
+        db_table = "counted_favourites"
+        constraints = [
+            models.UniqueConstraint(fields=["favourite_list", "photo"], name="counted_favourites_one_per_photo")
+        ]
+
+    def __str__(self):
+        return f"{self.photo_id} in {self.favourite_list_id}"

@@ -15,8 +15,9 @@ from favourites.models import FavouriteList, FavouritesSettings
 @task
 def send_resume_link(list_id):
     """Mail the client a personal link back to their favourites, from any device, once. Anyone
-    may type any address here: it is a mail to a client like any other (accounts.mail), which
-    skips those who unsubscribed and counts against the photographer's daily limit."""
+    may type any address here, so it is a mail to an address a visitor typed (accounts.mail):
+    nothing in it was typed by the visitor (no name), it never counts against the photographer's
+    daily limit, and an address gets at most one a day from the link."""
     favourite_list = FavouriteList.objects.select_related("link__gallery__owner").filter(pk=list_id).first()
     if favourite_list is None or not favourite_list.email:
         return False
@@ -33,26 +34,29 @@ def send_resume_link(list_id):
     }
     mail = client_mail(link.gallery.owner, favourite_list.email, "favourites/email/resume_link", context)
     # Past the limit the resume link stays on the visitor's page.
-    return send_to_client(link.gallery.owner, f"resume:{favourite_list.pk}", mail)
+    return send_to_client(link.gallery.owner, f"resume:{favourite_list.pk}", mail, typed_on=link)
 
 
 def notify_photographer_of(favourite_list):
     """Queue the photographer's notice that `favourite_list` was sent (once per sending)."""
     gallery = favourite_list.link.gallery
+    address_required = FavouritesSettings.of(favourite_list.link).favourites_require_email or bool(
+        favourite_list.link.require_email
+    )
     context = {
         "name": favourite_list.name,
-        "email": favourite_list.email,
         "gallery": str(gallery),
         "count": favourite_list.favourites.count(),
         "favourites_url": settings.VIEWPORT_SITE_URL
         + reverse("favourites:gallery_favourites", args=[gallery.pk])
         + f"?list={favourite_list.pk}",
     }
+    # From the site, not in the client's name; answering goes to their address only when the
+    # link asked for it (and it is what they typed: nobody confirmed it).
     notify_photographer.enqueue(
         str(gallery.owner_id),
         "favourites",
         f"{favourite_list.pk}:{favourite_list.submitted_at.isoformat()}",
-        context,
-        sender_name=favourite_list.name,
-        reply_to=favourite_list.email,
+        {**context, "email": favourite_list.email if address_required else ""},
+        reply_to=favourite_list.email if address_required else "",
     )

@@ -8,9 +8,14 @@ about links is written once and no route can skip it. In order:
 - paused: 404, with a page that says the gallery is not available right now;
 - password: 401 with the password form, until this browser unlocks this link (a signed cookie
   scoped to the link's path, which a password change invalidates);
-- downloads the photographer turned off: 403.
+- visitor registration (`require_email`): 401 with a form for an e-mail address and a name,
+  until this browser gave them (a signed cookie scoped to the link's path);
+- downloads the photographer turned off: 403;
+- downloads behind a PIN: 401 with the PIN form, until this browser types it (a signed cookie
+  scoped to the link's path, which a PIN change invalidates).
 """
 
+from collections import namedtuple
 from functools import wraps
 
 from django.conf import settings
@@ -18,7 +23,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
 
-from accounts import throttling
+from accounts import challenges, throttling
 from galleries.models import Photo
 from sharing.models import ShareLink
 from viewport.http import refuse, too_many_requests
@@ -26,25 +31,39 @@ from viewport.http import refuse, too_many_requests
 UNLOCK_COOKIE = "viewport_unlock"
 UNLOCK_SALT = "sharing.unlock"
 UNLOCK_SECONDS = 24 * 60 * 60
+REGISTRATION_COOKIE = "viewport_registration"
+REGISTRATION_SALT = "sharing.registration"
+VISITOR_SECONDS = 180 * 24 * 60 * 60
+DOWNLOAD_PIN_COOKIE = "viewport_download_pin"
+DOWNLOAD_PIN_SALT = "sharing.download-pin"
+# The page that asks for each secret of a link (by its action in RATE_LIMITS), and what a wrong
+# one reads.
+FORMS = {
+    "link-password": ("sharing/link_locked.html", "That password is not right. Please try again."),
+    "download-pin": ("sharing/download_pin.html", "That PIN is not right. Please try again."),
+}
 
 
 class LinkClosed(Exception):
     """The link shows nothing to this request now: `status`, `template` and `message` say why;
-    `limited`, a RateLimited, when it is a rate limit's 429."""
+    `limited`, a RateLimited, when it is a rate limit's 429; `challenge`: the form on the page
+    carries a proof-of-work challenge (accounts.challenges)."""
 
-    def __init__(self, status, template, message, link=None, limited=None):
+    def __init__(self, status, template, message, link=None, limited=None, challenge=False):
         super().__init__(message)
         self.status = status
         self.template = template
         self.message = message
         self.link = link
         self.limited = limited
+        self.challenge = challenge
 
 
-def shared_link(request, share_id, *related, unlocked=True):
+def shared_link(request, share_id, *related, unlocked=True, registered=True):
     """The share link, if this request may see it; else LinkClosed (or Http404 when unknown).
 
-    `unlocked=False` skips only the password (for the unlock form itself).
+    `unlocked=False` skips the password and the registration (for the unlock form itself),
+    `registered=False` the registration only (for the registration form).
     """
     links = ShareLink.objects.with_extensions()
     link = get_object_or_404(links.select_related(*related) if related else links, pk=share_id)
@@ -53,7 +72,13 @@ def shared_link(request, share_id, *related, unlocked=True):
     if not link.is_active:
         raise LinkClosed(404, "sharing/link_paused.html", "This gallery is not available right now.", link=link)
     if unlocked and link.has_password and not is_unlocked(request, link):
-        raise LinkClosed(401, "sharing/link_locked.html", "This gallery needs a password.", link=link)
+        challenge = needs_challenge(request, link, "link-password")
+        raise LinkClosed(
+            401, FORMS["link-password"][0], "This gallery needs a password.", link=link, challenge=challenge
+        )
+    if unlocked and registered and link.require_email and not registered_visitor(request, link):
+        message = "Tell us your e-mail address to see this gallery."
+        raise LinkClosed(401, "sharing/register.html", message, link=link)
     return link
 
 
@@ -66,10 +91,63 @@ def shared_photo(request, share_id, photo_id, *related):
     return link, photo
 
 
-def check_download(link, kind):
-    """Refuse a `zip` or `single` download the photographer turned off for this link."""
+def check_download(request, link, kind):
+    """Refuse a `zip` or `single` download the photographer turned off for this link (403), or
+    one this browser has not typed the link's download PIN for (401, with the PIN form)."""
     if not (link.allow_zip if kind == "zip" else link.allow_single):
         raise LinkClosed(403, "sharing/downloads_off.html", "Downloads are turned off for this gallery.", link=link)
+    if needs_download_pin(request, link):
+        challenge = needs_challenge(request, link, "download-pin")
+        message = "Downloads of this gallery need a PIN: type the one the photographer gave you."
+        raise LinkClosed(401, FORMS["download-pin"][0], message, link=link, challenge=challenge)
+
+
+# Visitors who said who they are
+
+# Who a visitor said they are, for the link's statistics: an id and a name to show.
+Visitor = namedtuple("Visitor", ["id", "label"])
+
+
+def registered_visitor(request, link):
+    """The Visitor this browser registered as on `link` (remember_registration()), or None."""
+    value = request.get_signed_cookie(REGISTRATION_COOKIE, default="", salt=REGISTRATION_SALT, max_age=VISITOR_SECONDS)
+    link_id, _, visitor = value.partition("|")
+    if link_id != str(link.pk) or "|" not in visitor:
+        return None  # a cookie copied from another link names nobody here
+    return Visitor(*visitor.split("|", 1))
+
+
+def registration(request, link):
+    """The LinkVisitor this browser registered as on `link`, or None."""
+    visitor = registered_visitor(request, link)
+    return link.visitors.filter(pk=visitor.id).first() if visitor else None
+
+
+def remember_registration(response, link, link_visitor):
+    """Let this browser see a link that asks for an e-mail address, as `link_visitor`."""
+    value = f"{link.pk}|{link_visitor.pk}|{link_visitor.label}"
+    set_link_cookie(response, link, REGISTRATION_COOKIE, value, REGISTRATION_SALT, VISITOR_SECONDS)
+
+
+# Download PINs
+
+
+def needs_download_pin(request, link):
+    """Whether downloads of `link` still need its PIN in this browser."""
+    if not link.has_download_pin:
+        return False
+    token = request.get_signed_cookie(DOWNLOAD_PIN_COOKIE, default="", salt=DOWNLOAD_PIN_SALT, max_age=UNLOCK_SECONDS)
+    return not constant_time_compare(token, link.download_pin_token)
+
+
+def check_download_pin(request, link, data):
+    """Check the PIN of the link's PIN form (`data`, the posted fields): like its password."""
+    check_guess(request, link, "download-pin", link.check_download_pin, data.get("pin", "").strip(), data)
+
+
+def remember_download_pin(response, link):
+    """Let this browser download from `link` for a day, until its PIN changes."""
+    set_link_cookie(response, link, DOWNLOAD_PIN_COOKIE, link.download_pin_token, DOWNLOAD_PIN_SALT, UNLOCK_SECONDS)
 
 
 # Passwords
@@ -80,18 +158,36 @@ def is_unlocked(request, link):
     return constant_time_compare(token, link.unlock_token)
 
 
-def check_password(request, link, password):
-    """Check a password typed on the link's form: wrong is LinkClosed 401. Too many wrong tries
-    (RATE_LIMITS["link-password"], per client network and per link) is LinkClosed 429, even for
-    the right password, so guessing stays slow whatever the guesser learns. Each try is counted
-    before its password is checked, so parallel guesses cannot all slip under the limits."""
+def check_password(request, link, data):
+    """Check the password of the link's form (`data`, the posted fields): wrong is LinkClosed 401.
+    Too many wrong tries from the client's network (RATE_LIMITS["link-password"]) is LinkClosed
+    429, even for the right password, so guessing stays slow whatever the guesser learns. Once
+    the link has seen many wrong tries, each try needs a solved challenge (accounts.challenges):
+    without one it is a 401 that asks for it, and its password is not checked."""
+    check_guess(request, link, "link-password", link.check_password, data.get("password", ""), data)
+
+
+def check_guess(request, link, action, check, guess, data):
+    """Check a secret typed on one of the link's forms (its password, its download PIN) under
+    `action`'s limits. Each try is counted before it is checked, so parallel guesses cannot all
+    slip under the limits; a right one is taken back."""
+    template, wrong = FORMS[action]
     try:
-        attempt = throttling.consume("link-password", link=link.pk, network=throttling.client_network(request))
+        attempt = throttling.consume(
+            action, link=link.pk, network=throttling.client_network(request), solved=challenges.is_solved(data)
+        )
     except throttling.RateLimited as limited:
-        raise LinkClosed(429, "sharing/link_locked.html", str(limited), link=link, limited=limited) from None
-    if not link.check_password(password):
-        raise LinkClosed(401, "sharing/link_locked.html", "That password is not right. Please try again.", link=link)
+        raise LinkClosed(429, template, str(limited), link=link, limited=limited) from None
+    except throttling.ChallengeRequired as required:
+        raise LinkClosed(401, template, str(required), link=link, challenge=True) from None
+    if not check(guess):
+        raise LinkClosed(401, template, wrong, link=link, challenge=needs_challenge(request, link, action))
     attempt.take_back()  # only wrong tries count
+
+
+def needs_challenge(request, link, action):
+    """Whether the link's form for `action` should carry a challenge for the browser to solve."""
+    return throttling.needs_challenge(action, link=link.pk, network=throttling.client_network(request))
 
 
 def remember_unlock(response, link):
@@ -140,7 +236,9 @@ def public_view(view):
 
 
 def closed_response(request, closed):
-    context = {"link": closed.link}
+    # Where a form on the page goes on to once answered (the download that asked for the PIN).
+    go_on = request.POST.get("next", "") if request.method == "POST" else request.get_full_path()
+    context = {"link": closed.link, "challenge": closed.challenge, "next": go_on}
     if closed.limited:
         response = too_many_requests(request, closed.limited, closed.template, context)
     else:

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from accounts import throttling
 from accounts.mail import is_unsubscribed
-from accounts.models import User, validate_mail_address
+from accounts.models import User, refuse_control_characters, validate_mail_address
 from sharing import extensions
-from sharing.models import Invitation, ShareLink
+from sharing.models import Invitation, LinkVisitor, ShareLink
 from sharing.tasks import send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
@@ -66,10 +66,29 @@ class ShareLinkForm(forms.ModelForm):
         help_text="Optional, at least 6 characters. Clients type it once per browser, for 24 hours.",
     )
     password_clear = forms.BooleanField(label="Remove the password", required=False, widget=SwitchInput)
+    download_pin = forms.RegexField(
+        label="Download PIN",
+        regex=r"^[0-9]{4,8}$",
+        required=False,
+        strip=True,
+        error_messages={"invalid": "A PIN is 4 to 8 digits."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]{4,8}"}),
+        help_text="Optional, 4 to 8 digits: clients may look at the photos, and type it to download them.",
+    )
+    download_pin_clear = forms.BooleanField(label="Remove the download PIN", required=False, widget=SwitchInput)
 
     class Meta:
         model = ShareLink
-        fields = ["label", "expires_at", "is_active", "allow_zip", "allow_single", "download_size", "remind_days"]
+        fields = [
+            "label",
+            "expires_at",
+            "is_active",
+            "allow_zip",
+            "allow_single",
+            "download_size",
+            "remind_days",
+            "require_email",
+        ]
         labels = {
             "label": "Label",
             "is_active": "Link is active (untick to pause it)",
@@ -77,18 +96,21 @@ class ShareLinkForm(forms.ModelForm):
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
             "remind_days": "Remind before expiry (days)",
+            "require_email": "Ask visitors for their e-mail address",
         }
         help_texts = {
             "label": "For you, e.g. “Parents” or “Planner”; clients don’t see it.",
             "remind_days": (
                 "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
             ),
+            "require_email": "Before they see anything; you see who viewed and downloaded what.",
         }
         widgets = {
             "label": forms.TextInput(attrs={"placeholder": "e.g. Parents"}),
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "require_email": SwitchInput,
         }
 
     field_order = [
@@ -102,6 +124,9 @@ class ShareLinkForm(forms.ModelForm):
         "allow_zip",
         "allow_single",
         "download_size",
+        "download_pin",
+        "download_pin_clear",
+        "require_email",
     ]
 
     def __init__(self, data=None, *args, partial=False, **kwargs):
@@ -120,6 +145,8 @@ class ShareLinkForm(forms.ModelForm):
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
+        if self.instance.has_download_pin:
+            self.fields["download_pin"].help_text = "Downloads need a PIN. Leave empty to keep it."
 
     def _with_missing_fields_kept(self, data, settings, off_when_missing):
         data = data.copy()
@@ -157,6 +184,8 @@ class ShareLinkForm(forms.ModelForm):
                 self.add_error(name, "Use true or false.")
         if cleaned_data.get("password") and cleaned_data.get("password_clear"):
             self.add_error("password", "Set a new password or remove it, not both.")
+        if cleaned_data.get("download_pin") and cleaned_data.get("download_pin_clear"):
+            self.add_error("download_pin", "Set a new PIN or remove it, not both.")
         return cleaned_data
 
     def save(self, commit=True):
@@ -165,6 +194,10 @@ class ShareLinkForm(forms.ModelForm):
             link.set_password(None)
         elif self.cleaned_data.get("password"):
             link.set_password(self.cleaned_data["password"])
+        if self.cleaned_data.get("download_pin_clear"):
+            link.set_download_pin(None)
+        elif self.cleaned_data.get("download_pin"):
+            link.set_download_pin(self.cleaned_data["download_pin"])
         if commit:
             link.save()
             for extension, fields in self.parts:
@@ -206,10 +239,18 @@ class SendLinkForm(forms.Form):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
         text = "\n".join(self.data.getlist("emails")) if hasattr(self.data, "getlist") else self.cleaned_data["emails"]
         addresses = [part.strip() for part in re.split(r"[,\r\n]+", text) if part.strip()]
-        invalid = [address for address in addresses if not is_email(address)]
+        problems = {address: address_problem(address) for address in addresses}
+        invalid = [address for address, problem in problems.items() if problem == "invalid"]
         if invalid:
             raise forms.ValidationError(
                 "Not e-mail addresses: %(invalid)s. Nothing was sent.", params={"invalid": ", ".join(invalid)}
+            )
+        local = [address for address, problem in problems.items() if problem == "not_internet"]
+        if local:
+            raise forms.ValidationError(
+                "Mail goes only to addresses on an internet domain, not to %(local)s (localhost, an IP address "
+                "or a name without a dot). Nothing was sent.",
+                params={"local": ", ".join(local)},
             )
         unique = list(dict.fromkeys(User.objects.normalize_email(address) for address in addresses))
         if not unique:
@@ -250,9 +291,39 @@ class SendLinkForm(forms.Form):
         return invitations
 
 
-def is_email(address):
+def address_problem(address):
+    """None for an address mail may go to, else why not: "invalid" or "not_internet"."""
     try:
         validate_mail_address(address)
-    except forms.ValidationError:
-        return False
-    return True
+    except forms.ValidationError as error:
+        return "not_internet" if error.code == "not_internet" else "invalid"
+    return None
+
+
+class RegistrationForm(forms.Form):
+    """Who opens a link that asks for an e-mail address: the address (as typed; nobody confirms
+    it) and, if they like, a name."""
+
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        validators=[validate_mail_address],
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    name = forms.CharField(
+        label="Your name",
+        max_length=100,
+        required=False,
+        validators=[refuse_control_characters],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+
+    def save(self, link):
+        """The link's visitor with this address (the same one when they come back on another
+        device), with the name given now if any."""
+        email = User.objects.normalize_email(self.cleaned_data["email"])
+        visitor, _ = LinkVisitor.objects.get_or_create(link=link, email=email)
+        if self.cleaned_data["name"] and self.cleaned_data["name"] != visitor.name:
+            visitor.name = self.cleaned_data["name"]
+            visitor.save(update_fields=["name"])
+        return visitor

@@ -64,6 +64,8 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    download_pin_hash = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
+    require_email = models.BooleanField("ask visitors for their e-mail address", default=False, db_default=False)
     remind_days = models.PositiveSmallIntegerField(
         "expiry reminder",
         default=0,
@@ -110,6 +112,24 @@ class ShareLink(models.Model):
         """What an unlock cookie of this link carries. It changes whenever the password does
         (even to the same password: a new salt), which ends every earlier unlock."""
         return salted_hmac("sharing.unlock", f"{self.pk}:{self.password_hash}", algorithm="sha256").hexdigest()
+
+    @property
+    def has_download_pin(self):
+        return bool(self.download_pin_hash)
+
+    def set_download_pin(self, pin):
+        """Hash like a password; None or empty removes the PIN."""
+        self.download_pin_hash = make_password(pin) if pin else ""
+
+    def check_download_pin(self, pin):
+        return self.has_download_pin and check_password(pin, self.download_pin_hash)
+
+    @property
+    def download_pin_token(self):
+        """What a browser that typed the download PIN keeps: it changes with the PIN."""
+        return salted_hmac(
+            "sharing.download-pin", f"{self.pk}:{self.download_pin_hash}", algorithm="sha256"
+        ).hexdigest()
 
     @property
     def serves_web_size(self):
@@ -188,6 +208,30 @@ class Invitation(models.Model):
 
     def __str__(self):
         return f"{self.link} to {self.email}"
+
+
+class LinkVisitor(models.Model):
+    """Someone who gave their e-mail address (and perhaps a name) to open a link that asks for it
+    (`require_email`): what they did there is in the activity log under their id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="visitors")
+    email = models.EmailField(max_length=254, help_text="As typed, normalised; nobody confirmed it.")
+    name = models.CharField(max_length=100, blank=True, default="", db_default="")
+    first_seen = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "share_link_visitors"
+        ordering = ["-first_seen"]
+        constraints = [models.UniqueConstraint(fields=["link", "email"], name="share_link_visitors_one_per_address")]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def label(self):
+        """How the visitor is shown to the photographer."""
+        return f"{self.name} ({self.email})" if self.name else self.email
 
 
 # Statistics. One row per link and day; the counters on ShareLink are their sums.

@@ -9,20 +9,19 @@ browser on the same day gives the same digest; tomorrow's key is another, so dig
 linked across days, and nothing in the table turns back into an address.
 """
 
-from collections import namedtuple
+from collections import defaultdict
 from datetime import timedelta
 
+from django.db.models import Count, Max
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.throttling import client_address
 from galleries.models import Gallery
 from sharing import extensions
-from sharing.access import set_link_cookie
-from sharing.models import LINK_COUNTERS, LinkDay, ShareLink, VisitorHash
+from sharing.access import Visitor, registered_visitor, set_link_cookie
+from sharing.models import LINK_COUNTERS, LinkActivity, LinkDay, ShareLink, VisitorHash
 
-# Who a visitor said they are (an app may ask them: sharing.extensions): an id and a name to show.
-Visitor = namedtuple("Visitor", ["id", "label"])
 VISITOR_COOKIE = "viewport_visitor"
 VISITOR_SALT = "sharing.visitor"
 VISITOR_MAX_AGE = 180 * 24 * 60 * 60
@@ -71,8 +70,11 @@ def visitor_digest(request, link, day=None):
 
 
 def identified_visitor(request, link):
-    """The Visitor this request comes from, if they said who they are on this link
-    (remember_visitor()); else None."""
+    """The Visitor this request comes from, if they said who they are on this link: registered
+    (a link that asks for an address), or through another app (remember_visitor()); else None."""
+    registered = registered_visitor(request, link)
+    if registered:
+        return registered
     value = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
     link_id, _, visitor = value.partition("|")
     if link_id != str(link.pk) or "|" not in visitor:
@@ -142,6 +144,35 @@ def with_sparklines(links):
 def identified_activity(link, limit=200):
     """The latest views and downloads of visitors who said who they are, newest first."""
     return link.activities.select_related("photo")[:limit]
+
+
+def visitor_columns():
+    """What is counted for each registered visitor: the link's counters, then other apps'."""
+    return [*LINK_COUNTERS, *extensions.day_columns()]
+
+
+def visitors(link):
+    """The link's registered visitors (sharing.models.LinkVisitor), newest first, each with
+    `last_seen`, `counts` ({column: n} of visitor_columns(), from the activity log) and
+    `downloaded` (the names of the photos they downloaded one by one). Three queries."""
+    people = list(link.visitors.all())
+    ids = [str(person.pk) for person in people]
+    events = LinkActivity.objects.filter(link=link, visitor_id__in=ids)
+    counts, last_seen, downloaded = defaultdict(dict), {}, defaultdict(set)
+    for visitor_id, event, number, last in (
+        events.values_list("visitor_id", "event").annotate(number=Count("pk"), last=Max("at")).order_by()
+    ):
+        counts[visitor_id][event] = number
+        last_seen[visitor_id] = max(last, last_seen.get(visitor_id, last))
+    single = events.filter(event="single_downloads", photo__isnull=False)
+    for visitor_id, name in single.values_list("visitor_id", "photo__original_filename").distinct():
+        downloaded[visitor_id].add(name)
+    for person in people:
+        key = str(person.pk)
+        person.counts = {name: counts[key].get(name, 0) for name in visitor_columns()}
+        person.last_seen = last_seen.get(key, person.first_seen)
+        person.downloaded = sorted(downloaded[key])
+    return people
 
 
 def totals(days):

@@ -63,10 +63,14 @@ def send_reminder(link_id, address):
     link = ShareLink.objects.select_related("gallery__owner").filter(pk=link_id).first()
     if link is None or not link.reminder_due():
         return False
-    # Counted against the photographer's daily limit like any mail to clients: one that does not
-    # fit today is tried again by the next hourly run.
+    # Someone the link was sent to counts against the photographer's daily limit like any mail
+    # to clients; a visitor who typed their address (sharing.extensions) against the link's
+    # visitor-mail limits. One that does not fit today is tried again by the next hourly run.
+    typed_by_visitor = not link.invitations.filter(email=address).exists()
     mail = link_mail("sharing/mail/reminder", link, address)
-    return send_to_client(link.gallery.owner, reminder_key(link, address), mail)
+    return send_to_client(
+        link.gallery.owner, reminder_key(link, address), mail, typed_on=link if typed_by_visitor else None
+    )
 
 
 def link_mail(template, link, address, **context):

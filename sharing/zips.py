@@ -76,7 +76,7 @@ def zip_response(name, photos, web_size=False, still_allowed=None):
 def link_zip(request, link, photos, name):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
     of its ZIP downloads (the gallery's, a set's, or photos another app picks)."""
-    access.check_download(link, "zip")
+    access.check_download(request, link, "zip")
     response = zip_response(name, photos, web_size=link.serves_web_size, still_allowed=link.still_allows_zip)
     stats.count(request, link, "zip_downloads")
     return response

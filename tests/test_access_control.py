@@ -32,6 +32,8 @@ PUBLIC = {
     "accounts:password_reset_confirm",
     "accounts:password_reset_complete",
     "unsubscribe",
+    "accounts:challenge",
+    "accounts:confirm_email",
     # A photographer's brand (stylesheet, logo): what clients see on their shared pages anyway.
     "accounts:brand_css",
     "accounts:brand_logo",
@@ -44,6 +46,7 @@ SIGNED_IN = {
     "accounts:branding",
     "accounts:password_change",
     "accounts:password_change_done",
+    "accounts:confirm_email_resend",
 }
 # One photographer's gallery, photo or share link: anyone else gets a 404.
 OWNED = {
@@ -74,6 +77,7 @@ OWNED = {
     "sharing:share_link_detail",
     "sharing:share_link_stats_csv",
     "sharing:share_link_send",
+    "sharing:share_link_visitors_csv",
     "favourites:gallery_favourites",
     "favourites:favourites_csv",
     "favourites:favourites_filenames",
@@ -91,10 +95,12 @@ SHARED = {
     "sharing:public_thumbnail",
     "sharing:public_preview",
     "sharing:photo_download",
+    "sharing:download_pin",
 }
 # A share link's own forms, which only answer POST (the password form, a client's favourites).
 SHARED_FORMS = {
     "sharing:unlock",
+    "sharing:register",
     "favourites:favourite_add",
     "favourites:favourite_remove",
     "favourites:favourite_comment",
@@ -176,9 +182,15 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
         if namespace == STAFF_NAMESPACE:
             expected = response.status_code == 200 if name == "admin:login" else login_redirect(response, admin=True)
         elif name in PUBLIC:
-            # Logging out only answers POST; the made-up unsubscribe token is not valid (404); the
-            # world's photographer has no logo (404); everything else is a page for anyone.
-            answers = {"accounts:logout": 405, "unsubscribe": 404, "accounts:brand_logo": 404}
+            # Logging out only answers POST; the made-up unsubscribe token is not valid (404), nor
+            # the made-up confirmation token (400); the world's photographer has no logo (404);
+            # everything else is a page for anyone.
+            answers = {
+                "accounts:logout": 405,
+                "unsubscribe": 404,
+                "accounts:confirm_email": 400,
+                "accounts:brand_logo": 404,
+            }
             expected = response.status_code == answers.get(name, 200)
         elif name in SHARED:
             expected = response.status_code in (200, 302)
@@ -274,6 +286,7 @@ def shared_urls(link, photo, photo_set=None):
     yield reverse("sharing:zip_download", args=[link.pk])
     yield reverse("sharing:set_zip_download", args=[link.pk, photo_set.pk if photo_set else uuid.uuid4()])
     yield from photo_urls(link, photo)
+    yield reverse("sharing:download_pin", args=[link.pk])
 
 
 def photo_urls(link, photo):

@@ -15,9 +15,10 @@ from testing.http import get
 from testing.services import free_port
 
 ENQUEUE_A_MAIL = """
+from django.utils import timezone
 from accounts.models import User
 from accounts.tasks import notify_photographer
-user = User.objects.create_user("lena@example.com", "correct horse battery staple")
+user = User.objects.create_user("lena@example.com", "correct horse battery staple", email_verified_at=timezone.now())
 notify_photographer.enqueue(str(user.pk), "daily_digest", "run-script", {"day": "2026-11-29", "links": []})
 """
 

@@ -6,6 +6,7 @@ lost or doubled: sessions, unlock cookies, login throttling, counters, mail, per
 import http.client
 import io
 import json
+import re
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +119,13 @@ def test_a_photographer_and_a_client_across_two_servers_lose_and_double_nothing(
     photographer.request("GET", reverse("accounts:signup"))
     signup = {"email": "lena@example.com", "display_name": "Lena Hart", "password1": PASSWORD, "password2": PASSWORD}
     assert photographer.request("POST", reverse("accounts:signup"), form=signup)[0] == 302
+    # The address is confirmed through the link mailed to it: until then nothing goes out in its name.
+    [confirmation] = smtp_mailbox.wait_for(1, timeout=60)
+    text = confirmation.get_body(("plain",)).get_content()
+    assert (
+        photographer.request("GET", re.search(r"https?://\S+?(/accounts/confirm-email/\S+/)", text).group(1))[0] == 302
+    )
+    smtp_mailbox.clear()
     photographer.cookies.pop("sessionid")
     assert photographer.log_in("lena@example.com", PASSWORD, on=0) == 302
     assert proxy.served[-1] == ("POST", reverse("accounts:login"), 0)

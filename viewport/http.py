@@ -10,7 +10,9 @@ Every JSON error is `{"error": "<message>"}`, with `fields` only for a form's er
 """
 
 import json
+import posixpath
 from functools import wraps
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,6 +20,7 @@ from django.contrib.auth.decorators import login_required as redirect_to_login_r
 from django.core.exceptions import BadRequest, TooManyFilesSent
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import csrf, defaults
 
 
@@ -72,6 +75,29 @@ def _as_form_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def next_url(request, default, within="/"):
+    """Where to go back to: the posted (or asked) `next` when it is a page of this site under
+    `within` (a path ending in /), else `default`.
+
+    The path is judged as a browser will read it: backslashes are slashes, and `.`, `..` and
+    their percent-encoded spellings are resolved first (`/s/<id>/../../x` is `/x`, outside the
+    link). What is followed is that normalised path, never the raw text.
+    """
+    text = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(text, {request.get_host()}, require_https=request.is_secure()):
+        return default
+    parts = urlsplit(text.replace("\\", "/"))
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    path = posixpath.normpath(unquote(parts.path))
+    if path.startswith("//"):
+        return default
+    path = path + "/" if parts.path.endswith("/") and path != "/" else path
+    if not (path.rstrip("/") + "/").startswith(within):
+        return default
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 # Answers

@@ -302,6 +302,9 @@ VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", defau
 # E-mail to clients: recipients a photographer may send to per day (invitations and reminders),
 # so that a stolen account cannot be used to spam.
 VIEWPORT_MAIL_RECIPIENTS_PER_DAY = env.int("VIEWPORT_MAIL_RECIPIENTS_PER_DAY", default=200)
+# PBKDF2 iterations per try of a proof-of-work challenge (accounts.challenges); a browser needs
+# about 256 tries (docs/PERFORMANCE.md has the time it takes).
+VIEWPORT_CHALLENGE_COST = env.int("VIEWPORT_CHALLENGE_COST", default=5000)
 # Statistics: days kept of the keyed visitor hashes that count unique visitors (the counts stay).
 VIEWPORT_VISITOR_HASH_DAYS = env.int("VIEWPORT_VISITOR_HASH_DAYS", default=2)
 

@@ -166,17 +166,24 @@ def test_concurrent_requests_get_no_more_than_the_limit(monkeypatch):
 def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_notes_give():
     quarter, hour, day = timedelta(minutes=15), timedelta(hours=1), timedelta(days=1)
     table = {
-        action: [(limit.per, limit.size, limit.span) for limit in rules.limits]
+        action: [
+            (limit.per, limit.size, limit.span) + (("challenge",) if limit.challenge else ()) for limit in rules.limits
+        ]
         for action, rules in throttling.RATE_LIMITS.items()
     }
     assert table == {
         "login": [("account", 5, quarter), ("address", 5, quarter)],
         "current-password": [("account", 10, quarter)],
-        "signup": [("network", 5, hour)],
+        # The 4th and 5th account of a network's hour need a solved challenge.
+        "signup": [("network", 5, hour), ("network", 3, hour, "challenge")],
         "password-reset": [("network", 10, hour), ("address", 3, hour)],
-        "link-password": [("link network", 10, quarter), ("link", 100, quarter)],
+        # Past 20 wrong tries in an hour, each try on the link needs a solved challenge.
+        "link-password": [("link network", 10, quarter), ("link", 20, hour, "challenge")],
+        "link-registration": [("link network", 60, hour)],
         "favourites-start": [("link network", 5, hour), ("link", 60, hour)],
         "mail-recipients": [("photographer", 200, day)],
-        "download-pin": [("link network", 10, quarter)],
+        "visitor-mail": [("link address", 1, day), ("link", 100, day), ("photographer", 500, day)],
+        "download-pin": [("link network", 10, quarter), ("link", 20, hour, "challenge")],
+        "challenge-solution": [("solution", 1, day)],
         "address-confirmation": [("account", 3, hour), ("network", 10, hour)],
     }

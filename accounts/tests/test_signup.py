@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from testing.challenges import solution
 from viewport import settings as project_settings
 
 pytestmark = pytest.mark.django_db
@@ -81,14 +82,12 @@ def test_passwords_are_hashed_with_argon2(client, settings):
     assert user.check_password(PASSWORD)
 
 
-def signup_from(ip, email):
-    """A signup POST from client `ip` through one proxy, in a browser of its own."""
-    return Client().post(
-        reverse("accounts:signup"),
-        {"email": email, "password1": PASSWORD, "password2": PASSWORD},
-        REMOTE_ADDR="10.0.0.2",
-        HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}",
-    )
+def signup_from(ip, email, solve=False):
+    """A signup POST from client `ip` through one proxy, in a browser of its own, with a solved
+    challenge if `solve`."""
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=f"198.51.100.1, {ip}")
+    data = {"email": email, "password1": PASSWORD, "password2": PASSWORD}
+    return client.post(reverse("accounts:signup"), {**data, "altcha": solution(client)} if solve else data)
 
 
 @pytest.mark.parametrize(
@@ -101,12 +100,38 @@ def signup_from(ip, email):
 )
 def test_signups_are_limited_per_client_network(settings, ips, other_ip):
     settings.VIEWPORT_PROXY_COUNT = 1
-    assert [signup_from(ip, f"bot{n}@example.com").status_code for n, ip in enumerate(ips[:5])] == [302] * 5
+    statuses = [signup_from(ip, f"bot{n}@example.com", solve=n >= 3).status_code for n, ip in enumerate(ips[:5])]
+    assert statuses == [302] * 5
 
-    refused = signup_from(ips[5], "bot5@example.com")
+    refused = signup_from(ips[5], "bot5@example.com", solve=True)
 
     assert refused.status_code == 429
     message = "Too many accounts were created from your network. Please try again in 60 minutes."
     assert message in refused.content.decode()
     assert not User.objects.filter(email="bot5@example.com").exists()
     assert signup_from(other_ip, "ana@example.com").status_code == 302
+
+
+def test_a_network_that_made_three_accounts_in_an_hour_is_asked_for_a_challenge(settings):
+    settings.VIEWPORT_PROXY_COUNT = 1
+    ip = "203.0.113.9"
+    page = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=ip).get(reverse("accounts:signup"))
+    assert "altcha-widget" not in page.content.decode()  # a person signing up is never asked
+    for n in range(3):
+        assert signup_from(ip, f"person{n}@example.com").status_code == 302
+
+    page = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=ip).get(reverse("accounts:signup"))
+    assert "<altcha-widget" in page.content.decode()
+    asked = signup_from(ip, "bot@example.com")
+    assert asked.status_code == 400 and "proves it is a person" in asked.content.decode()
+    assert "<altcha-widget" in asked.content.decode()
+    assert not User.objects.filter(email="bot@example.com").exists()
+    # A solution is good once.
+    client = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=ip)
+    data = {"email": "bot@example.com", "password1": PASSWORD, "password2": PASSWORD, "altcha": solution(client)}
+    assert client.post(reverse("accounts:signup"), data).status_code == 302
+    data["email"] = "bot2@example.com"
+    assert (
+        Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=ip).post(reverse("accounts:signup"), data).status_code
+        == 400
+    )

@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 
 from favourites.models import FavouriteList, FavouritesSettings
 from favourites.visitor import visitor_list
+from sharing.access import registered_visitor
 
 register = template.Library()
 
@@ -18,6 +19,7 @@ class VisitorFavourites:
     settings: FavouritesSettings
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
+    registered: object = None  # who the visitor said they are, on a link that asks (sharing.access.Visitor)
 
     def __contains__(self, photo):
         return photo.pk in self.comments
@@ -38,7 +40,8 @@ def visitor_favourites(context, link):
     if getattr(request, "visitor_favourites", None) is None:
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
-        request.visitor_favourites = VisitorFavourites(link, settings, favourite_list, comments)
+        registered = registered_visitor(request, link)
+        request.visitor_favourites = VisitorFavourites(link, settings, favourite_list, comments, registered)
     return request.visitor_favourites
 
 

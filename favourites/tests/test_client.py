@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.mail import unsubscribe
+from accounts.models import RateLimitHit
 from favourites.models import Favourite, FavouriteList, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
 from favourites.visitor import COOKIE
@@ -161,7 +162,7 @@ def test_sending_locks_the_list_with_409_until_the_photographer_reopens_it(visit
     for name in ("favourite_add", "favourite_remove"):
         response = post_json(visitor, url(name, link, photos[1].pk))
         assert response.status_code == 409 and "sent" in response.json()["error"], name
-    assert post_json(visitor, url("favourite_submit", link)).status_code == 200  # again: no second notice
+    assert post_json(visitor, url("favourite_submit", link)).status_code == 409  # again: no second notice
     assert len([m for m in mail.outbox if link.gallery.owner.email in m.to]) == 1
 
     FavouriteList.objects.get().reopen()
@@ -354,7 +355,7 @@ def test_starting_lists_is_limited_per_client_network(client, link, settings):
     assert type(client)().post(url("favourite_list", link), {"name": "Ben"}, **other).status_code == 302
 
 
-def test_the_resume_link_mail_respects_unsubscribes_and_the_photographers_daily_limit(client, link, settings):
+def test_the_resume_link_mail_respects_unsubscribes_and_not_the_photographers_daily_limit(client, link, settings):
     owner = link.gallery.owner
     unsubscribe(owner, "gone@example.com")
     post_json(client, url("favourite_list", link), {"name": "Ana", "email": "gone@example.com"})
@@ -362,8 +363,9 @@ def test_the_resume_link_mail_respects_unsubscribes_and_the_photographers_daily_
     settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 1
     post_json(type(client)(), url("favourite_list", link), {"name": "Ben", "email": "ben@example.com"})
     post_json(type(client)(), url("favourite_list", link), {"name": "Cy", "email": "cy@example.com"})
-    assert [message.to for message in mail.outbox] == [["ben@example.com"]]
+    assert [message.to for message in mail.outbox] == [["ben@example.com"], ["cy@example.com"]]
     assert "List-Unsubscribe" in mail.outbox[0].extra_headers
+    assert not RateLimitHit.objects.filter(scope="mail-recipients").exists()
 
 
 def test_a_visitor_name_from_another_link_is_not_taken(client, link, photos):
@@ -382,3 +384,50 @@ def test_a_json_start_adds_the_photo_it_names(client, link, photos):
 def test_an_address_no_mail_can_go_to_is_refused(client, link):
     response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
     assert response.status_code == 400 and "email" in response.json()["fields"]
+
+
+# Found by the attack of issue 23
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    ["{link}../../x", "{link}%2e%2e/%2E%2E/x", "{link}..\\..\\x", "{link}./../../galleries/"],
+)
+def test_a_next_that_climbs_out_of_the_link_goes_back_to_the_gallery(visitor, link, photos, next_path):
+    response = visitor.post(
+        url("favourite_add", link, photos[0].pk), {"next": next_path.format(link=link.get_absolute_url())}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == link.get_absolute_url() + f"#tile-{photos[0].pk}"
+
+
+def test_a_next_within_the_link_is_followed(visitor, link, photos):
+    target = url("favourite_list", link)
+    response = visitor.post(url("favourite_add", link, photos[0].pk), {"next": target + "?x=1#tile"})
+    assert response["Location"] == target + "?x=1#tile"
+
+
+def test_submitting_a_list_twice_answers_409(visitor, link, photos):
+    post_json(visitor, url("favourite_add", link, photos[0].pk))
+    assert post_json(visitor, url("favourite_submit", link)).status_code == 200
+    again = post_json(visitor, url("favourite_submit", link))
+    assert again.status_code == 409 and "sent" in again.json()["error"]
+
+
+def favourites_counted(link):
+    return sum(day.favourites for day in stats.with_other_counters(list(link.days.all())))
+
+
+def test_the_favourites_statistic_counts_distinct_photos_per_list_whichever_route(visitor, link, photos):
+    post_json(visitor, url("favourite_comment", link, photos[0].pk), {"comment": "this one"})
+    assert favourites_counted(link) == 1
+    for _ in range(2):  # add, remove, add again
+        post_json(visitor, url("favourite_add", link, photos[1].pk))
+        post_json(visitor, url("favourite_remove", link, photos[1].pk))
+    post_json(visitor, url("favourite_add", link, photos[1].pk))
+    post_json(visitor, url("favourite_comment", link, photos[1].pk), {"comment": "and this"})
+    assert favourites_counted(link) == 2
+    other = type(visitor)()
+    post_json(other, url("favourite_list", link), {"name": "Ben"})
+    post_json(other, url("favourite_add", link, photos[1].pk))
+    assert favourites_counted(link) == 3  # the same photo in another person's list counts

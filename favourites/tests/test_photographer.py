@@ -9,11 +9,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from favourites.exports import safe_cell
 from favourites.models import Favourite, FavouriteList
 from favourites.tests.factories import FavouritesLinkFactory
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
+from sharing.exports import safe_cell
 from tests.test_headers import csp_problems
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +220,12 @@ def test_every_csv_cell_is_quoted_so_a_semicolon_spreadsheet_finds_no_formula(cl
         assert line.startswith('"') and line.endswith('"'), line
     for cell in csv.reader(io.StringIO(text), delimiter=";"):
         assert not any(part.startswith("=") for part in cell)
+
+
+# Found by the attack of issue 23
+
+
+def test_a_formula_after_a_line_break_inside_a_cell_is_neutralised():
+    assert safe_cell("=1+1\n=2+2") == "'=1+1\n'=2+2"
+    assert safe_cell("ok\r\n+1") == "ok\r\n'+1"
+    assert safe_cell("a\r@b") == "a\r'@b"

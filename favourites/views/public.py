@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -22,9 +21,9 @@ from favourites.forms import CommentForm, StartListForm
 from favourites.models import FavouriteList, FavouritesClosed, FavouritesSettings
 from favourites.tasks import notify_photographer_of, send_resume_link
 from favourites.visitor import remember_list, visitor_list, visitor_token
-from sharing import stats, zips
+from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
-from viewport.http import answer, posted_data, refuse, refuse_form, too_many_requests, wants_json
+from viewport.http import answer, next_url, posted_data, refuse, refuse_form, too_many_requests, wants_json
 
 
 def link_with_favourites(request, share_id, *related):
@@ -64,12 +63,7 @@ def list_json(favourite_list, token, photos=False):
 
 def back(request, link, anchor=""):
     """The page the form was posted from (within this link), else the gallery."""
-    next_url = request.POST.get("next", "")
-    if next_url.startswith(link.get_absolute_url()) and url_has_allowed_host_and_scheme(
-        next_url, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return next_url
-    return link.get_absolute_url() + anchor
+    return next_url(request, link.get_absolute_url() + anchor, within=link.get_absolute_url())
 
 
 def closed(request, link, error):
@@ -99,7 +93,8 @@ def favourite_list(request, share_id):
 def start_list(request, link):
     """Start the visitor's list. Lists start slowly (RATE_LIMITS["favourites-start"]): each may
     e-mail its resume link to an address."""
-    form = StartListForm(link, posted_data(request))
+    registered = access.registration(request, link)
+    form = StartListForm(link, posted_data(request), registered=registered)
     try:
         started = consume("favourites-start", link=link.pk, network=client_network(request))
     except RateLimited as limited:
@@ -125,7 +120,8 @@ def start_list(request, link):
         status=201,
     )
     remember_list(response, link, form.token)
-    stats.remember_visitor(response, link, visitor_of(favourite_list))
+    if registered is None:  # a registered visitor is known by their address already
+        stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
 
 
@@ -153,10 +149,10 @@ def favourite_add(request, share_id, photo_id):
             raise Http404("Start your favourites first: tell us your name.")
         return redirect(reverse("favourites:favourite_list", args=[link.pk]) + f"?photo={photo.pk}")
     try:
-        is_new = favourite_list.add(photo)
+        counts = favourite_list.add(photo)
     except FavouritesClosed as error:
         return closed(request, link, error)
-    if is_new:
+    if counts:
         stats.count(request, link, "favourites", photo=photo)
     return answer(request, list_json(favourite_list, visitor_token(request)), back(request, link, f"#tile-{photo.pk}"))
 
@@ -186,9 +182,11 @@ def favourite_comment(request, share_id, photo_id):
     if not form.is_valid():
         return refuse_form(request, form, "favourites/closed.html", {"link": link})
     try:
-        favourite_list.add(photo, comment=form.cleaned_data["comment"])
+        counts = favourite_list.add(photo, comment=form.cleaned_data["comment"])
     except FavouritesClosed as error:
         return closed(request, link, error)
+    if counts:
+        stats.count(request, link, "favourites", photo=photo)
     return answer(
         request,
         list_json(favourite_list, visitor_token(request), photos=True),
@@ -203,11 +201,10 @@ def favourite_submit(request, share_id):
     link = link_with_favourites(request, share_id)
     favourite_list = own_list(request, link)
     try:
-        sent_now = favourite_list.submit()
+        favourite_list.submit()
     except FavouritesClosed as error:
         return closed(request, link, error)
-    if sent_now:
-        notify_photographer_of(favourite_list)
+    notify_photographer_of(favourite_list)
     return answer(
         request,
         list_json(favourite_list, visitor_token(request)),

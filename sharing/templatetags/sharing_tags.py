@@ -1,6 +1,6 @@
 from django import template
 
-from sharing import extensions, stats
+from sharing import access, extensions, stats
 from sharing.forms import ShareLinkForm
 
 register = template.Library()
@@ -76,6 +76,13 @@ def sparkline(values, width=90, height=20):
         f"{round(n * step, 1)},{round(height - 1 - value / top * (height - 2), 1)}" for n, value in enumerate(values)
     )
     return {"points": points, "total": sum(values), "days": len(values), "width": width, "height": height}
+
+
+@register.simple_tag(takes_context=True)
+def download_attribute(context, link):
+    """`download` on a download link, except while the link's downloads need a PIN this browser
+    has not typed: following the link then opens the PIN form (a download would save the form)."""
+    return "" if access.needs_download_pin(context["request"], link) else "download"
 
 
 @register.simple_tag

@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.html import escape
 from PIL import Image
 
-from accounts import throttling
 from galleries.models import Gallery
 from galleries.tests.factories import image_bytes
 from galleries.uploads import store_photo
@@ -25,6 +24,7 @@ from sharing.access import UNLOCK_COOKIE
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
 from sharing.tests.helpers import counters, public_urls
+from testing.challenges import solution
 from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
@@ -347,22 +347,31 @@ def test_head_requests_count_nothing(client, shared_gallery, photo):
     assert counters(shared_gallery) == (0, 0, 0)
 
 
-def test_guessers_with_many_addresses_meet_a_limit_per_link(client, locked, settings, monkeypatch):
-    per_link = throttling.Limit("link", 12, timedelta(minutes=15))
-    monkeypatch.setitem(
-        throttling.RATE_LIMITS,
-        "link-password",
-        throttling.Action(
-            (throttling.RATE_LIMITS["link-password"].limits[0], per_link),
-            throttling.RATE_LIMITS["link-password"].message,
-        ),
-    )
+def test_a_link_under_attack_asks_for_a_challenge_and_still_lets_the_right_password_in(client, locked, settings):
     settings.VIEWPORT_PROXY_COUNT = 1
-    for n in range(12):  # a new address for every other guess
+    for n in range(20):  # twenty wrong passwords from ten networks
         headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"198.51.100.{n // 2}"}
-        assert unlock(client, locked, "guess", **headers).status_code == 401
+        assert unlock(type(client)(), locked, "guess", **headers).status_code == 401
     fresh = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "192.0.2.99"}
-    assert unlock(client, locked, **fresh).status_code == 429
+    page = type(client)().get(locked.get_absolute_url(), **fresh)
+    assert page.status_code == 401 and "<altcha-widget" in page.content.decode()
+
+    # Without a solved challenge no try is checked (nor counted), right or wrong.
+    for password in ("guess", PASSWORD):
+        asked = unlock(type(client)(), locked, password, headers={"Accept": "application/json"}, **fresh)
+        assert asked.status_code == 401 and "proves it is a person" in asked.json()["error"]
+    # With one, a wrong password is checked, and the right one gets in: nobody is locked out.
+    visitor = type(client)(**fresh)
+    wrong = visitor.post(
+        reverse("sharing:unlock", args=[locked.pk]), {"password": "guess", "altcha": solution(visitor)}
+    )
+    assert wrong.status_code == 401 and "not right" in wrong.content.decode()
+    data = {"password": PASSWORD, "altcha": solution(visitor)}
+    assert visitor.post(reverse("sharing:unlock", args=[locked.pk]), data).status_code == 302
+    assert visitor.get(locked.get_absolute_url()).status_code == 200
+    # A solution is good for one try.
+    again = type(client)(**fresh).post(reverse("sharing:unlock", args=[locked.pk]), data)
+    assert again.status_code == 401 and "proves it is a person" in again.content.decode()
 
 
 def test_ipv6_guessers_are_counted_by_their_64_network(client, locked, settings):

@@ -67,6 +67,8 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "expires_at": link.expires_at.isoformat(),
         "is_active": True,
         "has_password": True,
+        "has_download_pin": False,
+        "require_email": False,
         "allow_zip": False,
         "allow_single": True,
         "download_size": "web",

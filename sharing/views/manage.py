@@ -8,14 +8,14 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from galleries.models import Gallery
-from sharing import extensions, stats
+from sharing import exports, extensions, stats
 from sharing.forms import SendLinkForm, ShareLinkForm
 from sharing.models import ShareLink
-from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
+from viewport.http import answer, login_required, next_url, posted_data, refuse, refuse_form, sends_json
 
 
 def owned_link(request, link_id):
@@ -33,6 +33,8 @@ def link_json(request, link):
         "expires_at": link.expires_at.isoformat() if link.expires_at else None,
         "is_active": link.is_active,
         "has_password": link.has_password,
+        "has_download_pin": link.has_download_pin,
+        "require_email": link.require_email,
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
@@ -56,10 +58,7 @@ def invalid_form(request, form, link=None):
 
 def back(request, link):
     """The page the form was posted from (the share link list), else the gallery."""
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure()):
-        return next_url
-    return link.gallery
+    return next_url(request, link.gallery)
 
 
 @login_required
@@ -115,6 +114,8 @@ def detail_context(request, link, send_form=None):
         "send_form": send_form or SendLinkForm(link=link),
         "invitations": link.invitations.all()[:100],
         "activity": stats.identified_activity(link),
+        "visitors": stats.visitors(link) if link.require_email or link.visitors.exists() else None,
+        "visitor_columns": [stats.columns()[name] for name in stats.visitor_columns()],
     }
 
 
@@ -135,10 +136,27 @@ def share_link_stats_csv(request, link_id):
 
 
 @login_required
+@require_GET
+def share_link_visitors_csv(request, link_id):
+    """The visitors who gave their address on the link, with what they did, as CSV."""
+    link = owned_link(request, link_id)
+    sheet = exports.visitors_csv(stats.visitors(link), stats.visitor_columns())
+    response = HttpResponse(sheet, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, f"share-link-{link.pk}-visitors.csv")
+    return response
+
+
+@login_required
 @require_POST
 def share_link_send(request, link_id):
     """E-mail the link to the addresses posted as `emails`, with `message`: all or none."""
     link = owned_link(request, link_id)
+    if not request.user.is_email_verified:
+        message = (
+            f"Confirm your e-mail address first: open the link we sent to {request.user.email}. "
+            "Until then Viewport e-mails nobody on your behalf. Nothing was sent."
+        )
+        return refuse(request, 403, message, "sharing/sharelink_detail.html", detail_context(request, link))
     form = SendLinkForm(posted_data(request), link=link)
     if not form.is_valid():
         return refuse_form(request, form, "sharing/sharelink_detail.html", detail_context(request, link, form))

@@ -3,16 +3,21 @@
 Every view gets its link and photos from sharing.access, which decides what the request may see.
 """
 
+from urllib.parse import quote
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.cache import cache_control
+from django.urls import reverse
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import throttling
 from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
-from viewport.http import posted_data
+from sharing.forms import RegistrationForm
+from viewport.http import answer, next_url, posted_data, refuse_form, too_many_requests
 
 # Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
 # link still opens): revoking, pausing or locking a link bites within this.
@@ -46,7 +51,7 @@ def public_gallery(request, share_id):
 @require_POST
 def unlock(request, share_id):
     link = shared_link(request, share_id, "gallery__owner", unlocked=False)
-    access.check_password(request, link, posted_data(request).get("password", ""))
+    access.check_password(request, link, posted_data(request))
     response = redirect(link)
     access.remember_unlock(response, link)
     return response
@@ -92,7 +97,7 @@ def public_preview(request, share_id, photo_id):
 @require_safe
 def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    access.check_download(link, "single")
+    access.check_download(request, link, "single")
     if request.method == "HEAD":
         # A HEAD counts nothing, so it must not hand out the signed URL a GET would.
         return HttpResponse(content_type=photo.content_type)
@@ -118,3 +123,44 @@ def set_zip_download(request, share_id, set_id):
     photo_set = get_object_or_404(link.gallery.sets, pk=set_id)
     photos = link.gallery.ordered_photos().filter(photo_set=photo_set)
     return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}")
+
+
+@public_view
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def download_pin(request, share_id):
+    """The download PIN form (GET; the 401 of a download shows it too), and its answer (POST):
+    the right PIN lets this browser download from the link, then goes on to `next` (a download
+    of this link) or back to the gallery."""
+    link = shared_link(request, share_id, "gallery__owner")
+    here = reverse("sharing:download_pin", args=[link.pk])
+    download = next_url(request, "", within=link.get_absolute_url())
+    if request.method == "POST":
+        access.check_download_pin(request, link, posted_data(request))
+        response = answer(
+            request, {"download_pin": "accepted"}, here + (f"?next={quote(download)}" if download else "")
+        )
+        access.remember_download_pin(response, link)
+        return response
+    context = {"link": link, "download": download, "accepted": not access.needs_download_pin(request, link)}
+    context["challenge"] = not context["accepted"] and access.needs_challenge(request, link, "download-pin")
+    return render(request, "sharing/download_pin.html", context)
+
+
+@public_view
+@require_POST
+def register(request, share_id):
+    """A visitor of a link that asks for an e-mail address gives it (and a name): this browser
+    may see the link from now on, and what they do there is theirs in the link's statistics."""
+    link = shared_link(request, share_id, "gallery__owner", registered=False)
+    form = RegistrationForm(posted_data(request))
+    if not form.is_valid():
+        return refuse_form(request, form, "sharing/register.html", {"link": link}, status=400)
+    try:
+        throttling.consume("link-registration", link=link.pk, network=throttling.client_network(request))
+    except throttling.RateLimited as limited:
+        return too_many_requests(request, limited, "sharing/register.html", {"link": link, "form": form})
+    visitor = form.save(link)
+    response = answer(request, {"email": visitor.email, "name": visitor.name}, link)
+    access.remember_registration(response, link, visitor)
+    return response

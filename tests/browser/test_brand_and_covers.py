@@ -6,6 +6,7 @@ set."""
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -127,6 +128,7 @@ def test_edge_to_edge_spacing_fills_a_wide_screen(new_context, branded_link):
 
 
 def test_the_closed_pages_wear_the_brand_too(new_context, watcher, branded_link):
+    """Expired, paused, password, registration and download PIN pages."""
     watcher.allow(r"status of (410|404|401)")  # the pages' own statuses
     page = new_context().new_page()
     expired = ShareLink.objects.create(gallery=branded_link.gallery, expires_at=timezone.now() - timedelta(days=1))
@@ -134,9 +136,20 @@ def test_the_closed_pages_wear_the_brand_too(new_context, watcher, branded_link)
     locked = ShareLink(gallery=branded_link.gallery)
     locked.set_password("open sesame")
     locked.save()
+    asking = ShareLink.objects.create(gallery=branded_link.gallery, require_email=True)
+    pinned = ShareLink(gallery=branded_link.gallery)
+    pinned.set_download_pin("4711")
+    pinned.save()
+    pages = (
+        ("expired", expired.get_absolute_url(), 410),
+        ("paused", paused.get_absolute_url(), 404),
+        ("locked", locked.get_absolute_url(), 401),
+        ("registration", asking.get_absolute_url(), 401),
+        ("download PIN", reverse("sharing:zip_download", args=[pinned.pk]), 401),
+    )
     violations = {}
-    for name, link, status in (("expired", expired, 410), ("paused", paused, 404), ("locked", locked, 401)):
-        response = page.goto(link.get_absolute_url())
+    for name, url, status in pages:
+        response = page.goto(url)
         assert response.status == status
         logo = page.locator(".brand-bar__logo")
         expect(logo).to_have_attribute("alt", BRAND["brand_name"])

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0005_photographer_brand"),
+        ("accounts", "0006_email_verification"),
     ]
 
     operations = [
