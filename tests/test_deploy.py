@@ -46,10 +46,11 @@ SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY\b|KEY_ID", re.I)
 
 def test_compose_runs_caddy_in_front_of_the_app_and_every_long_running_service_restarts():
     services = compose()["services"]
-    assert set(services) == LONG_RUNNING | {"migrate"}
+    assert set(services) == LONG_RUNNING | {"migrate", "bucket-cors"}
     for name in LONG_RUNNING:
         assert services[name]["restart"] in ("always", "unless-stopped"), name
     assert services["migrate"]["restart"] == "no"  # once per `up`; the others wait for it to succeed
+    assert services["bucket-cors"]["restart"] == "no"  # sets the bucket's CORS rule once per `up`
     for name in ("web", "worker", "scheduler"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     # Only Caddy is reachable from outside, on 80 and 443; the app trusts exactly one proxy.

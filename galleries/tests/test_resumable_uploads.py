@@ -2,12 +2,14 @@
 to the bucket itself (or to our part endpoint), a connection dropped mid-part, a reload that
 resumes, duplicates, wrong hashes, quotas, abandoned uploads and files that are no photos."""
 
+import copy
 import hashlib
 import io
 import os
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -27,6 +29,7 @@ from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, stora
 from testing.http import ResumableUploader
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
+from testing.services import create_bucket
 
 MiB = 1024 * 1024
 
@@ -43,6 +46,13 @@ def big_png():
 @pytest.fixture(autouse=True)
 def small_parts(settings):
     settings.VIEWPORT_UPLOAD_PART_SIZE = 5 * MiB
+
+
+def storage_options(settings):
+    """The photo storage's options, to change for this test only (a copy: the settings fixture
+    puts back the old value, not what was changed inside it)."""
+    settings.STORAGES = copy.deepcopy(settings.STORAGES)
+    return settings.STORAGES["default"]["OPTIONS"]
 
 
 def stored_original(photo):
@@ -98,8 +108,7 @@ def test_a_connection_dropped_mid_part_and_a_reload_resend_only_what_is_missing(
     target = s3_port or live_server.thread.port
     proxy = CuttingProxy(target).start()
     if photo_storage == "s3":  # browsers reach the bucket through the proxy: part URLs are signed for it
-        settings.STORAGES["default"]["OPTIONS"]["public_endpoint_url"] = proxy.url
-        settings.STORAGES = {**settings.STORAGES}
+        storage_options(settings)["public_endpoint_url"] = proxy.url
     uploader = ResumableUploader(client, gallery, base_url=proxy.url)
     try:
         answer = uploader.start("DSC_0002.png", big_png).json()
@@ -222,30 +231,30 @@ def test_set_bucket_cors_lets_the_sites_pages_put_parts_and_no_other_site(photo_
         call_command("set_bucket_cors", stdout=output)
         assert "no CORS rule is needed" in output.getvalue()
         return
+    # A bucket of its own: the suite's pages PUT parts to the shared one from any port.
+    bucket = create_bucket(default_storage.endpoint_url, f"cors-{uuid.uuid4().hex[:12]}")
+    storage_options(settings)["bucket_name"] = bucket
     settings.VIEWPORT_SITE_URL = "https://photos.example.com"
     client = default_storage.connection.meta.client
     call_command("set_bucket_cors", stdout=io.StringIO())
-    try:
-        rules = client.get_bucket_cors(Bucket=default_storage.bucket_name)["CORSRules"]
-        assert rules[0]["AllowedOrigins"] == ["https://photos.example.com"]
-        assert rules[0]["AllowedMethods"] == ["PUT"] and rules[0]["ExposeHeaders"] == ["ETag"]
+    rules = client.get_bucket_cors(Bucket=default_storage.bucket_name)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://photos.example.com"]
+    assert rules[0]["AllowedMethods"] == ["PUT"] and rules[0]["ExposeHeaders"] == ["ETag"]
 
-        def preflight(origin):
-            request = urllib.request.Request(
-                f"{default_storage.endpoint_url}/{default_storage.bucket_name}/x/part",
-                method="OPTIONS",
-                headers={"Origin": origin, "Access-Control-Request-Method": "PUT"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    return response.headers.get("Access-Control-Allow-Origin")
-            except urllib.error.HTTPError as error:
-                return error.headers.get("Access-Control-Allow-Origin")
+    def preflight(origin):
+        request = urllib.request.Request(
+            f"{default_storage.endpoint_url}/{default_storage.bucket_name}/x/part",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "PUT"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.headers.get("Access-Control-Allow-Origin")
+        except urllib.error.HTTPError as error:
+            return error.headers.get("Access-Control-Allow-Origin")
 
-        assert preflight("https://photos.example.com") == "https://photos.example.com"
-        assert preflight("https://elsewhere.example") is None
-    finally:
-        client.delete_bucket_cors(Bucket=default_storage.bucket_name)  # the suite's pages come from any port
+    assert preflight("https://photos.example.com") == "https://photos.example.com"
+    assert preflight("https://elsewhere.example") is None
 
 
 def test_the_dashboard_shows_storage_used_and_deleting_photos_frees_it_at_once(client, gallery, photo_storage):
