@@ -59,7 +59,8 @@ def _cookie(headers, name):
 
 
 def make_gallery(user, count, *, name=None, file_size=10_000_000, prefix="IMG_", width=6000, height=4000, share=True):
-    """A gallery of `count` photo rows (no pixels), inserted in bulk; returns (gallery, share_link)."""
+    """A gallery of `count` photo rows (no pixels), inserted in bulk; returns (gallery, share_link).
+    Their download facts (galleries/copies.py) are made up: set the real ones where it matters."""
     gallery = Gallery.objects.create(owner=user, name=name or f"Bench {count} photos")
     photos = []
     for i in range(count):
@@ -72,6 +73,10 @@ def make_gallery(user, count, *, name=None, file_size=10_000_000, prefix="IMG_",
             file_size=file_size,
             width=width if i % 5 else height,
             height=height if i % 5 else width,
+            crc32=0,
+            private_metadata=[],
+            stripped_crc32=0,
+            preview_crc32=0,
         )
         photo.assign_object_keys()
         photos.append(photo)

@@ -5,6 +5,7 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from galleries import serving
 from galleries.models import Gallery, PendingDeletion, Photo, PhotoSet
 
 
@@ -127,7 +128,7 @@ class PhotoAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         photo = get_object_or_404(Photo, pk=photo_id)
-        return photo.serve_thumbnail(request)
+        return serving.serve_thumbnail(request, photo)
 
     @admin.display(description="Thumbnail")
     def thumbnail(self, photo):

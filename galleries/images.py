@@ -513,6 +513,93 @@ def _jpeg_bytes(image, quality):
     return buffer.getvalue()
 
 
+# Full-size JPEGs, for clients whose computers cannot open a HEIC (or PNG, TIFF, WebP) original.
+
+FULL_SIZE_QUALITY = 92
+# The EXIF a TIFF's first directory shares with its image structure: what describes the photo.
+_TIFF_DESCRIPTIVE_TAGS = (0x010E, 0x010F, 0x0110, 0x0131, 0x0132, 0x013B, 0x8298)
+
+
+def is_jpeg(content_type):
+    return content_type == ACCEPTED_FORMATS["JPEG"][0]
+
+
+def full_size_jpeg(file):
+    """The photo in `file` (HEIC, PNG, TIFF or WebP) as a JPEG of the same pixels, for clients
+    who cannot open the original: full resolution, upright (the orientation applied and reset),
+    quality 92 without chroma subsampling, the colour profile and EXIF/XMP metadata kept. Only
+    CMYK is converted, to sRGB through its profile (CMYK JPEGs open badly in common viewers);
+    transparency is flattened on white; 16-bit samples keep their top 8 bits.
+
+    One at a time per process, like uploads' decodes: a 100 MP HEIC decodes whole. PNG, TIFF and
+    WebP stream through libvips row by row unless they must be turned."""
+    file.seek(0)
+    format = _format_of(file.read(16))
+    file.seek(0)
+    with _decode_slots:
+        if format == "HEIF":
+            return _heif_to_jpeg(file)
+        if format in ("PNG", "TIFF", "WEBP"):
+            return _vips_to_jpeg(file, format)
+    raise ImageRejected(NOT_A_PHOTO)
+
+
+def _heif_to_jpeg(file):
+    with Image.open(_KeptOpen(file), formats=["HEIF"]) as image:
+        exif = _exif(image)  # pillow-heif turns the picture upright and resets the tag to 1
+        transpose = _TRANSPOSE_FOR_ORIENTATION.get(_orientation(exif))
+        upright = image.transpose(transpose) if transpose is not None else image
+        icc_profile, xmp = image.info.get("icc_profile"), image.info.get("xmp")
+        if upright.mode in ("RGBA", "LA"):
+            background = Image.new("RGBA", upright.size, (255, 255, 255, 255))
+            upright = Image.alpha_composite(background, upright.convert("RGBA"))
+        if upright.mode not in ("RGB", "L"):
+            upright = upright.convert("RGB")
+        exif[0x0112] = 1
+        buffer = io.BytesIO()
+        options = {"icc_profile": icc_profile, "exif": exif.tobytes()} | ({"xmp": xmp} if xmp else {})
+        upright.save(buffer, "JPEG", quality=FULL_SIZE_QUALITY, subsampling=0, optimize=False, **options)
+        return buffer.getvalue()
+
+
+def _vips_to_jpeg(file, format):
+    # libvips carries a TIFF's own tags, not as EXIF: what describes the photo is copied.
+    exif = _exif_of_tiff(file) if format == "TIFF" else None
+    source = _vips_source(file)
+    image = _vips_load(source, format)
+    if image.get_typeof("orientation") and image.get("orientation") not in (0, 1):
+        source = _vips_source(file)  # turning needs the whole picture, not a stream of rows
+        image = _vips_load(source, format).copy_memory().autorot()
+    if exif:
+        image = image.copy()
+        image.set_type(pyvips.GValue.blob_type, "exif-data", exif)
+    if image.format not in ("uchar", "ushort"):
+        image = image.colourspace("srgb")
+    if image.format == "ushort":
+        image = image.cast("uchar", shift=True)
+    if image.hasalpha():
+        image = image.flatten(background=0 if image.interpretation == "cmyk" else 255, max_alpha=255)
+    if image.interpretation == "cmyk":
+        image = image.icc_transform("srgb", embedded=True, input_profile="cmyk")
+    data = image.jpegsave_buffer(Q=FULL_SIZE_QUALITY, subsample_mode="off")
+    file.seek(0)
+    return data
+
+
+def _exif_of_tiff(file):
+    """The EXIF block of a TIFF's descriptive tags and its Exif and GPS directories (upright)."""
+    tiff = _tiff_exif(file)
+    exif = Image.Exif()
+    for tag in _TIFF_DESCRIPTIVE_TAGS:
+        if tag in tiff:
+            exif[tag] = tiff[tag]
+    for pointer in (0x8769, 0x8825):
+        directory = tiff.get_ifd(pointer)
+        if directory:
+            exif.get_ifd(pointer).update(directory)
+    return exif.tobytes()
+
+
 # Logos
 
 LOGO_SIZE = (960, 240)  # at most: shown up to 120 px tall and 480 px wide, on 2x screens

@@ -1,4 +1,3 @@
-import hashlib
 import re
 import uuid
 from pathlib import PurePosixPath
@@ -7,11 +6,10 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import models, transaction
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, F, FilteredRelation, Max, Q, Sum
 from django.db.models.functions import Coalesce, Lower, Now
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
 from django.utils.functional import cached_property
 
 from galleries import ordering
@@ -198,28 +196,42 @@ class PhotoQuerySet(models.QuerySet):
         keys = self.query.order_by
         return self.filter(ordering.keyset(photo, keys, "lt")).order_by(*(f"-{key}" for key in keys))
 
-    def stats(self, web_size=False):
-        """{"photo_count": …, "total_size": …} in one query: the originals' bytes, or with
-        `web_size` the previews' (what a web-size download gives)."""
-        return self.aggregate(
-            photo_count=Count("pk"), total_size=Coalesce(Sum("preview_size" if web_size else "file_size"), 0)
-        )
+    def stats(self, kind="original"):
+        """{"photo_count": …, "total_size": …} in one query: the bytes of the originals, of the
+        previews (`web`: what a web-size download gives), or of the full-size JPEGs (`jpeg`:
+        JPEG originals and the copies made of the others, their originals while not made yet)."""
+        photos = self.annotate(jpeg=FilteredRelation("copies", condition=Q(copies__kind="jpeg")))
+        sizes = {"original": F("file_size"), "web": F("preview_size"), "jpeg": Coalesce("jpeg__size", "file_size")}
+        return photos.aggregate(photo_count=Count("pk"), total_size=Coalesce(Sum(sizes[kind]), 0))
 
     def fill_preview_sizes(self):
         """Read the preview size from storage for photos stored before it was recorded."""
         for photo in self.filter(preview_size__isnull=True).only("pk", "preview_object_key"):
             Photo.objects.filter(pk=photo.pk).update(preview_size=default_storage.size(photo.preview_object_key))
 
+    def without_copy(self, kind):
+        """The photos that need a copy of `kind` made (galleries/copies.py) and have none yet:
+        for a full-size JPEG, every photo whose original is not a JPEG."""
+        return self.exclude(content_type="image/jpeg").exclude(copies__kind=kind)
+
     def object_keys(self):
-        """Every storage key these photos own: originals, thumbnails and previews."""
+        """Every storage key these photos own: originals, thumbnails, previews and the copies
+        made from them (PhotoCopy)."""
         keys = []
         for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key"):
-            keys.extend(photo.storage_keys)
+            keys.extend(key for key in (photo.object_key, photo.thumbnail_object_key, photo.preview_object_key) if key)
+        keys.extend(PhotoCopy.objects.filter(photo__in=self.values("pk")).values_list("object_key", flat=True))
         return keys
 
     def referencing(self, keys):
         """The photos that own any of these storage keys."""
-        return self.filter(Q(object_key__in=keys) | Q(thumbnail_object_key__in=keys) | Q(preview_object_key__in=keys))
+        copies = PhotoCopy.objects.filter(object_key__in=keys).values("photo_id")
+        return self.filter(
+            Q(object_key__in=keys)
+            | Q(thumbnail_object_key__in=keys)
+            | Q(preview_object_key__in=keys)
+            | Q(pk__in=copies)
+        )
 
 
 class Photo(models.Model):
@@ -245,6 +257,19 @@ class Photo(models.Model):
         max_length=64, blank=True, default="", db_default="", help_text="SHA-256 of the original, in hex."
     )
     preview_size = models.IntegerField(null=True, blank=True, help_text="Bytes of the preview JPEG.")
+    # What downloads need to know before their first byte (galleries/copies.py): computed once,
+    # at upload, or by the task worker for photos stored before they were recorded.
+    crc32 = models.BigIntegerField("CRC-32", null=True, blank=True, help_text="Of the original.")
+    private_metadata = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Where the original keeps its location, owner and serial numbers: patches that blank them "
+        "(galleries/metadata.py).",
+    )
+    stripped_crc32 = models.BigIntegerField(
+        "CRC-32 without location", null=True, blank=True, help_text="Of the original with those patches applied."
+    )
+    preview_crc32 = models.BigIntegerField("CRC-32 of the preview", null=True, blank=True)
     width = models.IntegerField(null=True, blank=True)
     height = models.IntegerField(null=True, blank=True)
     uploaded_at = models.DateTimeField(default=timezone.now, db_default=Now())
@@ -273,45 +298,22 @@ class Photo(models.Model):
         self.thumbnail_object_key = f"{self.gallery_id}/thumbnails/{self.pk}.jpg"
         self.preview_object_key = f"{self.gallery_id}/previews/{self.pk}.jpg"
 
-    def serve_thumbnail(self, request, max_age=0):
-        return self._serve_rendition(request, self.thumbnail_object_key, max_age)
-
-    def serve_preview(self, request, max_age=0):
-        return self._serve_rendition(request, self.preview_object_key, max_age)
-
-    def _serve_rendition(self, request, key, max_age):
-        """Renditions pass through the app, so every request meets the caller's checks again.
-        Browsers keep them `max_age` seconds, then ask again with If-None-Match and get a 304
-        (no storage read) while they may still see them: cached across page views, yet revoked
-        as soon as that runs out. A rendition never changes under its key, hence the ETag."""
-        etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
-        response = get_conditional_response(request, etag=etag) or default_storage.stream(
-            key, filename=f"{self.pk}.jpg", content_type="image/jpeg"
-        )
-        response["ETag"] = etag
-        response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
-        return response
-
-    def serve_original(self):
-        """The original as a download named as the photographer's file was."""
-        return default_storage.serve(
-            self.object_key, filename=self.original_filename, content_type=self.content_type, as_attachment=True
-        )
-
-    def serve_preview_download(self):
-        """The preview as a download: the web-size copy, named after the original."""
-        return default_storage.serve(
-            self.preview_object_key, filename=self.web_filename, content_type="image/jpeg", as_attachment=True
-        )
-
     @property
     def web_filename(self):
         """`IMG_0001.HEIC` → `IMG_0001.jpg`: the name of the web-size copy."""
         return f"{PurePosixPath(self.original_filename or 'photo').stem}.jpg"
 
+    def copy_key(self, kind):
+        """Where a copy of `kind` made from this photo (PhotoCopy) is stored: `<gallery>/jpeg/<photo>.jpg`."""
+        return f"{self.gallery_id}/{kind}/{self.pk}.jpg"
+
     @property
     def storage_keys(self):
-        return [key for key in (self.object_key, self.thumbnail_object_key, self.preview_object_key) if key]
+        """Every key this photo owns: its original, thumbnail, preview and copies (PhotoCopy)."""
+        keys = [self.object_key, self.thumbnail_object_key, self.preview_object_key]
+        if not self._state.adding:
+            keys += self.copies.values_list("object_key", flat=True)
+        return [key for key in keys if key]
 
     @cached_property
     def thumbnail_size(self):
@@ -331,6 +333,29 @@ class Photo(models.Model):
         """The aspect ratio in steps of 0.05 between 0.25 and 4, for the public grid's `rNN` CSS
         classes that size each tile (the CSP allows no inline styles)."""
         return min(max(round(self.thumbnail_width / self.thumbnail_height * 20), 5), 80)
+
+
+class PhotoCopy(models.Model):
+    """A copy made from a photo's original for delivery, such as a full-size JPEG of a HEIC
+    (galleries/copies.py): made once, kept in storage, deleted with the photo."""
+
+    KINDS = ("jpeg",)
+
+    photo = models.ForeignKey(Photo, on_delete=models.DB_CASCADE, related_name="copies")
+    kind = models.CharField(max_length=20, choices=[(kind, kind) for kind in KINDS])
+    object_key = models.CharField(unique=True)
+    size = models.BigIntegerField()
+    crc32 = models.BigIntegerField("CRC-32")
+    private_metadata = models.JSONField(default=list, blank=True)
+    stripped_crc32 = models.BigIntegerField("CRC-32 without location")
+    created_at = models.DateTimeField(default=timezone.now, db_default=Now())
+
+    class Meta:
+        db_table = "photo_copies"
+        constraints = [models.UniqueConstraint(fields=["photo", "kind"], name="photo_copies_one_per_kind")]
+
+    def __str__(self):
+        return self.object_key
 
 
 class UploadStatus(models.TextChoices):

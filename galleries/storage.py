@@ -1,13 +1,15 @@
-"""Where photo bytes live, and how they reach a browser.
+"""Where photo bytes live.
 
 Two backends with the same few methods beyond Django's Storage API, so that callers just use
 `default_storage` and never ask which one they have:
 
-- `serve(key, filename=, content_type=, as_attachment=, max_age=)`: a response that hands the
-  object to a browser, by the shortest way the backend has;
-- `stream(key, …)`, the same arguments: a response that carries the bytes through the app, for
-  what must stay behind the app's own checks on every request (thumbnails and previews);
-- `iter_chunks(key)`: the object's bytes, chunk by chunk, opened when iteration starts;
+- `download_url(key, filename=, content_type=, as_attachment=)`: an address a browser can fetch
+  the object from without passing through the app (S3: a short-lived signed URL, which serves
+  ranges itself), or None when there is none (local files);
+- `read_small(key)`: a small object's bytes (a thumbnail or preview), failing fast;
+- `iter_chunks(key, start=, stop=, sendable=)`: the object's bytes from `start` to `stop`, chunk
+  by chunk, opened when iteration starts; with `sendable`, local files come as FileRange pieces
+  (unread: a server can send them with os.sendfile) rather than bytes;
 - `list_keys(prefix, modified_before=)`: every key under a prefix (last written before a time);
 - `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
 - `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly;
@@ -17,15 +19,15 @@ Two backends with the same few methods beyond Django's Storage API, so that call
   `join_parts(key, upload_id, parts)` makes them the object; `abort_parts(key, upload_id)`
   deletes them. Each raises one of STORAGE_ERRORS, or NoSuchUpload for an upload that is gone.
 
-Locally, files are streamed by our own views after their permission check. On S3 the bucket
-stays private: downloads are a redirect to a short-lived signed URL, so big files never pass
-through the app server, while thumbnails and previews (small, and many) pass through it.
+A missing object is a FileNotFoundError from either. The HTTP answers built from these are
+galleries/serving.py's. On S3 the bucket stays private.
 """
 
 import hashlib
 import hmac
 import os
 import re
+import select
 import shutil
 import tempfile
 import time
@@ -43,7 +45,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
@@ -73,32 +74,65 @@ PART_URL_LIFETIME = 24 * 3600  # seconds: a part URL handed out works as long as
 UNREACHABLE_PAUSE = 5  # seconds
 
 
-def _name_and_cache(response, filename, as_attachment, max_age):
-    response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
-    response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
+class FileRange:
+    """`length` bytes at `offset` of an open file, not read yet: `bytes(piece)` reads them, and
+    `send(socket)` hands them to the kernel (os.sendfile: no copy through Python). Valid until
+    the iteration that yielded it goes on."""
+
+    def __init__(self, file, offset, length):
+        self.file, self.offset, self.length = file, offset, length
+
+    def __len__(self):
+        return self.length
+
+    def __bytes__(self):
+        return os.pread(self.file.fileno(), self.length, self.offset)
+
+    def send(self, sock, piece_size):
+        """Send it by os.sendfile, each `piece_size` bytes within the socket's timeout, as
+        sendall() bounds a piece: a client that takes a byte now and then is still cut off
+        (socket.sendfile's timeout would only bound each wait)."""
+        timeout, offset, end = sock.gettimeout(), self.offset, self.offset + self.length
+        writable = select.poll()
+        writable.register(sock, select.POLLOUT)
+        while offset < end:
+            piece_end = min(offset + piece_size, end)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while offset < piece_end:
+                try:
+                    sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, piece_end - offset)
+                except BlockingIOError:  # a socket with a timeout does not block
+                    left = deadline - time.monotonic()
+                    if left <= 0 or not writable.poll(left * 1000):
+                        raise TimeoutError("timed out") from None
+                    continue
+                if not sent:
+                    raise OSError(f"{self.file.name}: shorter than recorded")
+                offset += sent
 
 
 class LocalPhotoStorage(FileSystemStorage):
-    """Photos in a folder on this machine: the embedded default."""
+    """Photos in a folder on this machine: the embedded default. Browsers get them through the
+    app's own answers, after its permission checks."""
 
-    def serve(self, key, **kwargs):
-        return self.stream(key, **kwargs)  # no other way to a browser than through the app
+    def download_url(self, key, **kwargs):
+        return None
 
-    def stream(self, key, *, filename, content_type, as_attachment=False, max_age=0):
-        """The file, streamed. The Content-Type comes from the decoded image, never from what
-        the uploader declared, and the answer names the file, so an uploaded file cannot run
-        as a page on our origin."""
-        try:
-            file = self.open(key, "rb")
-        except FileNotFoundError:
-            raise Http404("This photo's file is missing from storage.") from None
-        response = FileResponse(file, content_type=content_type)
-        _name_and_cache(response, filename, as_attachment, max_age)
-        return response
-
-    def iter_chunks(self, key, chunk_size=CHUNK_SIZE):
+    def read_small(self, key):
         with self.open(key, "rb") as file:
-            while chunk := file.read(chunk_size):
+            return file.read()
+
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
+        with self.open(key, "rb") as file:
+            if sendable:  # fewer, larger pieces: FileRange.send keeps the send timeout per 256 KiB
+                stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
+                for offset in range(start, int(stop), CHUNK_SIZE):
+                    yield FileRange(file, offset, int(min(CHUNK_SIZE, stop - offset)))
+                return
+            file.seek(start)
+            left = float("inf") if stop is None else stop - start
+            while left > 0 and (chunk := file.read(int(min(chunk_size, left)))):
+                left -= len(chunk)
                 yield chunk
 
     def list_keys(self, prefix="", modified_before=None):
@@ -247,43 +281,47 @@ class PhotoS3Storage(S3Storage):
 
     _unreachable_until = 0.0  # time.monotonic() before which stream() does not try S3
 
-    def serve(self, key, *, filename, content_type, as_attachment=False, max_age=0):
-        """A redirect to a signed URL that makes S3 answer with our type, name and caching. The
-        URL works for AWS_QUERYSTRING_EXPIRE seconds (60), whatever happens to the link it was
-        handed out through."""
-        url = self.url(
+    def download_url(self, key, *, filename, content_type, as_attachment=True):
+        """A signed URL that makes S3 answer with our type, name and caching. It works for
+        AWS_QUERYSTRING_EXPIRE seconds (60), whatever happens to the link it was handed out
+        through."""
+        return self.url(
             key,
             parameters={
                 "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
                 "ResponseContentType": content_type,
-                "ResponseCacheControl": f"private, max-age={max_age or 3600}",
+                "ResponseCacheControl": "private, max-age=3600",
             },
         )
-        response = HttpResponseRedirect(url)
-        response["Cache-Control"] = "private, no-cache"
-        return response
 
-    def stream(self, key, *, filename, content_type, as_attachment=False, max_age=0):
+    def read_small(self, key):
         """A small object (a thumbnail or preview) read whole through the quick client. Pages
         ask for a hundred of these at once: when S3 fails one, the rest fail at once for a
         few seconds rather than each wait out a timeout and hold a worker thread."""
         if time.monotonic() < self._unreachable_until:
             raise StorageUnavailable("S3 failed moments ago; not asking again yet.")
         try:
-            body = self.quick_client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"].read()
+            return self.quick_client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"].read()
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
-                raise Http404("This photo's file is missing from storage.") from error
+            if _is_missing(error):
+                raise FileNotFoundError(key) from error
             raise
         except STORAGE_ERRORS:
             self._unreachable_until = time.monotonic() + UNREACHABLE_PAUSE
             raise
-        response = HttpResponse(body, content_type=content_type)
-        _name_and_cache(response, filename, as_attachment, max_age)
-        return response
 
-    def iter_chunks(self, key, chunk_size=CHUNK_SIZE):
-        body = self.connection.meta.client.get_object(Bucket=self.bucket_name, Key=self._key(key))["Body"]
+    def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
+        if stop is not None and stop <= start:
+            return
+        request = {"Bucket": self.bucket_name, "Key": self._key(key)}
+        if start or stop is not None:
+            request["Range"] = f"bytes={start}-{'' if stop is None else stop - 1}"
+        try:
+            body = self.connection.meta.client.get_object(**request)["Body"]
+        except ClientError as error:
+            if _is_missing(error):
+                raise FileNotFoundError(key) from error
+            raise
         try:
             yield from body.iter_chunks(chunk_size)
         except BotoCoreError:
@@ -464,6 +502,10 @@ class PhotoS3Storage(S3Storage):
             parts = urlsplit(endpoint)
             return f"{parts.scheme}://{self.bucket_name}.{parts.netloc}"
         return f"{endpoint}/{self.bucket_name}"
+
+
+def _is_missing(error):
+    return error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404")
 
 
 def count_failed_call(event_name, **kwargs):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
+from galleries import copies
 from galleries.models import PendingDeletion, PeriodicTask, Photo, Upload, UploadStatus
 from galleries.storage import STORAGE_ERRORS
 
@@ -67,6 +68,15 @@ def delete_storage_objects(keys):
     PendingDeletion.objects.filter(object_key__in=(keys | live) - failed.keys()).delete()
     PendingDeletion.objects.remember(failed)
     return len(keys) - len(failed)
+
+
+@task
+def prepare_copies(photo_ids, kind):
+    """Make what downloads of these photos as `kind` need and is missing (galleries/copies.py):
+    CRC-32s and private metadata of photos stored before they were recorded, full-size JPEGs.
+    Returns how many are ready."""
+    photos = Photo.objects.filter(pk__in=photo_ids).order_by("uploaded_at")
+    return copies.prepare_all(photos, copies.Delivery(kind))
 
 
 @task

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import PurePosixPath
@@ -27,6 +28,7 @@ from django.db.models import Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from galleries.copies import facts_of
 from galleries.images import ImageRejected, make_renditions
 from galleries.models import PendingDeletion, Photo, Upload, UploadStatus
 from galleries.ordering import stored_capture_time
@@ -107,6 +109,7 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
     """
     check_size(upload)
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
+    facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
     photo = Photo(
         **({"id": stored.photo_id} if stored else {}),
         sha256=stored.sha256 if stored else sha256_of(upload),
@@ -115,6 +118,8 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
         content_type=renditions.content_type,
         file_size=upload.size,
         preview_size=len(renditions.preview),
+        preview_crc32=zlib.crc32(renditions.preview),
+        **facts,
         width=renditions.width,
         height=renditions.height,
         captured_at=stored_capture_time(renditions.captured_at),

@@ -13,8 +13,9 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
+from galleries import copies, serving
 from galleries.forms import (
     CoverForm,
     GalleryForm,
@@ -426,24 +427,24 @@ def set_order(request, gallery_id):
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_thumbnail(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return photo.serve_thumbnail(request, max_age=3600)
+    return serving.serve_thumbnail(request, photo, max_age=3600)
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_preview(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return photo.serve_preview(request, max_age=3600)
+    return serving.serve_preview(request, photo, max_age=3600)
 
 
 @login_required
-@require_GET
+@require_safe
 def photo_download(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
-    return photo.serve_original()
+    return serving.serve_download(request, photo, copies.AS_UPLOADED)
 
 
 @never_cache

@@ -33,7 +33,15 @@ class ShareLinkAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_select_related = ["gallery__owner"]
-    list_filter = [StatusFilter, "allow_zip", "allow_single", "download_size", "created_at", "expires_at"]
+    list_filter = [
+        StatusFilter,
+        "allow_zip",
+        "allow_single",
+        "download_size",
+        "strip_location",
+        "created_at",
+        "expires_at",
+    ]
     search_fields = ["=id", "label", "gallery__name", "gallery__owner__email"]
     raw_id_fields = ["gallery"]
     # The password's hash is not editable and never shown; photographers set passwords themselves.
@@ -46,6 +54,7 @@ class ShareLinkAdmin(admin.ModelAdmin):
         "allow_zip",
         "allow_single",
         "download_size",
+        "strip_location",
         "has_password",
         "views",
         "zip_downloads",

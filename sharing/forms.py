@@ -86,6 +86,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip",
             "allow_single",
             "download_size",
+            "strip_location",
             "remind_days",
             "require_email",
         ]
@@ -95,6 +96,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "strip_location": "Remove location from downloads",
             "remind_days": "Remind before expiry (days)",
             "require_email": "Ask visitors for their e-mail address",
         }
@@ -103,6 +105,11 @@ class ShareLinkForm(forms.ModelForm):
             "remind_days": (
                 "E-mail the people you sent the link to this many days before it expires; 0 for no reminder."
             ),
+            "download_size": (
+                "Full-size JPEG: JPEG photos as they are, HEIC, PNG, TIFF and WebP converted, for computers "
+                "that cannot open them."
+            ),
+            "strip_location": "GPS, the camera owner’s name and serial numbers. Your own downloads keep them.",
             "require_email": "Before they see anything; you see who viewed and downloaded what.",
         }
         widgets = {
@@ -110,6 +117,7 @@ class ShareLinkForm(forms.ModelForm):
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "strip_location": SwitchInput,
             "require_email": SwitchInput,
         }
 
@@ -124,6 +132,7 @@ class ShareLinkForm(forms.ModelForm):
         "allow_zip",
         "allow_single",
         "download_size",
+        "strip_location",
         "download_pin",
         "download_pin_clear",
         "require_email",

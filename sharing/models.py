@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from galleries.copies import Delivery, Kind
 from galleries.models import Gallery, Photo
 from sharing import extensions
 
@@ -45,9 +46,7 @@ class ShareLinkQuerySet(models.QuerySet):
 class ShareLink(models.Model):
     """A public link to one gallery. Its UUID is the link; counters change only through F()."""
 
-    class DownloadSize(models.TextChoices):
-        ORIGINAL = "original", "Originals"
-        WEB = "web", "Web size (2048 px JPEG)"
+    DownloadSize = Kind  # what downloads hand out: galleries/copies.py
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="share_links")
@@ -63,6 +62,13 @@ class ShareLink(models.Model):
     allow_single = models.BooleanField("allow single downloads", default=True, db_default=True)
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
+    )
+    strip_location = models.BooleanField(
+        "remove location from downloads",
+        default=True,
+        db_default=True,
+        help_text="Downloads leave out where the photo was taken (GPS), the camera owner's name and the camera "
+        "and lens serial numbers; everything else stays byte for byte. Your own downloads keep them.",
     )
     download_pin_hash = models.CharField(max_length=255, blank=True, default="", db_default="", editable=False)
     require_email = models.BooleanField("ask visitors for their e-mail address", default=False, db_default=False)
@@ -135,6 +141,11 @@ class ShareLink(models.Model):
     def serves_web_size(self):
         return self.download_size == self.DownloadSize.WEB
 
+    @property
+    def delivery(self):
+        """What this link's downloads hand out (galleries/copies.py)."""
+        return Delivery(self.download_size, strip=self.strip_location)
+
     def still_allows_zip(self):
         """Whether the link still opens, and allows ZIPs, as when a download began: a ZIP in
         progress asks, so that revoking, pausing, expiring or a new password also stop it."""
@@ -192,6 +203,49 @@ class ShareLink(models.Model):
             and self.is_active
             and now < self.expires_at <= now + timedelta(days=self.remind_days)
         )
+
+
+class ZipStreamQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(seen_at__gt=timezone.now() - ZipStream.STALE)
+
+    def start(self, network, limit):
+        """A new stream from `network`, or None when it would have more than `limit` live ones.
+        Recorded first and counted after, so that parallel requests cannot all slip under the
+        limit (they may all be refused instead; they try again later)."""
+        self.filter(seen_at__lte=timezone.now() - ZipStream.STALE).delete()  # a few rows at most
+        stream = self.create(network=network)
+        if self.live().filter(network=network).count() > limit:
+            stream.end()
+            return None
+        return stream
+
+
+class ZipStream(models.Model):
+    """A ZIP download streaming now, and the client network it streams to (sharing.zips limits
+    how many one network holds). Deleted when the stream ends; a row whose server died stops
+    counting once it has not been seen for STALE."""
+
+    STALE = timedelta(minutes=3)
+
+    network = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = ZipStreamQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_zip_streams"
+        indexes = [models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live")]
+
+    def __str__(self):
+        return f"{self.network} since {self.started_at:%H:%M:%S}"
+
+    def touch(self):
+        ZipStream.objects.filter(pk=self.pk).update(seen_at=timezone.now())
+
+    def end(self):
+        ZipStream.objects.filter(pk=self.pk).delete()
 
 
 class Invitation(models.Model):

@@ -1,9 +1,18 @@
-"""A whole gallery as one ZIP, streamed: originals stored as they are, never whole in memory.
+"""Photos as one ZIP download: what the archive holds, and how it is served.
 
-Entries are STORED with sizes known up front (Photo.file_size), so zipstream-ng can tell the
-archive's exact length before the first byte and switches to ZIP64 by itself when needed.
+The archive (sharing/zipwriter.py) is byte-stable and knows its length, its ETag and every
+entry's place before its first byte, so it is served like any file (galleries/serving.py):
+with ranges, so that a dropped download resumes where it stopped and a resumed range reads only
+the photos it covers. It holds the copies the delivery hands out (galleries/copies.py), in the
+gallery's order, named after the photographer's files (made safe and unique), each set's photos
+in a folder named after the set, dated by the capture time (else the upload time).
+
+Every copy must be ready (its CRC-32 known, a full-size JPEG made) before the first byte: when
+some are not, the task worker is asked to make them and the answer is a 503 with Retry-After
+and a page that tries again by itself. No request waits for that work.
 """
 
+import hashlib
 import re
 import socket
 import struct
@@ -12,22 +21,25 @@ from contextlib import suppress
 from functools import wraps
 from pathlib import PurePosixPath
 
-import zipstream
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.http import StreamingHttpResponse
-from django.shortcuts import render
-from django.utils.http import content_disposition_header
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
+from accounts.throttling import client_network
+from galleries import copies, serving
+from galleries.tasks import prepare_copies
 from galleries.uploads import clean_filename
-from sharing import access, stats
+from sharing import access, stats, zipwriter
+from sharing.models import ZipStream
 from viewport import metrics, middleware
+from viewport.http import refuse
 
-# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send, so a slow client that keeps
-# reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
-PIECE_SIZE = 256 * 1024
+PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
 RETRY_AFTER = 30
 RECHECK_SECONDS = 60
+REQUEST_COPIES_AGAIN = 10 * 60  # seconds
 
 
 def archive_name(name, suffix=".zip"):
@@ -53,33 +65,97 @@ def entry_names(filenames):
     return names
 
 
-def zip_response(name, photos, web_size=False, still_allowed=None):
-    """The photos' originals (or web-size copies) as a streamed ZIP download `<name>.zip`.
+def entry_paths(copies_, folders=True):
+    """Each copy's path in the archive: its file name, made safe and unique, inside a folder
+    named after its photo's set (with `folders`; photos of no set stay at the top)."""
+    sets = [copy.photo.photo_set if folders and copy.photo.photo_set_id else None for copy in copies_]
+    named = [photo_set for photo_set in dict.fromkeys(sets) if photo_set is not None]
+    folder_names = entry_names(re.sub(r"[\\/]+", "-", photo_set.name) for photo_set in named)
+    set_names = dict(zip(named, folder_names, strict=True))
+    groups = {}
+    for index, (copy, photo_set) in enumerate(zip(copies_, sets, strict=True)):
+        groups.setdefault(photo_set, []).append((index, copy.filename))
+    paths = [""] * len(copies_)
+    for photo_set, members in groups.items():
+        prefix = f"{set_names[photo_set]}/" if photo_set else ""
+        for (index, _), name in zip(members, entry_names(name for _, name in members), strict=True):
+            paths[index] = prefix + name
+    return paths
 
-    A big archive streams for minutes: `still_allowed()` is asked every RECHECK_SECONDS while it
-    does, and the download is cut short once it says no (the link was revoked, say).
-    """
+
+def archive_of(copies_, folders=True):
+    """The ZIP of these copies (all ready): nothing is read from storage until it is."""
+    entries = [
+        zipwriter.Entry(
+            name=path,
+            size=copy.size,
+            crc32=copy.crc32,
+            modified=copy.photo.captured_at or copy.photo.uploaded_at,
+            read=lambda start, stop, copy=copy: copies.read(copy, start, stop, chunk_size=PIECE_SIZE, sendable=True),
+        )
+        for copy, path in zip(copies_, entry_paths(copies_, folders), strict=True)
+    ]
+    return zipwriter.Archive(entries, zone=timezone.get_default_timezone())
+
+
+def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=True, still_allowed=None):
+    """`photos` (a QuerySet, in order) as the ZIP download `<name>.zip` of the copies `delivery`
+    hands out, with ranges. A big archive streams for minutes: `still_allowed()` is asked every
+    RECHECK_SECONDS while it does, and the download is cut short once it says no (the link was
+    revoked, say)."""
     # Storage that is down should get a clear 503 now, not a download cut short after the headers.
     default_storage.check()
-    if web_size:
-        photos.fill_preview_sizes()
-    archive = gallery_zip(photos, web_size=web_size)
-    chunks = archive if still_allowed is None else cut_when_refused(archive, still_allowed)
-    chunks = metrics.counted_zip(chunks)
-    response = StreamingHttpResponse(chunks, content_type="application/zip")
-    response["Content-Length"] = len(archive)
-    response["Content-Disposition"] = content_disposition_header(True, archive_name(name))
-    response["Cache-Control"] = "private, no-store"
+    photos = photos.select_related("photo_set")
+    ready = copies.copies_of(photos.all(), delivery)
+    missing = [copy.photo.pk for copy in ready if not copy.ready]
+    if missing:
+        request_copies(missing, [copy.photo.pk for copy in ready], delivery)
+        ready = copies.copies_of(photos.all(), delivery)  # made already by a task backend that runs at once
+        missing = [copy.photo.pk for copy in ready if not copy.ready]
+        if missing:
+            return preparing(request, len(missing), len(ready), delivery)
+    archive = archive_of(ready, folders)
+    response = serving.serve_bytes(
+        request,
+        length=len(archive),
+        # Counted here, where a piece sent by os.sendfile (galleries/serving.py) still has its length.
+        read=lambda start, stop: metrics.counted_zip(archive.read(start, stop)),
+        etag=archive.etag,
+        content_type="application/zip",
+        filename=archive_name(name),
+        cache_control="private, no-store",
+    )
+    if response.streaming and still_allowed is not None:
+        response.streaming_content = cut_when_refused(response.streaming_content, still_allowed)
     return response
 
 
-def link_zip(request, link, photos, name):
+def link_zip(request, link, photos, name, folders=True):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
-    of its ZIP downloads (the gallery's, a set's, or photos another app picks)."""
+    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per
+    archive: a resumed range counts nothing."""
     access.check_download(request, link, "zip")
-    response = zip_response(name, photos, web_size=link.serves_web_size, still_allowed=link.still_allows_zip)
-    stats.count(request, link, "zip_downloads")
+    response = zip_response(request, name, photos, link.delivery, folders, still_allowed=link.still_allows_zip)
+    if serving.counts_as_download(request, response):
+        stats.count(request, link, "zip_downloads")
     return response
+
+
+def request_copies(photo_ids, archive_ids, delivery):
+    """Ask the task worker to make these photos' copies ready, once for this archive while it
+    works (clients retry every few seconds; queued tasks survive a worker's restart)."""
+    archive = hashlib.sha256(f"{delivery.kind}:{','.join(sorted(map(str, archive_ids)))}".encode()).hexdigest()
+    if cache.add(f"prepare-copies:{archive}", True, REQUEST_COPIES_AGAIN):
+        prepare_copies.enqueue([str(pk) for pk in photo_ids], delivery.kind)
+
+
+def preparing(request, missing, total, delivery):
+    """A 503 that says the download is being made ready, and when to ask again."""
+    seconds = min(60, max(5, 3 * missing))
+    work = "converted to full-size JPEGs" if delivery.kind == copies.Kind.JPEG else "made ready"
+    message = f"{missing} of {total} photo{pluralize(total)} {pluralize(missing, 'is,are')} being {work}."
+    headers = {"Retry-After": str(seconds), "Cache-Control": "private, no-store"}
+    return refuse(request, 503, message, "sharing/zip_preparing.html", {"seconds": seconds}, headers)
 
 
 class DownloadRefused(Exception):
@@ -96,39 +172,36 @@ def cut_when_refused(chunks, still_allowed):
         yield chunk
 
 
-def gallery_zip(photos, web_size=False):
-    """A sized ZipStream of the photos' originals, or with `web_size` of their previews (named
-    `IMG_0001.jpg` after `IMG_0001.HEIC`); iterate it to get the archive's bytes."""
-    photos = list(photos)
-    archive = zipstream.ZipStream(compress_type=zipstream.ZIP_STORED, sized=True)
-    names = entry_names(
-        photo.web_filename if web_size else photo.original_filename or photo.object_key for photo in photos
-    )
-    for photo, name in zip(photos, names, strict=True):
-        key, size = (photo.preview_object_key, photo.preview_size) if web_size else (photo.object_key, photo.file_size)
-        archive.add(default_storage.iter_chunks(key), name, size=size)
-    return archive
-
-
 # Streams at once: a ZIP holds a gunicorn thread for as long as its client downloads, so only
-# VIEWPORT_ZIP_STREAMS of them may stream in each process and the other threads answer pages.
+# VIEWPORT_ZIP_STREAMS of them may stream in each process, and the other threads answer pages;
+# and one client network holds at most VIEWPORT_ZIP_STREAMS_PER_NETWORK of them across all
+# servers, so a few slow readers cannot hold every slot (a refused client resumes later).
 
 
 class SlotHeld:
-    """An archive's bytes in pieces of at most PIECE_SIZE, holding a stream slot until the
-    response is closed: gunicorn closes it after the last byte, and when the client hung up,
-    stopped reading past the send timeout, or the stream failed."""
+    """An archive's bytes in pieces of at most PIECE_SIZE (they are read so: slicing copies
+    nothing then), holding a stream slot until the response is closed: gunicorn closes it after
+    the last byte, and when the client hung up, stopped reading past the send timeout, or the
+    stream failed."""
 
-    def __init__(self, chunks, release, client=None):
+    def __init__(self, chunks, release, client=None, stream=None):
         self.chunks = chunks
         self.release = release
         self.client = client  # gunicorn's socket, if any
+        self.stream = stream  # this stream's ZipStream row, kept fresh while it streams
         self.finished = False
 
     def __iter__(self):
+        seen = time.monotonic()
         for chunk in self.chunks:
-            for start in range(0, len(chunk), PIECE_SIZE):
-                yield chunk[start : start + PIECE_SIZE]
+            if len(chunk) <= PIECE_SIZE:  # an empty one too: see galleries.serving._handed_on
+                yield chunk
+            else:
+                for start in range(0, len(chunk), PIECE_SIZE):
+                    yield chunk[start : start + PIECE_SIZE]
+            if self.stream and time.monotonic() - seen >= RECHECK_SECONDS:
+                self.stream.touch()
+                seen = time.monotonic()
         self.finished = True
 
     def close(self):
@@ -149,26 +222,49 @@ def abort(client):
 
 
 def stream_slot_required(view):
-    """Run `view` only with a free stream slot, held until its streamed answer is closed;
-    without one the answer is a 503 with Retry-After."""
+    """Run `view` only with a free stream slot of this process and of the client's network,
+    held until its streamed answer is closed; without one the answer is a 503 (this process is
+    busy) or a 429 (this network streams enough already), with Retry-After. A HEAD streams
+    nothing and needs no slot."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if request.method == "HEAD":
+            return view(request, *args, **kwargs)
         slots = middleware.slots("zips", settings.VIEWPORT_ZIP_STREAMS)
         if not slots.acquire(blocking=False):
-            response = render(request, "sharing/zip_busy.html", status=503)
-            response["Retry-After"] = str(RETRY_AFTER)
-            return response
+            return busy(request, 503)
+        stream = ZipStream.objects.start(client_network(request), settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK)
+        if stream is None:
+            slots.release()
+            return busy(request, 429)
+
+        def release():
+            slots.release()
+            stream.end()
+
         try:
             response = view(request, *args, **kwargs)
         except BaseException:
-            slots.release()
+            release()
             raise
         if response.streaming:
             client = request.META.get("gunicorn.socket")
-            response.streaming_content = SlotHeld(response.streaming_content, slots.release, client)
+            response.streaming_content = SlotHeld(response.streaming_content, release, client, stream)
         else:
-            slots.release()
+            release()
         return response
 
     return wrapper
+
+
+def busy(request, status):
+    """A 503 (this server streams all it may) or 429 (this network streams enough already)."""
+    streams = settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK
+    message = (
+        f"You are already downloading {streams} archives — please try again once one has finished."
+        if status == 429
+        else "Many people are downloading right now — please try again in a minute."
+    )
+    headers = {"Retry-After": str(RETRY_AFTER)}
+    return refuse(request, status, message, "sharing/zip_busy.html", {"streams": streams}, headers)

@@ -1,14 +1,16 @@
 """Image files made on the fly, so tests need none on disk: photos, and hostile ones."""
 
 import io
+import os
 import struct
 import zlib
 from functools import cache
+from pathlib import Path
 
 import pillow_heif
 import pyvips
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image
+from PIL import Image, PngImagePlugin, TiffImagePlugin
 
 
 def image_bytes(width=600, height=400, format="JPEG", orientation=None, color=(200, 80, 40), mode="RGB", **save_args):
@@ -161,3 +163,86 @@ def _heif_bytes(picture, bits, alpha, orientation, exif, save_args):
     buffer = io.BytesIO()
     heif.save(buffer, quality=90, enc_params={"preset": "ultrafast"}, exif=exif_block.tobytes(), **save_args)
     return buffer.getvalue()
+
+
+# Photos that say where they were taken and whose camera took them (galleries/metadata.py).
+
+# The real camera photos beside the repository (../shared/testdata), if they are there; tests that
+# need them skip otherwise. VIEWPORT_TEST_PHOTOS points elsewhere (a worktree has another parent).
+REAL_PHOTOS = Path(
+    os.environ.get("VIEWPORT_TEST_PHOTOS", Path(__file__).resolve().parents[2] / "shared" / "testdata" / "orientation")
+)
+# What the private metadata below holds, as bytes that must not appear in a stripped copy.
+PRIVATE_VALUES = (b"Jane Owner", b"SN-4471-0923", b"LN-88213", b"CANON-SERIAL-77", b"51,30.2N", b"0,7.65W")
+GPS_LATITUDE = (51.0, 30.0, 12.5)
+PRIVATE_XMP = (
+    b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    b'xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:aux="http://ns.adobe.com/exif/1.0/aux/" '
+    b'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    b'exif:GPSLatitude="51,30.2N" exif:GPSLongitude="0,7.65W" aux:SerialNumber="SN-4471-0923" xmp:Rating="4">\n'
+    b"<aux:OwnerName>Jane Owner</aux:OwnerName>\n<exif:GPSAltitude>35/1</exif:GPSAltitude>\n"
+    b"<dc:creator><rdf:Seq><rdf:li>Lena Hart Photography</rdf:li></rdf:Seq></dc:creator>\n"
+    b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
+)
+
+
+def private_exif(orientation=1):
+    """An EXIF block as a camera with GPS writes it: make, model, capture time, artist, the
+    position, the owner's name, body and lens serial numbers, and a maker note holding the
+    serial number again."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x013B] = "Canon", "Canon EOS R5", "Lena Hart"
+    exif[0x0112] = orientation
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4], gps[6] = "N", GPS_LATITUDE, "W", (0.0, 7.0, 39.0), 35.0
+    exif_ifd = exif.get_ifd(0x8769)
+    exif_ifd[0x9003] = "2024:06:01 14:03:22"
+    exif_ifd[0xA430], exif_ifd[0xA431], exif_ifd[0xA435] = "Jane Owner", "SN-4471-0923", "LN-88213"
+    exif_ifd[0x927C] = b"\x00\x02" + b"CANON-SERIAL-77\0" * 8
+    return exif.tobytes()
+
+
+def private_photo(format="JPEG", width=96, height=64, **save_args):
+    """A photo in `format` (JPEG, PNG, WEBP, TIFF, HEIF; MPO: a JPEG with a second picture that
+    has EXIF of its own) carrying private_exif() and PRIVATE_XMP where the format allows."""
+    image = image_with_corner(width, height)
+    buffer = io.BytesIO()
+    if format == "HEIF":
+        pillow_heif.from_pillow(image).save(buffer, quality=90, exif=private_exif(), xmp=PRIVATE_XMP, **save_args)
+    elif format == "TIFF":  # the TIFF's own directory is its EXIF: Pillow writes it from a dict
+        exif = Image.Exif()
+        exif.load(private_exif())
+        tags = TiffImagePlugin.ImageFileDirectory_v2()
+        for tag in (0x010F, 0x0110, 0x013B):
+            tags[tag] = exif[tag]
+        tags[0x8769], tags[0x8825], tags[700] = dict(exif.get_ifd(0x8769)), dict(exif.get_ifd(0x8825)), PRIVATE_XMP
+        image.save(buffer, "TIFF", tiffinfo=tags, **save_args)
+    elif format == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", PRIVATE_XMP.decode())
+        image.save(buffer, "PNG", exif=private_exif(), pnginfo=info, **save_args)
+    elif format == "MPO":
+        second = image_with_corner(width // 2, height // 2)
+        second.encoderinfo = {"exif": private_exif()}
+        image.save(buffer, "MPO", save_all=True, append_images=[second], exif=private_exif(), **save_args)
+    else:
+        image.save(buffer, format, exif=private_exif(), xmp=PRIVATE_XMP, **save_args)
+    return buffer.getvalue()
+
+
+def image_with_corner(width, height, color=(30, 90, 200)):
+    image = Image.new("RGB", (width, height), color)
+    image.paste((255, 0, 0), (0, 0, width // 4, height // 4))
+    return image
+
+
+def with_private_exif(jpeg):
+    """A real JPEG's bytes with its EXIF replaced by private_exif() (its orientation kept) and
+    PRIVATE_XMP added; its pixels are left as they are."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        orientation = image.getexif().get(0x0112, 1)
+    exif = private_exif(orientation)
+    xmp = b"http://ns.adobe.com/xap/1.0/\0" + PRIVATE_XMP
+    segments = [b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block for block in (exif, xmp)]
+    return jpeg[:2] + b"".join(segments) + _without_exif_segments(jpeg[2:])

@@ -43,7 +43,12 @@ def app(link, static_root):
     """gunicorn on this test's (committed) database and the session's S3 server."""
     database_url = running_database_url()
     # Every thread may stream a ZIP: the clients here read promptly, and no request may be refused.
-    env = production_env(DATABASE_URL=database_url, VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_ZIP_STREAMS="4")
+    env = production_env(
+        DATABASE_URL=database_url,
+        VIEWPORT_STATIC_ROOT=str(static_root),
+        VIEWPORT_ZIP_STREAMS="4",
+        VIEWPORT_ZIP_STREAMS_PER_NETWORK="8",  # all the clients are on 127.0.0.1
+    )
     server = AppServer(env, workers=2, threads=4).start()
     yield server
     server.stop()

@@ -9,7 +9,7 @@ gives up, which frees the thread and the slot, and the connection is reset at on
 otherwise close it from its main loop, waiting up to 2 s for a client that says nothing).
 """
 
-import os
+import itertools
 import re
 import runpy
 import socket
@@ -23,7 +23,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
-from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
+from galleries.tests.factories import GalleryFactory, jpeg_upload, stored_random_photo
 from galleries.uploads import store_photo
 from sharing import zips
 from sharing.tests.factories import ShareLinkFactory
@@ -37,8 +37,7 @@ ZIP_BYTES = 6 * 1024 * 1024
 def gallery_with_random_photo(size):
     """A shared gallery of one photo of `size` random bytes (the ZIP does not decode it)."""
     gallery = GalleryFactory()
-    photo = PhotoFactory(gallery=gallery, original_filename="big.jpg", file_size=size)
-    default_storage.save(photo.object_key, ContentFile(os.urandom(size)))
+    stored_random_photo(gallery, size)
     return ShareLinkFactory(gallery=gallery)
 
 
@@ -55,6 +54,7 @@ def app(big_link, static_root):
         DATABASE_URL=running_database_url(),
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_SEND_TIMEOUT=str(SEND_TIMEOUT),
+        VIEWPORT_PROXY_COUNT="1",  # clients say which network they are on, as a proxy would
     )
     threads = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]  # production's count
     server = AppServer(env, workers=1, threads=threads).start()
@@ -62,12 +62,20 @@ def app(big_link, static_root):
     server.stop()
 
 
-def stalled_download(app, path):
-    """A client that asks for `path` and never reads a byte, with a small receive buffer."""
+NETWORKS = itertools.count(1)
+
+
+def stalled_download(app, path, network=None):
+    """A client that asks for `path` and never reads a byte, with a small receive buffer, from
+    `network` (an address; by default one of its own)."""
+    if network is None:
+        number = next(NETWORKS)
+        network = f"10.{number // 250}.{number % 250}.1"
     client = socket.socket()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     client.connect(("127.0.0.1", app.port))
-    client.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n".encode())
+    headers = f"Host: 127.0.0.1\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: {network}\r\n"
+    client.sendall(f"GET {path} HTTP/1.1\r\n{headers}\r\n".encode())
     return client
 
 
@@ -172,6 +180,29 @@ def test_clients_that_stop_reading_zips_cannot_starve_the_site(app, big_link):
     assert len(streaming) == slots
     for client in streaming:
         client.close()
+
+
+@pytest.mark.load
+def test_one_network_streams_two_zips_at_once_and_others_still_get_theirs(app, big_link):
+    path = reverse("sharing:zip_download", args=[big_link.pk])
+    ours = []
+    for _ in range(3):  # one after another: requests at the very same moment may all be refused
+        ours.append(stalled_download(app, path, network="192.0.2.7"))
+        status_of(ours[-1])
+    assert [status_of(client) for client in ours] == [200, 200, 429]
+    head, body = read_answer(ours[-1])
+    assert b"\r\nRetry-After: 30\r\n" in head and b"already downloading 2 archives" in body
+    neighbour = stalled_download(app, path, network="198.51.100.9")
+    assert status_of(neighbour) == 200  # another network is not held up
+    for client in [*ours, neighbour]:
+        client.close()
+    # Once its streams are over, the network downloads again (a stream ends when it next sends).
+    deadline = time.monotonic() + 5
+    while (status := status_of(again := stalled_download(app, path, network="192.0.2.7"))) != 200:
+        again.close()
+        assert time.monotonic() < deadline, status
+        time.sleep(0.2)
+    again.close()
 
 
 # The slots through the test client, one per process here. A streamed answer holds its slot until

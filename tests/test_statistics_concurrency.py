@@ -30,7 +30,10 @@ def link():
 @pytest.fixture
 def app(static_root):
     env = production_env(
-        DATABASE_URL=running_database_url(), VIEWPORT_STATIC_ROOT=str(static_root), VIEWPORT_ZIP_STREAMS="8"
+        DATABASE_URL=running_database_url(),
+        VIEWPORT_STATIC_ROOT=str(static_root),
+        VIEWPORT_ZIP_STREAMS="8",
+        VIEWPORT_ZIP_STREAMS_PER_NETWORK=str(PARALLEL),  # all from 127.0.0.1
     )
     server = AppServer(env, workers=2, threads=8).start()
     yield server

@@ -280,6 +280,9 @@ VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
 # ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
 # other half always answer pages.
 VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
+# ZIPs one client network (an IPv4 address, an IPv6 /64) may stream at once, across all servers;
+# one more is a 429. A few slow readers cannot hold every slot, and a refused client resumes later.
+VIEWPORT_ZIP_STREAMS_PER_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_NETWORK", default=2)
 # Photo uploads handled at once per gunicorn worker process (they wait for a decode slot while
 # holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
 VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))

@@ -115,4 +115,4 @@ def favourites_zip(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
     lists = chosen(request, gallery)[0]
     photos = gallery.ordered_photos().filter(favourites__favourite_list__in=lists).distinct()
-    return zips.zip_response(f"{gallery} favourites", photos)
+    return zips.zip_response(request, f"{gallery} favourites", photos)

@@ -1,6 +1,11 @@
+import os
+
 import factory
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from accounts.tests.factories import UserFactory
+from galleries.copies import facts_of
 from galleries.models import Gallery, Photo
 from testing.photos import image_bytes, jpeg_upload  # noqa: F401  (tests take their photos from here)
 
@@ -33,3 +38,15 @@ class PhotoFactory(factory.django.DjangoModelFactory):
             photo.assign_object_keys()
         photo.save(force_insert=True)
         return photo
+
+
+def stored_random_photo(gallery, size, name="big.jpg", **fields):
+    """A photo whose original is `size` random bytes, stored, with the facts an upload records
+    (a ZIP does not decode its photos: big ones are cheap this way)."""
+    data = os.urandom(size)
+    facts = facts_of(ContentFile(data))
+    photo = PhotoFactory.build(gallery=gallery, original_filename=name, file_size=size, **facts, **fields)
+    photo.assign_object_keys()
+    default_storage.save(photo.object_key, ContentFile(data))
+    photo.save(force_insert=True)
+    return photo

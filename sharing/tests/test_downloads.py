@@ -122,12 +122,3 @@ def test_object_chunks_streams_a_stored_object_in_chunks(shared_gallery):
 )
 def test_zip_entry_names_are_safe_and_unique(filenames, expected):
     assert zips.entry_names(filenames) == expected
-
-
-def test_zip_archive_knows_its_length_before_streaming():
-    photos = [
-        type("P", (), {"original_filename": f"p{n}.jpg", "object_key": f"k{n}", "file_size": 5_000_000_000})()
-        for n in range(2)
-    ]
-    archive = zips.gallery_zip(photos)  # nothing is read from storage until iteration
-    assert len(archive) > 10_000_000_000  # over 4 GiB: ZIP64

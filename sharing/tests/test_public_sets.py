@@ -127,12 +127,21 @@ def test_a_sets_zip_holds_its_photos_in_order_and_counts_as_a_zip_download(clien
     assert (wedding.views, wedding.zip_downloads, wedding.single_downloads) == (0, 1, 0)
 
 
-def test_the_whole_gallerys_zip_follows_the_gallerys_order(client, wedding):
+def test_the_whole_gallerys_zip_follows_the_gallerys_order_with_a_folder_per_set(client, wedding):
     names = entries(client.get(reverse("sharing:zip_download", args=[wedding.pk]))).namelist()
-    assert names == ["cover.jpg", "rings.jpg", "vows.jpg", "dance.jpg"]
+    assert names == ["cover.jpg", "Ceremony/rings.jpg", "Ceremony/vows.jpg", "Party/dance.jpg"]
     Gallery.objects.filter(pk=wedding.gallery_id).update(sort=Sort.UPLOADED)
     names = entries(client.get(reverse("sharing:zip_download", args=[wedding.pk]))).namelist()
-    assert names == ["cover.jpg", "vows.jpg", "rings.jpg", "dance.jpg"]
+    assert names == ["cover.jpg", "Ceremony/vows.jpg", "Ceremony/rings.jpg", "Party/dance.jpg"]
+
+
+def test_set_folders_are_safe_unique_names(client, wedding):
+    gallery = wedding.gallery
+    PhotoSet.objects.filter(gallery=gallery, name="Party").update(name="Party / After")
+    [odd] = make_sets(gallery, "Party - After")  # the same folder name once made safe
+    store_photo(gallery, jpeg_upload("dance.jpg", width=60, height=40), odd)
+    names = entries(client.get(reverse("sharing:zip_download", args=[wedding.pk]))).namelist()
+    assert names[-2:] == ["Party - After/dance.jpg", "Party - After (2)/dance.jpg"]
 
 
 def test_a_sets_zip_of_web_size_copies(client, wedding):

@@ -5,7 +5,6 @@ Every view gets its link and photos from sharing.access, which decides what the 
 
 from urllib.parse import quote
 
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
@@ -13,6 +12,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import throttling
+from galleries import serving
 from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
@@ -43,7 +43,7 @@ def public_gallery(request, share_id):
     stats.count(request, link, "views")
     # The minimal cover shows no photo.
     cover = gallery.cover_or_first_photo() if gallery.cover_layout != CoverLayout.MINIMAL else None
-    context.update(gallery.photos.stats(web_size=link.serves_web_size), cover=cover)
+    context.update(gallery.photos.stats(link.download_size), cover=cover)
     return render(request, "sharing/public_gallery.html", context)
 
 
@@ -83,26 +83,26 @@ def public_photo(request, share_id, photo_id):
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_thumbnail(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
-    return photo.serve_preview(request, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+    return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def photo_download(request, share_id, photo_id):
+    """One photo as the link delivers it. A HEAD gets the file's headers but no signed URL: it
+    counts nothing, so it must not hand out what a counted GET would."""
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(request, link, "single")
-    if request.method == "HEAD":
-        # A HEAD counts nothing, so it must not hand out the signed URL a GET would.
-        return HttpResponse(content_type=photo.content_type)
-    response = photo.serve_preview_download() if link.serves_web_size else photo.serve_original()
-    stats.count(request, link, "single_downloads", photo=photo)
+    response = serving.serve_download(request, photo, link.delivery)
+    if serving.counts_as_download(request, response):
+        stats.count(request, link, "single_downloads", photo=photo)
     return response
 
 
@@ -122,7 +122,7 @@ def set_zip_download(request, share_id, set_id):
     link = shared_link(request, share_id, "gallery")
     photo_set = get_object_or_404(link.gallery.sets, pk=set_id)
     photos = link.gallery.ordered_photos().filter(photo_set=photo_set)
-    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}")
+    return zips.link_zip(request, link, photos, f"{link.gallery} - {photo_set}", folders=False)
 
 
 @public_view

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0005_gallery_presentation"),
+        ("galleries", "0006_download_facts_and_copies"),
     ]
 
     operations = [

@@ -1,0 +1,207 @@
+"""Photo files as HTTP answers: the one place that builds them, for every view that serves one.
+
+- Thumbnails and previews pass through the app, so every request meets the caller's checks
+  again. Browsers keep them `max_age` seconds, then revalidate: a matching If-None-Match (or
+  If-Modified-Since) gets a 304, and a HEAD its headers, without reading storage.
+- A single download (a galleries.copies.Copy) is a redirect to a short-lived signed URL where
+  storage has one and the copy is its stored object as it is (S3, which serves ranges itself);
+  otherwise the app serves it, ranges and all (local files, and copies stripped on the way).
+- serve_bytes() serves anything streamed by the app, a copy or a ZIP archive, with HTTP ranges:
+  `Accept-Ranges: bytes`, a strong ETag, `Range: bytes=a-b`, `a-` or `-n` as a 206 with
+  Content-Range, If-Range, 416 for a range outside the content, and HEAD, which answers as a GET
+  would with no body and reads nothing.
+
+Who counts what is the caller's business: counts_as_download() tells an answer that hands out the
+start of a file (a GET answered whole, redirected, or from byte 0) from a resumed one.
+"""
+
+import hashlib
+import itertools
+import re
+import socket
+
+from django.core.files.storage import default_storage
+from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.cache import get_conditional_response
+from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
+
+from galleries import copies
+from galleries.storage import FileRange
+
+MISSING = "This photo's file is missing from storage."
+# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send (a whole sendall()), so a slow
+# client that keeps reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
+PIECE_SIZE = 256 * 1024
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
+
+
+def serve_thumbnail(request, photo, max_age=0):
+    return _serve_rendition(request, photo, photo.thumbnail_object_key, None, max_age)
+
+
+def serve_preview(request, photo, max_age=0):
+    return _serve_rendition(request, photo, photo.preview_object_key, photo.preview_size, max_age)
+
+
+def _serve_rendition(request, photo, key, size, max_age):
+    """A rendition never changes under its key, hence an ETag from the key alone."""
+    etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+    modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
+    response = get_conditional_response(request, etag=etag, last_modified=modified)
+    if response is None and request.method == "HEAD":
+        # No body, and no length where it is not known (streamed: nothing adds a wrong one).
+        response = StreamingHttpResponse([], content_type="image/jpeg")
+        if size is not None:
+            response["Content-Length"] = size
+    elif response is None:
+        try:
+            response = HttpResponse(default_storage.read_small(key), content_type="image/jpeg")
+        except FileNotFoundError:
+            raise Http404(MISSING) from None
+    response["ETag"] = etag
+    response["Last-Modified"] = http_date(modified)
+    response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.jpg")
+    response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
+    return response
+
+
+def serve_download(request, photo, delivery):
+    """A single download of `photo` as `delivery` hands it out (made servable first, if need
+    be: copies.servable_copy), named as it is handed out."""
+    try:
+        copy = copies.servable_copy(photo, delivery)
+    except FileNotFoundError:
+        raise Http404(MISSING) from None
+    if request.method == "GET" and not copy.patches and not _conditional(request):
+        url = default_storage.download_url(
+            copy.key, filename=copy.filename, content_type=copy.content_type, as_attachment=True
+        )
+        if url:
+            response = HttpResponseRedirect(url)
+            response["Cache-Control"] = "private, no-cache"
+            return response
+    return serve_bytes(
+        request,
+        length=copy.size,
+        read=lambda start, stop: copies.read(copy, start, stop, chunk_size=PIECE_SIZE, sendable=True),
+        etag=copy.etag,
+        modified=copy.modified,
+        content_type=copy.content_type,
+        filename=copy.filename,
+        cache_control="private, no-cache",
+    )
+
+
+def _conditional(request):
+    return any(request.headers.get(name) for name in ("If-None-Match", "If-Modified-Since", "If-Match"))
+
+
+def serve_bytes(request, *, length, read, etag, content_type, filename, modified=None, cache_control):
+    """`length` bytes that `read(start, stop)` yields in chunks (of at most PIECE_SIZE: bytes, or
+    storage.FileRange pieces), as a download named `filename`, whole or as the range the request
+    asks for (see the module's doc)."""
+    timestamp = int(modified.timestamp()) if modified else None  # HTTP dates have whole seconds
+    response = get_conditional_response(request, etag=etag, last_modified=timestamp)
+    if response is None:
+        byte_range = requested_range(request, length, etag, timestamp)
+        if byte_range is None:
+            response = HttpResponse(status=416, content_type="text/plain")
+            response["Content-Range"] = f"bytes */{length}"
+        else:
+            start, stop = byte_range
+            if request.method == "HEAD":
+                response = HttpResponse(content_type=content_type)
+            else:
+                chunks = _handed_on(_opened(read(start, stop)), _sendfile_socket(request))
+                response = StreamingHttpResponse(chunks, content_type=content_type)
+            response["Content-Length"] = stop - start
+            if (start, stop) != (0, length):
+                response.status_code = 206
+                response["Content-Range"] = f"bytes {start}-{stop - 1}/{length}"
+            response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    if timestamp is not None:
+        response["Last-Modified"] = http_date(timestamp)
+    response["Cache-Control"] = cache_control
+    return response
+
+
+def _opened(chunks):
+    """`chunks` with its first one read now: a missing object is a 404 and storage that is down
+    a 503 (galleries.middleware), not an answer cut short after its headers."""
+    chunks = iter(chunks)
+    try:
+        first = next(chunks, b"")
+    except FileNotFoundError:
+        raise Http404(MISSING) from None
+    return itertools.chain([first], chunks)
+
+
+def _sendfile_socket(request):
+    """gunicorn's socket for this answer, which file pieces may be sent into directly: only a
+    plain one (an SSLSocket cannot sendfile) of an HTTP/1 connection (HTTP/2 shares it)."""
+    sock = request.META.get("gunicorn.socket")
+    return sock if type(sock) is socket.socket and request.META.get("HTTP_VERSION") != "2" else None
+
+
+def _handed_on(chunks, sock):
+    """The chunks for the WSGI server, whose loop writes each before it asks for the next. A
+    storage.FileRange goes from the page cache into the socket by os.sendfile, once the server
+    has sent the headers (at its first write, of b"" if need be), and an empty chunk stands for
+    it, so that the layers around still run between pieces; without a socket it is read."""
+    headers_sent = False
+    for chunk in chunks:
+        if isinstance(chunk, FileRange):
+            if sock is None:
+                chunk = bytes(chunk)
+            else:
+                if not headers_sent:
+                    yield b""
+                chunk.send(sock, PIECE_SIZE)
+                chunk = b""
+        headers_sent = True
+        yield chunk
+
+
+def requested_range(request, length, etag, timestamp):
+    """(start, stop) of what to send: the Range asked for, or all of it when there is none, it
+    does not parse, is not one range, or If-Range names another version; None when it lies
+    outside the content (a 416)."""
+    header = request.headers.get("Range", "")
+    match = _RANGE.fullmatch(header.replace(" ", ""))
+    if not match or not any(match.groups()) or not _if_range_matches(request, etag, timestamp):
+        return 0, length
+    first, last = match.groups()
+    if not first:  # the last n bytes
+        count = int(last)
+        return (max(0, length - count), length) if count else None
+    start = int(first)
+    if last and int(last) < start:
+        return 0, length  # not a valid range: ignored
+    if start >= length:
+        return None
+    return start, min(int(last) + 1, length) if last else length
+
+
+def _if_range_matches(request, etag, timestamp):
+    condition = request.headers.get("If-Range")
+    if not condition:
+        return True
+    if condition.startswith(('"', "W/")):
+        return condition == etag  # strong comparison: a weak tag never matches
+    return timestamp is not None and parse_http_date_safe(condition) == timestamp
+
+
+def counts_as_download(request, response):
+    """Whether this answer hands out a file from its start, and so counts as a download: a GET
+    answered whole, redirected to storage, or from byte 0. A HEAD, a 304, a refusal and a
+    resumed range do not, so a download counts once however often it is resumed."""
+    if request.method != "GET":
+        return False
+    if response.status_code == 206:
+        return response["Content-Range"].startswith("bytes 0-")
+    if response.status_code == 302:  # storage serves the range asked for
+        match = _RANGE.fullmatch(request.headers.get("Range", "").replace(" ", ""))
+        return not match or match.group(1) == "0"
+    return response.status_code == 200
