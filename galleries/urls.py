@@ -19,6 +19,7 @@ urlpatterns = [
     path("<uuid:gallery_id>/uploads/", views.upload_start, name="upload_start"),
     path("<uuid:gallery_id>/uploads/<uuid:upload_id>/", views.upload_status, name="upload_status"),
     path("<uuid:gallery_id>/uploads/<uuid:upload_id>/complete/", views.upload_complete, name="upload_complete"),
+    path("<uuid:gallery_id>/uploads/<uuid:upload_id>/dismiss/", views.upload_dismiss, name="upload_dismiss"),
     path("uploads/parts/<str:token>/", views.upload_part, name="upload_part"),
     path("<uuid:gallery_id>/photos/delete/", views.photo_delete, name="photo_delete"),
     path("<uuid:gallery_id>/photos/move/", views.photo_move, name="photo_move"),

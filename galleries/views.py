@@ -266,6 +266,16 @@ def upload_status(request, gallery_id, upload_id):
     return JsonResponse(upload_state(owned_upload(request, gallery_id, upload_id)))
 
 
+@login_required
+@require_POST
+def upload_dismiss(request, gallery_id, upload_id):
+    """Take a failed upload's tile off the grid (it goes by itself after a day)."""
+    upload = owned_upload(request, gallery_id, upload_id)
+    if upload.status == UploadStatus.FAILED:
+        upload.delete()
+    return answer(request, {"dismissed": str(upload_id)}, upload.gallery)
+
+
 @csrf_exempt
 @require_http_methods(["PUT"])
 def upload_part(request, token):

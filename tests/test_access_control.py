@@ -64,6 +64,7 @@ OWNED = {
     "galleries:upload_start",
     "galleries:upload_status",
     "galleries:upload_complete",
+    "galleries:upload_dismiss",
     "galleries:photo_delete",
     "galleries:photo_move",
     "galleries:photo_order",

@@ -170,6 +170,8 @@ def test_a_file_that_is_no_photo_fails_on_its_tile_and_its_object_goes(client, g
     assert storage_used(gallery.owner) == 0
     page = client.get(gallery.get_absolute_url()).content.decode()
     assert "contract.jpg" in page and "not a photo" in page
+    client.post(reverse("galleries:upload_dismiss", args=[gallery.pk, upload.pk]))
+    assert "contract.jpg" not in client.get(gallery.get_absolute_url()).content.decode()
 
 
 def test_uploads_abandoned_for_a_day_are_aborted_and_free_their_quota(client, gallery, photo_storage, big_png):

@@ -288,6 +288,16 @@
     const label = { processing: "Processing…", failed: "Not added", done: "" }[state.status] || "";
     tile.querySelector(".upload-tile__state").textContent = label;
     tile.querySelector(".upload-tile__error").textContent = state.error || "";
+    if (state.status === "failed" && !tile.querySelector("button")) {
+      const dismiss = document.createElement("button");
+      dismiss.type = "button";
+      dismiss.className = "btn btn--ghost btn--small";
+      dismiss.textContent = "Dismiss";
+      dismiss.addEventListener("click", function () {
+        http.send(startUrl + state.upload_id + "/dismiss/", { json: {} }).then(function () { tile.remove(); });
+      });
+      tile.querySelector(".photo-tile__bar").appendChild(dismiss);
+    }
     if (state.status === "done" && !tile.querySelector("img")) {
       const image = document.createElement("img");
       image.src = state.thumbnail_url;
@@ -296,6 +306,13 @@
     }
     update();
   }
+
+  tiles.addEventListener("submit", function (event) {
+    const tile = event.target.closest("[data-upload-tile]");
+    if (!tile) return;
+    event.preventDefault();
+    http.send(event.target.action, { json: {} }).then(function () { tile.remove(); });
+  });
 
   function watchTile(tile, state, delay) {
     window.setTimeout(function () {
