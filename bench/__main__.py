@@ -38,6 +38,7 @@ WITHOUT_SERVERS = {"images"}
 
 def main(argv):
     quick = "--quick" in argv
+    stack.quick = quick
     names = [arg for arg in argv if not arg.startswith("-")] or list(PARTS)
     unknown = [name for name in names if name not in PARTS]
     if unknown:

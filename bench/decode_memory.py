@@ -7,9 +7,9 @@ since x265 takes minutes for 150 MP), made by libvips and cached in bench/result
 variant runs once per photo in a fresh interpreter, which reports its peak RSS (VmHWM) growth over
 its RSS before the call: Pillow and libvips allocate pixels in C, which tracemalloc does not see.
 
-  pipeline - galleries.images.make_renditions(), as the upload calls it
-  pillow   - the pipeline before issue #12: Pillow decodes every format whole (JPEG at its DCT
-             scale), then the same steps (Pillow's own pixel limit lifted)
+  pipeline - galleries.images.make_renditions(), as the upload calls it (every size)
+  today    - the pipeline before issue #25 (bench/baseline.py): libvips for PNG, TIFF and WebP,
+             Pillow for JPEG (at its DCT scale) and HEIC, thumbnail and preview only
 
 --quick uses 6000 × 4000 photos.
 """
@@ -20,7 +20,9 @@ import subprocess
 import sys
 import time
 
-from bench.common import CACHE, REPO, maxrss_kib, table, write_result
+from bench.baseline import REPO, baseline_images
+from bench.measure import maxrss_kib, table, write_result
+from bench.photos import CACHE
 
 FULL, QUICK = (14204, 10652), (6000, 4000)
 HEIC_FULL = (8064, 6048)
@@ -91,25 +93,11 @@ def pipeline(file):
     return make_renditions(file, max_pixels=10**9)
 
 
-def pillow(file):
-    """The pipeline before issue #12 (galleries/images.py at 2e8e60d): Pillow decodes every format
-    whole (JPEG at its DCT scale) and shrinks it; then the same finishing steps as today's."""
-    from PIL import Image
-
-    from galleries import images
-
-    Image.MAX_IMAGE_PIXELS = None  # its own limit refused anything above 89.5 MP
-    image = Image.open(file)
-    icc_profile = image.info.get("icc_profile")
-    preview = images._shrink(image, images.PREVIEW_SIZE)
-    preview = images._to_srgb(preview, icc_profile)
-    thumbnail = preview.resize(
-        images.fit_within(preview.size, images.THUMBNAIL_SIZE), Image.Resampling.BICUBIC, reducing_gap=1.5
-    )
-    return images._jpeg_bytes(thumbnail, 80), images._jpeg_bytes(preview, 85)
+def today(file):
+    return baseline_images().make_renditions(file, max_pixels=10**9)
 
 
-VARIANTS = {"pipeline": pipeline, "pillow": pillow}
+VARIANTS = {"pipeline": pipeline, "today": today}
 
 
 def _child(variant, path):
@@ -118,6 +106,8 @@ def _child(variant, path):
 
     import galleries.images  # noqa: F401  libraries loaded before the baseline
 
+    if variant == "today":
+        baseline_images()
     Image.new("RGB", (8, 8)).save(io.BytesIO(), "JPEG")
     with open(path, "rb") as file:
         before = maxrss_kib()
@@ -160,7 +150,7 @@ def main(argv):
             else:
                 cells += [f"{result['peak_growth_kib'] / 1024:,.0f} MiB", f"{result['seconds']:.2f} s"]
         rows.append([name, f"{width} × {height}", f"{path.stat().st_size / 1e6:.1f} MB", *cells])
-    print(table(["photo", "pixels", "file", "pipeline: peak RSS", "time", "before (Pillow): peak RSS", "time"], rows))
+    print(table(["photo", "pixels", "file", "pipeline: peak RSS", "time", "today: peak RSS", "time"], rows))
     print(f"\nresults: {write_result('decode_memory', {'photos': results})}")
 
 

@@ -1,8 +1,11 @@
-"""Target 5: HTTP under load. gunicorn (project config: 2 gthread workers × 8 threads) on 2 cores
-serving the public page of a 100-photo gallery, single-photo downloads (a redirect to a signed
-S3 URL: the bytes come from storage, not from us) and thumbnails, under wrk for a fixed time.
-Only ever 127.0.0.1. Also checks that static files carry far-future cache headers and are
-compressed. With --quick: 10 photos, half a second per endpoint.
+"""Target 5 (and 4's load figure): HTTP under load. gunicorn (project config: 2 gthread workers ×
+8 threads) on 2 cores serving the public page of a 100-photo gallery, single-photo downloads (a
+redirect to a signed S3 URL: the bytes come from storage, not from us), thumbnails and a WebP
+size, under wrk for a fixed time; the public page also on today's code (bench/baseline.py), in
+the same run, for the ratio. Then the page is asked for a known number of times, 16 at once,
+and its view counter must have grown by exactly that many. Only ever 127.0.0.1. Also checks
+that static files carry far-future cache headers and are compressed (Brotli or gzip).
+With --quick: 10 photos, half a second per endpoint.
 """
 
 import math
@@ -11,15 +14,18 @@ import shutil
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
+from bench.baseline import describe
 from bench.data import create_user, make_gallery
 from bench.measure import median, table, verdict, write_result
 from bench.photos import camera_jpeg
 from galleries.models import Photo
+from sharing.models import ShareLink
 
 CONNECTIONS = 16
 
@@ -126,6 +132,20 @@ def static_checks(stack, link):
     return checks
 
 
+def counted_exactly(stack, link, requests=800, connections=CONNECTIONS):
+    """Ask for the public page `requests` times, `connections` at once: (views counted, asked)."""
+    before = ShareLink.objects.get(pk=link.pk).views
+
+    def get(_):
+        status, _, _ = stack.request("GET", f"/s/{link.pk}/")
+        return status
+
+    with ThreadPoolExecutor(connections) as pool:
+        statuses = list(pool.map(get, range(requests)))
+    assert all(status == 200 for status in statuses), set(statuses)
+    return ShareLink.objects.get(pk=link.pk).views - before, requests
+
+
 def run(stack, quick=False):
     seconds = 0.5 if quick else 10
     user = create_user("http@example.com")
@@ -133,33 +153,52 @@ def run(stack, quick=False):
     gallery, link = make_gallery(user, count, name=f"HTTP {count} photos")
     photo = Photo.objects.filter(gallery=gallery).in_display_order().first()
     default_storage.save(photo.thumbnail_object_key, ContentFile(camera_jpeg(640, 427).read_bytes()))
+    size_key = photo.size_key("320.webp")
+    default_storage.save(size_key, ContentFile(b"RIFF"))  # served as stored; the bytes do not matter here
+    Photo.objects.filter(pk=photo.pk).update(size_keys={"320.webp": size_key})
     base = stack.base_url
     targets = {
         f"public page, {count} photos": f"{base}/s/{link.pk}/",
         "single download (302 to signed S3 URL)": f"{base}/s/{link.pk}/photos/{photo.pk}/download/",
         "thumbnail (read from S3 by the app)": f"{base}/s/{link.pk}/photos/{photo.pk}/thumbnail/",
+        "WebP size (read from S3 by the app)": f"{base}/s/{link.pk}/photos/{photo.pk}/320.webp",
     }
+    baseline = stack.baseline()
+    if baseline:
+        targets[f"public page, {count} photos, today's code"] = f"{baseline.url}/s/{link.pk}/"
     for url in targets.values():  # every answer must be what a browser expects before we hammer it
-        status, _, _ = stack.request("GET", url[len(base) :])
+        status = _status(url)
         assert status in (200, 302), (url, status)
     load = wrk if shutil.which("wrk") else python_load
     results = {}
     for name, url in targets.items():
         results[name] = load(url, seconds)
         time.sleep(0.1 if quick else 1)
+    # On a link of its own: the load above may still be finishing its last requests on the other.
+    counted, asked = counted_exactly(stack, ShareLink.objects.create(gallery=gallery), requests=80 if quick else 800)
     statics = static_checks(stack, link)
+    page = results[f"public page, {count} photos"]["requests_per_second"]
+    today = results.get(f"public page, {count} photos, today's code", {}).get("requests_per_second")
     result = {
+        "baseline": describe(),
         "seconds_each": seconds,
         "connections": CONNECTIONS,
         "load": results,
+        "public_page_over_today": page / today if today else None,
+        "views_counted": counted,
+        "views_asked": asked,
         "static": statics,
         "workers": f"{stack.workers} gthread × {stack.threads} threads",
+        "targets": {
+            "public page >= 10x today's requests/s": bool(today) and page >= 10 * today,
+            "every view counted": counted == asked,
+        },
     }
     write_result("http", result)
 
     print(
         f"\n### 5. HTTP — {load.__name__}, {CONNECTIONS} connections, {seconds} s each, gunicorn "
-        f"{result['workers']} on 2 cores\n"
+        f"{result['workers']} on 2 cores (today = {describe()})\n"
     )
     print(
         table(
@@ -173,6 +212,24 @@ def run(stack, quick=False):
                     f"{r['errors']} of {r['requests']}",
                 ]
                 for name, r in results.items()
+            ],
+        )
+    )
+    print()
+    print(
+        table(
+            ["target", "figure", "verdict"],
+            [
+                [
+                    f"public page, {count} photos: ≥ 10× today's requests/s",
+                    f"{page:.0f}/s vs {today:.0f}/s: {page / today:.1f}×" if today else f"{page:.0f}/s, no baseline",
+                    verdict(result["targets"]["public page >= 10x today's requests/s"]),
+                ],
+                [
+                    f"views counted exactly ({asked} requests, {CONNECTIONS} at once)",
+                    f"{counted} counted",
+                    verdict(counted == asked),
+                ],
             ],
         )
     )
@@ -196,3 +253,13 @@ def run(stack, quick=False):
     zero_errors = all(r["errors"] == 0 for r in results.values())
     print(f"\nZero errors: {verdict(zero_errors)}")
     return result
+
+
+def _status(url):
+    host, port = url.split("/")[2].split(":")
+    connection = HTTPConnection(host, int(port), timeout=30)
+    try:
+        connection.request("GET", "/" + url.split("/", 3)[3])
+        return connection.getresponse().status
+    finally:
+        connection.close()

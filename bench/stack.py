@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.core.management import call_command
 
+from bench.baseline import BaselineApp, NoBaseline
 from bench.measure import proc_status
 from testing.appserver import AppServer, collect_static, production_env
 from testing.services import Database, PostgresServer, S3Server, create_bucket
@@ -49,6 +50,8 @@ class Stack:
         )
         self.app = AppServer(self.env, workers=workers, threads=threads, timeout=120)
         self.started = False
+        self._baseline = None
+        self.quick = False  # a smoke run (--quick) starts no baseline: its figures would mean nothing
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self):
@@ -80,8 +83,25 @@ class Stack:
         self.app.stop()
         self.start_app()
 
+    def baseline(self):
+        """Today's code (bench/baseline.py) under gunicorn beside the app, started on first use:
+        its AppServer, or None when this clone has no baseline."""
+        if self._baseline is None and self.quick:
+            self._baseline = False
+        if self._baseline is None:
+            try:
+                self._baseline = BaselineApp(self)
+                self._baseline.app.start()
+                time.sleep(0.5)
+            except NoBaseline as error:
+                print(f"(no baseline to compare with: {error})", flush=True)
+                self._baseline = False
+        return self._baseline.app if self._baseline else None
+
     def stop(self):
         self.app.stop()
+        if self._baseline:
+            self._baseline.app.stop()
         try:
             if self.started and not self.postgres:  # a server of our own goes away whole
                 self.database.drop()

@@ -1,13 +1,16 @@
-"""Pixel work: reading uploaded photos and making their thumbnail and preview.
+"""Pixel work: reading uploaded photos and making everything a browser is shown of them.
 
-Plain functions on files and bytes, no ORM, so they can be tested and benchmarked alone.
+Plain functions on files and bytes, no ORM, so they can be tested, benchmarked and run anywhere
+(the upload, a command, a worker): make_renditions() takes the original and returns every file
+made from it. docs/PERFORMANCE.md, sections 1 and 7, has the measurements behind each choice.
 
-Two decoders, each for what it does best (docs/PERFORMANCE.md, section 7, has the measurements):
-- Pillow for JPEG (libjpeg decodes at 1/2, 1/4 or 1/8 scale directly) and HEIC (pillow-heif; libheif
-  can only decode whole frames).
-- libvips (pyvips) for PNG, TIFF and WebP: it streams the rows through the shrink, so a 150 MP PNG
-  costs ~90-130 MiB instead of 0.8-1.35 GiB, and libwebp decodes straight at the preview's scale.
-Both hand a preview-sized Pillow image to the same finishing steps (sRGB, upright, thumbnail, JPEG).
+- Decoding, once per photo and no larger than the preview needs: libvips (pyvips, with the
+  pyvips-binary wheel) for JPEG (libjpeg decodes at 1/2, 1/4 or 1/8 scale: "shrink on load"),
+  PNG and TIFF (rows stream through the shrink, so a 150 MP PNG costs ~90-130 MiB) and WebP
+  (libwebp decodes at the preview's scale); Pillow with pillow-heif for HEIC (libheif decodes
+  whole frames only).
+- Everything after it in libvips on the preview-sized picture: sRGB, upright, the smaller sizes
+  (each from the next larger), JPEG and WebP encoding, and a tiny placeholder.
 """
 
 import hashlib
@@ -46,30 +49,45 @@ ACCEPTED_FORMATS = {
     "TIFF": ("image/tiff", ".tif"),
     "HEIF": ("image/heic", ".heic"),
 }
-THUMBNAIL_SIZE = 640  # long edge of the grid thumbnail, enough for 2x screens
-PREVIEW_SIZE = 2048  # long edge of the full-screen preview
+THUMBNAIL_SIZE = 640  # long edge of the grid thumbnail (JPEG), enough for 2x screens
+PREVIEW_SIZE = 2048  # long edge of the full-screen preview (JPEG)
 THUMBNAIL_QUALITY = 80
 PREVIEW_QUALITY = 85
+# libwebp's own default quality: a third fewer bytes than the JPEG thumbnail's quality 80 at the same
+# size, 0.25 dB less PSNR (real photos, 720 px). Effort 2 of 0-6: half the time of the default 4,
+# 1% larger files.
+WEBP_QUALITY = 75
+WEBP_EFFORT = 2
+# The sizes a browser chooses from (srcset), named as they are served: long edge and format.
+# Small steps, so the size a browser takes is never much larger than the tile it fills (steps of
+# 2 had phones take 1280 px for a 663 px tile, laptops 720 px for 532: Lighthouse's "properly
+# size images"), up to 1080 px, as large as a cover can be before Lighthouse counts its cropped
+# part as waste. A photo gets those smaller than itself and the first one as large as itself.
+SIZES = {
+    "320.webp": (320, "webp"),
+    "480.webp": (480, "webp"),
+    "600.webp": (600, "webp"),
+    "720.webp": (720, "webp"),
+    "1080.webp": (1080, "webp"),
+    "1080.jpg": (1080, "jpeg"),  # for link previews in chat apps, and browsers without WebP
+}
+PLACEHOLDER_SIZE = 8  # long edge of the placeholder, a lossy WebP of ~80 bytes shown until the thumbnail arrives
+MIME_TYPES = {"jpg": "image/jpeg", "webp": "image/webp"}
 
 NOT_A_PHOTO = "This file is not a photo we can read: use JPEG, PNG, WebP, TIFF or HEIC."
 DAMAGED = "This photo is damaged or incomplete (was the upload cut short?)."
 OUT_OF_MEMORY = "The server ran out of memory while reading this photo. Try it again alone in a while."
 
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
-_TRANSPOSE_FOR_ORIENTATION = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
-_SWAPS_SIDES = {
-    Image.Transpose.TRANSPOSE,
-    Image.Transpose.TRANSVERSE,
-    Image.Transpose.ROTATE_90,
-    Image.Transpose.ROTATE_270,
+# The libvips operations that undo each EXIF orientation (rot90 turns clockwise).
+_UPRIGHT = {
+    2: ("fliphor",),
+    3: ("rot180",),
+    4: ("flipver",),
+    5: ("rot90", "fliphor"),
+    6: ("rot90",),
+    7: ("rot90", "flipver"),
+    8: ("rot270",),
 }
 
 
@@ -84,8 +102,10 @@ class Renditions:
     width: int  # upright size of the original
     height: int
     captured_at: datetime | None  # from EXIF, see capture_time()
-    thumbnail: bytes  # JPEG, sRGB, upright, no metadata
+    thumbnail: bytes  # JPEG, sRGB, upright, no metadata, like every file here
     preview: bytes
+    sizes: dict  # {name: bytes} of SIZES that this photo gets (see sizes_for())
+    placeholder: bytes  # a tiny WebP of the whole picture
 
 
 @dataclass
@@ -94,7 +114,7 @@ class _Decoded:
     size: tuple[int, int]  # of the original as stored, before rotation
     exif: Image.Exif
     icc_profile: bytes | None
-    preview: Image.Image  # fits PREVIEW_SIZE, not yet rotated or converted
+    preview: pyvips.Image  # in memory, fits PREVIEW_SIZE; not yet rotated, converted or flattened
 
 
 _decode_slots = threading.BoundedSemaphore(1)
@@ -110,34 +130,27 @@ def limit_concurrent_decodes(count):
     _decode_slots = threading.BoundedSemaphore(max(1, count))
 
 
-def make_renditions(file, max_pixels):
-    """Decode an uploaded photo once and return its upright size, capture time, thumbnail and preview.
+def make_renditions(file, max_pixels, sizes=SIZES):
+    """Decode a photo once and return its upright size, capture time and every file made from it.
+
+    `file` is the original: bytes, or a file object, which is left open at its start (the caller
+    stores the original from it next). `sizes` are the names of SIZES to make (all by default).
 
     Raises ImageRejected for anything that is not a whole, readable photo of an accepted format
     and at most `max_pixels` pixels, with a message for the photographer; never anything else.
-    `file` is left open at its start, so the caller can store the original from it.
-
-    The work, in order (docs/PERFORMANCE.md has the measurements behind each choice): decode no
-    larger than the preview needs (JPEG DCT scaling, WebP scaled decoding, PNG and TIFF streamed
-    through the shrink), one decode at a time per process; convert to sRGB only when the embedded
-    profile is not sRGB already; rotate upright; make the thumbnail from the preview.
     """
+    if isinstance(file, (bytes, bytearray)):
+        file = io.BytesIO(file)
     try:
         file.seek(0)
         with _decode_slots:
             decoded = _decode(file, max_pixels)
-        transpose = _TRANSPOSE_FOR_ORIENTATION.get(_orientation(decoded.exif))
         width, height = _upright_size(decoded.size, decoded.exif)
+        orientation = _orientation(decoded.exif)
         preview = _to_srgb(decoded.preview, decoded.icc_profile)
-        if transpose is not None:
-            preview = preview.transpose(transpose)
-        thumbnail_size = fit_within(preview.size, THUMBNAIL_SIZE)
-        if thumbnail_size == preview.size:
-            thumbnail = preview
-        else:
-            # From the preview: a box reduce by a whole factor, then bicubic for the rest: ~2x faster
-            # than bicubic all the way, ~43 dB PSNR against LANCZOS on real photos.
-            thumbnail = preview.resize(thumbnail_size, Image.Resampling.BICUBIC, reducing_gap=1.5)
+        names = [name for name in sizes_for((width, height)) if name in sizes]
+        # Shrunk before they are turned upright: each turns only its own pixels, as it is encoded.
+        made = _make_sizes(preview, decoded.size, names)
         content_type, extension = ACCEPTED_FORMATS[decoded.format]
         return Renditions(
             content_type=content_type,
@@ -145,8 +158,10 @@ def make_renditions(file, max_pixels):
             width=width,
             height=height,
             captured_at=capture_time(decoded.exif),
-            thumbnail=_jpeg_bytes(thumbnail, THUMBNAIL_QUALITY),
-            preview=_jpeg_bytes(preview, PREVIEW_QUALITY),
+            thumbnail=_encode(_upright(made[THUMBNAIL_SIZE], orientation), "jpeg", THUMBNAIL_QUALITY),
+            preview=_encode(_upright(preview, orientation), "jpeg", PREVIEW_QUALITY),
+            sizes={name: _encode(_upright(made[SIZES[name][0]], orientation), SIZES[name][1]) for name in names},
+            placeholder=_placeholder(_upright(made[min(made)], orientation)),
         )
     except ImageRejected:
         raise
@@ -167,12 +182,53 @@ def make_renditions(file, max_pixels):
         file.seek(0)
 
 
+def sizes_for(size):
+    """The names of SIZES a photo of upright `size` gets: in each format, every size above the one
+    below it that already shows the whole photo (the JPEG thumbnail counts as one), so none is an
+    enlargement and no two are the same."""
+    names = []
+    below = {"webp": 0, "jpeg": THUMBNAIL_SIZE}
+    for name, (long_edge, format) in sorted(SIZES.items(), key=lambda item: item[1][0]):
+        if below[format] < max(size):
+            names.append(name)
+        below[format] = max(below[format], long_edge)
+    return names
+
+
+class _Made(dict):
+    """{long edge: picture} of the sizes made, from the preview down; `names` are the SIZES made."""
+
+    names = ()
+
+
+def _make_sizes(preview, size, names):
+    """The thumbnail and each named size of a photo of `size`, in memory, each shrunk with
+    Lanczos 3 from the smallest picture made so far that is at least twice as large (cheap, and
+    one shrink rather than a chain of them), else from the preview."""
+    made = _Made()
+    made.names = names
+    for long_edge in sorted({SIZES[name][0] for name in names} | {THUMBNAIL_SIZE}, reverse=True):
+        target = fit_within(size, long_edge)
+        larger = [made[edge] for edge in sorted(made) if edge >= 2 * long_edge]
+        source = larger[0] if larger else preview
+        made[long_edge] = (
+            source if target == (source.width, source.height) else _resize(source, target, "lanczos3").copy_memory()
+        )
+    return made
+
+
+def _resize(image, target, kernel):
+    # Both scales given, so that the picture fills the target exactly (one uniform scale would be
+    # a fraction of a pixel off on the other side).
+    return image.resize(target[0] / image.width, vscale=target[1] / image.height, kernel=kernel)
+
+
 def _decode(file, max_pixels):
     format = _format_of(file.read(16))
     file.seek(0)
     if format is None:
         raise ImageRejected(NOT_A_PHOTO)
-    if format in ("JPEG", "HEIF"):
+    if format == "HEIF":
         return _decode_with_pillow(file, format, max_pixels)
     return _decode_with_vips(file, format, max_pixels)
 
@@ -224,13 +280,28 @@ class _KeptOpen:
 
 
 def _decode_with_pillow(file, format, max_pixels):
-    image = Image.open(_KeptOpen(file), formats=[format])  # MPO opens through JPEG
+    image = Image.open(_KeptOpen(file), formats=[format])
     size, exif, icc_profile = image.size, _exif(image), image.info.get("icc_profile")
     _check_pixels(size, exif, max_pixels)
-    preview = _shrink(image, PREVIEW_SIZE)
+    target = fit_within(size, PREVIEW_SIZE)
+    image.load()
+    preview = image if image.size == target else image.resize(target, Image.Resampling.HAMMING, reducing_gap=3.0)
     if preview is not image:
         image.close()  # free the decoded pixels now: the peak is decoded + preview, not more
-    return _Decoded(image.format, size, exif, icc_profile, preview)
+    return _Decoded(format, size, exif, icc_profile, _from_pillow(preview))
+
+
+def _from_pillow(image):
+    """A Pillow picture as libvips bytes: 8 bits, L, LA, RGB, RGBA or CMYK."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda value: value * (1 / 256)).convert("L")
+    elif image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA", "CMYK"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    vips = pyvips.Image.new_from_memory(image.tobytes(), image.width, image.height, len(image.getbands()), "uchar")
+    interpretation = {"L": "b-w", "LA": "b-w", "CMYK": "cmyk"}.get(image.mode, "srgb")
+    return vips.copy(interpretation=interpretation)
 
 
 def _exif(image):
@@ -240,25 +311,6 @@ def _exif(image):
         return exif
     except Exception:  # a mangled EXIF block costs the photo its rotation and date, not its upload
         return Image.Exif()
-
-
-def _shrink(image, long_edge):
-    """Decode `image` no larger than needed and shrink it to fit `long_edge`.
-
-    For JPEG, draft() makes libjpeg decode at 1/2, 1/4 or 1/8 scale directly (DCT scaling). It
-    only scales while both sides stay at least the requested size, so ask for the aspect-correct
-    target, not a square.
-    """
-    target = fit_within(image.size, long_edge)
-    if image.format in ("JPEG", "MPO"):
-        image.draft("RGB", target)
-    image.load()
-    if image.size == target:
-        return image
-    # After DCT scaling at most a factor < 2 is left, and the picture is already band-limited:
-    # HAMMING (support 1) costs a third of LANCZOS (support 3); 40 dB PSNR against LANCZOS.
-    # Other formats may need a bigger step; reducing_gap first box-averages by whole factors.
-    return image.resize(target, Image.Resampling.HAMMING, reducing_gap=3.0)
 
 
 def _decode_with_vips(file, format, max_pixels):
@@ -279,14 +331,33 @@ def _decode_with_vips(file, format, max_pixels):
         if format == "WEBP" and target != size:
             sources.append(_vips_source(file))
             image = _vips_load(sources[-1], format, scale=target[0] / size[0])  # libwebp decodes at that scale
-        preview = _vips_preview(image, target)
+        elif format == "JPEG" and (shrink := _jpeg_shrink(size, target)) > 1:
+            sources.append(_vips_source(file))
+            image = _vips_load(sources[-1], format, shrink=shrink)  # libjpeg decodes at 1/shrink
+        preview = _vips_preview(image, target).copy_memory()
     finally:
         image = None
     return _Decoded(format, size, exif, icc_profile, preview)
 
 
+def _jpeg_shrink(size, target):
+    """The largest DCT scale (1/2, 1/4, 1/8) that still decodes at least `target` on both sides."""
+    for shrink in (8, 4, 2):
+        if size[0] // shrink >= target[0] and size[1] // shrink >= target[1]:
+            return shrink
+    return 1
+
+
 def _vips_source(file):
+    """A libvips source reading `file`: the file itself when it has a name on disk (an upload
+    spooled to a temporary file), its bytes when it is in memory, else calls back into Python
+    (~16 ms more for a 10 MB JPEG: one call per 8 KB)."""
     file.seek(0)
+    if hasattr(file, "temporary_file_path"):
+        return pyvips.Source.new_from_file(file.temporary_file_path())
+    buffer = getattr(file, "file", file)  # Django's uploaded files wrap theirs
+    if isinstance(buffer, io.BytesIO):
+        return pyvips.Source.new_from_memory(buffer.getvalue())
     source = pyvips.SourceCustom()
     source.on_read(file.read)
     source.on_seek(file.seek)
@@ -296,6 +367,7 @@ def _vips_source(file):
 def _vips_load(source, format, **options):
     """A lazy libvips image: only the header is read until the pixels are asked for."""
     load = {
+        "JPEG": pyvips.Image.jpegload_source,
         "PNG": pyvips.Image.pngload_source,
         "TIFF": pyvips.Image.tiffload_source,
         "WEBP": pyvips.Image.webpload_source,
@@ -326,40 +398,49 @@ def _exif_from_bytes(data):
 
 
 def _vips_preview(image, target):
-    """Stream `image`'s rows through a shrink to `target`: an 8-bit L, RGB or CMYK Pillow image.
+    """Stream `image`'s rows through a shrink to `target`, as 8-bit samples.
 
-    Transparency is flattened on white here, before the shrink, so that the colours hidden under
-    transparent pixels do not bleed into the edges (and three bands are shrunk, not four).
+    16-bit samples become 8-bit before the shrink (all a JPEG keeps; half the memory and time),
+    and transparency is flattened on white there too, so that the colours hidden under
+    transparent pixels do not bleed into the edges (and fewer bands are shrunk).
     """
     if image.format not in ("uchar", "ushort"):
         image = image.colourspace("srgb")  # float, signed or Lab TIFFs: libvips knows their space
     if image.format == "ushort":
-        # 8 bits are all a JPEG keeps; 16-bit rows cost twice the memory and time to shrink.
         image = image.cast("uchar", shift=True)
-    if image.hasalpha():
-        image = image.flatten(background=0 if image.interpretation == "cmyk" else 255, max_alpha=255)
+    image = _flatten(image)
     if (image.width, image.height) != target:
-        image = image.resize(target[0] / image.width, vscale=target[1] / image.height)
-    if image.bands == 4 and image.interpretation == "cmyk":
-        mode = "CMYK"
-    elif image.bands >= 3:
-        image, mode = image.extract_band(0, n=3), "RGB"
-    else:
-        image, mode = image.extract_band(0), "L"
-    return Image.frombytes(mode, (image.width, image.height), image.write_to_memory())
+        # Catmull-Rom: after DCT scaling at most a factor < 2 is left; 49 dB PSNR against Lanczos
+        # from the full decode, a third of Lanczos 3's work at this scale.
+        image = _resize(image, target, "cubic")
+    return image
+
+
+def _flatten(image):
+    if image.hasalpha():
+        return image.flatten(background=0 if image.interpretation == "cmyk" else 255, max_alpha=255)
+    return image
 
 
 def _upright_size(size, exif):
-    if _TRANSPOSE_FOR_ORIENTATION.get(_orientation(exif)) in _SWAPS_SIDES:
+    if _orientation(exif) in (5, 6, 7, 8):
         return size[1], size[0]
     return size
 
 
 def _orientation(exif):
     try:
-        return int(exif.get(0x0112, 1))
+        orientation = int(exif.get(0x0112, 1))
     except Exception:  # a mangled EXIF block costs the photo its rotation, not its upload
         return 1
+    return orientation if orientation in _UPRIGHT else 1
+
+
+def _upright(image, orientation):
+    """`image` (in memory) turned as EXIF `orientation` says, as it is read."""
+    for operation in _UPRIGHT.get(orientation, ()):
+        image = getattr(image, operation)()
+    return image
 
 
 _EXIF_DATE_TIME = re.compile(r"(\d{4})[:-](\d\d)[:-](\d\d)[ T](\d\d):(\d\d):(\d\d)", re.ASCII)
@@ -430,47 +511,47 @@ def fit_within(size, long_edge):
 
 
 def _to_srgb(image, icc_profile):
-    """8-bit RGB in sRGB: apply the embedded colour profile, flatten transparency on white."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-        image = image.point(lambda value: value * (1 / 256)).convert("L")
-    elif image.mode == "F":
-        image = image.convert("L")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = image.convert("RGBA")
-        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image)
-    if icc_profile:
-        if image.mode not in ("RGB", "CMYK", "L"):
-            image = image.convert("RGB")
-        transform = _srgb_transform(icc_profile, image.mode) if len(icc_profile) <= MAX_ICC_PROFILE else None
-        if transform is not None:
-            try:
-                return ImageCms.applyTransform(image, transform)
-            except (ImageCms.PyCMSError, OSError, ValueError):
-                pass  # fall back to a plain conversion
-    return image.convert("RGB") if image.mode != "RGB" else image
+    """3-band, 8-bit sRGB: apply the embedded colour profile, flatten transparency on white."""
+    image = _flatten(image)
+    mode = {"cmyk": "CMYK", "b-w": "L"}.get(image.interpretation, "RGB")
+    if image.bands == 1:
+        mode = "L"
+    if icc_profile and len(icc_profile) <= MAX_ICC_PROFILE and _needs_transform(icc_profile, mode):
+        try:
+            with_profile = image.copy()
+            with_profile.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc_profile)
+            # Perceptual, as Pillow's ImageCms did; for the usual matrix profiles (Display P3,
+            # Adobe RGB) the same as relative colorimetric.
+            return with_profile.icc_transform("srgb", embedded=True, intent="perceptual").copy_memory()
+        except pyvips.Error:
+            pass  # a profile lcms cannot use: a plain conversion, as for a photo without one
+    if mode == "CMYK":
+        return image.colourspace("srgb").copy_memory()  # libvips's own CMYK profile
+    if image.bands < 3:
+        return image.bandjoin([image, image]).copy(interpretation="srgb")
+    return image.extract_band(0, n=3) if image.bands > 3 else image
 
 
-def _srgb_transform(icc_profile, mode):
-    """The transform from the embedded profile to sRGB, or None when there is nothing to do.
+def _needs_transform(icc_profile, mode):
+    """Whether the embedded profile needs applying: not when it is broken, nor when it is sRGB.
 
-    Applying a profile costs ~20 ns a pixel (~55 ms for a 2048 px preview), and most photos
-    (Lightroom and camera exports) carry an sRGB profile already. A profile whose transform moves
-    no probe colour by more than one level out of 255 is sRGB for our purposes: skipped. Profiles
-    are few (one per camera or export preset), so transforms are cached, by the profile's hash:
-    keyed by its bytes, a few uploads with big made-up profiles would pin their bytes in memory.
+    Applying a profile costs ~10 ns a pixel, and most photos (Lightroom and camera exports) carry
+    an sRGB profile already. A profile whose transform moves no probe colour by more than one
+    level out of 255 is sRGB for our purposes: skipped. Profiles are few (one per camera or export
+    preset), so the answers are cached, by the profile's hash: keyed by its bytes, a few uploads
+    with big made-up profiles would pin their bytes in memory.
     """
     key = (hashlib.sha256(icc_profile).digest(), mode)
     with _TRANSFORMS_LOCK:
         if key in _TRANSFORMS:
             _TRANSFORMS.move_to_end(key)
             return _TRANSFORMS[key]
-    transform = _build_srgb_transform(icc_profile, mode)
+    needed = _build_needs_transform(icc_profile, mode)
     with _TRANSFORMS_LOCK:
-        _TRANSFORMS[key] = transform
+        _TRANSFORMS[key] = needed
         while len(_TRANSFORMS) > 16:
             _TRANSFORMS.popitem(last=False)
-    return transform
+    return needed
 
 
 _TRANSFORMS = OrderedDict()
@@ -480,18 +561,18 @@ _TRANSFORMS_LOCK = threading.Lock()
 MAX_ICC_PROFILE = 2 * 1024 * 1024
 
 
-def _build_srgb_transform(icc_profile, mode):
+def _build_needs_transform(icc_profile, mode):
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
         transform = ImageCms.buildTransform(source, _SRGB_PROFILE, mode, "RGB")
     except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-        return None  # a broken profile: fall back to a plain conversion
+        return False  # a broken profile: a plain conversion
     if mode == "RGB":
         probe = _srgb_probe()
         difference = ImageChops.difference(ImageCms.applyTransform(probe, transform), probe)
         if max(high for _, high in difference.getextrema()) <= 1:
-            return None
-    return transform
+            return False
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -506,11 +587,18 @@ def _srgb_probe():
     return probe
 
 
-def _jpeg_bytes(image, quality):
-    buffer = io.BytesIO()
-    # comment: Pillow would copy the source's JPEG comment (image.info["comment"]) into the file.
-    image.save(buffer, "JPEG", quality=quality, optimize=False, comment=b"")
-    return buffer.getvalue()
+def _encode(image, format, quality=None):
+    """JPEG or WebP bytes without any metadata (no EXIF, GPS, XMP, ICC or comment)."""
+    if format == "webp":
+        return image.webpsave_buffer(Q=quality or WEBP_QUALITY, effort=WEBP_EFFORT, keep="none")
+    return image.jpegsave_buffer(Q=quality or THUMBNAIL_QUALITY, keep="none")
+
+
+def _placeholder(image):
+    """A lossy WebP of the picture at most PLACEHOLDER_SIZE pixels long (~80 bytes): a browser
+    stretches it smoothly over the tile while the thumbnail loads."""
+    target = fit_within((image.width, image.height), PLACEHOLDER_SIZE)
+    return _resize(image, target, "linear").webpsave_buffer(Q=60, effort=6, keep="none")
 
 
 # Full-size JPEGs, for clients whose computers cannot open a HEIC (or PNG, TIFF, WebP) original.
@@ -542,6 +630,17 @@ def full_size_jpeg(file):
         if format in ("PNG", "TIFF", "WEBP"):
             return _vips_to_jpeg(file, format)
     raise ImageRejected(NOT_A_PHOTO)
+
+
+_TRANSPOSE_FOR_ORIENTATION = {  # for Pillow images: _UPRIGHT names libvips' operations
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _heif_to_jpeg(file):
@@ -636,17 +735,18 @@ def make_logo(file):
             image.load()
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             alpha = image.convert("RGBA").getchannel("A") if has_alpha else None
-            colours = _to_srgb(image.convert("RGB") if has_alpha else image, icc_profile)
-        transpose = _TRANSPOSE_FOR_ORIENTATION.get(_orientation(exif))
-        if transpose is not None:
-            colours = colours.transpose(transpose)
-            alpha = alpha and alpha.transpose(transpose)
+            colours = _to_srgb(_from_pillow(image.convert("RGB") if has_alpha else image), icc_profile)
         if alpha is not None:
-            colours.putalpha(alpha)
-            colours = colours.crop(alpha.getbbox() or (0, 0, 1, 1))
+            colours = colours.bandjoin(_from_pillow(alpha))
+        colours = _upright(colours, _orientation(exif))
+        colours = Image.frombytes(
+            "RGBA" if has_alpha else "RGB", (colours.width, colours.height), colours.write_to_memory()
+        )
+        if has_alpha:
+            colours = colours.crop(colours.getchannel("A").getbbox() or (0, 0, 1, 1))
             colours = colours.convert("RGBa")  # premultiplied, so clear pixels do not bleed into edges
         colours.thumbnail(LOGO_SIZE, Image.Resampling.LANCZOS)
-        if alpha is not None:
+        if has_alpha:
             colours = colours.convert("RGBA")
         buffer = io.BytesIO()
         colours.save(buffer, "PNG", optimize=True)

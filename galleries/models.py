@@ -1,8 +1,10 @@
+import base64
 import re
 import uuid
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import models, transaction
@@ -13,7 +15,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 
 from galleries import ordering
-from galleries.images import THUMBNAIL_SIZE, fit_within
+from galleries.images import PREVIEW_SIZE, SIZES, THUMBNAIL_SIZE, fit_within
 from galleries.ordering import Sort
 
 
@@ -107,12 +109,36 @@ class Gallery(models.Model):
         """The gallery's photos in the order it shows them (galleries/ordering.py)."""
         return self.photos.in_display_order(self.sort)
 
-    def photo_page(self, number):
+    def overview(self):
+        """What the gallery's pages show around its photos, read once per version of the gallery
+        (a cache that every change passes by, see `version`): {"photo_count", "total_size" (the
+        originals' bytes), "web_size" (the previews'), "unsized_previews" (photos stored before
+        preview sizes were recorded), "sets" (in order, with their photo counts), "cover" (the
+        cover, else the first photo, or None)}."""
+        key = f"gallery-overview:{self.pk}:{self.version}"
+        overview = cache.get(key)
+        if overview is None:
+            overview = self.photos.aggregate(
+                photo_count=Count("pk"),
+                total_size=Coalesce(Sum("file_size"), 0),
+                web_size=Coalesce(Sum("preview_size"), 0),
+                unsized_previews=Count("pk", filter=Q(preview_size__isnull=True)),
+            )
+            overview.update(sets=list(self.sets.with_photo_counts()), cover=self.cover_or_first_photo())
+            cache.set(key, overview, None)
+        return overview
+
+    def photo_page(self, number, overview=None):
         """One page of photos in order, with the gallery's sets (`page.sets`, with their photo
-        counts); each photo knows its place in its set (ordering.mark_sections)."""
-        page = self.ordered_photos().page(number)
-        page.sets = list(self.sets.with_photo_counts())
-        ordering.mark_sections(page, page.sets, PhotoQuerySet.PER_PAGE)
+        counts); each photo knows its place in its set (ordering.SectionedPhotos). The photos are
+        read only when the page's tiles are drawn, so a page whose tiles come from a cache reads
+        none; the counts come from the `overview()`."""
+        overview = overview or self.overview()
+        paginator = Paginator(self.photos.none(), PhotoQuerySet.PER_PAGE)
+        paginator.count = overview["photo_count"]
+        page = paginator.get_page(number)
+        page.sets = overview["sets"]
+        page.object_list = ordering.SectionedPhotos(self.ordered_photos, page, page.sets, PhotoQuerySet.PER_PAGE)
         return page
 
     def change_sort(self, sort):
@@ -125,11 +151,67 @@ class Gallery(models.Model):
             self.save(update_fields=["sort", "updated_at"])
 
     def touch(self):
-        """Mark the gallery as changed now (photos added), without loading or saving the row."""
+        """Mark the gallery as changed now, without loading or saving the row."""
         Gallery.objects.filter(pk=self.pk).update(updated_at=timezone.now())
 
+    @property
+    def version(self):
+        """What the gallery shows of its photos and sets, as a key for caches: `updated_at`, which
+        every change to them moves (GalleryContentQuerySet, and save() through auto_now)."""
+        return self.updated_at.isoformat()
 
-class PhotoSetQuerySet(models.QuerySet):
+
+class GalleryContentQuerySet(models.QuerySet):
+    """The rows a gallery shows (photos, sets). Every write through the ORM touches their
+    galleries, in the same transaction, so that a cached grid keyed by Gallery.version is never
+    shown after a change, whichever code made it (a view, a command, the admin, a bulk update).
+    Raw SQL that writes these tables must touch the gallery itself."""
+
+    def _touch_galleries(self, gallery_ids=None):
+        galleries = Gallery.objects.filter(pk__in=self.values("gallery_id") if gallery_ids is None else gallery_ids)
+        galleries.update(updated_at=timezone.now())
+
+    def update(self, **kwargs):
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries()
+            return super().update(**kwargs)
+
+    def delete(self):
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries()
+            return super().delete()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs = list(objs)
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries({obj.gallery_id for obj in objs})
+            return super().bulk_update(objs, fields, batch_size=batch_size)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(savepoint=False):
+            self._touch_galleries({obj.gallery_id for obj in objs})
+            return super().bulk_create(objs, *args, **kwargs)
+
+
+class GalleryContent(models.Model):
+    """A row a gallery shows: saving or deleting it touches the gallery (see GalleryContentQuerySet)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            Gallery(pk=self.gallery_id).touch()
+            super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(savepoint=False):
+            Gallery(pk=self.gallery_id).touch()
+            return super().delete(*args, **kwargs)
+
+
+class PhotoSetQuerySet(GalleryContentQuerySet):
     def with_photo_counts(self):
         return self.annotate(photo_count=Count("photos")).order_by("position")
 
@@ -141,7 +223,7 @@ class PhotoSetQuerySet(models.QuerySet):
                 self.filter(pk=photo_set.pk).update(position=position)
 
 
-class PhotoSet(models.Model):
+class PhotoSet(GalleryContent):
     """A chapter of a gallery ("Getting ready", "Ceremony"): a photo belongs to one set or none."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -170,14 +252,12 @@ class PhotoSet(models.Model):
         super().save(*args, **kwargs)
 
 
-class PhotoQuerySet(models.QuerySet):
-    PER_PAGE = 120
-
-    def page(self, number):
-        """One page of photos. A gallery page opens with the first; static/js/photo-pages.js
-        fetches the next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a
-        gallery of thousands of photos renders as fast as one of a hundred."""
-        return Paginator(self, self.PER_PAGE).get_page(number)
+class PhotoQuerySet(GalleryContentQuerySet):
+    # A gallery page opens with the first page of photos; static/js/photo-pages.js fetches the
+    # next ones (`?page=N&partial=1`, just the tiles) as the visitor scrolls, so a gallery of
+    # thousands of photos renders as fast as one of a hundred. 60 fill several screens of the
+    # largest display; 120 cost a phone ~0.2 s more before its first paint (docs/PERFORMANCE.md).
+    PER_PAGE = 60
 
     def in_display_order(self, sort=None):
         """In the order a gallery shows them: set by set, each by `sort` (a gallery's sort;
@@ -215,31 +295,52 @@ class PhotoQuerySet(models.QuerySet):
         return self.exclude(content_type="image/jpeg").exclude(copies__kind=kind)
 
     def object_keys(self):
-        """Every storage key these photos own: originals, thumbnails, previews and the copies
-        made from them (PhotoCopy)."""
+        """Every storage key these photos own: originals, thumbnails, previews, their sizes and the
+        copies made from them (PhotoCopy)."""
         keys = []
-        for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key"):
-            keys.extend(key for key in (photo.object_key, photo.thumbnail_object_key, photo.preview_object_key) if key)
+        for photo in self.only("object_key", "thumbnail_object_key", "preview_object_key", "size_keys"):
+            keys.extend(photo.rendition_keys)
         keys.extend(PhotoCopy.objects.filter(photo__in=self.values("pk")).values_list("object_key", flat=True))
         return keys
 
     def referencing(self, keys):
-        """The photos that own any of these storage keys."""
+        """The photos that own any of these storage keys. A size's key names its photo, which is
+        taken whether or not it lists that size: callers intersect with their object_keys()."""
+        photo_ids = {match[1] for key in keys if (match := SIZE_KEY.match(key))}
         copies = PhotoCopy.objects.filter(object_key__in=keys).values("photo_id")
         return self.filter(
             Q(object_key__in=keys)
             | Q(thumbnail_object_key__in=keys)
             | Q(preview_object_key__in=keys)
+            | Q(pk__in=photo_ids)
             | Q(pk__in=copies)
         )
 
 
-class Photo(models.Model):
+# Where a photo's sizes for srcset are stored: `<gallery>/sizes/<photo>/<name>` (see Photo.size_key).
+SIZE_KEY = re.compile(r"[^/]+/sizes/([0-9a-f-]{36})/[^/]+$")
+
+
+class Photo(GalleryContent):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="photos")
     object_key = models.CharField(unique=True)
     thumbnail_object_key = models.CharField()
     preview_object_key = models.CharField(default="", db_default="")
+    size_keys = models.JSONField(
+        default=dict,
+        db_default={},
+        blank=True,
+        editable=False,
+        help_text="{name: storage key} of the sizes made for srcset (galleries.images.SIZES), e.g. 320.webp.",
+    )
+    placeholder = models.BinaryField(
+        default=b"",
+        db_default=b"",
+        blank=True,
+        editable=False,
+        help_text="A tiny WebP shown until the thumbnail arrives.",
+    )
     original_filename = models.CharField(max_length=255, default="", db_default="")
     sort_key = models.CharField(max_length=500, default="", db_default="")
     photo_set = models.ForeignKey(
@@ -298,6 +399,10 @@ class Photo(models.Model):
         self.thumbnail_object_key = f"{self.gallery_id}/thumbnails/{self.pk}.jpg"
         self.preview_object_key = f"{self.gallery_id}/previews/{self.pk}.jpg"
 
+    def size_key(self, name):
+        """Where the size `name` (of galleries.images.SIZES) of this photo is stored."""
+        return f"{self.gallery_id}/sizes/{self.pk}/{name}"
+
     @property
     def web_filename(self):
         """`IMG_0001.HEIC` → `IMG_0001.jpg`: the name of the web-size copy."""
@@ -309,11 +414,40 @@ class Photo(models.Model):
 
     @property
     def storage_keys(self):
-        """Every key this photo owns: its original, thumbnail, preview and copies (PhotoCopy)."""
-        keys = [self.object_key, self.thumbnail_object_key, self.preview_object_key]
+        """Every key this photo owns: its original, renditions and copies (PhotoCopy)."""
+        keys = self.rendition_keys
         if not self._state.adding:
             keys += self.copies.values_list("object_key", flat=True)
+        return keys
+
+    @property
+    def rendition_keys(self):
+        """The keys of the original and what the upload made of it: thumbnail, preview, sizes."""
+        keys = (self.object_key, self.thumbnail_object_key, self.preview_object_key, *self.size_keys.values())
         return [key for key in keys if key]
+
+    def srcset(self, format, up_to=None):
+        """[(name, width)] of this photo's files in `format` ("webp" or "jpg"), smallest first,
+        with long edges up to `up_to`: its sizes, and for JPEG its thumbnail ("thumbnail") and
+        preview ("preview") too. No WebP until the photo has its sizes."""
+        names = [name for name in self.size_keys if name.endswith(f".{format}") and name in SIZES]
+        candidates = [(name, SIZES[name][0]) for name in names]
+        if format == "jpg":
+            candidates += [("thumbnail", THUMBNAIL_SIZE), ("preview", PREVIEW_SIZE)]
+        upright = (self.width or 3, self.height or 2)
+        widths = {}
+        for name, long_edge in sorted(candidates, key=lambda candidate: candidate[1]):
+            if up_to is None or long_edge <= up_to:
+                width = fit_within(upright, long_edge)[0]
+                widths.setdefault(width, name)  # a file no larger than the one before adds nothing
+        return [(name, width) for width, name in widths.items()]
+
+    @property
+    def placeholder_url(self):
+        """The placeholder as a data: URL, for an <img> (the CSP allows images from data:)."""
+        if not self.placeholder:
+            return ""
+        return "data:image/webp;base64," + base64.b64encode(self.placeholder).decode()
 
     @cached_property
     def thumbnail_size(self):

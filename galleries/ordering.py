@@ -124,22 +124,53 @@ def positions_after(low, following, complete):
     return None
 
 
-def mark_sections(page, sets, per_page):
-    """Tell each photo of `page` where it stands in its section (its set, or the photos of no
-    set): `number` (from 1) and `section_size`, and `opens_set`, the set it is the first photo
-    of. Each of `sets` (in order, with `photo_count`) gets `start`, its first photo's index in
-    the gallery, and `page`, the page that photo is on."""
-    start = page.paginator.count - sum(photo_set.photo_count for photo_set in sets)
-    sections = {None: (0, start)}
+def mark_sets(sets, count, per_page):
+    """Each of `sets` (in order, with `photo_count`; `count` photos in all) gets `start`, its
+    first photo's index in the gallery, and `page`, the page that photo is on."""
+    start = count - sum(photo_set.photo_count for photo_set in sets)
     for photo_set in sets:
         photo_set.start, photo_set.page = start, start // per_page + 1
-        sections[photo_set.pk] = (start, photo_set.photo_count)
         start += photo_set.photo_count
-    opening = {photo_set.start: photo_set for photo_set in sets if photo_set.photo_count}
-    for index, photo in enumerate(page.object_list, start=page.start_index() - 1):
-        section_start, photo.section_size = sections.get(photo.photo_set_id, (index, 1))
-        photo.number = index - section_start + 1
-        photo.opens_set = opening.get(index)
+
+
+class SectionedPhotos:
+    """A page's photos, read (and even their query built) when first iterated, each told where it
+    stands in its section (its set, or the photos of no set): `number` (from 1) and
+    `section_size`, and `opens_set`, the set it is the first photo of. `ordered_photos` gives all
+    of the gallery's photos in display order."""
+
+    def __init__(self, ordered_photos, page, sets, per_page):
+        self.ordered_photos, self.first_index, self.sets = ordered_photos, page.start_index() - 1, sets
+        self.count = page.paginator.count
+        self.end_index = page.end_index()
+        mark_sets(sets, self.count, per_page)
+        self._photos = None
+
+    def __iter__(self):
+        return iter(self.photos)
+
+    def __len__(self):
+        return len(self.photos)
+
+    def __getitem__(self, index):
+        return self.photos[index]
+
+    @property
+    def photos(self):
+        if self._photos is None:
+            self._photos = list(self.ordered_photos()[max(0, self.first_index) : self.end_index])
+            self._mark(self._photos)
+        return self._photos
+
+    def _mark(self, photos):
+        sections = {None: (0, self.count - sum(photo_set.photo_count for photo_set in self.sets))}
+        for photo_set in self.sets:
+            sections[photo_set.pk] = (photo_set.start, photo_set.photo_count)
+        opening = {photo_set.start: photo_set for photo_set in self.sets if photo_set.photo_count}
+        for index, photo in enumerate(photos, start=self.first_index):
+            section_start, photo.section_size = sections.get(photo.photo_set_id, (index, 1))
+            photo.number = index - section_start + 1
+            photo.opens_set = opening.get(index)
 
 
 # Manual order. Each function takes `photos`, all of one gallery's photos (`gallery.photos`).

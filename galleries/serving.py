@@ -26,6 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
 from galleries import copies
+from galleries.images import MIME_TYPES
 from galleries.storage import FileRange
 
 MISSING = "This photo's file is missing from storage."
@@ -43,24 +44,33 @@ def serve_preview(request, photo, max_age=0):
     return _serve_rendition(request, photo, photo.preview_object_key, photo.preview_size, max_age)
 
 
-def _serve_rendition(request, photo, key, size, max_age):
+def serve_size(request, photo, name, max_age=0):
+    """One of the photo's sizes for srcset (`320.webp`), when it has it; else a 404."""
+    if name not in photo.size_keys:
+        raise Http404("This photo has no such size.")
+    extension = name.rsplit(".", 1)[1]
+    return _serve_rendition(request, photo, photo.size_keys[name], None, max_age, extension)
+
+
+def _serve_rendition(request, photo, key, size, max_age, extension="jpg"):
     """A rendition never changes under its key, hence an ETag from the key alone."""
+    content_type = MIME_TYPES[extension]
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
     modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=modified)
     if response is None and request.method == "HEAD":
         # No body, and no length where it is not known (streamed: nothing adds a wrong one).
-        response = StreamingHttpResponse([], content_type="image/jpeg")
+        response = StreamingHttpResponse([], content_type=content_type)
         if size is not None:
             response["Content-Length"] = size
     elif response is None:
         try:
-            response = HttpResponse(default_storage.read_small(key), content_type="image/jpeg")
+            response = HttpResponse(default_storage.read_small(key), content_type=content_type)
         except FileNotFoundError:
             raise Http404(MISSING) from None
     response["ETag"] = etag
     response["Last-Modified"] = http_date(modified)
-    response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.jpg")
+    response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.{extension}")
     response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
     return response
 

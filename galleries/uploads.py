@@ -99,7 +99,7 @@ def _distinct_megabytes(size, limit):
 
 
 def store_photo(gallery, upload, photo_set=None, *, stored=None):
-    """Store one uploaded photo (the original byte for byte, its thumbnail and preview) and
+    """Store one uploaded photo (the original byte for byte, its thumbnail, preview and sizes) and
     return the new Photo, in `photo_set` if one is given (a set of the gallery).
 
     With `stored` (an Upload whose bytes are in storage already, and `upload` a copy of them),
@@ -126,6 +126,8 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
         photo_set=photo_set,
     )
     photo.assign_object_keys()
+    photo.size_keys = {name: photo.size_key(name) for name in renditions.sizes}
+    photo.placeholder = renditions.placeholder
     if stored:
         photo.object_key = stored.object_key
     upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
@@ -136,6 +138,7 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
         for key, content in [
             (photo.thumbnail_object_key, ContentFile(renditions.thumbnail)),
             (photo.preview_object_key, ContentFile(renditions.preview)),
+            *((photo.size_keys[name], ContentFile(data)) for name, data in renditions.sizes.items()),
             *([] if stored else [(photo.object_key, upload)]),
         ]:
             writing = key
@@ -145,8 +148,7 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
             if stored_as != key:
                 raise RuntimeError(f"storage renamed {key} to {stored_as}")
         with transaction.atomic():
-            photo.save(force_insert=True)
-            gallery.touch()
+            photo.save(force_insert=True)  # touches the gallery too
             if stored:
                 Upload.objects.filter(pk=stored.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
     except BaseException as error:

@@ -27,4 +27,5 @@ urlpatterns = [
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/thumbnail/", views.photo_thumbnail, name="photo_thumbnail"),
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/preview/", views.photo_preview, name="photo_preview"),
     path("<uuid:gallery_id>/photos/<uuid:photo_id>/download/", views.photo_download, name="photo_download"),
+    path("<uuid:gallery_id>/photos/<uuid:photo_id>/<str:name>", views.photo_size, name="photo_size"),
 ]

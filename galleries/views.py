@@ -7,6 +7,7 @@ from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
@@ -108,11 +109,21 @@ def gallery_list(request):
 @gzip_page
 def gallery_detail(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    context = {"gallery": gallery, "page": gallery.photo_page(request.GET.get("page"))}
+    overview = gallery.overview()
+    page = gallery.photo_page(request.GET.get("page"), overview)
+    get_token(request)
+    context = {
+        "gallery": gallery,
+        "page": page,
+        # The tiles are drawn once per version of the gallery (gallery_detail.html caches them),
+        # and per CSRF secret: each tile has forms.
+        "tiles_key": [gallery.version, page.number, request.META["CSRF_COOKIE"]],
+    }
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)
     context.update(
-        gallery.photos.stats(),
+        photo_count=overview["photo_count"],
+        total_size=overview["total_size"],
         rename_form=GalleryForm(instance=gallery),
         set_form=PhotoSetForm(auto_id="new-set-%s"),
         presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
@@ -448,6 +459,13 @@ def photo_thumbnail(request, gallery_id, photo_id):
 def photo_preview(request, gallery_id, photo_id):
     photo = owned_photo(request, gallery_id, photo_id)
     return serving.serve_preview(request, photo, max_age=3600)
+
+
+@login_required
+@require_safe
+def photo_size(request, gallery_id, photo_id, name):
+    photo = owned_photo(request, gallery_id, photo_id)
+    return serving.serve_size(request, photo, name, max_age=3600)
 
 
 @login_required

@@ -23,4 +23,5 @@ urlpatterns = [
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/thumbnail/", public.public_thumbnail, name="public_thumbnail"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/preview/", public.public_preview, name="public_preview"),
     path("s/<uuid:share_id>/photos/<uuid:photo_id>/download/", public.photo_download, name="photo_download"),
+    path("s/<uuid:share_id>/photos/<uuid:photo_id>/<str:name>", public.public_size, name="public_size"),
 ]

@@ -39,11 +39,12 @@ def running_database_url():
     return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
-def manage(*args, env, check=False, timeout=120):
-    """Run a manage.py command in a process of its own, as a deployment does."""
+def manage(*args, env, check=False, timeout=120, root=ROOT):
+    """Run a manage.py command in a process of its own, as a deployment does (of the code at
+    `root`: the benchmarks run an earlier version beside this one)."""
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         check=check,
         timeout=timeout,
@@ -52,9 +53,10 @@ def manage(*args, env, check=False, timeout=120):
     )
 
 
-def collect_static(root, env):
-    """collectstatic into `root`: whitenoise's manifest storage answers 500 without it."""
-    manage("collectstatic", "--noinput", "-v0", env={**env, "VIEWPORT_STATIC_ROOT": str(root)}, check=True)
+def collect_static(root, env, code=ROOT):
+    """collectstatic (of the code at `code`) into `root`: whitenoise's manifest storage answers
+    500 without it."""
+    manage("collectstatic", "--noinput", "-v0", env={**env, "VIEWPORT_STATIC_ROOT": str(root)}, check=True, root=code)
     return root
 
 
@@ -65,7 +67,8 @@ class AppServer:
     runs exactly as deployed, only smaller.
     """
 
-    def __init__(self, env, workers=2, threads=4, timeout=30):
+    def __init__(self, env, workers=2, threads=4, timeout=30, root=ROOT):
+        self.root = root  # the code to serve: this checkout, or another version of it
         self.port = free_port()
         self.env = {
             **env,
@@ -88,7 +91,7 @@ class AppServer:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [BIN / "gunicorn", "--config", "gunicorn.conf.py", "viewport.wsgi"],
-                cwd=ROOT,
+                cwd=self.root,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

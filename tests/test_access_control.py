@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "home",
     "healthz",
+    "robots",
     "accounts:signup",
     "accounts:login",
     "accounts:logout",
@@ -70,6 +71,7 @@ OWNED = {
     "galleries:photo_order",
     "galleries:photo_thumbnail",
     "galleries:photo_preview",
+    "galleries:photo_size",
     "galleries:photo_download",
     "sharing:share_link_create",
     "sharing:share_link_update",
@@ -95,6 +97,7 @@ SHARED = {
     "sharing:public_photo",
     "sharing:public_thumbnail",
     "sharing:public_preview",
+    "sharing:public_size",
     "sharing:photo_download",
     "sharing:download_pin",
 }
@@ -156,6 +159,7 @@ def all_urls(world):
         "photographer_id": world.owner.pk,
         "version": "v1",
         "upload_id": world.upload.pk,
+        "name": "320.webp",
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
 
@@ -295,6 +299,7 @@ def shared_urls(link, photo, photo_set=None):
 def photo_urls(link, photo):
     for view in ("public_photo", "public_thumbnail", "public_preview", "photo_download"):
         yield reverse(f"sharing:{view}", args=[link.pk, photo.pk])
+    yield reverse("sharing:public_size", args=[link.pk, photo.pk, min(photo.size_keys)])
 
 
 def test_the_shared_urls_walked_here_are_all_the_shared_urls(s3_world):

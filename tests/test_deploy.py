@@ -149,6 +149,9 @@ def test_collectstatic_migrate_and_gunicorn_serve_the_site(fresh_database_env):
         max_age = int(re.search(r"max-age=(\d+)", headers["Cache-Control"]).group(1))
         assert max_age >= 365 * 24 * 3600 and "immutable" in headers["Cache-Control"]
         assert headers["Content-Encoding"] == "gzip"
+        status, headers, brotli = app.get(stylesheet.group(1).decode(), headers={"Accept-Encoding": "br, gzip"})
+        assert status == 200 and headers["Content-Encoding"] == "br"  # whitenoise, with the Brotli package
+        assert len(brotli) < int(headers["Content-Length"]) + 1 < 0.3 * len(app.get(stylesheet.group(1).decode())[2])
     finally:
         app.stop()
 

@@ -1,10 +1,12 @@
 """Pages that list photos run a fixed number of queries, with sets, for 1, 100 and 2,000 photos:
-to guard against N+1 (a query per photo, per set or per page of photos)."""
+to guard against N+1 (a query per photo, per set or per page of photos). Drawn again while the
+gallery is unchanged, their tiles and counts come from the cache: no query reads a photo."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 
-from galleries.models import Photo, PhotoSet
+from galleries.models import Photo, PhotoQuerySet, PhotoSet
 from galleries.ordering import Sort
 from galleries.tests.factories import GalleryFactory
 from sharing.tests.factories import ShareLinkFactory
@@ -36,32 +38,48 @@ def gallery_with_sets(count, sort=Sort.CAPTURE_TIME):
     return gallery
 
 
+def reads_photos(queries):
+    return [query["sql"] for query in queries.captured_queries if '"photos"' in query["sql"]]
+
+
 @pytest.mark.parametrize("count", [1, 100, 2000])
 @pytest.mark.parametrize("sort", [Sort.CAPTURE_TIME, Sort.MANUAL])
 def test_the_photographers_gallery_page_queries_do_not_grow(client, django_assert_num_queries, count, sort):
     gallery = gallery_with_sets(count, sort)
     client.force_login(gallery.owner)
     client.get(gallery.get_absolute_url())  # the session's first request loads more (content types)
-    # The session and its user; the gallery; the page's count and photos; the sets with their
-    # counts; the photo count and size; the share links and their sparklines; the favourites.
+    cache.clear()
+    # The session and its user; the gallery; its photo count and size, its sets with their counts
+    # and its first photo (the cover); the page's photos; the share links (no sparklines: it has
+    # none); the favourites.
     with django_assert_num_queries(9):
         response = client.get(gallery.get_absolute_url())
-    assert len(response.context["page"].object_list) == min(count, 120)
-    with django_assert_num_queries(6):  # a later page of tiles: no stats, no share links
+    assert len(response.context["page"].object_list) == min(count, PhotoQuerySet.PER_PAGE)
+    with django_assert_num_queries(5) as queries:  # again: the tiles and counts come from the cache
+        client.get(gallery.get_absolute_url())
+    assert reads_photos(queries) == []
+    # A later page of tiles: the session, its user, the gallery, and that page's photos (unless
+    # there is no second page: then the first, from the cache).
+    with django_assert_num_queries(4 if count > PhotoQuerySet.PER_PAGE else 3):
         client.get(gallery.get_absolute_url(), {"page": 2, "partial": 1})
 
 
 @pytest.mark.parametrize("count", [1, 100, 2000])
 def test_the_public_gallery_page_queries_do_not_grow(client, django_assert_num_queries, count):
     link = ShareLinkFactory(gallery=gallery_with_sets(count))
-    # The link with its gallery, owner and cover; the page's count and photos; the sets with
-    # their counts; the view counter, the visitor's hash and the day's row; the photo count and
-    # size; the first photo as the cover.
-    with django_assert_num_queries(9):
+    cache.clear()
+    # The link with its gallery and owner; the gallery's photo count and size, its sets with their
+    # counts and its first photo (the cover); the page's photos; the view counter, the visitor's
+    # hash and the day's row.
+    with django_assert_num_queries(8):
         response = client.get(link.get_absolute_url())
-    assert len(response.context["page"].object_list) == min(count, 120)
+    assert len(response.context["page"].object_list) == min(count, PhotoQuerySet.PER_PAGE)
     assert response.text.count('class="set-menu__tab"') == min(count - 1, 4)
-    with django_assert_num_queries(4):  # a later page: the link, the page's count and photos, the sets
+    with django_assert_num_queries(4) as queries:  # again: only the link and the counting
+        again = client.get(link.get_absolute_url())
+    assert reads_photos(queries) == [] and again.text == response.text
+    # A later page: the link, and that page's photos (none when there is no second page).
+    with django_assert_num_queries(2 if count > PhotoQuerySet.PER_PAGE else 1):
         client.get(link.get_absolute_url(), {"page": 2, "partial": 1})
 
 

@@ -204,6 +204,16 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("VIEWPORT_STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 WHITENOISE_MAX_AGE = 60 * 60 * 24 * 365 if not DEBUG else 0
 
+# Each process keeps what it drew of the galleries it served (the tiles, the counts), keyed by
+# each gallery's version (Gallery.version), so that a change shows at once and nothing needs
+# invalidating. Least recently used entries go first; a page of 120 tiles is ~150 KB.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": env.int("VIEWPORT_CACHE_ENTRIES", default=300)},
+    }
+}
+
 # Photo storage: local files by default, a private S3 bucket when a bucket is named.
 AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
 if AWS_STORAGE_BUCKET_NAME:

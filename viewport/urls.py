@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import TemplateView
 
 from accounts import views as accounts_views
 from galleries.views import healthz, metrics
@@ -13,6 +14,7 @@ urlpatterns = [
     path("", include("favourites.urls")),
     path("healthz/", healthz, name="healthz"),
     path("metrics", metrics, name="metrics"),
+    path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),
     path("admin/", admin.site.urls),
 ]
 

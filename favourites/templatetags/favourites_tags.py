@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from django import template
 from django.db.models import Count, Q
+from django.middleware.csrf import get_token
 
 from favourites.models import FavouriteList, FavouritesSettings
 from favourites.visitor import visitor_list
@@ -20,6 +21,14 @@ class VisitorFavourites:
     favourite_list: FavouriteList | None
     comments: dict = field(default_factory=dict)  # photo id → comment, for the chosen photos
     registered: object = None  # who the visitor said they are, on a link that asks (sharing.access.Visitor)
+    csrf_secret: str = ""
+
+    @property
+    def cache_key(self):
+        """What this visitor's hearts on a cached page of tiles depend on: the link's favourites
+        settings, their choice and comments, and their CSRF secret (each heart is a form)."""
+        settings = (self.settings.favourites_title, self.settings.favourites_comments, self.settings.favourites_limit)
+        return [*settings, self.csrf_secret, sorted((str(photo), comment) for photo, comment in self.comments.items())]
 
     def __contains__(self, photo):
         return photo.pk in self.comments
@@ -41,7 +50,10 @@ def visitor_favourites(context, link):
         favourite_list = visitor_list(request, link)
         comments = dict(favourite_list.favourites.values_list("photo_id", "comment")) if favourite_list else {}
         registered = registered_visitor(request, link)
-        request.visitor_favourites = VisitorFavourites(link, settings, favourite_list, comments, registered)
+        get_token(request)  # the hearts' forms need one; it also sets the secret below
+        request.visitor_favourites = VisitorFavourites(
+            link, settings, favourite_list, comments, registered, csrf_secret=request.META["CSRF_COOKIE"]
+        )
     return request.visitor_favourites
 
 

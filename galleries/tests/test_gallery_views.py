@@ -4,7 +4,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo, PhotoQuerySet
+from galleries.models import Gallery, Photo, PhotoQuerySet, PhotoSet
 from galleries.tests.factories import GalleryFactory, PhotoFactory
 
 pytestmark = pytest.mark.django_db
@@ -126,13 +126,14 @@ def test_gallery_page_states_the_upload_limit_in_whole_megabytes(client, gallery
 def test_gallery_page_runs_the_same_number_of_queries_for_1_and_500_photos(client, gallery):
     PhotoFactory(gallery=gallery)
     client.get(gallery.get_absolute_url())  # warm up: session, content types
+    PhotoFactory(gallery=gallery)  # a change: the page is drawn afresh
     with CaptureQueriesContext(connection) as one:
         client.get(gallery.get_absolute_url())
     PhotoFactory.create_batch(499, gallery=gallery)
     with CaptureQueriesContext(connection) as many:
         response = client.get(gallery.get_absolute_url())
     assert len(response.context["page"].object_list) == PhotoQuerySet.PER_PAGE
-    assert response.context["photo_count"] == 500
+    assert response.context["photo_count"] == 501
     assert len(many) == len(one)
 
 
@@ -206,3 +207,35 @@ def test_bulk_delete_removes_only_selected_photos_of_this_gallery(client, galler
 def test_gallery_page_is_compressed_for_browsers_that_accept_gzip(client, gallery):
     response = client.get(gallery.get_absolute_url(), headers={"Accept-Encoding": "gzip"})
     assert response["Content-Encoding"] == "gzip"
+
+
+# Every write to a gallery's photos or sets moves its version, which keys its cached grids.
+
+VERSION_CHANGES = {
+    "photo saved": lambda gallery, photo, photo_set: photo.save(),
+    "photo deleted": lambda gallery, photo, photo_set: photo.delete(),
+    "photos updated": lambda gallery, photo, photo_set: gallery.photos.update(position=7),
+    "photos deleted": lambda gallery, photo, photo_set: gallery.photos.all().delete(),
+    "photos bulk-updated": lambda gallery, photo, photo_set: Photo.objects.bulk_update([photo], ["position"]),
+    "photos bulk-created": lambda gallery, photo, photo_set: Photo.objects.bulk_create(
+        [PhotoFactory.build(gallery=gallery)]
+    ),
+    "set saved": lambda gallery, photo, photo_set: photo_set.save(),
+    "set deleted": lambda gallery, photo, photo_set: photo_set.delete(),
+    "sets updated": lambda gallery, photo, photo_set: gallery.sets.update(name="Renamed"),
+    "gallery saved": lambda gallery, photo, photo_set: Gallery.objects.get(pk=gallery.pk).save(),
+}
+
+
+@pytest.mark.parametrize("change", VERSION_CHANGES)
+def test_every_write_to_a_gallerys_photos_or_sets_moves_its_version(change):
+    gallery = GalleryFactory()
+    photo = PhotoFactory(gallery=gallery)
+    photo_set = PhotoSet.objects.create(gallery=gallery, name="Ceremony")
+    other = GalleryFactory()
+    before, other_before = Gallery.objects.get(pk=gallery.pk).version, Gallery.objects.get(pk=other.pk).version
+
+    VERSION_CHANGES[change](gallery, photo, photo_set)
+
+    assert Gallery.objects.get(pk=gallery.pk).version != before
+    assert Gallery.objects.get(pk=other.pk).version == other_before

@@ -69,8 +69,9 @@ def test_renditions_are_upright_for_every_exif_orientation(orientation):
     renditions = make_renditions(camera_jpeg(orientation), max_pixels=50_000_000)
 
     assert (renditions.width, renditions.height) == (3000, 2000)
-    for data, long_edge in [(renditions.thumbnail, THUMBNAIL_SIZE), (renditions.preview, PREVIEW_SIZE)]:
-        image = open_jpeg(data)
+    sizes = [(renditions.sizes[name], int(name.split(".")[0])) for name in ("320.webp", "1080.webp", "1080.jpg")]
+    for data, long_edge in [(renditions.thumbnail, THUMBNAIL_SIZE), (renditions.preview, PREVIEW_SIZE), *sizes]:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
         assert image.width == long_edge and abs(image.height - long_edge * 2 / 3) <= 1
         red, green, blue = image.getpixel((5, 5))
         assert red > 200 and green < 60 and blue < 60, "top-left corner should be red"
@@ -90,6 +91,32 @@ def test_small_photos_are_not_enlarged():
     renditions = make_renditions(io.BytesIO(image_bytes(300, 200)), max_pixels=50_000_000)
     assert open_jpeg(renditions.preview).size == (300, 200)
     assert open_jpeg(renditions.thumbnail).size == (300, 200)
+    assert list(renditions.sizes) == ["320.webp"]  # the whole photo, once, as WebP
+    assert Image.open(io.BytesIO(renditions.sizes["320.webp"])).size == (300, 200)
+
+
+@pytest.mark.parametrize(
+    "size, names",
+    [
+        ((300, 200), ["320.webp"]),
+        ((500, 400), ["320.webp", "480.webp", "600.webp"]),  # 600 is the photo itself; the JPEG thumbnail too
+        ((640, 427), ["320.webp", "480.webp", "600.webp", "720.webp"]),
+        ((700, 500), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.jpg"]),
+        ((1000, 600), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
+        ((12000, 3000), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
+    ],
+)
+def test_a_photo_gets_each_size_that_adds_one_and_none_that_enlarges_it(size, names):
+    assert images.sizes_for(size) == names
+
+
+def test_the_placeholder_is_a_tiny_webp_of_the_whole_picture():
+    renditions = make_renditions(io.BytesIO(photo_bytes("JPEG", 3000, 2000)), max_pixels=50_000_000)
+    placeholder = Image.open(io.BytesIO(renditions.placeholder)).convert("RGB")
+    assert placeholder.size == (8, 5) and len(renditions.placeholder) < 120
+    top_left, bottom_right = placeholder.getpixel((0, 0)), placeholder.getpixel((7, 4))
+    assert top_left[0] > bottom_right[0] + 60, "the red corner, upright, blurred into the blue"
+    assert_close(bottom_right, BLUE, tolerance=40)
 
 
 def test_embedded_colour_profile_is_applied_and_not_kept():
@@ -372,7 +399,7 @@ def test_running_out_of_memory_is_said_as_such_not_as_a_damaged_photo(monkeypatc
     def exhausted(*args, **kwargs):
         raise MemoryError
 
-    monkeypatch.setattr(Image.Image, "resize", exhausted)
+    monkeypatch.setattr(pyvips.Image, "resize", exhausted, raising=False)
     with pytest.raises(ImageRejected) as refused:
         make_renditions(io.BytesIO(image_bytes(3000, 2000)), max_pixels=50_000_000)
     assert "memory" in str(refused.value) and "damaged" not in str(refused.value)
@@ -385,7 +412,7 @@ def test_an_unexpected_decoder_failure_is_still_a_message_for_the_photographer(m
     def broken(*args, **kwargs):
         raise DecoderBug("internal details")
 
-    monkeypatch.setattr(Image.Image, "resize", broken)
+    monkeypatch.setattr(pyvips.Image, "resize", broken, raising=False)
     with pytest.raises(ImageRejected, match="damaged or incomplete") as refused:
         make_renditions(io.BytesIO(image_bytes(3000, 2000)), max_pixels=50_000_000)
     assert "DecoderBug" not in str(refused.value) and "internal" not in str(refused.value)
@@ -554,12 +581,29 @@ def test_renditions_carry_no_metadata_segment_at_all(format, size):
 
     renditions = make_renditions(io.BytesIO(data), max_pixels=50_000_000)
 
-    for rendition in (renditions.thumbnail, renditions.preview):
+    jpegs = [renditions.thumbnail, renditions.preview] + [
+        data for name, data in renditions.sizes.items() if ".jpg" in name
+    ]
+    for rendition in jpegs:
         segments = jpeg_segments(rendition)
         kinds = [marker for marker, _ in segments]
         assert set(kinds) <= {0xE0, 0xDB, 0xC0, 0xC4, 0xDA}, [hex(kind) for kind in kinds]  # JFIF, tables, frame, scan
-        assert [payload[:5] for marker, payload in segments if marker == 0xE0] == [b"JFIF\0"]
+        assert [payload[:5] for marker, payload in segments if marker == 0xE0] in ([], [b"JFIF\0"])
         assert b"Secret" not in rendition
+    webps = [data for name, data in renditions.sizes.items() if ".webp" in name] + [renditions.placeholder]
+    for rendition in webps:
+        assert webp_chunks(rendition) <= {b"VP8 ", b"VP8L", b"VP8X", b"ALPH"}, webp_chunks(rendition)
+        assert b"Secret" not in rendition
+
+
+def webp_chunks(data):
+    """The kinds of a WebP file's RIFF chunks (EXIF, XMP and ICCP would be metadata)."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    kinds, position = set(), 12
+    while position + 8 <= len(data):
+        kinds.add(data[position : position + 4])
+        position += 8 + (int.from_bytes(data[position + 4 : position + 8], "little") + 1) // 2 * 2
+    return kinds
 
 
 def test_colour_transforms_are_cached_by_the_profiles_hash_and_huge_profiles_are_ignored():

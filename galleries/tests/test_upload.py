@@ -21,7 +21,9 @@ def read(key):
         return file.read()
 
 
-def test_upload_stores_original_byte_for_byte_with_thumbnail_and_preview(client, gallery, photo_storage, stored_keys):
+def test_upload_stores_original_byte_for_byte_with_thumbnail_preview_sizes_and_placeholder(
+    client, gallery, photo_storage, stored_keys
+):
     original = image_bytes(1200, 800)
     response = upload(client, gallery, SimpleUploadedFile("IMG_0001.jpg", original, "image/jpeg"))
 
@@ -41,9 +43,23 @@ def test_upload_stores_original_byte_for_byte_with_thumbnail_and_preview(client,
     assert read(photo.object_key) == original
     assert Image.open(io.BytesIO(read(photo.thumbnail_object_key))).size == (640, 427)
     assert Image.open(io.BytesIO(read(photo.preview_object_key))).size == (1200, 800)
+    sizes = {
+        "320.webp": (320, 213),
+        "480.webp": (480, 320),
+        "600.webp": (600, 400),
+        "720.webp": (720, 480),
+        "1080.webp": (1080, 720),
+        "1080.jpg": (1080, 720),
+    }
+    assert photo.size_keys == {name: f"{gallery.pk}/sizes/{photo.pk}/{name}" for name in sizes}
+    for name, size in sizes.items():
+        image = Image.open(io.BytesIO(read(photo.size_keys[name])))
+        assert (image.format, image.size) == ("WEBP" if name.endswith("webp") else "JPEG", size)
     assert stored_keys(f"{gallery.pk}/") == sorted(
-        [photo.object_key, photo.thumbnail_object_key, photo.preview_object_key]
+        [photo.object_key, photo.thumbnail_object_key, photo.preview_object_key, *photo.size_keys.values()]
     )
+    placeholder = Image.open(io.BytesIO(photo.placeholder))
+    assert (placeholder.format, placeholder.size) == ("WEBP", (8, 5)) and len(photo.placeholder) < 120
 
 
 def test_one_bad_file_in_a_batch_fails_alone_and_leaves_nothing(client, gallery, photo_storage, stored_keys):
@@ -67,7 +83,7 @@ def test_one_bad_file_in_a_batch_fails_alone_and_leaves_nothing(client, gallery,
     assert "megapixels" in errors["bomb.png"]
     assert "damaged or incomplete" in errors["cut.jpg"]
     assert gallery.photos.count() == 3
-    assert len(stored_keys(f"{gallery.pk}/")) == 3 * 3
+    assert sorted(stored_keys(f"{gallery.pk}/")) == sorted(gallery.photos.object_keys())  # and nothing else
 
 
 def test_file_over_the_size_limit_is_refused(client, gallery, settings, photo_storage, stored_keys):

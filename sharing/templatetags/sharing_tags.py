@@ -1,5 +1,7 @@
 from django import template
+from django.urls import reverse
 
+from galleries.images import PREVIEW_SIZE, SIZES, fit_within
 from sharing import access, extensions, stats
 from sharing.forms import ShareLinkForm
 
@@ -10,6 +12,19 @@ register = template.Library()
 def share_url(context, link):
     """The share link's full public URL, as the photographer sends it to a client."""
     return context["request"].build_absolute_uri(link.get_absolute_url())
+
+
+@register.simple_tag(takes_context=True)
+def link_preview_image(context, link, photo):
+    """The photo as chat apps show a pasted link (og:image): a JPEG about 1080 px wide (its 1080 px
+    size, else its preview), at a full URL under the link, so that the link's rules apply to it."""
+    name = "1080.jpg" if "1080.jpg" in photo.size_keys else None
+    if name:
+        path, long_edge = reverse("sharing:public_size", args=[link.pk, photo.pk, name]), SIZES[name][0]
+    else:
+        path, long_edge = reverse("sharing:public_preview", args=[link.pk, photo.pk]), PREVIEW_SIZE
+    width, height = fit_within((photo.width or 3, photo.height or 2), long_edge)
+    return {"url": context["request"].build_absolute_uri(path), "width": width, "height": height}
 
 
 @register.inclusion_tag("sharing/_share_links.html", takes_context=True)

@@ -13,6 +13,7 @@ def public_urls(link_id, photo_id):
         "photo page": reverse("sharing:public_photo", args=[link_id, photo_id]),
         "thumbnail": reverse("sharing:public_thumbnail", args=[link_id, photo_id]),
         "preview": reverse("sharing:public_preview", args=[link_id, photo_id]),
+        "size for srcset": reverse("sharing:public_size", args=[link_id, photo_id, "320.webp"]),
         "download": reverse("sharing:photo_download", args=[link_id, photo_id]),
         "zip": reverse("sharing:zip_download", args=[link_id]),
     }

@@ -4,6 +4,7 @@ JSON; a PIN change ends what was typed; wrong PINs are limited like passwords. O
 local storage (the shared_gallery fixture runs both)."""
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -165,3 +166,14 @@ def test_the_link_json_says_whether_downloads_need_a_pin_and_never_the_pin(clien
     assert both.status_code == 400
     cleared = client.post(url, json.dumps({"download_pin_clear": True}), content_type="application/json", headers=JSON)
     assert cleared.json()["has_download_pin"] is False
+
+
+def test_the_tiles_download_links_follow_each_browsers_pin_though_the_tiles_are_cached(client, pinned):
+    def tile_download(browser):
+        page = browser.get(pinned.get_absolute_url()).content.decode()
+        return re.search(r'<a class="tile__download"[^>]*>', page).group(0)
+
+    assert " download " not in tile_download(client)  # drawn, and cached, before the PIN
+    enter_pin(client, pinned)
+    assert " download " in tile_download(client)
+    assert " download " not in tile_download(Client())

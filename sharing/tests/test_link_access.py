@@ -276,10 +276,11 @@ def test_web_size_downloads_are_the_preview_jpeg_named_after_the_original(client
 # Revocation
 
 
+@pytest.mark.parametrize("rendition", ["thumbnail", "size for srcset"])
 def test_renditions_are_cached_a_minute_then_revalidated_with_a_304_until_the_link_closes(
-    client, shared_gallery, photo
+    client, shared_gallery, photo, rendition
 ):
-    url = public_urls(shared_gallery.pk, photo.pk)["thumbnail"]
+    url = public_urls(shared_gallery.pk, photo.pk)[rendition]
     first = client.get(url)
     assert first.status_code == 200
     assert first["Cache-Control"] == "private, max-age=60"

@@ -29,21 +29,41 @@ RENDITION_CACHE_SECONDS = 60
 @gzip_page
 @cache_control(private=True, no_cache=True)
 def public_gallery(request, share_id):
-    link = shared_link(request, share_id, "gallery__owner", "gallery__cover_photo")
+    link = shared_link(request, share_id, "gallery__owner")
     gallery = link.gallery
-    page = gallery.photo_page(request.GET.get("page"))
-    context = {"link": link, "gallery": gallery, "page": page, "sets": [s for s in page.sets if s.photo_count]}
+    overview = gallery.overview()
+    if link.serves_web_size and overview["unsized_previews"]:
+        gallery.photos.fill_preview_sizes()
+        overview = gallery.overview()
+    page = gallery.photo_page(request.GET.get("page"), overview)
+    context = {
+        "link": link,
+        "gallery": gallery,
+        "page": page,
+        "sets": [s for s in page.sets if s.photo_count],
+        # The tiles are drawn once per version of the gallery and the settings that they show
+        # (public_gallery.html caches them): a change to any shows at once.
+        "tiles_key": [
+            *(gallery.version, gallery.show_filenames, page.number),
+            *(link.pk, link.allow_single, link.download_size, link.allow_zip),
+            access.needs_download_pin(request, link),  # the tiles' download links say so
+        ],
+    }
     if request.GET.get("partial"):
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     chosen = next((s for s in context["sets"] if str(s.pk) == request.GET.get("set")), None)
     if chosen:  # the set menu's select, without JavaScript
         return redirect(f"{link.get_absolute_url()}?page={chosen.page}#set-{chosen.pk}")
-    if link.serves_web_size:
-        gallery.photos.fill_preview_sizes()
     stats.count(request, link, "views")
-    # The minimal cover shows no photo.
-    cover = gallery.cover_or_first_photo() if gallery.cover_layout != CoverLayout.MINIMAL else None
-    context.update(gallery.photos.stats(link.download_size), cover=cover)
+    total_size = {"original": overview["total_size"], "web": overview["web_size"]}.get(link.download_size)
+    if total_size is None:  # full-size JPEGs: their copies are made after the gallery's last change
+        total_size = gallery.photos.stats(link.download_size)["total_size"]
+    context.update(
+        photo_count=overview["photo_count"],
+        total_size=total_size,
+        cover=overview["cover"] if gallery.cover_layout != CoverLayout.MINIMAL else None,  # minimal shows no photo
+        link_preview_photo=overview["cover"],  # chat apps show it whatever the layout
+    )
     return render(request, "sharing/public_gallery.html", context)
 
 
@@ -91,6 +111,14 @@ def public_thumbnail(request, share_id, photo_id):
 def public_preview(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
+
+
+@public_view
+@require_safe
+def public_size(request, share_id, photo_id, name):
+    """One of the photo's sizes for srcset (`320.webp`), under the same rules as its thumbnail."""
+    link, photo = shared_photo(request, share_id, photo_id)
+    return serving.serve_size(request, photo, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0006_download_facts_and_copies"),
+        ("galleries", "0007_photo_sizes_and_placeholder"),
     ]
 
     operations = [

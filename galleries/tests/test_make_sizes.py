@@ -1,0 +1,66 @@
+"""`manage.py make_sizes` gives photos stored before sizes and placeholders existed theirs:
+resumable, and a second run changes nothing. On S3 and on local storage."""
+
+import io
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from PIL import Image
+
+from galleries.models import Photo
+from galleries.tests.factories import GalleryFactory, jpeg_upload
+from galleries.uploads import store_photo
+
+pytestmark = pytest.mark.django_db
+
+
+def as_stored_before(photo):
+    """The photo as an upload before issue 25 left it: no sizes, no placeholder."""
+    for key in photo.size_keys.values():
+        default_storage.delete(key)
+    Photo.objects.filter(pk=photo.pk).update(size_keys={}, placeholder=b"")
+
+
+def test_existing_photos_get_their_sizes_and_placeholder_and_a_second_run_does_nothing(photo_storage, capsys):
+    gallery = GalleryFactory()
+    photos = [
+        store_photo(gallery, jpeg_upload("IMG_0001.jpg", width=3000, height=2000, orientation=6)),
+        store_photo(gallery, jpeg_upload("IMG_0002.jpg", width=500, height=400)),
+        store_photo(gallery, jpeg_upload("IMG_0003.jpg", width=1200, height=800)),
+    ]
+    made = {photo.pk: dict(photo.size_keys) for photo in photos}
+    for photo in photos[:2]:
+        as_stored_before(photo)
+
+    call_command("make_sizes")
+    assert "2 photos got their sizes and placeholder; 0 could not be read" in capsys.readouterr().out
+
+    for photo in photos:
+        photo.refresh_from_db()
+        assert photo.size_keys == made[photo.pk] and len(photo.placeholder) > 20
+        for key in photo.size_keys.values():
+            assert default_storage.exists(key)
+    upright = photos[0]  # stored turned (EXIF 6), made from its upright preview
+    with default_storage.open(upright.size_keys["720.webp"]) as file:
+        image = Image.open(io.BytesIO(file.read()))
+    assert image.size == (480, 720)  # stored 3000 x 2000, upright 2000 x 3000
+
+    call_command("make_sizes")
+    assert "0 photos got their sizes" in capsys.readouterr().out
+
+
+def test_a_photo_whose_preview_is_missing_is_reported_and_the_others_are_done(photo_storage, capsys):
+    gallery = GalleryFactory()
+    broken, fine = (store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg")) for n in range(2))
+    for photo in (broken, fine):
+        as_stored_before(photo)
+    default_storage.delete(broken.preview_object_key)
+
+    call_command("make_sizes", "--gallery", str(gallery.pk))
+
+    output = capsys.readouterr()
+    assert "1 photos got their sizes and placeholder; 1 could not be read or stored." in output.out
+    assert str(broken.pk) in output.err
+    fine.refresh_from_db()
+    assert sorted(fine.size_keys) == ["320.webp", "480.webp", "600.webp"]
