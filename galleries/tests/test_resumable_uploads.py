@@ -282,7 +282,7 @@ def test_one_broken_file_in_fifty_fails_alone(client, gallery, photo_storage, st
     assert [n for n, answer in answers.items() if answer["status"] != "done"] == [17]
     assert "damaged" in answers[17]["error"]
     assert gallery.photos.count() == 49
-    assert len(stored_keys(f"{gallery.pk}/")) == 49 * 3
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
 
 
 @pytest.mark.parametrize("name, format, bits, alpha, content_type", FORMATS, ids=[row[0] for row in FORMATS])
