@@ -16,7 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts import colours, throttling
 from accounts.mail import compose
-from accounts.models import Font, User, validate_mail_address
+from accounts.models import Font, User, time_zone_names, validate_mail_address
 from galleries.images import ImageRejected, make_logo
 from galleries.models import PendingDeletion
 from galleries.storage import STORAGE_ERRORS
@@ -51,9 +51,14 @@ class UniqueEmailMixin:
 
 
 class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
+    # Filled in by the browser (static/js/time-zone.js); the profile changes it.
+    time_zone = forms.CharField(
+        required=False, max_length=64, widget=forms.HiddenInput(attrs={"data-guess-time-zone": ""})
+    )
+
     class Meta:
         model = User
-        fields = ["email", "display_name"]
+        fields = ["email", "display_name", "time_zone"]
         labels = {"display_name": "Your name or studio name"}
         help_texts = {"display_name": "Shown to your clients on shared galleries."}
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
@@ -69,6 +74,11 @@ class SignupForm(UniqueEmailMixin, auth_forms.BaseUserCreationForm):
             raise
         return self.save()
 
+    def clean_time_zone(self):
+        """A guess, never an error: without one (no JavaScript), the site's own time zone."""
+        guess = self.cleaned_data["time_zone"]
+        return guess if guess in time_zone_names() else settings.TIME_ZONE
+
 
 class ProfileForm(UniqueEmailMixin, forms.ModelForm):
     """Name and login address. A new address needs the current password: whoever has a session
@@ -82,8 +92,28 @@ class ProfileForm(UniqueEmailMixin, forms.ModelForm):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
+    time_zone = forms.ChoiceField(
+        label="Your time zone",
+        required=False,
+        help_text="Times on your pages and in your e-mails are shown in it; links “in 30 days” end at 23:59 there.",
+    )
+
     class Meta(SignupForm.Meta):
-        fields = ["display_name", "email", "current_password", "notify_favourites", "notify_daily_digest"]
+        fields = [
+            "display_name",
+            "email",
+            "current_password",
+            "time_zone",
+            "notify_favourites",
+            "notify_daily_digest",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [(name, name.replace("_", " ")) for name in sorted(time_zone_names())]
+
+    def clean_time_zone(self):
+        return self.cleaned_data["time_zone"] or self.instance.time_zone  # left out: unchanged
 
     @property
     def email_changed(self):

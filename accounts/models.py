@@ -1,8 +1,10 @@
+import functools
 import hashlib
 import ipaddress
 import re
 import unicodedata
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -46,6 +48,16 @@ def validate_internet_domain(address):
             code="not_internet",
             params={"domain": domain},
         )
+
+
+@functools.cache
+def time_zone_names():
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(name):
+    if name not in time_zone_names():
+        raise ValidationError("Choose a time zone by its name, such as Europe/Berlin or America/New_York.")
 
 
 class Font(models.TextChoices):
@@ -132,6 +144,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default=True,
         help_text="Sent only on days when your share links were opened.",
     )
+    # Every time shown to the photographer (pages, their e-mails, CSVs) is in it, and "in 30 days"
+    # ends at 23:59 there. Guessed from the browser at signup.
+    time_zone = models.CharField(
+        max_length=64, default="UTC", db_default="UTC", validators=[validate_time_zone], help_text="e.g. Europe/Berlin"
+    )
     # The photographer's brand, on what clients see: shared galleries, their closed pages and the
     # e-mails (accounts/forms.py BrandingForm says what each may hold).
     brand_name = models.CharField(
@@ -184,6 +201,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def quota(self):
         """Bytes of originals this photographer may store (galleries.uploads checks it)."""
         return self.storage_quota if self.storage_quota is not None else settings.VIEWPORT_STORAGE_QUOTA
+
+    @property
+    def own_name(self):
+        """How to greet the photographer themself: their own name, not their brand's."""
+        name = " ".join(CONTROL_CHARACTERS.sub(" ", self.display_name or "").split())
+        return name or self.email.split("@")[0]
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
     def brand_version(self):

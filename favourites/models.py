@@ -85,6 +85,12 @@ class FavouriteListQuerySet(models.QuerySet):
     def with_counts(self):
         return self.annotate(photo_count=Count("favourites"))
 
+    def waiting(self):
+        """Lists submitted since the photographer last looked at the gallery's favourites."""
+        return self.filter(submitted_at__isnull=False).filter(
+            models.Q(seen_at__isnull=True) | models.Q(seen_at__lt=models.F("submitted_at"))
+        )
+
 
 class FavouriteList(models.Model):
     """One person's choice of photos on one share link. Clients have no account: the list is
@@ -100,6 +106,8 @@ class FavouriteList(models.Model):
     email_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     resume_sent_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the photographer last opened the gallery's favourites: a list submitted after it waits.
+    seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 

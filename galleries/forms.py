@@ -73,11 +73,24 @@ class PresentationForm(forms.ModelForm):
 
 
 class CoverForm(forms.Form):
+    """The gallery's cover: `photo_id` (empty clears it), or the one photo of a selection
+    (`photo_ids`, as the selection's "Set as cover" posts it)."""
+
     photo_id = forms.UUIDField(required=False)
 
-    def __init__(self, gallery, *args, **kwargs):
+    def __init__(self, gallery, data=None, *args, **kwargs):
         self.gallery = gallery
-        super().__init__(*args, **kwargs)
+        selected = data.getlist("photo_ids") if data is not None and "photo_id" not in data else []
+        if len(selected) == 1:
+            data = data.copy()
+            data["photo_id"] = selected[0]
+        super().__init__(data, *args, **kwargs)
+        self.selected_many = len(selected) > 1
+
+    def clean(self):
+        if self.selected_many:
+            self.add_error("photo_id", "Select just one photo to make it the cover.")
+        return super().clean()
 
     def clean_photo_id(self):
         photo_id = self.cleaned_data["photo_id"]

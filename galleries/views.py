@@ -108,6 +108,8 @@ def gallery_list(request):
 @require_GET
 @gzip_page
 def gallery_detail(request, gallery_id):
+    """The gallery's photos: the upload box, the selection's actions and the grid (its sharing
+    and its settings are tabs of their own)."""
     gallery = owned_gallery(request, gallery_id)
     overview = gallery.overview()
     page = gallery.photo_page(request.GET.get("page"), overview)
@@ -124,14 +126,39 @@ def gallery_detail(request, gallery_id):
     context.update(
         photo_count=overview["photo_count"],
         total_size=overview["total_size"],
-        rename_form=GalleryForm(instance=gallery),
-        set_form=PhotoSetForm(auto_id="new-set-%s"),
-        presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
-        sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
         uploads=gallery.uploads.shown_in_grid(),
     )
     return render(request, "galleries/gallery_detail.html", context)
+
+
+@login_required
+@require_GET
+def gallery_sharing(request, gallery_id):
+    """The gallery's share links and the favourites its clients chose."""
+    gallery = owned_gallery(request, gallery_id)
+    return render(request, "galleries/gallery_sharing.html", {"gallery": gallery, **gallery.photos.stats()})
+
+
+@login_required
+@require_GET
+def gallery_settings(request, gallery_id):
+    """The gallery's name, how clients see it, its sets and order, and deleting it."""
+    gallery = owned_gallery(request, gallery_id)
+    context = {
+        "gallery": gallery,
+        "sets": list(gallery.sets.with_photo_counts()),
+        "rename_form": GalleryForm(instance=gallery),
+        "set_form": PhotoSetForm(auto_id="new-set-%s"),
+        "presentation_form": PresentationForm(instance=gallery, auto_id="presentation-%s"),
+        "sorts": Sort.choices,
+        **gallery.photos.stats(),
+    }
+    return render(request, "galleries/gallery_settings.html", context)
+
+
+def settings_url(gallery):
+    return reverse("galleries:gallery_settings", args=[gallery.pk])
 
 
 @login_required
@@ -144,7 +171,7 @@ def gallery_rename(request, gallery_id):
         messages.success(request, "Gallery renamed.")
     else:
         messages.error(request, " ".join(form.errors["name"]))
-    return redirect(gallery)
+    return redirect(settings_url(gallery))
 
 
 @login_required
@@ -164,13 +191,17 @@ def gallery_delete(request, gallery_id):
 @require_POST
 def gallery_cover(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    form = CoverForm(gallery, request.POST)
-    if form.is_valid():
-        form.save()
-        messages.success(request, "Cover photo set." if gallery.cover_photo_id else "Cover photo cleared.")
-    else:
-        messages.error(request, " ".join(form.errors["photo_id"]))
-    return redirect(gallery)
+    form = CoverForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    cover_id = gallery.cover_photo_id
+    return answer(
+        request,
+        {"cover_photo_id": str(cover_id) if cover_id else None},
+        gallery,
+        "Cover photo set." if cover_id else "Cover photo cleared.",
+    )
 
 
 @login_required
@@ -322,13 +353,16 @@ def storage_down():
 @require_POST
 def photo_delete(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    form = PhotoSelectionForm(gallery, request.POST)
-    if form.is_valid():
-        deleted = form.save()
-        messages.success(request, f"{deleted} photo{'s' if deleted != 1 else ''} deleted.")
-    else:
-        messages.error(request, " ".join(form.errors["photo_ids"]))
-    return redirect(gallery)
+    form = PhotoSelectionForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    deleted = form.save()
+    return answer(
+        request,
+        {"deleted": deleted, **gallery.photos.stats()},
+        gallery,
+        f"{deleted} photo{'s' if deleted != 1 else ''} deleted.",
+    )
 
 
 @login_required
@@ -372,7 +406,12 @@ def gallery_sort(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, {"sort": gallery.sort}, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.")
+    return answer(
+        request,
+        {"sort": gallery.sort},
+        settings_url(gallery),
+        f"Photos ordered by {gallery.get_sort_display().lower()}.",
+    )
 
 
 def presentation_json(gallery):
@@ -392,7 +431,9 @@ def gallery_presentation(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, presentation_json(gallery), gallery, "Presentation saved: your clients see it now.")
+    return answer(
+        request, presentation_json(gallery), settings_url(gallery), "Presentation saved: your clients see it now."
+    )
 
 
 @login_required
@@ -404,7 +445,7 @@ def set_create(request, gallery_id):
         return refused(request, gallery, form)
     photo_set = form.save()
     photo_set.photo_count = 0
-    return answer(request, set_json(photo_set), gallery, f"Set “{photo_set}” added.", status=201)
+    return answer(request, set_json(photo_set), settings_url(gallery), f"Set “{photo_set}” added.", status=201)
 
 
 @login_required
@@ -416,7 +457,7 @@ def set_rename(request, gallery_id, set_id):
         return refused(request, photo_set.gallery, form)
     form.save()
     data = sets_json(photo_set.gallery, only=photo_set)
-    return answer(request, data, photo_set.gallery, f"Set renamed to “{photo_set}”.")
+    return answer(request, data, settings_url(photo_set.gallery), f"Set renamed to “{photo_set}”.")
 
 
 @login_required
@@ -431,7 +472,7 @@ def set_delete(request, gallery_id, set_id):
     return answer(
         request,
         {"deleted": str(set_id), "sets": sets_json(gallery)},
-        gallery,
+        settings_url(gallery),
         f"Set “{photo_set}” deleted; its photos are still in the gallery.",
     )
 
@@ -444,7 +485,7 @@ def set_order(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, {"sets": sets_json(gallery)}, gallery, "Sets reordered.")
+    return answer(request, {"sets": sets_json(gallery)}, settings_url(gallery), "Sets reordered.")
 
 
 @login_required

@@ -1,6 +1,7 @@
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.core.validators import MaxValueValidator
 from django.db import connection, models, transaction
@@ -203,6 +204,42 @@ class ShareLink(models.Model):
             and self.is_active
             and now < self.expires_at <= now + timedelta(days=self.remind_days)
         )
+
+
+class LinkDefaults(models.Model):
+    """What a photographer's new share links start with, where the link's form or JSON leaves a
+    setting out: `values` holds one value per name of LINK_DEFAULTS (sharing.forms), the
+    link's settings and other apps' (favourites), so a new setting gets a default by being
+    named there. Until the photographer saves theirs, FIRST holds."""
+
+    # What most photographers choose: a month, downloads on, favourites on without a limit, and
+    # a reminder three days before the end.
+    FIRST = {
+        "expiry_days": 30,
+        "allow_zip": True,
+        "allow_single": True,
+        "download_size": "original",
+        "favourites": True,
+        "favourites_limit": None,
+        "remind_days": 3,
+    }
+
+    photographer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, primary_key=True, related_name="+"
+    )
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "share_link_defaults"
+
+    def __str__(self):
+        return f"Defaults for new links of {self.photographer_id}"
+
+    @classmethod
+    def of(cls, photographer):
+        """The photographer's defaults: FIRST with what they saved over it."""
+        saved = cls.objects.filter(photographer=photographer).values_list("values", flat=True).first() or {}
+        return {**cls.FIRST, **saved}
 
 
 class ZipStreamQuerySet(models.QuerySet):

@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.photographer_time_zone",
     # Before every view and process_view (CSRF's reads the body), after sessions (who is asking).
     "viewport.middleware.RequestLimitsMiddleware",
     "viewport.middleware.PrivatePagesMiddleware",

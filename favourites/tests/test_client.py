@@ -15,6 +15,7 @@ from accounts.models import RateLimitHit
 from favourites.models import Favourite, FavouriteList, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
 from favourites.visitor import COOKIE
+from galleries.models import Gallery
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import stats
@@ -384,6 +385,16 @@ def test_a_json_start_adds_the_photo_it_names(client, link, photos):
 def test_an_address_no_mail_can_go_to_is_refused(client, link):
     response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
     assert response.status_code == 400 and "email" in response.json()["fields"]
+
+
+def test_my_favourites_page_names_photos_as_the_gallery_does(visitor, link, photos):
+    post_json(visitor, url("favourite_add", link, photos[2].pk))
+    page = visitor.get(url("favourite_list", link)).text
+    assert "IMG_2.jpg" not in page  # file names hidden (the default): their place in the gallery
+    assert '<p class="favourite__name">Photo 3 of 4</p>' in page and 'alt="Photo 3 of 4"' in page
+    Gallery.objects.filter(pk=link.gallery.pk).update(show_filenames=True)
+    page = visitor.get(url("favourite_list", link)).text
+    assert '<p class="favourite__name">IMG_2.jpg</p>' in page
 
 
 # Found by the attack of issue 23

@@ -22,7 +22,7 @@ def test_the_links_card_and_settings_form_show_its_favourites(client):
     plain = ShareLinkFactory(gallery=link.gallery)
     client.force_login(link.gallery.owner)
 
-    page = client.get(link.gallery.get_absolute_url()).content.decode()
+    page = client.get(reverse("galleries:gallery_sharing", args=[link.gallery.pk])).content.decode()
 
     assert page.count("♥ Album selection (up to 40)") == 1  # the plain link has no badge
     limit = re.search(rf'<input[^>]*id="link-{link.pk}-favourites_limit"[^>]*>', page).group()

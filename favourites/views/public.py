@@ -85,9 +85,23 @@ def favourite_list(request, share_id):
         return JsonResponse(list_json(favourite_list, visitor_token(request), photos=True))
     context = {"link": link, "gallery": link.gallery, "favourite_list": favourite_list, "form": StartListForm(link)}
     if favourite_list:
-        context["favourites"] = favourite_list.favourites.select_related("photo").order_by("created_at")
+        favourites = list(favourite_list.favourites.select_related("photo").order_by("created_at"))
+        label_photos(link.gallery, [favourite.photo for favourite in favourites])
+        context["favourites"] = favourites
         context["resume_url"] = resume_url(link, visitor_token(request))
     return render(request, "favourites/favourite_list.html", context)
+
+
+def label_photos(gallery, photos):
+    """Give each photo `label`: how the client's pages name it, its file name or, where the
+    photographer hides file names, "Photo 12 of 40" (its place in the gallery's order)."""
+    if gallery.show_filenames:
+        for photo in photos:
+            photo.label = photo.original_filename
+        return
+    order = {pk: number for number, pk in enumerate(gallery.ordered_photos().values_list("pk", flat=True), 1)}
+    for photo in photos:
+        photo.label = f"Photo {order.get(photo.pk, '?')} of {len(order)}"
 
 
 def start_list(request, link):

@@ -402,33 +402,4 @@
       summary.after(link);
     }
   }
-
-  // Bulk selection and delete confirmation.
-  const selectAll = document.querySelector("[data-select-all]");
-  if (selectAll) {
-    selectAll.addEventListener("click", function () {
-      const boxes = document.querySelectorAll("[data-photo-grid] input[type=checkbox]");
-      const allChecked = Array.prototype.every.call(boxes, function (box) { return box.checked; });
-      boxes.forEach(function (box) { box.checked = !allChecked; });
-      selectAll.textContent = allChecked ? "Select all" : "Select none";
-    });
-  }
-  const selection = document.getElementById("photo-selection");
-  if (selection) {
-    selection.addEventListener("submit", function (event) {
-      const moving = event.submitter && event.submitter.matches("[data-move-selected]");
-      const count = document.querySelectorAll('input[type=checkbox][form="photo-selection"]:checked').length;
-      if (!count) {
-        event.preventDefault();
-        window.alert(moving ? "Select the photos to move first." : "Select the photos to delete first.");
-      } else if (!moving && !window.confirm("Delete " + count + " photo" + (count === 1 ? "" : "s") + "? This cannot be undone.")) {
-        event.preventDefault();
-      }
-    });
-  }
-  document.querySelectorAll("form[data-confirm]").forEach(function (confirmed) {
-    confirmed.addEventListener("submit", function (event) {
-      if (!window.confirm(confirmed.dataset.confirm)) event.preventDefault();
-    });
-  });
 })();

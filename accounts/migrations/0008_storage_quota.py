@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0006_email_verification"),
+        ("accounts", "0007_photographer_time_zone"),
     ]
 
     operations = [
