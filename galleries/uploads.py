@@ -24,7 +24,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -306,9 +307,18 @@ def parts_answer(status, upload, stored_parts):
 
 
 def storage_used(user):
-    """Bytes of `user`'s quota in use: their photos' originals and the uploads on their way."""
-    photos = Photo.objects.filter(gallery__owner=user).aggregate(total=Sum("file_size"))["total"] or 0
-    uploads = Upload.objects.unfinished().filter(gallery__owner=user).aggregate(total=Sum("size"))["total"] or 0
+    """Bytes of `user`'s quota in use: their photos' originals and the uploads on their way (one query)."""
+
+    def total(rows, field):
+        rows = rows.filter(gallery__owner=OuterRef("pk")).values("gallery__owner").annotate(total=Sum(field))
+        return Coalesce(Subquery(rows.values("total")), 0)
+
+    photos, uploads = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list(total(Photo.objects.all(), "file_size"), total(Upload.objects.unfinished(), "size"))
+        .get()
+    )
     return photos + uploads
 
 
