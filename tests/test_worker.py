@@ -160,7 +160,7 @@ def test_deleting_a_gallery_deletes_its_objects_through_the_worker(photographer_
     wait_until(tasks_done, "the task to finish", timeout=20)
     assert_no_failed_tasks()
     assert list(default_storage.list_keys(f"{gallery.pk}/")) == []
-    assert DBTaskResult.objects.get().return_value == 3
+    assert DBTaskResult.objects.get().return_value == len(keys)  # the original, thumbnail, preview and sizes
 
     # Run again: nothing left to delete, nothing remembered as failed.
     delete_storage_objects.enqueue(keys)
