@@ -6,6 +6,7 @@ import unicodedata
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, validate_email
@@ -161,6 +162,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     website = models.URLField(max_length=200, blank=True, default="", db_default="")
     instagram = models.CharField(max_length=30, blank=True, default="", db_default="")
     contact_email = models.EmailField(max_length=254, blank=True, default="", db_default="")
+    storage_quota = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of originals this photographer may store; empty: the site's default (VIEWPORT_STORAGE_QUOTA).",
+    )
 
     objects = UserManager()
 
@@ -190,6 +196,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             if name:
                 return name
         return self.email.split("@")[0]
+
+    @property
+    def quota(self):
+        """Bytes of originals this photographer may store (galleries.uploads checks it)."""
+        return self.storage_quota if self.storage_quota is not None else settings.VIEWPORT_STORAGE_QUOTA
 
     @property
     def own_name(self):

@@ -24,11 +24,14 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        uploading = request.method == "POST" and is_photo_upload(request) and request.user.is_authenticated
-        refusal = refuse_body(request, uploading)
+        view = view_name(request)
+        uploading = request.method == "POST" and view == "galleries:photo_upload" and request.user.is_authenticated
+        # One part of a resumable upload, on local storage (its signed URL is its permission).
+        sending_part = request.method == "PUT" and view == "galleries:upload_part"
+        refusal = refuse_body(request, uploading, sending_part)
         if refusal:
             return refusal
-        if uploading:
+        if uploading or sending_part:
             response = self.upload(request)
         else:
             response = self.get_response(request)
@@ -71,14 +74,14 @@ def upload_body_limit():
     )
 
 
-def is_photo_upload(request):
+def view_name(request):
     try:
-        return resolve(request.path_info).view_name == "galleries:photo_upload"
+        return resolve(request.path_info).view_name
     except Resolver404:
-        return False
+        return None
 
 
-def refuse_body(request, uploading):
+def refuse_body(request, uploading, sending_part=False):
     """A 413 for a body larger than this request may carry; None when the body may be read.
 
     A declared size (Content-Length) is refused before anything is read. A chunked body has
@@ -86,6 +89,8 @@ def refuse_body(request, uploading):
     limit, and handed on to Django with its size once it turns out to be within it.
     """
     limit = upload_body_limit() if uploading else settings.VIEWPORT_MAX_REQUEST_SIZE
+    if sending_part:
+        limit = settings.VIEWPORT_UPLOAD_PART_SIZE
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         length = read_chunked_body(request, limit)
     else:
