@@ -194,6 +194,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default=30,
         validators=[MinValueValidator(WATERMARK_PERCENT[0]), MaxValueValidator(WATERMARK_PERCENT[1])],
     )
+    storage_quota = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of originals this photographer may store; empty: the site's default (VIEWPORT_STORAGE_QUOTA).",
+    )
 
     objects = UserManager()
 
@@ -233,6 +238,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             if name:
                 return name
         return self.email.split("@")[0]
+
+    @property
+    def quota(self):
+        """Bytes of originals this photographer may store (galleries.uploads checks it)."""
+        return self.storage_quota if self.storage_quota is not None else settings.VIEWPORT_STORAGE_QUOTA
 
     @property
     def own_name(self):

@@ -1,4 +1,5 @@
 import logging
+import uuid
 
 from axes.helpers import get_cool_off
 from django.contrib import messages
@@ -250,7 +251,7 @@ def ask_to_confirm(request, user):
     """Mail `user` a link to confirm their address and say so, within
     RATE_LIMITS["address-confirmation"]; past it, say when to ask again. True if it was sent."""
     try:
-        consume("address-confirmation", account=user.pk, network=client_network(request))
+        consume("address-confirmation", account=user.pk, network=client_network(request), address=user.email.lower())
     except RateLimited as limited:
         messages.warning(request, f"We could not send a confirmation link now. {limited}")
         return False
@@ -275,7 +276,7 @@ def confirm_email_resend(request):
     if user.is_email_verified:
         return answer(request, {"email": user.email, "confirmed": True}, back, "Your address is confirmed already.")
     try:
-        consume("address-confirmation", account=user.pk, network=client_network(request))
+        consume("address-confirmation", account=user.pk, network=client_network(request), address=user.email.lower())
     except RateLimited as limited:
         return too_many_requests(request, limited, "accounts/confirm_email.html", {"resend": True})
     send_address_confirmation.enqueue(str(user.pk))
@@ -312,8 +313,15 @@ def confirm_email(request, token):
 @never_cache
 @require_safe
 def challenge(request):
-    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges)."""
-    return JsonResponse(challenges.new_challenge())
+    """A new proof-of-work challenge for the widget of a form under attack (accounts.challenges).
+    A share link's form asks with `?link=<id>&for=<action>`: its challenge is as hard as the
+    link's recent wrong tries make it (challenges.cost())."""
+    action, link = request.GET.get("for", ""), request.GET.get("link", "")
+    try:
+        keys = {"link": uuid.UUID(link)} if action in challenges.LINK_ACTIONS else None
+    except ValueError:
+        keys = None
+    return JsonResponse(challenges.new_challenge(challenges.cost(action, **keys) if keys else None))
 
 
 # RFC 8058's one-click unsubscribe is a POST from the mail client, which has no CSRF token: the

@@ -14,7 +14,7 @@ from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from galleries import copies, watermarks
-from galleries.models import Gallery, PendingDeletion, PeriodicTask, Photo, PhotoCopy
+from galleries.models import Gallery, PendingDeletion, PeriodicTask, Photo, PhotoCopy, Upload, UploadStatus
 from galleries.storage import STORAGE_ERRORS
 
 # Interval schedules count from this fixed time, so that every scheduler fires at the same times.
@@ -116,6 +116,27 @@ def after_watermark_change(photographer):
         watermarks.watermark_changed.send(sender=type(photographer), photographer=photographer)
 
     transaction.on_commit(after_commit, robust=True)
+
+
+@task
+def make_uploaded_photo(upload_id):
+    """Make the photo of a completed upload from its stored original (galleries.uploads.make_photo)."""
+    from galleries.uploads import make_photo  # uploads queues this task
+
+    upload = Upload.objects.select_related("gallery", "photo_set").filter(pk=upload_id).first()
+    if upload is None or upload.status != UploadStatus.PROCESSING:
+        return None  # deleted with its gallery, or made already
+    photo = make_photo(upload)
+    return str(photo.pk) if photo else None
+
+
+@periodic("23 * * * *")
+@task
+def abort_abandoned_uploads():
+    """Every hour: abort uploads abandoned for VIEWPORT_UPLOAD_ABANDONED_HOURS (their parts go)."""
+    from galleries.uploads import abort_abandoned
+
+    return abort_abandoned()
 
 
 def retry_pending_deletions(limit=10_000):

@@ -469,10 +469,15 @@ class RegistrationForm(forms.Form):
 
     def save(self, link):
         """The link's visitor with this address (the same one when they come back on another
-        device), with the name given now if any."""
+        device). Nobody confirmed the address, so a name given now never replaces one given
+        before: whoever types someone's address cannot rename them."""
         email = User.objects.normalize_email(self.cleaned_data["email"])
         visitor, _ = LinkVisitor.objects.get_or_create(link=link, email=email)
-        if self.cleaned_data["name"] and self.cleaned_data["name"] != visitor.name:
-            visitor.name = self.cleaned_data["name"]
-            visitor.save(update_fields=["name"])
+        if self.cleaned_data["name"] and not visitor.name:
+            LinkVisitor.objects.filter(pk=visitor.pk, name="").update(name=self.cleaned_data["name"])
         return visitor
+
+    def as_typed(self, visitor):
+        """Who this browser said it is: `visitor`'s id with the name typed here (never the one
+        stored, which may be someone else's), for its cookie, its answer and its activity."""
+        return LinkVisitor(id=visitor.id, email=visitor.email, name=self.cleaned_data["name"])

@@ -68,6 +68,10 @@ OWNED = {
     "galleries:set_rename",
     "galleries:set_delete",
     "galleries:photo_upload",
+    "galleries:upload_start",
+    "galleries:upload_status",
+    "galleries:upload_complete",
+    "galleries:upload_dismiss",
     "galleries:photo_delete",
     "galleries:photo_move",
     "galleries:photo_order",
@@ -116,6 +120,9 @@ SHARED_FORMS = {
 # A client's own favourites on a share link: only with favourites turned on (404 otherwise),
 # and only the visitor's own list (by their cookie).
 FAVOURITES = {"favourites:favourite_list", "favourites:favourite_zip", "favourites:resume"}
+# The parts of a resumable upload on local storage: PUT to a URL signed for that part (made by
+# upload_start for the gallery's owner), like S3's; nothing else answers.
+SIGNED_PUTS = {"galleries:upload_part"}
 # A metrics scraper with VIEWPORT_METRICS_TOKEN (tests/test_metrics.py); no such page while none
 # is configured, as here.
 METRICS = {"metrics"}
@@ -158,6 +165,7 @@ def all_urls(world):
         "list_id": world.gallery.pk,
         "photographer_id": world.owner.pk,
         "version": "v1",
+        "upload_id": world.upload.pk,
         "name": "320.webp",
     }
     return [(name, namespace, build_url(route, values)) for name, namespace, route in url_patterns()]
@@ -171,7 +179,7 @@ def login_redirect(response, admin=False):
 
 
 def test_every_url_is_classified():
-    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES | METRICS
+    classified = PUBLIC | SIGNED_IN | OWNED | SHARED | SHARED_FORMS | FAVOURITES | METRICS | SIGNED_PUTS
     unclassified = [
         route for name, namespace, route in url_patterns() if namespace != STAFF_NAMESPACE and name not in classified
     ]
@@ -206,6 +214,9 @@ def test_anonymous_visitors_reach_only_public_pages_share_links_and_the_login(cl
             expected = response.status_code == 404  # favourites are off on the world's links
         elif name in METRICS:
             expected = response.status_code == 404
+        elif name in SIGNED_PUTS:
+            expected = response.status_code == 405
+            assert client.put(url, b"x").status_code == 403, url  # a made-up signature
         else:
             expected = login_redirect(response)
             post = client.post(url, {"name": "pwned", "photo_ids": [str(s3_world.photo.pk)]})

@@ -194,7 +194,7 @@ def register(request, share_id):
         throttling.consume("link-registration", link=link.pk, network=throttling.client_network(request))
     except throttling.RateLimited as limited:
         return too_many_requests(request, limited, "sharing/register.html", {"link": link, "form": form})
-    visitor = form.save(link)
+    visitor = form.as_typed(form.save(link))
     response = answer(request, {"email": visitor.email, "name": visitor.name}, link)
     access.remember_registration(response, link, visitor)
     return response

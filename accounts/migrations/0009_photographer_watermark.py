@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("accounts", "0007_photographer_time_zone"),
+        ("accounts", "0008_storage_quota"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0007_photo_sizes_and_placeholder"),
+        ("galleries", "0008_resumable_uploads_and_photo_hashes"),
     ]
 
     operations = [
