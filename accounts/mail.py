@@ -172,13 +172,23 @@ def send_to_client(photographer, key, mail, counted=False, typed_on=None):
         return False
     try:
         if typed_on is not None:
-            address = User.objects.normalize_email(address)
+            address = mailbox(address)
             throttling.consume("visitor-mail", link=typed_on.pk, address=address, photographer=photographer.pk)
         elif not counted:
             throttling.consume("mail-recipients", photographer=photographer.pk)
     except throttling.RateLimited:
         return False
     return send_once(key, mail)
+
+
+def mailbox(address):
+    """The mailbox `address` reaches, for limits per address: "Bob+x"@Example.com, "b\\ob"@example.com
+    and bob@example.com are one (quotes and escapes undone, lower case, no +tag)."""
+    local, _, domain = address.rpartition("@")
+    if local.startswith('"') and local.endswith('"') and len(local) > 1:
+        local = local[1:-1]
+    local = re.sub(r"\\(.)", r"\1", local).lower().partition("+")[0]
+    return f"{local}@{domain.lower().rstrip('.')}"
 
 
 # Unsubscribing

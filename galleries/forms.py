@@ -186,6 +186,27 @@ class UploadSetForm(GalleryChangeForm):
     set_id = SetChoiceField()
 
 
+class UploadStartForm(UploadSetForm):
+    """A file the page's uploader asks to upload (galleries.uploads.start_upload)."""
+
+    name = forms.CharField(max_length=1000, error_messages={"required": "Say the file's name."})
+    size = forms.IntegerField(
+        min_value=1,
+        error_messages={"required": "Say the file's size in bytes.", "min_value": "This file is empty."},
+    )
+    type = forms.CharField(max_length=100, required=False)
+    sha256 = forms.RegexField(
+        regex=r"^[0-9a-fA-F]{64}$",
+        error_messages={
+            "required": "Say the file's SHA-256.",
+            "invalid": "The SHA-256 must be 64 hexadecimal digits.",
+        },
+    )
+
+    def clean_sha256(self):
+        return self.cleaned_data["sha256"].lower()
+
+
 class PhotoMoveForm(GalleryChangeForm):
     """Move the selected photos into a set, or out of every set."""
 

@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -106,6 +107,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip",
             "allow_single",
             "download_size",
+            "watermark",
             "strip_location",
             "remind_days",
             "require_email",
@@ -116,6 +118,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "watermark": "Watermark",
             "strip_location": "Remove location from downloads",
             "remind_days": "Remind before expiry (days)",
             "require_email": "Ask visitors for their e-mail address",
@@ -137,6 +140,7 @@ class ShareLinkForm(forms.ModelForm):
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "watermark": SwitchInput,
             "strip_location": SwitchInput,
             "require_email": SwitchInput,
         }
@@ -153,6 +157,7 @@ class ShareLinkForm(forms.ModelForm):
         "allow_single",
         "download_size",
         "strip_location",
+        "watermark",
         "download_pin",
         "download_pin_clear",
         "require_email",
@@ -183,6 +188,12 @@ class ShareLinkForm(forms.ModelForm):
             settings = [name for name in self.fields if name not in EXPIRY_FIELDS]
             keeps_the_rest = partial or self.is_new or not any(name in data for name in settings)
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
+        self.fields["watermark"].help_text = format_html(
+            'Your <a href="{}">watermark</a> in every thumbnail, full-screen view, web-size and JPEG '
+            "download and ZIP of this link. <strong>Originals are delivered clean</strong>: choose "
+            "“Web size” downloads for watermarked ones.",
+            reverse("accounts:watermark"),
+        )
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
         if self.instance.has_download_pin:
@@ -268,7 +279,15 @@ def end_of_day(days, time_zone):
 
 # The settings of a link that a photographer gives a default for new links (LinkDefaults), by
 # their name in the link's form; "expiry_days" is the expiry, a number of days (0: never).
-LINK_DEFAULTS = ["allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "remind_days"]
+LINK_DEFAULTS = [
+    "allow_zip",
+    "allow_single",
+    "download_size",
+    "watermark",
+    "favourites",
+    "favourites_limit",
+    "remind_days",
+]
 
 
 class LinkDefaultsForm(forms.Form):
@@ -297,6 +316,7 @@ class LinkDefaultsForm(forms.Form):
             self.fields[f"default_{name}"] = field
         self.fields["default_favourites_limit"].label = "Most favourites per person (empty: no limit)"
         self.fields["default_remind_days"].label = "Remind clients before expiry (days, 0: no reminder)"
+        self.fields["default_watermark"].label = "Watermark (your watermark in what clients see; originals stay clean)"
         checkboxes = [name for name, field in self.fields.items() if isinstance(field, forms.BooleanField)]
         self.json_checkboxes = {name: data[name] for name in checkboxes if name in data} if partial else {}
         if data is not None and partial:
@@ -465,10 +485,15 @@ class RegistrationForm(forms.Form):
 
     def save(self, link):
         """The link's visitor with this address (the same one when they come back on another
-        device), with the name given now if any."""
+        device). Nobody confirmed the address, so a name given now never replaces one given
+        before: whoever types someone's address cannot rename them."""
         email = User.objects.normalize_email(self.cleaned_data["email"])
         visitor, _ = LinkVisitor.objects.get_or_create(link=link, email=email)
-        if self.cleaned_data["name"] and self.cleaned_data["name"] != visitor.name:
-            visitor.name = self.cleaned_data["name"]
-            visitor.save(update_fields=["name"])
+        if self.cleaned_data["name"] and not visitor.name:
+            LinkVisitor.objects.filter(pk=visitor.pk, name="").update(name=self.cleaned_data["name"])
         return visitor
+
+    def as_typed(self, visitor):
+        """Who this browser said it is: `visitor`'s id with the name typed here (never the one
+        stored, which may be someone else's), for its cookie, its answer and its activity."""
+        return LinkVisitor(id=visitor.id, email=visitor.email, name=self.cleaned_data["name"])

@@ -49,6 +49,7 @@ def link_json(request, link):
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
+        "watermark": link.watermark,
         "strip_location": link.strip_location,
         "remind_days": link.remind_days,
     }
