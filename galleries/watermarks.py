@@ -79,6 +79,15 @@ def make(photo, photographer, names):
     return made
 
 
+def read_or_make(photo, photographer, name):
+    """The stored rendition `name` of `photo` with `photographer`'s current watermark, made now
+    if it is not yet. Raises as make() does."""
+    try:
+        return default_storage.read_small(rendition_key(photo, photographer.watermark_version, name))
+    except FileNotFoundError:
+        return make(photo, photographer, [name])[name]
+
+
 def names_of(photo):
     """The watermarked renditions `photo` has: a thumbnail, a preview and its sizes for srcset."""
     return [name for name in images.WATERMARKED if name in ("thumbnail.jpg", "preview.jpg") or name in photo.size_keys]

@@ -16,6 +16,8 @@ from django.utils.crypto import salted_hmac
 from accounts.mail import client_mail, send_to_client
 from accounts.models import SentMail
 from accounts.tasks import notify_photographer
+from galleries import watermarks
+from galleries.images import ImageRejected
 from galleries.storage import STORAGE_ERRORS
 from galleries.tasks import periodic
 from sharing import stats
@@ -106,10 +108,10 @@ def send_reminder(link_id, address):
 
 def link_mail(template, link, address, **context):
     """A mail about `link` to a client (accounts.mail.client_mail), with the gallery's cover
-    thumbnail inside it unless the link has a password (a forwarded mail must not show what the
-    password protects)."""
+    thumbnail inside it, as the link shows it (watermarked), unless the link has a password (a
+    forwarded mail must not show what the password protects)."""
     cover = None if link.has_password else link.gallery.cover_or_first_photo()
-    cover_bytes = thumbnail_bytes(cover) if cover else None
+    cover_bytes = thumbnail_bytes(cover, link) if cover else None
     context = {
         **context,
         "link": link,
@@ -125,12 +127,14 @@ def link_mail(template, link, address, **context):
         return client_mail(photographer, address, template, context, inline_images=images)
 
 
-def thumbnail_bytes(photo):
-    """The photo's grid thumbnail (a small JPEG), or None if storage cannot give it now."""
+def thumbnail_bytes(photo, link):
+    """The photo's grid thumbnail as `link` serves it (a small JPEG, watermarked if the link is:
+    made now if need be), or None if it cannot be had now: never the clean one instead."""
     try:
-        with default_storage.open(photo.thumbnail_object_key) as thumbnail:
-            return thumbnail.read()
-    except (OSError, *STORAGE_ERRORS):
+        if link.watermark:
+            return watermarks.read_or_make(photo, link.gallery.owner, "thumbnail.jpg")
+        return default_storage.read_small(photo.thumbnail_object_key)
+    except (OSError, ImageRejected, *STORAGE_ERRORS):
         return None
 
 

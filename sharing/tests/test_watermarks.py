@@ -5,8 +5,10 @@ were. Compared pixel by pixel, for every position, on S3 and on local storage.""
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -19,6 +21,7 @@ from favourites.models import FavouritesSettings
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
+from sharing.tasks import send_reminder
 from sharing.tests.factories import ShareLinkFactory
 from testing.http import fetch
 
@@ -298,3 +301,29 @@ def test_check_storage_keeps_the_current_watermarked_copies_and_finds_old_ones(c
     lines = report.getvalue().splitlines()
     orphans = [line for line in lines if line.startswith("orphan object:") and str(gallery.pk) in line]
     assert orphans and all("/watermarked/" in line for line in orphans)
+
+
+def test_mails_about_a_watermarked_link_carry_the_watermarked_cover_or_none(client, gallery, links):
+    """The link's e-mail and its expiry reminder show the cover as the link does: watermarked
+    (made now when it is not yet); when it cannot be made, no cover rather than the clean one."""
+    watermarked_link = links[1]
+    watermarked_link.expires_at, watermarked_link.remind_days = timezone.now() + timedelta(days=2), 3
+    watermarked_link.save()
+    set_watermark(client, gallery.owner, watermark_position="bottom-right", watermark_opacity=60)
+    cover = gallery.cover_or_first_photo()
+    clean = default_storage.open(cover.thumbnail_object_key).read()
+    client.force_login(gallery.owner)
+
+    response = client.post(
+        reverse("sharing:share_link_send", args=[watermarked_link.pk]), {"emails": "ana@example.com"}
+    )
+    assert response.status_code == 302
+    assert send_reminder.call(str(watermarked_link.pk), "ana@example.com")
+    for message in mail.outbox:
+        assert_marked(clean, message.inline_images["cover"], "bottom-right")
+
+    set_watermark(client, gallery.owner, watermark_position="tiled")  # a new version, not made yet
+    default_storage.delete(cover.preview_object_key)  # what it is made from
+    client.force_login(gallery.owner)
+    client.post(reverse("sharing:share_link_send", args=[watermarked_link.pk]), {"emails": "ben@example.com"})
+    assert mail.outbox[-1].to == ["ben@example.com"] and mail.outbox[-1].inline_images == {}
