@@ -57,7 +57,7 @@ def serve_watermarked(request, photo, photographer, name):
     has) with the photographer's watermark burned in, made now if it is not yet
     (galleries/watermarks.py). Its key names the watermark's version, and so does its ETag;
     browsers revalidate it on every view (a 304 reads nothing), so that a changed watermark shows
-    at once."""
+    at once. It has no Last-Modified (see _serve_rendition)."""
     if name not in watermarks.names_of(photo):
         raise Http404("This photo has no such size.")
     key = watermarks.rendition_key(photo, photographer.watermark_version, name)
@@ -73,7 +73,10 @@ def _serve_rendition(request, photo, key, size, max_age, extension="jpg", make=N
     missing is a 404, or is made now by `make()` (which stores it and returns its bytes)."""
     content_type = MIME_TYPES[extension]
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
-    modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
+    # A watermarked one (made on demand) has no Last-Modified: the upload time says nothing of
+    # when its link started watermarking or the watermark changed, and a date revalidation would
+    # keep the copy the browser had. Its ETag names the watermark's version.
+    modified = None if make else int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
     response = get_conditional_response(request, etag=etag, last_modified=modified)
     if response is None and request.method == "HEAD":
         # No body, and no length where it is not known (streamed: nothing adds a wrong one).
@@ -92,7 +95,8 @@ def _serve_rendition(request, photo, key, size, max_age, extension="jpg", make=N
                 raise Http404(MISSING) from None
         response = HttpResponse(data, content_type=content_type)
     response["ETag"] = etag
-    response["Last-Modified"] = http_date(modified)
+    if modified is not None:
+        response["Last-Modified"] = http_date(modified)
     response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.{extension}")
     response["Cache-Control"] = f"private, max-age={max_age}" if max_age else "private, no-cache"
     return response

@@ -327,3 +327,26 @@ def test_mails_about_a_watermarked_link_carry_the_watermarked_cover_or_none(clie
     client.force_login(gallery.owner)
     client.post(reverse("sharing:share_link_send", args=[watermarked_link.pk]), {"emails": "ben@example.com"})
     assert mail.outbox[-1].to == ["ben@example.com"] and mail.outbox[-1].inline_images == {}
+
+
+def test_a_date_revalidation_never_keeps_a_clean_copy_after_the_link_starts_watermarking(client, gallery, links):
+    """Watermarked renditions have no Last-Modified: the photo's upload time says nothing about
+    when the link was switched or the watermark changed, so an If-Modified-Since alone gets it."""
+    clean_link = links[0]
+    photo = gallery.photos.get(original_filename="IMG_0001.jpg")
+    urls = [
+        reverse(name, args=[clean_link.pk, photo.pk, *size])
+        for name, *size in [
+            ("sharing:public_thumbnail",),
+            ("sharing:public_preview",),
+            ("sharing:public_size", "480.webp"),
+        ]
+    ]
+    before = [client.get(url) for url in urls]
+    clean_link.watermark = True
+    clean_link.save()
+
+    for url, clean in zip(urls, before, strict=True):
+        after = client.get(url, headers={"If-Modified-Since": clean["Last-Modified"]})
+        assert_marked(body(clean), body(after), "center")
+        assert "Last-Modified" not in after
