@@ -281,6 +281,17 @@ RATE_LIMITS = {
         ),
         "Too many wrong PINs. Please wait a few minutes and try again.",
     ),
+    # The watermark's page (accounts.views.watermark*): every post decodes an uploaded image, and
+    # each save has the task worker make every watermarked gallery of the photographer anew. The
+    # live preview asks once per pause in typing or dragging.
+    "watermark-preview": Action(
+        (Limit("account", 200, MINUTES_15),),
+        "Too many previews were asked for just now. Please try again {when}.",
+    ),
+    "watermark-save": Action(
+        (Limit("account", 20, HOUR),),
+        "Your watermark was changed {limit} times in the last hour. Nothing was saved; please try again {when}.",
+    ),
     # A solved challenge (accounts.challenges) is good for one event.
     "challenge-solution": Action((Limit("solution", 1, DAY),)),
     # Mails asking to confirm an account's address (signup, a changed address, "send it again"),

@@ -19,8 +19,18 @@ from accounts.models import User
 from accounts.tasks import send_address_confirmation
 from accounts.throttling import ChallengeRequired, RateLimited, client_network, consume, needs_challenge
 from galleries import watermarks
+from galleries.images import Busy
 from galleries.storage import STORAGE_ERRORS
-from viewport.http import answer, login_required, next_url, posted_data, refuse_form, too_many_requests, wants_json
+from viewport.http import (
+    answer,
+    login_required,
+    next_url,
+    posted_data,
+    refuse,
+    refuse_form,
+    too_many_requests,
+    wants_json,
+)
 
 # The brand's stylesheet and logo are served at URLs that change with them (User.brand_version).
 BRAND_CACHE_SECONDS = 365 * 24 * 60 * 60
@@ -138,8 +148,8 @@ def watermark(request):
             return JsonResponse(watermark_json(request, photographer))
         return render(request, "accounts/watermark.html", {"form": WatermarkForm(instance=photographer)})
     form = WatermarkForm(posted_data(request), request.FILES, instance=photographer)
-    if not form.is_valid():
-        return refuse_form(request, form, "accounts/watermark.html")
+    if refused := watermark_refusal(request, form, "watermark-save"):
+        return refused
     try:
         photographer = form.save()
     except STORAGE_ERRORS:
@@ -159,8 +169,8 @@ def watermark_preview(request):
     image = None
     if request.method == "POST":
         form = WatermarkForm(posted_data(request), request.FILES, instance=photographer)
-        if not form.is_valid():
-            return refuse_form(request, form, "accounts/watermark.html")
+        if refused := watermark_refusal(request, form, "watermark-preview"):
+            return refused
         image = form.cleaned_data.get("watermark_image")
         if form.cleaned_data.get("watermark_image_clear"):
             photographer.watermark_image_key = ""
@@ -169,6 +179,24 @@ def watermark_preview(request):
     )
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def watermark_refusal(request, form, action):
+    """The answer to a watermark post that is refused: past its rate limit (`action`, per
+    photographer: 429), invalid (400), or when no decode slot frees up for its image in time
+    (503, nothing saved); None when it may go on."""
+    unchanged = {"form": WatermarkForm(instance=form.instance)}  # the posted one is not validated
+    try:
+        consume(action, account=request.user.pk)
+    except RateLimited as limited:
+        return too_many_requests(request, limited, "accounts/watermark.html", unchanged)
+    try:
+        if form.is_valid():
+            return None
+    except Busy as busy:
+        headers = {"Retry-After": str(busy.retry_after)}
+        return refuse(request, 503, str(busy), "accounts/watermark.html", unchanged, headers=headers)
+    return refuse_form(request, form, "accounts/watermark.html")
 
 
 @login_required

@@ -19,6 +19,7 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -128,6 +129,28 @@ def limit_concurrent_decodes(count):
     """
     global _decode_slots
     _decode_slots = threading.BoundedSemaphore(max(1, count))
+
+
+class Busy(Exception):
+    """Every decode slot stayed taken for as long as a request may wait: try again shortly."""
+
+    retry_after = 10  # seconds
+
+    def __init__(self):
+        super().__init__("Viewport is busy with other images right now. Please try again in a few seconds.")
+
+
+@contextmanager
+def decode_slot(timeout):
+    """One of the decode slots (limit_concurrent_decodes), for a request that must not wait for
+    one longer than `timeout` seconds: past that, Busy (answered 503 with Retry-After)."""
+    slots = _decode_slots
+    if not slots.acquire(timeout=timeout):
+        raise Busy()
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 def make_renditions(file, max_pixels, sizes=SIZES):
@@ -766,7 +789,11 @@ def make_logo(file):
 
 WATERMARK_POSITIONS = ("center", "bottom-right", "bottom-left", "tiled")
 WATERMARK_IMAGE_SIZE = 2048  # a mark is kept at most this long: 100% of a preview's shorter side
-WATERMARK_MAX_PIXELS = 50_000_000
+# An upload is decoded whole, in the web process: at most this long a side (a 16-bit RGBA PNG of
+# 4096 x 4096 is 134 MB decoded), and a request waits at most WATERMARK_DECODE_WAIT seconds for
+# a decode slot.
+WATERMARK_MAX_SIDE = 4096
+WATERMARK_DECODE_WAIT = 10
 NOT_A_WATERMARK = "Upload the watermark as a PNG (best with a transparent background) or a JPEG image."
 WATERMARK_MARGIN = 0.03  # of the photo's shorter side, between a corner mark and the edges
 WATERMARK_TILE_GAP = 0.5  # of the mark's size, between tiled marks
@@ -798,37 +825,48 @@ def make_watermark_image(file):
     """A watermark image as a PNG with transparency: decoded whole (nothing but its pixels
     survives), upright, in sRGB, empty transparent margins trimmed, at most WATERMARK_IMAGE_SIZE
     long. Raises ImageRejected, with a message for the photographer, for anything but a whole PNG
-    or JPEG image of at most WATERMARK_MAX_PIXELS with something visible in it."""
+    or JPEG image of at most WATERMARK_MAX_SIDE pixels a side with something visible in it, and
+    Busy when no decode slot frees up in time."""
     file.seek(0)
     data = file.read()
     file.seek(0)
     if _format_of(data[:16]) not in ("JPEG", "PNG"):
         raise ImageRejected(NOT_A_WATERMARK)
     try:
-        image = pyvips.Image.new_from_buffer(data, "", fail_on="error")
-        _check_pixels((image.width, image.height), Image.Exif(), WATERMARK_MAX_PIXELS)
-        image = image.autorot()
-        if image.get_typeof("icc-profile-data"):
-            image = image.icc_transform("srgb", embedded=True)
-        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
-            image = image.colourspace("srgb").cast("uchar")
-        if image.bands < 3:
-            image = image.colourspace("srgb")
-        if not image.hasalpha():
-            image = image.bandjoin(255)
-        image = image.cast("uchar")
-        left, top, width, height = image.extract_band(3).find_trim(background=[0], threshold=0, line_art=True)
-        if width == 0 or height == 0:
-            raise ImageRejected("This image is transparent all over: there is nothing to show as a watermark.")
-        image = image.crop(left, top, width, height)
-        if max(width, height) > WATERMARK_IMAGE_SIZE:
-            image = _resize_with_alpha(image, WATERMARK_IMAGE_SIZE / max(width, height))
-        return image.pngsave_buffer(compression=6, keep="none")
+        image = pyvips.Image.new_from_buffer(data, "", fail_on="error")  # reads the header only
+        if max(image.width, image.height) > WATERMARK_MAX_SIDE:
+            raise ImageRejected(
+                f"This image is {image.width} × {image.height} pixels; a watermark image may be at most "
+                f"{WATERMARK_MAX_SIDE} pixels a side. Export it smaller (about 2000 pixels is plenty)."
+            )
+        with decode_slot(WATERMARK_DECODE_WAIT):
+            return _watermark_png(image)
     except ImageRejected:
         raise
     except pyvips.Error:
         logger.info("Refused a watermark that failed to decode", exc_info=True)
         raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
+
+
+def _watermark_png(image):
+    """The decoded mark (decoding happens here: pyvips is lazy) as make_watermark_image() makes it."""
+    image = image.autorot()
+    if image.get_typeof("icc-profile-data"):
+        image = image.icc_transform("srgb", embedded=True)
+    if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+        image = image.colourspace("srgb").cast("uchar")
+    if image.bands < 3:
+        image = image.colourspace("srgb")
+    if not image.hasalpha():
+        image = image.bandjoin(255)
+    image = image.cast("uchar")
+    left, top, width, height = image.extract_band(3).find_trim(background=[0], threshold=0, line_art=True)
+    if width == 0 or height == 0:
+        raise ImageRejected("This image is transparent all over: there is nothing to show as a watermark.")
+    image = image.crop(left, top, width, height)
+    if max(width, height) > WATERMARK_IMAGE_SIZE:
+        image = _resize_with_alpha(image, WATERMARK_IMAGE_SIZE / max(width, height))
+    return image.pngsave_buffer(compression=6, keep="none")
 
 
 def _resize_with_alpha(image, scale):

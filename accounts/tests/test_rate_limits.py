@@ -189,4 +189,7 @@ def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_no
         "download-pin": [("link network", 10, quarter), ("network", 30, quarter), ("link", 20, hour, "challenge")],
         "challenge-solution": [("solution", 1, day)],
         "address-confirmation": [("account", 3, hour), ("network", 10, hour), ("address", 5, day)],
+        # Each watermark post decodes an image; each save has the worker remake watermarked galleries.
+        "watermark-preview": [("account", 200, quarter)],
+        "watermark-save": [("account", 20, hour)],
     }

@@ -3,6 +3,7 @@ same keys), its image in photo storage, and the page's live preview on one of th
 
 import io
 import json
+import threading
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,6 +11,8 @@ from django.urls import reverse
 from PIL import Image
 
 from accounts.tests.factories import UserFactory
+from accounts.throttling import RATE_LIMITS, Action, Limit
+from galleries import images
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from testing.photos import image_bytes, jpeg_upload
@@ -214,3 +217,53 @@ def test_the_preview_shows_one_of_the_photographers_photos_with_the_form_as_it_i
 
 def _brightest(region):
     return region.convert("L").getextrema()[1]
+
+
+JSON = {"Accept": "application/json"}
+
+
+def test_an_image_too_large_to_decode_is_refused_from_its_header(client, photographer):
+    """A small file may hold a huge image (a flat 7000 x 7000 16-bit PNG is 400 KB, and 530 MB
+    decoded): past WATERMARK_MAX_SIDE it is refused before it is decoded, saved or previewed."""
+    huge = mark_upload(size=(images.WATERMARK_MAX_SIDE + 1, 300))
+
+    for url in (URL, PREVIEW_URL):
+        huge.seek(0)
+        response = client.post(url, {"watermark_image": huge}, headers=JSON)
+        assert response.status_code == 400
+        assert f"at most {images.WATERMARK_MAX_SIDE} pixels a side" in response.json()["fields"]["watermark_image"][0]
+    photographer.refresh_from_db()
+    assert photographer.watermark_image_key == ""
+
+
+def test_an_image_waits_for_a_decode_slot_a_few_seconds_at_most_then_503(client, photographer, monkeypatch):
+    monkeypatch.setattr(images, "_decode_slots", threading.BoundedSemaphore(1))
+    monkeypatch.setattr(images, "WATERMARK_DECODE_WAIT", 0.05)
+    images._decode_slots.acquire()  # another request decoding
+    try:
+        for url in (URL, PREVIEW_URL):
+            response = client.post(url, {"watermark_image": mark_upload()}, headers=JSON)
+            assert response.status_code == 503 and response["Retry-After"] == "10"
+            assert "try again in a few seconds" in response.json()["error"]
+    finally:
+        images._decode_slots.release()
+    photographer.refresh_from_db()
+    assert photographer.watermark_image_key == ""
+    assert client.post(PREVIEW_URL, {"watermark_image": mark_upload()}).status_code == 200
+
+
+def test_previews_and_saves_are_limited_per_photographer(client, photographer, monkeypatch):
+    for action in ("watermark-preview", "watermark-save"):
+        rules = RATE_LIMITS[action]
+        monkeypatch.setitem(RATE_LIMITS, action, Action((Limit("account", 2, rules.limits[0].window),), rules.message))
+
+    for url, refused in ((PREVIEW_URL, "Too many previews"), (URL, "changed 2 times in the last hour")):
+        assert [client.post(url, {"watermark_opacity": 40}, headers=JSON).status_code for _ in range(2)][-1] < 400
+        response = client.post(url, {"watermark_opacity": 60}, headers=JSON)
+        assert response.status_code == 429 and int(response["Retry-After"]) > 0
+        assert refused in response.json()["error"]
+    photographer.refresh_from_db()
+    assert photographer.watermark_opacity == 40
+
+    client.force_login(UserFactory())  # another photographer's count is their own
+    assert client.post(PREVIEW_URL, {"watermark_opacity": 60}).status_code == 200
