@@ -90,18 +90,23 @@ def discard_stale_watermarks(gallery_id, photo_id=None):
 
 
 @task
-def make_watermarked(gallery_id, photo_ids=None):
+def make_watermarked(gallery_id, photo_ids=None, full_size=False, version=None):
     """Make the watermarked renditions of the gallery's photos (or of `photo_ids` among them)
-    that are not stored yet, and record their web-size download copies (galleries/copies.py), so
-    that clients of a watermarked link rarely wait for one. Returns how many renditions it made."""
+    that are not stored yet, and record their web-size download copies (galleries/copies.py), and
+    with `full_size` their full-size JPEGs, so that clients of a watermarked link rarely wait for
+    one. Queued for watermark `version`, it does nothing once another one replaced it (that
+    one's task follows). Returns how many renditions it made."""
     gallery = Gallery.objects.select_related("owner").filter(pk=gallery_id).first()
-    if gallery is None:
+    if gallery is None or version not in (None, gallery.owner.watermark_version):
         return 0
     photos = gallery.ordered_photos()
     if photo_ids is not None:
         photos = photos.filter(pk__in=photo_ids)
     made = watermarks.make_missing(photos, gallery.owner)
-    copies.prepare_all(photos, copies.Delivery(copies.Kind.WEB, watermark=gallery.owner.watermark_version))
+    version = gallery.owner.watermark_version
+    copies.prepare_all(photos, copies.Delivery(copies.Kind.WEB, watermark=version))
+    if full_size:
+        copies.prepare_all(photos, copies.Delivery(copies.Kind.JPEG, watermark=version))
     return made
 
 

@@ -3,7 +3,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from galleries.copies import Kind
-from galleries.models import Photo
+from galleries.models import Gallery, Photo
 from galleries.tasks import make_watermarked, prepare_copies
 from galleries.watermarks import watermark_changed
 from sharing.models import ShareLink
@@ -48,8 +48,14 @@ def make_watermarked_for_upload(sender, instance, created, **kwargs):
 
 
 def _make_watermarked(gallery_id, photo_ids=None):
+    """Queued with the watermark's version (a task of an older one does nothing), and with the
+    full-size JPEGs when a link of the gallery hands those out watermarked."""
     gallery_id = str(gallery_id)
-    transaction.on_commit(lambda: make_watermarked.enqueue(gallery_id, photo_ids), robust=True)
+    gallery = Gallery.objects.select_related("owner").filter(pk=gallery_id).first()
+    version = gallery.owner.watermark_version if gallery else None
+    links = ShareLink.objects.filter(gallery_id=gallery_id, watermark=True, download_size=Kind.JPEG)
+    full_size = links.active().exists()
+    transaction.on_commit(lambda: make_watermarked.enqueue(gallery_id, photo_ids, full_size, version), robust=True)
 
 
 def _enqueue(photo_ids):

@@ -18,7 +18,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from accounts.models import WatermarkPosition
 from favourites.models import FavouritesSettings
-from galleries.models import PhotoSet
+from galleries.models import PhotoCopy, PhotoSet
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from sharing.tasks import send_reminder
@@ -271,20 +271,33 @@ def test_every_zip_of_a_watermarked_link_holds_watermarked_photos(client, galler
     assert entries[0] == entries[1] == entries[2]
 
 
-def test_full_size_jpeg_downloads_of_a_watermarked_link_are_watermarked_at_full_size(client, gallery, links):
+def test_full_size_jpeg_downloads_of_a_watermarked_link_are_watermarked_at_full_size(
+    client, gallery, links, django_capture_on_commit_callbacks
+):
+    """The task worker makes them (a photo decoded whole): when a link starts handing them out,
+    and when the watermark changes. One asked for before that is a 503 with Retry-After that
+    has the worker make it, never made in the request."""
     watermarked_link = links[1]
-    watermarked_link.download_size = "jpeg"
-    watermarked_link.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        watermarked_link.download_size = "jpeg"
+        watermarked_link.save()
     photo = gallery.photos.get(original_filename="IMG_0001.jpg")
     original = default_storage.open(photo.object_key).read()
+    url = reverse("sharing:photo_download", args=[watermarked_link.pk, photo.pk])
+    assert PhotoCopy.objects.filter(photo=photo, kind="watermarked-jpeg").exists()  # by the worker
+    assert client.get(url).status_code in (200, 302)  # served (local), or a signed URL (S3)
 
-    single = fetch(client.get(reverse("sharing:photo_download", args=[watermarked_link.pk, photo.pk])))[0]
+    set_watermark(client, gallery.owner, watermark_position="bottom-left")  # its tasks not run (no commit)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = client.get(url)
+    assert waiting.status_code == 503 and 5 <= int(waiting["Retry-After"]) <= 60
+    single = fetch(client.get(url))[0]
     archive = zipfile.ZipFile(io.BytesIO(body(client.get(reverse("sharing:zip_download", args=[watermarked_link.pk])))))
 
     assert archive.read(photo.web_filename) == single
     with Image.open(io.BytesIO(single)) as picture:
         assert picture.size == (1500, 1000)  # full size
-    assert_marked(original, single, "center")
+    assert_marked(original, single, "bottom-left")
 
 
 def test_check_storage_keeps_the_current_watermarked_copies_and_finds_old_ones(client, gallery, links):
