@@ -19,6 +19,7 @@ from PIL import Image, ImageChops, ImageFilter
 from accounts.models import WatermarkPosition
 from favourites.models import FavouritesSettings
 from galleries.models import PhotoCopy, PhotoSet
+from galleries.tasks import make_watermarked
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from sharing.tasks import send_reminder
@@ -363,3 +364,15 @@ def test_a_date_revalidation_never_keeps_a_clean_copy_after_the_link_starts_wate
         after = client.get(url, headers={"If-Modified-Since": clean["Last-Modified"]})
         assert_marked(body(clean), body(after), "center")
         assert "Last-Modified" not in after
+
+
+def test_a_watermarking_task_queued_for_a_replaced_watermark_does_nothing(client, gallery, links, stored_keys):
+    """A photographer who changes their watermark every second queues a task per change: only the
+    current version's renders the gallery; the others return at once."""
+    replaced = gallery.owner.watermark_version
+    set_watermark(client, gallery.owner, watermark_position="tiled")  # its tasks not run (no commit)
+
+    assert make_watermarked.call(str(gallery.pk), None, False, replaced) == 0
+    assert stored_keys(f"{gallery.pk}/watermarked/") == []
+    assert make_watermarked.call(str(gallery.pk), None, False, gallery.owner.watermark_version) > 0
+    assert stored_keys(f"{gallery.pk}/watermarked/")
