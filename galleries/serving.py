@@ -182,16 +182,24 @@ def requested_range(request, length, etag, timestamp):
     match = _RANGE.fullmatch(header.replace(" ", ""))
     if not match or not any(match.groups()) or not _if_range_matches(request, etag, timestamp):
         return 0, length
-    first, last = match.groups()
-    if not first:  # the last n bytes
-        count = int(last)
-        return (max(0, length - count), length) if count else None
-    start = int(first)
-    if last and int(last) < start:
+    first, last = (_position(number) for number in match.groups())
+    if first is None:  # the last n bytes
+        return (max(0, length - last), length) if last else None
+    if last is not None and last < first:
         return 0, length  # not a valid range: ignored
-    if start >= length:
+    if first >= length:
         return None
-    return start, min(int(last) + 1, length) if last else length
+    return first, min(last + 1, length) if last is not None else length
+
+
+def _position(digits):
+    """A byte position from the Range header: None when absent, and any number past what a
+    file can hold (20 digits or more, which int() of thousands would spend time on or refuse)
+    as 10**19, past every length."""
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 20 else 10**19
 
 
 def _if_range_matches(request, etag, timestamp):
