@@ -209,13 +209,14 @@ class ZipStreamQuerySet(models.QuerySet):
     def live(self):
         return self.filter(seen_at__gt=timezone.now() - ZipStream.STALE)
 
-    def start(self, network, limit):
-        """A new stream from `network`, or None when it would have more than `limit` live ones.
-        Recorded first and counted after, so that parallel requests cannot all slip under the
-        limit (they may all be refused instead; they try again later)."""
+    def start(self, network, wide_network, limit, wide_limit):
+        """A new stream from `network` (in `wide_network`), or None when either would have more
+        than its limit of live ones. Recorded first and counted after, so that parallel requests
+        cannot all slip under the limit (they may all be refused instead; they try again later)."""
         self.filter(seen_at__lte=timezone.now() - ZipStream.STALE).delete()  # a few rows at most
-        stream = self.create(network=network)
-        if self.live().filter(network=network).count() > limit:
+        stream = self.create(network=network, wide_network=wide_network)
+        live = self.live()
+        if live.filter(network=network).count() > limit or live.filter(wide_network=wide_network).count() > wide_limit:
             stream.end()
             return None
         return stream
@@ -229,6 +230,7 @@ class ZipStream(models.Model):
     STALE = timedelta(minutes=3)
 
     network = models.CharField(max_length=64)
+    wide_network = models.CharField(max_length=64, default="", help_text="Its /24 or /48 (client_network(wide=True)).")
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now)
 
@@ -236,7 +238,10 @@ class ZipStream(models.Model):
 
     class Meta:
         db_table = "share_link_zip_streams"
-        indexes = [models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live")]
+        indexes = [
+            models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live"),
+            models.Index(fields=["wide_network", "seen_at"], name="share_link_zip_streams_wide"),
+        ]
 
     def __str__(self):
         return f"{self.network} since {self.started_at:%H:%M:%S}"

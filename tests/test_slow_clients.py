@@ -26,6 +26,7 @@ from django.utils import timezone
 from galleries.tests.factories import GalleryFactory, jpeg_upload, stored_random_photo
 from galleries.uploads import store_photo
 from sharing import zips
+from sharing.models import ZipStream
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import ROOT, AppServer, production_env, running_database_url
 
@@ -263,3 +264,32 @@ def test_a_zip_is_sent_in_pieces_small_enough_for_the_send_timeout(client, db):
     pieces = list(client.get(zip_url(link)).streaming_content)
     assert max(len(piece) for piece in pieces) <= zips.PIECE_SIZE
     assert sum(len(piece) for piece in pieces) > 3 * zips.PIECE_SIZE
+
+
+def test_a_full_pool_cuts_its_oldest_stream_for_a_newcomer(client, one_slot, link, settings):
+    oldest = client.get(zip_url(link))
+    assert oldest.status_code == 200
+    assert client.get(zip_url(link), REMOTE_ADDR="192.0.2.1").status_code == 503  # it is too young to cut
+    settings.VIEWPORT_ZIP_STREAM_CUT_AFTER = 0
+    newcomer = client.get(zip_url(link), REMOTE_ADDR="192.0.2.1")
+    assert newcomer.status_code == 200
+    with pytest.raises(zips.DownloadRefused):  # the oldest ends at its next piece; it may resume
+        b"".join(oldest.streaming_content)
+    assert ZipStream.objects.filter(network="127.0.0.1").count() == 0  # its network's count too
+    assert b"".join(newcomer.streaming_content)[:4] == b"PK\3\4"
+
+
+def test_neighbouring_networks_share_a_wider_limit(client, link, settings):
+    settings.VIEWPORT_ZIP_STREAMS, settings.VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK = 16, 3
+    for neighbours, neighbour, stranger in [
+        (["192.0.2.1", "192.0.2.1", "192.0.2.200"], "192.0.2.7", "192.0.3.1"),  # a /24
+        (["2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:ff::1"], "2001:db8:1:7::1", "2001:db8:2::1"),  # a /48
+    ]:
+        streaming = [client.get(zip_url(link), REMOTE_ADDR=address) for address in neighbours]
+        assert [response.status_code for response in streaming] == [200, 200, 200]
+        refused = client.get(zip_url(link), REMOTE_ADDR=neighbour)
+        assert refused.status_code == 429 and refused["Retry-After"] == "30", neighbours
+        other = client.get(zip_url(link), REMOTE_ADDR=stranger)
+        assert other.status_code == 200
+        for response in [*streaming, other]:
+            b"".join(response.streaming_content)
