@@ -46,6 +46,7 @@ class Stack:
             VIEWPORT_UPLOAD_TEMP_DIR=str(self.tmp / "uploads"),
             VIEWPORT_LOG_LEVEL="WARNING",
             VIEWPORT_ZIP_STREAMS_PER_NETWORK="16",  # every client here is on 127.0.0.1
+            VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK="16",
         )
         self.app = AppServer(self.env, workers=workers, threads=threads, timeout=120)
         self.started = False

@@ -11,8 +11,9 @@
   Content-Range, If-Range, 416 for a range outside the content, and HEAD, which answers as a GET
   would with no body and reads nothing.
 
-Who counts what is the caller's business: counts_as_download() tells an answer that hands out the
-start of a file (a GET answered whole, redirected, or from byte 0) from a resumed one.
+Who counts what is the caller's business: counts_as_download() tells an answer that hands out a
+file up to its end (a GET answered whole, redirected, or a range to the last byte) from one that
+stops short.
 """
 
 import hashlib
@@ -212,14 +213,17 @@ def _if_range_matches(request, etag, timestamp):
 
 
 def counts_as_download(request, response):
-    """Whether this answer hands out a file from its start, and so counts as a download: a GET
-    answered whole, redirected to storage, or from byte 0. A HEAD, a 304, a refusal and a
-    resumed range do not, so a download counts once however often it is resumed."""
+    """Whether this answer hands out a file up to its last byte, and so counts as a download: a
+    GET answered whole, a range that ends at the last byte, or a redirect to storage for a
+    range that runs to the end. A HEAD, a 304, a refusal and a range that stops short do not.
+    Callers count once per visitor, version and day (sharing.stats.count), so a download resumed
+    to its end counts once, and asking for the last byte again and again counts once."""
     if request.method != "GET":
         return False
     if response.status_code == 206:
-        return response["Content-Range"].startswith("bytes 0-")
+        span, _, length = response["Content-Range"].removeprefix("bytes ").partition("/")
+        return int(span.rpartition("-")[2]) == int(length) - 1
     if response.status_code == 302:  # storage serves the range asked for
         match = _RANGE.fullmatch(request.headers.get("Range", "").replace(" ", ""))
-        return not match or match.group(1) == "0"
+        return not match or not match.group(1) or not match.group(2)
     return response.status_code == 200

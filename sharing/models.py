@@ -353,11 +353,11 @@ class LinkDay(models.Model):
 
 class VisitorHashQuerySet(models.QuerySet):
     def add(self, link, day, digest):
-        """Remember a visitor's keyed hash for the link and day; True if it was new."""
+        """Remember a keyed hash for the link and day; True if it was new."""
         link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {VisitorHash._meta.db_table} (link_id, day, digest) VALUES (%s, %s, %s) "
+                f"INSERT INTO {self.model._meta.db_table} (link_id, day, digest) VALUES (%s, %s, %s) "
                 "ON CONFLICT (link_id, day, digest) DO NOTHING",
                 [link_id, day, digest],
             )
@@ -379,6 +379,27 @@ class VisitorHash(models.Model):
         db_table = "share_link_visitor_hashes"
         constraints = [
             models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_visitor_hashes_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
+
+
+class DownloadHash(models.Model):
+    """A download counted on a day, as a keyed hash of the visitor (as VisitorHash), the counter
+    and the version of what was downloaded (sharing.stats.download_digest): one visitor's
+    download of one archive or photo counts once a day, however it is split into ranges."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
+    day = models.DateField(db_index=True)
+    digest = models.CharField(max_length=64)
+
+    objects = VisitorHashQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_download_hashes"
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_download_hashes_unique")
         ]
 
     def __str__(self):

@@ -136,12 +136,12 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
 
 def link_zip(request, link, photos, name, folders=True):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
-    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per
-    archive: a resumed range counts nothing."""
+    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per visitor,
+    archive and day, when the bytes served reach its end (serving.counts_as_download)."""
     access.check_download(request, link, "zip")
     response = zip_response(request, name, photos, link.delivery, folders, still_allowed=link.still_allows_zip)
     if serving.counts_as_download(request, response):
-        stats.count(request, link, "zip_downloads")
+        stats.count(request, link, "zip_downloads", version=response["ETag"])
     return response
 
 

@@ -130,7 +130,7 @@ def photo_download(request, share_id, photo_id):
     access.check_download(request, link, "single")
     response = serving.serve_download(request, photo, link.delivery)
     if serving.counts_as_download(request, response):
-        stats.count(request, link, "single_downloads", photo=photo)
+        stats.count(request, link, "single_downloads", photo=photo, version=photo.pk)
     return response
 
 
