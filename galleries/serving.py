@@ -31,8 +31,10 @@ from galleries.images import MIME_TYPES
 from galleries.storage import FileRange
 
 MISSING = "This photo's file is missing from storage."
-# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send (a whole sendall()), so a slow
-# client that keeps reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
+# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send of bytes the app made (a whole
+# sendall(): 256 KiB in 30 s is 9 KB/s), and each wait without progress of a file sent by
+# os.sendfile (storage.FileRange.send), so a slow client that keeps reading finishes, and one
+# that stopped is cut off.
 PIECE_SIZE = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
 

@@ -13,6 +13,7 @@ import itertools
 import re
 import runpy
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -23,6 +24,7 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
+from galleries.storage import FileRange
 from galleries.tests.factories import GalleryFactory, jpeg_upload, stored_random_photo
 from galleries.uploads import store_photo
 from sharing import zips
@@ -293,3 +295,38 @@ def test_neighbouring_networks_share_a_wider_limit(client, link, settings):
         assert other.status_code == 200
         for response in [*streaming, other]:
             b"".join(response.streaming_content)
+
+
+def test_a_slow_reader_that_keeps_reading_gets_the_whole_file(tmp_path):
+    """The send timeout measures progress: 1 MiB in pieces of 256 KiB, each taking longer than
+    the timeout at this client's pace, all arrive; a client that stops reading is cut off."""
+    data = bytes(range(256)) * 4096
+    (tmp_path / "photo").write_bytes(data)
+    for reader_stops in (False, True):
+        server, client = socket.socketpair()
+        server.settimeout(0.5)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        received = bytearray()
+
+        def read_slowly(client=client, received=received, reader_stops=reader_stops):
+            while len(received) < len(data) and not (reader_stops and len(received) > 100_000):
+                if not (chunk := client.recv(32768)):
+                    break
+                received.extend(chunk)
+                time.sleep(0.1)  # about 300 KB/s: a 256 KiB piece takes most of a second
+
+        reader = threading.Thread(target=read_slowly, daemon=True)
+        reader.start()
+        try:
+            with open(tmp_path / "photo", "rb") as file:
+                if reader_stops:
+                    with pytest.raises(TimeoutError):
+                        FileRange(file, 0, len(data)).send(server, zips.PIECE_SIZE)
+                else:
+                    FileRange(file, 0, len(data)).send(server, zips.PIECE_SIZE)
+        finally:
+            server.close()
+            reader.join()
+            client.close()
+        assert (bytes(received) == data) is not reader_stops
