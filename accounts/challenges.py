@@ -28,29 +28,49 @@ def _key():
     return salted_hmac("accounts.challenges", "altcha", algorithm="sha256").hexdigest()
 
 
-def new_challenge():
-    """A signed challenge, as the widget fetches it (a dict for JSON)."""
+# The most a challenge costs, in times VIEWPORT_CHALLENGE_COST.
+MAX_COST_FACTOR = 8
+# The actions whose challenges grow harder with a link's wrong tries.
+LINK_ACTIONS = ("link-password", "download-pin")
+
+
+def cost(action=None, **keys):
+    """The PBKDF2 iterations of a challenge for `action` on these keys (`link=…`): the base
+    VIEWPORT_CHALLENGE_COST (about a second in a browser), doubled each time the wrong tries in
+    the challenge limit's window double again past that limit: 2x from 2 times the limit, 4x from
+    4, at most MAX_COST_FACTOR. A link under a mass guessing attack makes each guess dearer."""
+    base = settings.VIEWPORT_CHALLENGE_COST
+    over = throttling.challenge_pressure(action, **keys) if action else 0
+    return base * min(MAX_COST_FACTOR, 1 << (over.bit_length() - 1)) if over else base
+
+
+def new_challenge(iterations=None):
+    """A signed challenge of `iterations` (the base cost if None), as the widget fetches it (a
+    dict for JSON)."""
     challenge = altcha.create_challenge(
         algorithm=ALGORITHM,
-        cost=settings.VIEWPORT_CHALLENGE_COST,
+        cost=iterations or settings.VIEWPORT_CHALLENGE_COST,
         expires_at=timezone.now() + LIFETIME,
         hmac_secret=_key(),
     )
     return challenge.to_dict()
 
 
-def is_solved(data):
+def is_solved(data, iterations=None):
     """Whether the submitted `data` (a form's or a JSON body's fields) carries a solution of one
-    of our challenges, not expired and not used before. A solution counts once, even when two
-    requests bring it at the same moment."""
+    of our challenges of at least `iterations` (the base cost if None), not expired and not used
+    before. A solution counts once, even when two requests bring it at the same moment."""
     payload = data.get(FIELD, "") if data else ""
     if not payload or len(payload) > 4000:
         return False
     result = altcha.verify_solution(payload, _key())
     if not result.verified:
         return False
+    challenge = altcha.Payload.from_base64(payload).challenge
+    if challenge.parameters.cost < (iterations or settings.VIEWPORT_CHALLENGE_COST):
+        return False  # a cheaper challenge, fetched for another form or before the attack grew
     # Counted by the challenge's signature: the same solution spelled another way is still used.
-    signature = altcha.Payload.from_base64(payload).challenge.signature
+    signature = challenge.signature
     try:
         throttling.consume("challenge-solution", solution=signature)
     except throttling.RateLimited:

@@ -19,6 +19,7 @@ digest to photographers (accounts.tasks.notify_photographer), password resets (a
 
 import email.policy
 import logging
+import re
 from datetime import timedelta
 from email.utils import formataddr, parseaddr
 
@@ -61,6 +62,12 @@ class Mail(EmailMultiAlternatives):
         return message
 
 
+def as_sender_name(name):
+    """`name` as the From header shows it: without the characters of an address (< > @ " ,),
+    which mail apps would show as one (`PayPal" <security@paypal.com>` reads as PayPal's)."""
+    return " ".join(re.sub(r'[<>@",]', " ", name).split())
+
+
 def compose(template, context, to, *, sender_name="", reply_to=None, headers=None, inline_images=None):
     """A Mail from `template`_subject.txt, .txt and .html (the last two extend the layout)
     rendered with `context` (plus `site_url` and `subject`), to one address, from `sender_name`
@@ -72,7 +79,7 @@ def compose(template, context, to, *, sender_name="", reply_to=None, headers=Non
     mail = Mail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
-        from_email=formataddr((sender_name or default_name, address)),
+        from_email=formataddr((as_sender_name(sender_name) or default_name, address)),
         to=[to],
         reply_to=[reply_to] if reply_to else [],
         headers=headers or {},
@@ -165,13 +172,23 @@ def send_to_client(photographer, key, mail, counted=False, typed_on=None):
         return False
     try:
         if typed_on is not None:
-            address = User.objects.normalize_email(address)
+            address = mailbox(address)
             throttling.consume("visitor-mail", link=typed_on.pk, address=address, photographer=photographer.pk)
         elif not counted:
             throttling.consume("mail-recipients", photographer=photographer.pk)
     except throttling.RateLimited:
         return False
     return send_once(key, mail)
+
+
+def mailbox(address):
+    """The mailbox `address` reaches, for limits per address: "Bob+x"@Example.com, "b\\ob"@example.com
+    and bob@example.com are one (quotes and escapes undone, lower case, no +tag)."""
+    local, _, domain = address.rpartition("@")
+    if local.startswith('"') and local.endswith('"') and len(local) > 1:
+        local = local[1:-1]
+    local = re.sub(r"\\(.)", r"\1", local).lower().partition("+")[0]
+    return f"{local}@{domain.lower().rstrip('.')}"
 
 
 # Unsubscribing

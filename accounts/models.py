@@ -1,12 +1,15 @@
+import functools
 import hashlib
 import ipaddress
 import re
 import unicodedata
 import uuid
+import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator, validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, validate_email
 from django.db import models
 from django.db.models.functions import Lower, Now
 from django.urls import reverse
@@ -47,6 +50,19 @@ def validate_internet_domain(address):
         )
 
 
+@functools.cache
+def time_zone_names():
+    """The IANA zones a photographer may have: places (Area/City), UTC and Etc/*. Not the
+    system's files that are no place (localtime, Factory, posixrules) nor the old names of
+    rules (EST5EDT, GB, Japan)."""
+    return frozenset(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
+
+
+def validate_time_zone(name):
+    if name not in time_zone_names():
+        raise ValidationError("Choose a time zone by its name, such as Europe/Berlin or America/New_York.")
+
+
 class Font(models.TextChoices):
     """The display faces a photographer may give their galleries (static/fonts/README.md)."""
 
@@ -72,6 +88,16 @@ FONT_FACES = {
     ),
     Font.CLEAN: ('Inter, "Helvetica Neue", Arial, sans-serif', "fonts/inter/inter-latin-wght-normal.woff2"),
 }
+
+
+class WatermarkPosition(models.TextChoices):
+    CENTER = "center", "Centre"
+    BOTTOM_RIGHT = "bottom-right", "Bottom right"
+    BOTTOM_LEFT = "bottom-left", "Bottom left"
+    TILED = "tiled", "Tiled over the whole photo"
+
+
+WATERMARK_PERCENT = (5, 100)  # the opacity and scale a photographer may choose
 
 
 class UserManager(BaseUserManager):
@@ -131,6 +157,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         db_default=True,
         help_text="Sent only on days when your share links were opened.",
     )
+    # Every time shown to the photographer (pages, their e-mails, CSVs) is in it, and "in 30 days"
+    # ends at 23:59 there. Guessed from the browser at signup.
+    time_zone = models.CharField(
+        max_length=64, default="UTC", db_default="UTC", validators=[validate_time_zone], help_text="e.g. Europe/Berlin"
+    )
     # The photographer's brand, on what clients see: shared galleries, their closed pages and the
     # e-mails (accounts/forms.py BrandingForm says what each may hold).
     brand_name = models.CharField(
@@ -144,6 +175,33 @@ class User(AbstractBaseUser, PermissionsMixin):
     website = models.URLField(max_length=200, blank=True, default="", db_default="")
     instagram = models.CharField(max_length=30, blank=True, default="", db_default="")
     contact_email = models.EmailField(max_length=254, blank=True, default="", db_default="")
+    # The watermark that share links with `watermark` on burn into what clients see (accounts/forms.py
+    # WatermarkForm): an image, else a text (the name clients see when empty).
+    watermark_image_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    watermark_text = models.CharField(
+        max_length=100, blank=True, default="", db_default="", validators=[refuse_control_characters]
+    )
+    watermark_position = models.CharField(
+        max_length=20,
+        choices=WatermarkPosition.choices,
+        default=WatermarkPosition.CENTER,
+        db_default=WatermarkPosition.CENTER,
+    )
+    watermark_opacity = models.PositiveSmallIntegerField(
+        default=50,
+        db_default=50,
+        validators=[MinValueValidator(WATERMARK_PERCENT[0]), MaxValueValidator(WATERMARK_PERCENT[1])],
+    )
+    watermark_scale = models.PositiveSmallIntegerField(
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(WATERMARK_PERCENT[0]), MaxValueValidator(WATERMARK_PERCENT[1])],
+    )
+    storage_quota = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Bytes of originals this photographer may store; empty: the site's default (VIEWPORT_STORAGE_QUOTA).",
+    )
 
     objects = UserManager()
 
@@ -155,6 +213,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="users_email_lower_unique"),
             models.CheckConstraint(condition=models.Q(font__in=["", *Font.values]), name="users_font_valid"),
+            models.CheckConstraint(
+                condition=models.Q(watermark_position__in=WatermarkPosition.values),
+                name="users_watermark_position_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(watermark_opacity__range=WATERMARK_PERCENT), name="users_watermark_opacity_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(watermark_scale__range=WATERMARK_PERCENT), name="users_watermark_scale_range"
+            ),
         ]
 
     def __str__(self):
@@ -173,6 +241,21 @@ class User(AbstractBaseUser, PermissionsMixin):
             if name:
                 return name
         return self.email.split("@")[0]
+
+    @property
+    def quota(self):
+        """Bytes of originals this photographer may store (galleries.uploads checks it)."""
+        return self.storage_quota if self.storage_quota is not None else settings.VIEWPORT_STORAGE_QUOTA
+
+    @property
+    def own_name(self):
+        """How to greet the photographer themself: their own name, not their brand's."""
+        name = " ".join(CONTROL_CHARACTERS.sub(" ", self.display_name or "").split())
+        return name or self.email.split("@")[0]
+
+    @property
+    def zone(self):
+        return zoneinfo.ZoneInfo(self.time_zone)
 
     @property
     def brand_version(self):
@@ -199,6 +282,29 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def logo_url(self):
         return reverse("accounts:brand_logo", args=[self.pk, self.brand_version]) if self.logo_key else ""
+
+    @property
+    def watermark_label(self):
+        """What a text watermark says: the text set, else the name clients see."""
+        return " ".join(self.watermark_text.split()) or self.name
+
+    @property
+    def watermark_font_file(self):
+        """The bundled font a text watermark is drawn in: the brand's display face, else Montserrat."""
+        return str(settings.BASE_DIR / "static" / FONT_FACES[self.font or Font.MODERN][1])
+
+    @property
+    def watermark_version(self):
+        """Changes whenever the watermark does: watermarked copies are stored under keys that name
+        it (galleries/watermarks.py), so a copy of another version is never served."""
+        parts = [
+            self.watermark_image_key or self.watermark_label,
+            "" if self.watermark_image_key else self.font,
+            self.watermark_position,
+            self.watermark_opacity,
+            self.watermark_scale,
+        ]
+        return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
     @property
     def website_label(self):

@@ -1,6 +1,7 @@
 """Background tasks of accounts: e-mail to photographers about their own work."""
 
 from django.tasks import task
+from django.utils import timezone
 
 from accounts.mail import compose, confirmation_mail, send_once
 from accounts.models import User
@@ -25,7 +26,8 @@ def notify_photographer(user_id, kind, key, context, sender_name="", reply_to=""
     if user is None or not user.is_email_verified or not getattr(user, switch):
         return False
     context = {**context, "user": user, "notice": notice}
-    mail = compose(f"accounts/mail/{kind}", context, user.email, sender_name=sender_name, reply_to=reply_to)
+    with timezone.override(user.zone):  # times in the mail are the photographer's
+        mail = compose(f"accounts/mail/{kind}", context, user.email, sender_name=sender_name, reply_to=reply_to)
     return send_once(f"notify:{kind}:{key}", mail)
 
 

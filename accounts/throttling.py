@@ -48,18 +48,19 @@ def client_address(request):
 
 
 def client_network(request, wide=False):
-    """The client, for limits per client: its IPv4 address, or the /64 its IPv6 address is in.
+    """The client, for limits per client: its IPv4 address, or the /56 its IPv6 address is in.
     `wide`: the neighbourhood it is in, for a looser limit shared with its neighbours: the /24
     of its IPv4 address, the /48 of its IPv6 one (what one site or provider customer holds).
 
-    One IPv6 subscriber gets at least a /64, so counting single IPv6 addresses would give one
-    client 2^64 fresh limits; and one customer often gets a /48 (65,536 /64s), or several IPv4
-    addresses side by side. (django-axes keeps the address: its column holds addresses only.)
+    One IPv6 subscriber gets at least a /64, and a home connection commonly a /56 (256 /64s), so
+    counting single addresses or /64s would give one home many fresh limits; and one customer
+    often gets a /48, or several IPv4 addresses side by side. (django-axes keeps the address:
+    its column holds addresses only.)
     """
     address = ipaddress.ip_address(client_address(request))
-    prefix = (48 if wide else 64) if address.version == 6 else (24 if wide else 32)
     if address.version == 4 and not wide:
         return str(address)
+    prefix = (48 if wide else 56) if address.version == 6 else 24
     return str(ipaddress.ip_network((address, prefix), strict=False))
 
 
@@ -228,9 +229,21 @@ RATE_LIMITS = {
     # Wrong passwords of a share link. Only wrong ones count. Per client network: past the limit
     # even the right one is refused. Against guessers with many networks, a link that has seen
     # many wrong passwords asks every try for a solved challenge, and never refuses its clients.
+    # Across all links a network's wrong tries count too: one account's own links with a password
+    # are no source of fresh tries.
     "link-password": Action(
-        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
+        (
+            Limit("link network", 10, MINUTES_15),
+            Limit("network", 30, MINUTES_15),
+            Limit("link", 20, HOUR, challenge=True),
+        ),
         "Too many wrong passwords. Please wait a few minutes and try again.",
+    ),
+    # A link's password typed again by its photographer, to send it by e-mail (each check is an
+    # Argon2 hash). Only wrong ones count, per account and link: past the limit none is checked.
+    "send-link-password": Action(
+        (Limit("account link", 10, HOUR),),
+        "Too many wrong passwords for this link. Nothing was sent; please try again {when}.",
     ),
     # Visitors registering on a share link that asks for their address (a row each): a venue's
     # wifi may carry a whole wedding party.
@@ -238,11 +251,15 @@ RATE_LIMITS = {
         (Limit("link network", 60, HOUR),),
         "Too many visitors gave their address from your network just now. Please try again {when}.",
     ),
-    # Lists of favourites started on a share link (each may e-mail its resume link to an address).
+    # Lists of favourites started on a share link, per client network. No limit per link: one
+    # would let a dozen networks turn favourites off for every client of the link.
     "favourites-start": Action(
-        (Limit("link network", 5, HOUR), Limit("link", 60, HOUR)),
+        (Limit("link network", 5, HOUR),),
         "Too many lists of favourites were started here just now. Please try again later.",
     ),
+    # Lists started with an e-mail address, whose resume link is mailed: past this the list still
+    # starts, and its resume link is on the visitor's page only (visitor-mail below limits the rest).
+    "favourites-resume-mail": Action((Limit("link", 60, HOUR),)),
     # Clients a photographer's account may e-mail per day (links sent, reminders, resume links).
     "mail-recipients": Action(
         (Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),),
@@ -250,18 +267,30 @@ RATE_LIMITS = {
     ),
     # Mail to addresses that visitors of a share link typed (favourites' resume link, reminders):
     # never the photographer's recipient limit. One a day per address, a day's most for the link,
-    # and for all of a photographer's links (whose gallery names travel in these mails).
-    "visitor-mail": Action((Limit("link address", 1, DAY), Limit("link", 100, DAY), Limit("photographer", 500, DAY))),
+    # and for all of a photographer's links as many as their own recipients: a photographer who
+    # types strangers' addresses on their own link mails no more of them than by sending it.
+    "visitor-mail": Action(
+        (
+            Limit("link address", 1, DAY),
+            Limit("link", 100, DAY),
+            Limit("photographer", "VIEWPORT_MAIL_RECIPIENTS_PER_DAY", DAY),
+        )
+    ),
     # Wrong download PINs of a share link: like its passwords.
     "download-pin": Action(
-        (Limit("link network", 10, MINUTES_15), Limit("link", 20, HOUR, challenge=True)),
+        (
+            Limit("link network", 10, MINUTES_15),
+            Limit("network", 30, MINUTES_15),
+            Limit("link", 20, HOUR, challenge=True),
+        ),
         "Too many wrong PINs. Please wait a few minutes and try again.",
     ),
     # A solved challenge (accounts.challenges) is good for one event.
     "challenge-solution": Action((Limit("solution", 1, DAY),)),
-    # Mails asking to confirm an account's address (signup, a changed address, "send it again").
+    # Mails asking to confirm an account's address (signup, a changed address, "send it again"),
+    # also per address they go to: accounts that take a stranger's address in turn mail them little.
     "address-confirmation": Action(
-        (Limit("account", 3, HOUR), Limit("network", 10, HOUR)),
+        (Limit("account", 3, HOUR), Limit("network", 10, HOUR), Limit("address", 5, DAY)),
         "Too many confirmation e-mails were asked for. Please try again {when}.",
     ),
 }
@@ -332,6 +361,19 @@ def needs_challenge(action, **keys):
         _hits(_scope(action, limit), limit.key(keys), limit.span).count() >= limit.size
         for limit in RATE_LIMITS[action].limits
         if limit.challenge
+    )
+
+
+def challenge_pressure(action, **keys):
+    """How many times over its challenge limit `action` is for these keys (0 below it): how much
+    harder each challenge gets (accounts.challenges.cost())."""
+    return max(
+        (
+            _hits(_scope(action, limit), limit.key(keys), limit.span).count() // limit.size
+            for limit in RATE_LIMITS[action].limits
+            if limit.challenge
+        ),
+        default=0,
     )
 
 

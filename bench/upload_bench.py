@@ -1,16 +1,27 @@
 """Target 2: uploads. A batch of 20 photos of ~10 MB each in one POST to the upload endpoint
 (multipart field `photos`, Accept: application/json), through gunicorn into the S3 server.
 
+Then the same photos as the page's uploader sends them (issue 26), in one run, interleaved:
+through the app (one POST a photo: the bytes pass through gunicorn, renditions made in the
+request) against resumable uploads (ask, PUT the parts straight to S3 at their signed URLs,
+complete: the app joins them and reads the file back once for its SHA-256; the renditions are
+the task worker's, later), and against plain PUTs to S3 (the ceiling).
+
 Memory must not grow with file size: the same 200 MB is sent again as 5 files of ~40 MB (the
 same JPEG followed by 30 MB of padding after its end-of-image marker, so the pixel work per file
 is unchanged and only the bytes grow). The gunicorn workers' RSS is sampled every 20 ms.
 With --quick: 4 small photos, then 1 padded to 4 times the size.
 """
 
+import hashlib
+import http.client
 import json
 import threading
 import time
+import urllib.parse
 import uuid
+
+from django.core.files.storage import default_storage
 
 from bench.data import create_user, login, make_gallery
 from bench.measure import median, table, verdict, write_result
@@ -155,6 +166,9 @@ def run(stack, quick=False):
         "memory_growth_difference_mib": grows,
         "memory_flat": grows < 25,
     }
+    paths_count = 2 if quick else 10
+    result["paths"] = compare_paths(stack, cookies, user, source, paths_count, 1 if quick else 3)
+    result["paths_files"] = f"{paths_count} × {source.stat().st_size / 1e6:.1f} MB"
     write_result("uploads", result)
 
     print(
@@ -189,4 +203,85 @@ def run(stack, quick=False):
             ],
         )
     )
+    paths = result["paths"]
+    print(f"\n### 2b. The same {result['paths_files']} photos one by one, three ways (median of rounds)\n")
+    print(
+        table(
+            ["path", "MB/s", "of plain S3 PUTs"],
+            [
+                [label, f"{paths[key]['mb_per_s']:.1f}", f"{paths[key]['mb_per_s'] / paths['s3']['mb_per_s']:.2f}×"]
+                for key, label in [
+                    ("app", "through the app (POST a photo; renditions in the request)"),
+                    ("resumable", "resumable: parts straight to S3, complete checks SHA-256 (renditions later)"),
+                    ("s3", "plain S3 PUTs (boto3, the ceiling)"),
+                ]
+            ],
+        )
+    )
     return result
+
+
+def resumable_upload(stack, cookies, gallery, name, data):
+    """Ask, PUT the missing parts to their URLs (S3's), complete: as static/js/upload.js does."""
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+        "X-CSRFToken": cookies["csrftoken"],
+    }
+    asked = {"name": name, "size": len(data), "type": "image/jpeg", "sha256": hashlib.sha256(data).hexdigest()}
+    status, _, body = stack.request(
+        "POST", f"/galleries/{gallery.pk}/uploads/", json.dumps(asked), headers=headers, cookies=cookies
+    )
+    answer = json.loads(body)
+    if status != 201:
+        raise RuntimeError(f"start failed: {status} {answer}")
+    for part in answer["parts"]:
+        start = (part["number"] - 1) * answer["part_size"]
+        status = put(part["url"], data[start : start + answer["part_size"]])
+        if status != 200:
+            raise RuntimeError(f"part {part['number']} failed: {status}")
+    complete = f"/galleries/{gallery.pk}/uploads/{answer['upload_id']}/complete/"
+    status, _, body = stack.request("POST", complete, headers=headers, cookies=cookies)
+    if status != 202:
+        raise RuntimeError(f"complete failed: {status} {body[:300]}")
+
+
+def put(url, body):
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+    try:
+        connection.request("PUT", f"{parts.path}?{parts.query}", body=body)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def compare_paths(stack, cookies, user, source, count, rounds):
+    """MB/s of the same photos through the app, resumable straight to S3, and plain S3 PUTs."""
+    data = source.read_bytes()
+    total = len(data) * count
+    client = default_storage.connection.meta.client
+    seconds = {"app": [], "resumable": [], "s3": []}
+
+    def send_all(way, gallery, round_number):
+        for i in range(count):
+            if way == "app":
+                upload(stack, cookies, gallery, [(f"APP_{round_number}_{i}.jpg", source)])
+            elif way == "resumable":  # each file differs by a last byte: the same bytes would be skipped
+                resumable_upload(stack, cookies, gallery, f"RES_{i}.jpg", data + bytes([round_number, i]))
+            else:
+                key = f"bench-direct/{round_number}/{i}"
+                client.put_object(Bucket=default_storage.bucket_name, Key=key, Body=data)
+
+    for round_number in range(rounds):
+        gallery, _ = make_gallery(user, 0, name=f"paths {round_number}", share=False)
+        order = list(seconds) if round_number % 2 == 0 else list(reversed(seconds))
+        for way in order:
+            start = time.perf_counter()
+            send_all(way, gallery, round_number)
+            seconds[way].append(time.perf_counter() - start)
+    return {
+        name: {"median_seconds": median(runs), "mb_per_s": total / 1e6 / median(runs)} for name, runs in seconds.items()
+    }

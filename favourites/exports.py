@@ -11,6 +11,8 @@ import csv
 import io
 from pathlib import PurePosixPath
 
+from django.utils import timezone
+
 from sharing.exports import safe_cell
 
 FILENAME_SEPARATORS = {"lightroom": ",", "captureone": " "}
@@ -35,7 +37,8 @@ def favourites_csv(favourites):
                     favourite_list.name,
                     favourite_list.email,
                     favourite_list.link.label or str(favourite_list.link.pk),
-                    favourite_list.submitted_at.isoformat() if favourite_list.submitted_at else "",
+                    # in the photographer's time zone, with its offset
+                    timezone.localtime(favourite_list.submitted_at).isoformat() if favourite_list.submitted_at else "",
                 ]
             ]
         )

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import uuid
 
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
@@ -9,6 +10,9 @@ from django.utils import timezone
 
 from galleries.models import Photo
 from sharing.models import DayCountsQuerySet, ShareLink
+
+# More than any gallery holds, well below what the database's integer column takes.
+HIGHEST_FAVOURITES_LIMIT = 10_000
 
 
 class FavouritesSettings(models.Model):
@@ -20,7 +24,11 @@ class FavouritesSettings(models.Model):
     )
     favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
     favourites_limit = models.PositiveIntegerField(
-        "most favourites per person", null=True, blank=True, help_text="Empty for no limit."
+        "most favourites per person",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(HIGHEST_FAVOURITES_LIMIT)],
+        help_text="Empty for no limit.",
     )
     favourites_title = models.CharField(
         "title of the favourites", max_length=100, default="Favourites", db_default="Favourites"
@@ -85,6 +93,12 @@ class FavouriteListQuerySet(models.QuerySet):
     def with_counts(self):
         return self.annotate(photo_count=Count("favourites"))
 
+    def waiting(self):
+        """Lists submitted since the photographer last looked at the gallery's favourites."""
+        return self.filter(submitted_at__isnull=False).filter(
+            models.Q(seen_at__isnull=True) | models.Q(seen_at__lt=models.F("submitted_at"))
+        )
+
 
 class FavouriteList(models.Model):
     """One person's choice of photos on one share link. Clients have no account: the list is
@@ -100,6 +114,8 @@ class FavouriteList(models.Model):
     email_token_hash = models.CharField(max_length=64, blank=True, default="", db_default="", editable=False)
     resume_sent_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+    # When the photographer last opened the gallery's favourites: a list submitted after it waits.
+    seen_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_default=Now())
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 

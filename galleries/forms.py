@@ -73,11 +73,24 @@ class PresentationForm(forms.ModelForm):
 
 
 class CoverForm(forms.Form):
+    """The gallery's cover: `photo_id` (empty clears it), or the one photo of a selection
+    (`photo_ids`, as the selection's "Set as cover" posts it)."""
+
     photo_id = forms.UUIDField(required=False)
 
-    def __init__(self, gallery, *args, **kwargs):
+    def __init__(self, gallery, data=None, *args, **kwargs):
         self.gallery = gallery
-        super().__init__(*args, **kwargs)
+        selected = data.getlist("photo_ids") if data is not None and "photo_id" not in data else []
+        if len(selected) == 1:
+            data = data.copy()
+            data["photo_id"] = selected[0]
+        super().__init__(data, *args, **kwargs)
+        self.selected_many = len(selected) > 1
+
+    def clean(self):
+        if self.selected_many:
+            self.add_error("photo_id", "Select just one photo to make it the cover.")
+        return super().clean()
 
     def clean_photo_id(self):
         photo_id = self.cleaned_data["photo_id"]
@@ -171,6 +184,27 @@ class UploadSetForm(GalleryChangeForm):
     """Which set an upload goes into (none by default)."""
 
     set_id = SetChoiceField()
+
+
+class UploadStartForm(UploadSetForm):
+    """A file the page's uploader asks to upload (galleries.uploads.start_upload)."""
+
+    name = forms.CharField(max_length=1000, error_messages={"required": "Say the file's name."})
+    size = forms.IntegerField(
+        min_value=1,
+        error_messages={"required": "Say the file's size in bytes.", "min_value": "This file is empty."},
+    )
+    type = forms.CharField(max_length=100, required=False)
+    sha256 = forms.RegexField(
+        regex=r"^[0-9a-fA-F]{64}$",
+        error_messages={
+            "required": "Say the file's SHA-256.",
+            "invalid": "The SHA-256 must be 64 hexadecimal digits.",
+        },
+    )
+
+    def clean_sha256(self):
+        return self.cleaned_data["sha256"].lower()
 
 
 class PhotoMoveForm(GalleryChangeForm):

@@ -354,6 +354,9 @@ class Photo(GalleryContent):
     )
     content_type = models.CharField(max_length=50, default="image/jpeg", db_default="image/jpeg")
     file_size = models.IntegerField()
+    sha256 = models.CharField(
+        max_length=64, blank=True, default="", db_default="", help_text="SHA-256 of the original, in hex."
+    )
     preview_size = models.IntegerField(null=True, blank=True, help_text="Bytes of the preview JPEG.")
     # What downloads need to know before their first byte (galleries/copies.py): computed once,
     # at upload, or by the task worker for photos stored before they were recorded.
@@ -376,7 +379,10 @@ class Photo(GalleryContent):
 
     class Meta:
         db_table = "photos"
-        indexes = [models.Index(fields=["gallery", "sort_key", "uploaded_at"], name="photos_display_order_idx")]
+        indexes = [
+            models.Index(fields=["gallery", "sort_key", "uploaded_at"], name="photos_display_order_idx"),
+            models.Index(fields=["gallery", "sha256"], name="photos_gallery_sha256_idx"),
+        ]
 
     def __str__(self):
         return self.original_filename or self.object_key
@@ -467,7 +473,8 @@ class PhotoCopy(models.Model):
     """A copy made from a photo's original for delivery, such as a full-size JPEG of a HEIC
     (galleries/copies.py): made once, kept in storage, deleted with the photo."""
 
-    KINDS = ("jpeg",)
+    # Watermarked ones (galleries/watermarks.py) are stored under keys that name the watermark's version.
+    KINDS = ("jpeg", "watermarked-web", "watermarked-jpeg")
 
     photo = models.ForeignKey(Photo, on_delete=models.DB_CASCADE, related_name="copies")
     kind = models.CharField(max_length=20, choices=[(kind, kind) for kind in KINDS])
@@ -484,6 +491,72 @@ class PhotoCopy(models.Model):
 
     def __str__(self):
         return self.object_key
+
+
+class UploadStatus(models.TextChoices):
+    UPLOADING = "uploading", "Uploading"
+    PROCESSING = "processing", "Processing"
+    FAILED = "failed", "Failed"
+    DONE = "done", "Done"
+
+
+UNFINISHED = [UploadStatus.UPLOADING, UploadStatus.PROCESSING]
+
+
+class UploadQuerySet(models.QuerySet):
+    def unfinished(self):
+        """Uploads whose bytes are on their way or being made into a photo: they hold their size
+        of the owner's quota."""
+        return self.filter(status__in=UNFINISHED)
+
+    def shown_in_grid(self):
+        """The tiles of photos that are not photos yet: being processed, or failed (with why)."""
+        return self.filter(status__in=[UploadStatus.PROCESSING, UploadStatus.FAILED]).order_by("created_at")
+
+
+class Upload(models.Model):
+    """One file on its way into a gallery (galleries/uploads.py): its parts arrive in storage
+    (an S3 multipart upload, or part files on local disk), then it is completed into the
+    original's object and the task worker makes it a photo, which takes `photo_id` as its own.
+    A failed one stays as a tile that says why, until the next upload of the file or a day."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    gallery = models.ForeignKey(Gallery, on_delete=models.DB_CASCADE, related_name="uploads")
+    photo_set = models.ForeignKey(PhotoSet, null=True, blank=True, on_delete=models.DB_SET_NULL, related_name="+")
+    photo_id = models.UUIDField(default=uuid.uuid4, unique=True, help_text="The photo it becomes.")
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    declared_type = models.CharField(max_length=100, blank=True, default="")
+    sha256 = models.CharField(max_length=64)
+    object_key = models.CharField(unique=True)
+    storage_upload_id = models.CharField(blank=True, default="", help_text="The multipart upload in storage.")
+    part_size = models.IntegerField()
+    status = models.CharField(max_length=20, choices=UploadStatus.choices, default=UploadStatus.UPLOADING)
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now, help_text="When it was last asked for or moved on.")
+
+    objects = UploadQuerySet.as_manager()
+
+    class Meta:
+        db_table = "uploads"
+        constraints = [
+            # One upload of a file at a time per gallery: two tabs dropping it resume the same one.
+            models.UniqueConstraint(
+                "gallery", "sha256", condition=models.Q(status__in=UNFINISHED), name="uploads_one_per_file"
+            ),
+        ]
+
+    def __str__(self):
+        return self.file_name
+
+    @property
+    def part_count(self):
+        return max(1, -(-self.size // self.part_size))
+
+    def part_length(self, number):
+        """Bytes of part `number` (from 1): all are part_size but the last."""
+        return min(self.part_size, self.size - (number - 1) * self.part_size)
 
 
 class PendingDeletionQuerySet(models.QuerySet):

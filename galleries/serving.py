@@ -26,7 +26,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect, StreamingHt
 from django.utils.cache import get_conditional_response
 from django.utils.http import content_disposition_header, http_date, parse_http_date_safe
 
-from galleries import copies
+from galleries import copies, watermarks
 from galleries.images import MIME_TYPES
 from galleries.storage import FileRange
 
@@ -55,8 +55,25 @@ def serve_size(request, photo, name, max_age=0):
     return _serve_rendition(request, photo, photo.size_keys[name], None, max_age, extension)
 
 
-def _serve_rendition(request, photo, key, size, max_age, extension="jpg"):
-    """A rendition never changes under its key, hence an ETag from the key alone."""
+def serve_watermarked(request, photo, photographer, name):
+    """The rendition `name` (of images.WATERMARKED: the thumbnail, the preview, or a size the photo
+    has) with the photographer's watermark burned in, made now if it is not yet
+    (galleries/watermarks.py). Its key names the watermark's version, and so does its ETag;
+    browsers revalidate it on every view (a 304 reads nothing), so that a changed watermark shows
+    at once."""
+    if name not in watermarks.names_of(photo):
+        raise Http404("This photo has no such size.")
+    key = watermarks.rendition_key(photo, photographer.watermark_version, name)
+
+    def make():
+        return watermarks.make(photo, photographer, [name])[name]
+
+    return _serve_rendition(request, photo, key, None, 0, name.rsplit(".", 1)[1], make)
+
+
+def _serve_rendition(request, photo, key, size, max_age, extension="jpg", make=None):
+    """A rendition never changes under its key, hence an ETag from the key alone. One that is
+    missing is a 404, or is made now by `make()` (which stores it and returns its bytes)."""
     content_type = MIME_TYPES[extension]
     etag = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
     modified = int(photo.uploaded_at.timestamp())  # HTTP dates have whole seconds
@@ -68,9 +85,15 @@ def _serve_rendition(request, photo, key, size, max_age, extension="jpg"):
             response["Content-Length"] = size
     elif response is None:
         try:
-            response = HttpResponse(default_storage.read_small(key), content_type=content_type)
+            data = default_storage.read_small(key)
         except FileNotFoundError:
-            raise Http404(MISSING) from None
+            if make is None:
+                raise Http404(MISSING) from None
+            try:
+                data = make()
+            except FileNotFoundError:  # the clean preview it is made from
+                raise Http404(MISSING) from None
+        response = HttpResponse(data, content_type=content_type)
     response["ETag"] = etag
     response["Last-Modified"] = http_date(modified)
     response["Content-Disposition"] = content_disposition_header(False, f"{photo.pk}.{extension}")

@@ -12,7 +12,12 @@ Two backends with the same few methods beyond Django's Storage API, so that call
   (unread: a server can send them with os.sendfile) rather than bytes;
 - `list_keys(prefix, modified_before=)`: every key under a prefix (last written before a time);
 - `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
-- `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly.
+- `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly;
+- multipart uploads, which the browser fills part by part (galleries/uploads.py):
+  `start_parts(key)` returns the upload's id; `part_url(key, upload_id, number)` takes a PUT of
+  that part's bytes; `stored_parts(key, upload_id)` is {number: StoredPart};
+  `join_parts(key, upload_id, parts)` makes them the object; `abort_parts(key, upload_id)`
+  deletes them. Each raises one of STORAGE_ERRORS, or NoSuchUpload for an upload that is gone.
 
 A missing object is a FileNotFoundError from either. The HTTP answers built from these are
 galleries/serving.py's. On S3 the bucket stays private.
@@ -21,15 +26,26 @@ galleries/serving.py's. On S3 the bucket stays private.
 import hashlib
 import hmac
 import os
+import re
 import select
+import shutil
+import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from django.core import signing
+from django.core.files import File
 from django.core.files.storage import FileSystemStorage
+from django.urls import reverse
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
@@ -41,9 +57,20 @@ class StorageUnavailable(Exception):
     """Photo storage did not answer a check."""
 
 
+class NoSuchUpload(Exception):
+    """The multipart upload is not in storage (completed or aborted already)."""
+
+
+class StoredPart(NamedTuple):
+    size: int
+    modified: datetime
+    etag: str = ""
+
+
 # Errors that mean "photo storage is down, slow or refusing us", as opposed to a bug.
 STORAGE_ERRORS = (BotoCoreError, ClientError, ConnectionError, TimeoutError, StorageUnavailable)
 CHUNK_SIZE = 4 * 1024 * 1024
+PART_URL_LIFETIME = 24 * 3600  # seconds: a part URL handed out works as long as an upload may rest
 UNREACHABLE_PAUSE = 5  # seconds
 
 
@@ -132,6 +159,85 @@ class LocalPhotoStorage(FileSystemStorage):
                 failed[key] = str(error)
         return failed
 
+    # Parts of unfinished uploads live outside the keys (list_keys never sees them), on the same
+    # disk, so that joining them ends in a rename.
+    def _parts_dir(self, upload_id):
+        if not re.fullmatch(r"[0-9a-f]{32}", upload_id):
+            raise NoSuchUpload(upload_id)
+        return Path(self.location).parent / f"{Path(self.location).name}-parts" / upload_id
+
+    def start_parts(self, key):
+        upload_id = uuid.uuid4().hex
+        self._parts_dir(upload_id).mkdir(parents=True)
+        return upload_id
+
+    def part_url(self, key, upload_id, number):
+        return reverse("galleries:upload_part", args=[signing.dumps([upload_id, number])])
+
+    def write_part(self, upload_id, number, stream, length):
+        """Store part `number` from `stream` if exactly `length` bytes arrive; a body cut short
+        leaves nothing (the part is sent again). Returns whether it was stored."""
+        folder = self._parts_dir(upload_id)
+        if not folder.is_dir():
+            raise NoSuchUpload(upload_id)
+        partial = folder / f"{number}.{uuid.uuid4().hex}.partial"
+        received = 0
+        try:
+            with partial.open("wb") as file:
+                while received <= length and (chunk := stream.read(min(CHUNK_SIZE, length + 1 - received))):
+                    file.write(chunk)
+                    received += len(chunk)
+            if received != length:
+                return False
+            partial.replace(folder / str(number))
+            return True
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def stored_parts(self, key, upload_id):
+        folder = self._parts_dir(upload_id)
+        if not folder.is_dir():
+            raise NoSuchUpload(upload_id)
+        parts = {}
+        for path in folder.iterdir():
+            if path.name.isdigit():
+                stat = path.stat()
+                parts[int(path.name)] = StoredPart(stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC))
+        return parts
+
+    def join_parts(self, key, upload_id, parts):
+        folder = self._parts_dir(upload_id)
+        if not folder.is_dir():
+            raise NoSuchUpload(upload_id)
+        joined = folder / "joined"
+        with joined.open("wb") as out:
+            for number in sorted(parts):
+                with (folder / str(number)).open("rb") as part:
+                    shutil.copyfileobj(part, out, CHUNK_SIZE)
+        target = Path(self.path(key))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        joined.replace(target)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def abort_parts(self, key, upload_id):
+        shutil.rmtree(self._parts_dir(upload_id), ignore_errors=True)
+
+    def abort_unknown_uploads(self, known, started_before):
+        root = Path(self.location).parent / f"{Path(self.location).name}-parts"
+        aborted = 0
+        for folder in root.iterdir() if root.is_dir() else ():
+            modified = datetime.fromtimestamp(folder.stat().st_mtime, UTC)
+            if folder.name not in known and modified < started_before:
+                shutil.rmtree(folder, ignore_errors=True)
+                aborted += 1
+        return aborted
+
+    @contextmanager
+    def local_copy(self, key):
+        """The object as a file on this machine, open at its start: here, the file itself."""
+        with self.open(key, "rb") as file:
+            yield _SizedFile(file, file.size)
+
     def check(self):
         try:
             self.listdir("")
@@ -140,6 +246,23 @@ class LocalPhotoStorage(FileSystemStorage):
         except OSError as error:
             FAILURES.labels("check").inc()
             raise StorageUnavailable(f"{self.location}: {error}") from error
+
+
+class _SizedFile(File):
+    """A stored original as make_renditions and store_photo read it: a file with a size and a
+    name on disk (libvips reads it there)."""
+
+    def __init__(self, file, size):
+        super().__init__(file)
+        self._size = size
+        self._path = file.name
+
+    @property
+    def size(self):
+        return self._size
+
+    def temporary_file_path(self):
+        return self._path
 
 
 _RESPONSE_PARAMETERS = {
@@ -238,6 +361,92 @@ class PhotoS3Storage(S3Storage):
     def check(self):
         self.quick_client.head_bucket(Bucket=self.bucket_name)
 
+    # Multipart uploads go through upload_client: one try each, so that a hung S3 fails an upload's
+    # request within 10 s whatever it asks (the other clients retry).
+    def start_parts(self, key):
+        # Stored as plain bytes: the photo's type comes from decoding it, never from the browser.
+        created = self.upload_client.create_multipart_upload(
+            Bucket=self.bucket_name, Key=self._key(key), ContentType="application/octet-stream"
+        )
+        return created["UploadId"]
+
+    def part_url(self, key, upload_id, number):
+        """A signed URL that takes a PUT of the part straight into the bucket, for a day."""
+        return self._signed_url(
+            "PUT", key, {"partNumber": str(number), "uploadId": upload_id}, expires_in=PART_URL_LIFETIME
+        )
+
+    def stored_parts(self, key, upload_id):
+        parts = {}
+        try:
+            pages = self.upload_client.get_paginator("list_parts").paginate(
+                Bucket=self.bucket_name, Key=self._key(key), UploadId=upload_id
+            )
+            for page in pages:
+                for part in page.get("Parts", []):
+                    parts[part["PartNumber"]] = StoredPart(part["Size"], part["LastModified"], part["ETag"])
+        except ClientError as error:
+            _raise_if_no_such_upload(error, upload_id)
+            raise
+        return parts
+
+    def join_parts(self, key, upload_id, parts):
+        """Complete the upload from `parts` ({number: StoredPart}, from stored_parts())."""
+        try:
+            self.upload_client.complete_multipart_upload(
+                Bucket=self.bucket_name,
+                Key=self._key(key),
+                UploadId=upload_id,
+                MultipartUpload={
+                    "Parts": [{"PartNumber": number, "ETag": part.etag} for number, part in sorted(parts.items())]
+                },
+            )
+        except ClientError as error:
+            _raise_if_no_such_upload(error, upload_id)
+            raise
+
+    def abort_parts(self, key, upload_id):
+        try:
+            self.upload_client.abort_multipart_upload(Bucket=self.bucket_name, Key=self._key(key), UploadId=upload_id)
+        except ClientError as error:
+            if _error_code(error) != "NoSuchUpload":
+                raise
+
+    def abort_unknown_uploads(self, known, started_before):
+        """Abort the multipart uploads under our prefix that were started before a time and
+        whose ids are not `known`; returns how many."""
+        aborted = 0
+        paginator = self.upload_client.get_paginator("list_multipart_uploads")
+        for page in paginator.paginate(Bucket=self.bucket_name, Prefix=self._key("")):
+            for upload in page.get("Uploads", []):
+                if upload["UploadId"] not in known and upload["Initiated"] < started_before:
+                    self.upload_client.abort_multipart_upload(
+                        Bucket=self.bucket_name, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    aborted += 1
+        return aborted
+
+    @contextmanager
+    def local_copy(self, key):
+        """The object in a temporary file on this machine (read in pieces), open at its start."""
+        with tempfile.NamedTemporaryFile(dir=settings.FILE_UPLOAD_TEMP_DIR, suffix=".upload") as file:
+            for chunk in self.iter_chunks(key):
+                file.write(chunk)
+            file.flush()
+            file.seek(0)
+            yield _SizedFile(file, file.tell() or os.fstat(file.fileno()).st_size)
+
+    @cached_property
+    def upload_client(self):
+        return self._create_session().client(
+            "s3",
+            region_name=self.region_name,
+            use_ssl=self.use_ssl,
+            endpoint_url=self.endpoint_url,
+            config=self.client_config.merge(Config(retries={"max_attempts": 1, "mode": "standard"})),
+            verify=self.verify,
+        )
+
     def _create_session(self):
         """A boto3 session whose clients (this storage's and the quick one) count their failed
         calls: every S3 failure of the app, whatever asked, in viewport_storage_errors_total."""
@@ -262,19 +471,22 @@ class PhotoS3Storage(S3Storage):
     def url(self, name, parameters=None, expire=None, http_method=None):
         if not (self.access_key and self.secret_key) or self.security_token or http_method not in (None, "GET"):
             return super().url(name, parameters, expire, http_method)
-        expire = expire or self.querystring_expire
-        window = max(expire // 2, 1)
+        query = {_RESPONSE_PARAMETERS[k]: v for k, v in (parameters or {}).items()}
+        return self._signed_url("GET", name, query, expire or self.querystring_expire)
+
+    def _signed_url(self, method, name, query, expires_in):
+        window = max(expires_in // 2, 1)
         now = int(time.time())
         signed_at = datetime.fromtimestamp(now - now % window, UTC)
-        query = {_RESPONSE_PARAMETERS[k]: v for k, v in (parameters or {}).items()}
-        return presigned_get_url(
+        return presigned_url(
+            method=method,
             base_url=self._base_url(),
             key=self._key(name),
             region=self.region_name or "us-east-1",
             access_key=self.access_key,
             secret_key=self.secret_key,
             signed_at=signed_at,
-            expires_in=expire,
+            expires_in=expires_in,
             query=query,
         )
 
@@ -322,8 +534,17 @@ def _signing_key(secret_key, date, region):
     return key
 
 
-def presigned_get_url(*, base_url, key, region, access_key, secret_key, signed_at, expires_in, query):
-    """A SigV4 query-string signed GET URL (AWS's "Authenticating Requests: Using Query Parameters")."""
+def _error_code(error):
+    return error.response.get("Error", {}).get("Code")
+
+
+def _raise_if_no_such_upload(error, upload_id):
+    if _error_code(error) in ("NoSuchUpload", "404"):
+        raise NoSuchUpload(upload_id) from error
+
+
+def presigned_url(*, method, base_url, key, region, access_key, secret_key, signed_at, expires_in, query):
+    """A SigV4 query-string signed URL (AWS's "Authenticating Requests: Using Query Parameters")."""
     parts = urlsplit(base_url)
     amz_date = signed_at.strftime("%Y%m%dT%H%M%SZ")
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
@@ -337,7 +558,7 @@ def presigned_get_url(*, base_url, key, region, access_key, secret_key, signed_a
         "X-Amz-SignedHeaders": "host",
     }
     canonical_query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(params.items()))
-    canonical_request = f"GET\n{path}\n{canonical_query}\nhost:{parts.netloc}\n\nhost\nUNSIGNED-PAYLOAD"
+    canonical_request = f"{method}\n{path}\n{canonical_query}\nhost:{parts.netloc}\n\nhost\nUNSIGNED-PAYLOAD"
     string_to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
     signature = hmac.new(_signing_key(secret_key, amz_date[:8], region), string_to_sign.encode(), hashlib.sha256)
     return f"{parts.scheme}://{parts.netloc}{path}?{canonical_query}&X-Amz-Signature={signature.hexdigest()}"

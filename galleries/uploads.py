@@ -1,28 +1,40 @@
 """Storing uploaded photos: checks, renditions, storage objects, then the row.
 
+Two ways in. The page's uploader sends each file in parts that survive a dropped connection
+(resumable uploads, below: start_upload, complete_upload, then the task worker's make_photo);
+the plain form, without JavaScript, posts a few files whole (store_photos).
+
 The order matters. Storage is slow and may hang, so the objects are written first, outside any
 database transaction; the row is inserted afterwards in a short one. If anything fails, the
 objects written so far are deleted (or remembered for a later delete) and no row exists, so
 there is never a row without its objects nor, for long, an object without a row.
 """
 
+import hashlib
 import logging
 import re
 import unicodedata
 import zlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
 
 from galleries.copies import facts_of
 from galleries.images import ImageRejected, make_renditions
-from galleries.models import PendingDeletion, Photo
+from galleries.models import PendingDeletion, Photo, Upload, UploadStatus
 from galleries.ordering import stored_capture_time
-from galleries.storage import STORAGE_ERRORS
-from galleries.tasks import delete_storage_objects
+from galleries.storage import STORAGE_ERRORS, NoSuchUpload
+from galleries.tasks import delete_storage_objects, make_uploaded_photo
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +99,12 @@ def _distinct_megabytes(size, limit):
     return size_text, limit_text
 
 
-def store_photo(gallery, upload, photo_set=None):
+def store_photo(gallery, upload, photo_set=None, *, stored=None):
     """Store one uploaded photo (the original byte for byte, its thumbnail, preview and sizes) and
     return the new Photo, in `photo_set` if one is given (a set of the gallery).
+
+    With `stored` (an Upload whose bytes are in storage already, and `upload` a copy of them),
+    the photo takes that upload's id, key and hash, and only its renditions are written.
 
     Raises ImageRejected with a message for the photographer, or one of STORAGE_ERRORS.
     """
@@ -97,6 +112,8 @@ def store_photo(gallery, upload, photo_set=None):
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
     facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
     photo = Photo(
+        **({"id": stored.photo_id} if stored else {}),
+        sha256=stored.sha256 if stored else sha256_of(upload),
         gallery=gallery,
         original_filename=filename_for(upload.name, renditions.content_type),
         content_type=renditions.content_type,
@@ -112,6 +129,8 @@ def store_photo(gallery, upload, photo_set=None):
     photo.assign_object_keys()
     photo.size_keys = {name: photo.size_key(name) for name in renditions.sizes}
     photo.placeholder = renditions.placeholder
+    if stored:
+        photo.object_key = stored.object_key
     upload.content_type = renditions.content_type  # stored with the object, whatever the browser said
     upload.seek(0)
     written = []
@@ -121,7 +140,7 @@ def store_photo(gallery, upload, photo_set=None):
             (photo.thumbnail_object_key, ContentFile(renditions.thumbnail)),
             (photo.preview_object_key, ContentFile(renditions.preview)),
             *((photo.size_keys[name], ContentFile(data)) for name, data in renditions.sizes.items()),
-            (photo.object_key, upload),
+            *([] if stored else [(photo.object_key, upload)]),
         ]:
             writing = key
             stored_as = default_storage.save(key, content)
@@ -129,7 +148,10 @@ def store_photo(gallery, upload, photo_set=None):
             written.append(stored_as)
             if stored_as != key:
                 raise RuntimeError(f"storage renamed {key} to {stored_as}")
-        photo.save(force_insert=True)  # touches the gallery too
+        with transaction.atomic():
+            photo.save(force_insert=True)  # touches the gallery too
+            if stored:
+                Upload.objects.filter(pk=stored.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
     except BaseException as error:
         if written:
             delete_storage_objects.call(written)
@@ -139,6 +161,13 @@ def store_photo(gallery, upload, photo_set=None):
             PendingDeletion.objects.remember({writing: str(error) or type(error).__name__})
         raise
     return photo
+
+
+def sha256_of(file):
+    file.seek(0)
+    digest = hashlib.file_digest(file, "sha256").hexdigest()
+    file.seek(0)
+    return digest
 
 
 @dataclass
@@ -181,3 +210,275 @@ def store_photos(gallery, uploads, photo_set=None):
         finally:
             upload.close()
     return batch
+
+
+# Resumable uploads. The browser asks to upload a file by its SHA-256 (start_upload), PUTs the
+# parts it is told are missing (to the bucket itself on S3, to upload_part locally), then asks to
+# complete it (complete_upload): the parts are joined into the original's object, checked, and
+# the task worker makes the photo from it (make_photo). Dropping the same file again, from any
+# tab or the next day, resumes it; a file already in the gallery is skipped.
+
+STILL_UPLOADING = "This file is still being uploaded: send its missing parts, then complete it."
+HASH_MISMATCH = (
+    "This file's bytes do not match its SHA-256: it changed or was damaged on the way. "
+    "Nothing of it was kept; please upload it again."
+)
+UPLOAD_GONE = "This upload was abandoned and its parts deleted: please upload the file again."
+
+
+class UploadRefused(Exception):
+    """A request about an upload that cannot be done: the message says why, `status` is the
+    HTTP status to answer with; `data` adds to the JSON answer."""
+
+    def __init__(self, message, status=400, **data):
+        super().__init__(message)
+        self.status = status
+        self.data = data
+
+
+def start_upload(gallery, *, name, size, declared_type, sha256, photo_set=None):
+    """The answer to "I want to upload this file": {"status": "exists", "photo_id"} when the
+    gallery has it (or is making it into a photo), else {"status": "resume" | "new",
+    "upload_id", "part_size", "parts": [{"number", "url"}]} with the parts still to send.
+
+    Raises UploadRefused (too large, over the quota) or one of STORAGE_ERRORS.
+    """
+    photo_id = gallery.photos.filter(sha256=sha256).values_list("pk", flat=True).first()
+    if photo_id:
+        return {"status": "exists", "photo_id": str(photo_id)}
+    upload = gallery.uploads.unfinished().filter(sha256=sha256).first()
+    if upload and upload.status == UploadStatus.PROCESSING:
+        return {"status": "exists", "photo_id": str(upload.photo_id)}
+    if upload:
+        try:
+            return parts_answer(
+                "resume", upload, default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+            )
+        except NoSuchUpload:
+            upload.delete()  # aborted while nobody asked: start again
+    if size > settings.VIEWPORT_MAX_UPLOAD_SIZE:
+        size_text, limit = _distinct_megabytes(size, settings.VIEWPORT_MAX_UPLOAD_SIZE)
+        raise UploadRefused(f"This file is {size_text}; the limit is {limit} per photo.", 413)
+    check_quota(gallery.owner, size)  # before storage is asked for anything
+    upload = Upload(
+        gallery=gallery,
+        photo_set=photo_set,
+        file_name=clean_filename(name),
+        size=size,
+        declared_type=declared_type[:100],
+        sha256=sha256,
+        part_size=settings.VIEWPORT_UPLOAD_PART_SIZE,
+    )
+    upload.object_key = f"{gallery.pk}/{upload.photo_id}/{upload.file_name}"
+    upload.storage_upload_id = default_storage.start_parts(upload.object_key)
+    try:
+        with transaction.atomic():
+            check_quota(gallery.owner, size, lock=True)
+            upload.save(force_insert=True)
+    except BaseException as error:
+        default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
+        if isinstance(error, IntegrityError):  # another tab started this file a moment ago
+            return start_upload(
+                gallery, name=name, size=size, declared_type=declared_type, sha256=sha256, photo_set=photo_set
+            )
+        raise
+    Upload.objects.filter(gallery=gallery, sha256=sha256, status=UploadStatus.FAILED).delete()
+    return parts_answer("new", upload, {})
+
+
+def parts_answer(status, upload, stored_parts):
+    """The upload, with the URL of each part not stored whole yet."""
+    missing = [
+        number
+        for number in range(1, upload.part_count + 1)
+        if number not in stored_parts or stored_parts[number].size != upload.part_length(number)
+    ]
+    if status == "resume":
+        Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
+    return {
+        "status": status,
+        "upload_id": str(upload.pk),
+        "part_size": upload.part_size,
+        "parts": [
+            {"number": number, "url": default_storage.part_url(upload.object_key, upload.storage_upload_id, number)}
+            for number in missing
+        ],
+    }
+
+
+def storage_used(user):
+    """Bytes of `user`'s quota in use: their photos' originals and the uploads on their way (one query)."""
+
+    def total(rows, field):
+        rows = rows.filter(gallery__owner=OuterRef("pk")).values("gallery__owner").annotate(total=Sum(field))
+        return Coalesce(Subquery(rows.values("total")), 0)
+
+    photos, uploads = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list(total(Photo.objects.all(), "file_size"), total(Upload.objects.unfinished(), "size"))
+        .get()
+    )
+    return photos + uploads
+
+
+def storage_usage(user):
+    """The dashboard's usage bar: bytes used of the quota, as numbers and as text."""
+    used, quota = storage_used(user), user.quota
+    used_text, quota_text = _size_texts(used, quota)
+    return {
+        "used": used,
+        "quota": quota,
+        "used_text": used_text,
+        "quota_text": quota_text,
+        "percent": min(100, round(used * 100 / quota)) if quota else 100,
+        "low": quota * 0.8,
+        "high": quota * 0.95,
+        "full": used >= quota,
+    }
+
+
+def check_quota(user, size, lock=False):
+    """Refuse a file of `size` bytes that would take `user` past their quota. With `lock`, in a
+    transaction, the user's row stays locked until it ends: uploads started at the same time
+    are counted one after another, so together they never pass the quota."""
+    if lock:
+        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+    used = storage_used(user)
+    if used + size > user.quota:
+        used_text, quota_text, size_text = _size_texts(used, user.quota, size)
+        raise UploadRefused(
+            f"Not enough storage left: {used_text} of {quota_text} used; this file is {size_text}. "
+            "Delete photos you no longer need, or ask for more space.",
+            413,
+            used=used,
+            quota=user.quota,
+            size=size,
+        )
+
+
+def _size_texts(*sizes):
+    """`25 MB`, `5.8 GB`: decimal units, as file managers show them, each size in its own unit;
+    sizes in the same unit get as many decimals (up to 2) as it takes to read differently."""
+    texts = []
+    for size in sizes:
+        unit, scale = next(
+            ((u, s) for u, s in (("GB", 1000**3), ("MB", 1000**2), ("KB", 1000)) if size >= s), ("bytes", 1)
+        )
+        texts.append((size / scale, unit))
+    for digits in range(3):
+        rounded = [f"{value:.{digits}f}" for value, _ in texts]
+        if len(set(zip(rounded, (unit for _, unit in texts), strict=True))) == len(set(sizes)):
+            break
+    return [
+        f"{number.rstrip('0').rstrip('.') if '.' in number else number} {unit}"
+        for number, (_, unit) in zip(rounded, texts, strict=True)
+    ]
+
+
+def complete_upload(upload):
+    """Join the upload's parts into the original's object, check its size and SHA-256, and
+    queue the making of the photo: {"status": "processing", "upload_id", "photo_id", …}
+    (upload_state; "done" or "failed" already when tasks run at once).
+
+    Raises UploadRefused (parts missing: 409 with them; bytes that do not match their hash: 400,
+    and nothing is kept) or one of STORAGE_ERRORS (nothing changes: ask again later).
+    """
+    if upload.status == UploadStatus.UPLOADING:
+        try:
+            parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+        except NoSuchUpload:
+            parts = None  # joined already (a complete whose answer was lost), or abandoned
+        if parts is not None:
+            missing = parts_answer("resume", upload, parts)["parts"]
+            if missing:
+                raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
+            default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
+        elif not default_storage.exists(upload.object_key):
+            upload.delete()
+            raise UploadRefused(UPLOAD_GONE, 410)
+        if not _has_declared_bytes(upload):
+            delete_storage_objects.call([upload.object_key])
+            upload.delete()
+            raise UploadRefused(HASH_MISMATCH, 400)
+        upload.status = UploadStatus.PROCESSING
+        upload.updated_at = timezone.now()
+        upload.save(update_fields=["status", "updated_at"])
+        make_uploaded_photo.enqueue(str(upload.pk))
+        upload.refresh_from_db()  # made already when tasks run at once (VIEWPORT_TASK_BACKEND=immediate)
+    return upload_state(upload)
+
+
+def upload_state(upload):
+    """An upload as the page sees it: `status` is uploading, processing, done (`thumbnail_url`
+    is the photo's) or failed (`error` says why)."""
+    state = {
+        "status": upload.status,
+        "upload_id": str(upload.pk),
+        "photo_id": str(upload.photo_id),
+        "file_name": upload.file_name,
+    }
+    if upload.status == UploadStatus.DONE:
+        state["thumbnail_url"] = reverse("galleries:photo_thumbnail", args=[upload.gallery_id, upload.photo_id])
+    if upload.status == UploadStatus.FAILED:
+        state["error"] = upload.error
+    return state
+
+
+def _has_declared_bytes(upload):
+    """Whether the stored object has the size and SHA-256 the browser declared (read in pieces:
+    memory stays flat whatever the size)."""
+    if default_storage.size(upload.object_key) != upload.size:
+        return False
+    digest = hashlib.sha256()
+    for chunk in default_storage.iter_chunks(upload.object_key):
+        digest.update(chunk)
+    return digest.hexdigest() == upload.sha256
+
+
+def make_photo(upload):
+    """The task worker's part: make the photo from the stored original (renditions, row). A file
+    that is no photo fails with the reason on its tile, and its object is deleted."""
+    try:
+        with default_storage.local_copy(upload.object_key) as original:
+            original.name = upload.file_name
+            return store_photo(upload.gallery, original, upload.photo_set, stored=upload)
+    except Exception as error:
+        if isinstance(error, ImageRejected):
+            message = str(error)
+        elif isinstance(error, STORAGE_ERRORS):
+            logger.warning("Storage failed while processing upload %s", upload.pk, exc_info=True)
+            message = STORAGE_UNAVAILABLE
+        else:
+            logger.exception("Unexpected error while processing upload %s", upload.pk)
+            message = UNEXPECTED_ERROR
+        delete_storage_objects.call([upload.object_key])
+        Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=message, updated_at=timezone.now())
+        return None
+
+
+def abort_abandoned(now=None):
+    """Abort uploads that nothing moved on for VIEWPORT_UPLOAD_ABANDONED_HOURS (their parts are
+    deleted and their quota freed), forget finished and failed ones as old, and on S3 abort
+    multipart uploads that no upload knows of. Returns how many were aborted."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.VIEWPORT_UPLOAD_ABANDONED_HOURS)
+    aborted = 0
+    for upload in Upload.objects.filter(status=UploadStatus.UPLOADING, updated_at__lt=cutoff):
+        try:
+            parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+            last_part = max((part.modified for part in parts.values()), default=None)
+            if last_part and last_part >= cutoff:  # parts went straight to the bucket since
+                Upload.objects.filter(pk=upload.pk).update(updated_at=last_part)
+                continue
+            default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
+        except NoSuchUpload:
+            pass
+        except STORAGE_ERRORS:
+            logger.warning("Storage failed while aborting upload %s; trying again later", upload.pk, exc_info=True)
+            continue
+        upload.delete()
+        aborted += 1
+    Upload.objects.filter(status__in=[UploadStatus.DONE, UploadStatus.FAILED], updated_at__lt=cutoff).delete()
+    known = set(Upload.objects.values_list("storage_upload_id", flat=True))
+    aborted += default_storage.abort_unknown_uploads(known, started_before=cutoff)
+    return aborted

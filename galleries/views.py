@@ -1,5 +1,8 @@
+import logging
+
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import connection, transaction
@@ -9,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 
@@ -24,14 +28,26 @@ from galleries.forms import (
     SetOrderForm,
     SortForm,
     UploadSetForm,
+    UploadStartForm,
 )
-from galleries.models import Gallery, Photo, PhotoSet
+from galleries.models import Gallery, Photo, PhotoSet, Upload, UploadStatus
 from galleries.ordering import Sort
-from galleries.storage import STORAGE_ERRORS
+from galleries.storage import PART_URL_LIFETIME, STORAGE_ERRORS, NoSuchUpload
 from galleries.tasks import task_queue_status
-from galleries.uploads import store_photos
+from galleries.uploads import (
+    STORAGE_UNAVAILABLE,
+    UPLOAD_GONE,
+    UploadRefused,
+    complete_upload,
+    start_upload,
+    storage_usage,
+    store_photos,
+    upload_state,
+)
 from viewport import metrics as viewport_metrics
-from viewport.http import answer, login_required, posted_data, refuse_form, sends_json
+from viewport.http import answer, error_json, login_required, posted_data, refuse_form, sends_json
+
+logger = logging.getLogger(__name__)
 
 
 def owned_gallery(request, gallery_id):
@@ -83,13 +99,17 @@ def gallery_list(request):
         return redirect(gallery)
     galleries = Gallery.objects.owned_by(request.user).with_photo_stats().with_cover_id().order_by("-created_at")
     page = Paginator(galleries, 24).get_page(request.GET.get("page"))
-    return render(request, "galleries/gallery_list.html", {"page": page, "form": form})
+    return render(
+        request, "galleries/gallery_list.html", {"page": page, "form": form, "storage": storage_usage(request.user)}
+    )
 
 
 @login_required
 @require_GET
 @gzip_page
 def gallery_detail(request, gallery_id):
+    """The gallery's photos: the upload box, the selection's actions and the grid (its sharing
+    and its settings are tabs of their own)."""
     gallery = owned_gallery(request, gallery_id)
     overview = gallery.overview()
     page = gallery.photo_page(request.GET.get("page"), overview)
@@ -98,21 +118,48 @@ def gallery_detail(request, gallery_id):
         "gallery": gallery,
         "page": page,
         # The tiles are drawn once per version of the gallery (gallery_detail.html caches them),
-        # and per CSRF secret: each tile has forms.
-        "tiles_key": [gallery.version, page.number, request.META["CSRF_COOKIE"]],
+        # and per CSRF secret: each tile has forms. One update may give several galleries the
+        # same version: the key names the gallery.
+        "tiles_key": [gallery.pk, gallery.version, page.number, request.META["CSRF_COOKIE"]],
     }
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)
     context.update(
         photo_count=overview["photo_count"],
         total_size=overview["total_size"],
-        rename_form=GalleryForm(instance=gallery),
-        set_form=PhotoSetForm(auto_id="new-set-%s"),
-        presentation_form=PresentationForm(instance=gallery, auto_id="presentation-%s"),
-        sorts=Sort.choices,
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
+        uploads=gallery.uploads.shown_in_grid(),
     )
     return render(request, "galleries/gallery_detail.html", context)
+
+
+@login_required
+@require_GET
+def gallery_sharing(request, gallery_id):
+    """The gallery's share links and the favourites its clients chose."""
+    gallery = owned_gallery(request, gallery_id)
+    return render(request, "galleries/gallery_sharing.html", {"gallery": gallery, **gallery.photos.stats()})
+
+
+@login_required
+@require_GET
+def gallery_settings(request, gallery_id):
+    """The gallery's name, how clients see it, its sets and order, and deleting it."""
+    gallery = owned_gallery(request, gallery_id)
+    context = {
+        "gallery": gallery,
+        "sets": list(gallery.sets.with_photo_counts()),
+        "rename_form": GalleryForm(instance=gallery),
+        "set_form": PhotoSetForm(auto_id="new-set-%s"),
+        "presentation_form": PresentationForm(instance=gallery, auto_id="presentation-%s"),
+        "sorts": Sort.choices,
+        **gallery.photos.stats(),
+    }
+    return render(request, "galleries/gallery_settings.html", context)
+
+
+def settings_url(gallery):
+    return reverse("galleries:gallery_settings", args=[gallery.pk])
 
 
 @login_required
@@ -125,7 +172,7 @@ def gallery_rename(request, gallery_id):
         messages.success(request, "Gallery renamed.")
     else:
         messages.error(request, " ".join(form.errors["name"]))
-    return redirect(gallery)
+    return redirect(settings_url(gallery))
 
 
 @login_required
@@ -145,13 +192,17 @@ def gallery_delete(request, gallery_id):
 @require_POST
 def gallery_cover(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    form = CoverForm(gallery, request.POST)
-    if form.is_valid():
-        form.save()
-        messages.success(request, "Cover photo set." if gallery.cover_photo_id else "Cover photo cleared.")
-    else:
-        messages.error(request, " ".join(form.errors["photo_id"]))
-    return redirect(gallery)
+    form = CoverForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    form.save()
+    cover_id = gallery.cover_photo_id
+    return answer(
+        request,
+        {"cover_photo_id": str(cover_id) if cover_id else None},
+        gallery,
+        "Cover photo set." if cover_id else "Cover photo cleared.",
+    )
 
 
 @login_required
@@ -197,17 +248,122 @@ def upload_json(gallery, batch):
     return data
 
 
+def owned_upload(request, gallery_id, upload_id):
+    return get_object_or_404(
+        Upload.objects.select_related("gallery", "photo_set"),
+        pk=upload_id,
+        gallery_id=gallery_id,
+        gallery__owner=request.user,
+    )
+
+
+def refused_upload(refusal):
+    return error_json(refusal.status, str(refusal), data=refusal.data)
+
+
+@login_required
+@require_POST
+def upload_start(request, gallery_id):
+    """The page's uploader asks to upload a file (galleries.uploads.start_upload): JSON."""
+    gallery = owned_gallery(request, gallery_id)
+    form = UploadStartForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    data = form.cleaned_data
+    try:
+        started = start_upload(
+            gallery,
+            name=data["name"],
+            size=data["size"],
+            declared_type=data["type"],
+            sha256=data["sha256"],
+            photo_set=data["set_id"],
+        )
+    except UploadRefused as refusal:
+        return refused_upload(refusal)
+    except STORAGE_ERRORS:
+        logger.warning("Storage failed while starting an upload", exc_info=True)
+        return storage_down()
+    return JsonResponse(started, status=201 if started["status"] == "new" else 200)
+
+
+@login_required
+@require_POST
+def upload_complete(request, gallery_id, upload_id):
+    """All parts sent: join them, check them, make the photo (galleries.uploads.complete_upload)."""
+    upload = owned_upload(request, gallery_id, upload_id)
+    try:
+        return JsonResponse(complete_upload(upload), status=202)
+    except UploadRefused as refusal:
+        return refused_upload(refusal)
+    except STORAGE_ERRORS:
+        logger.warning("Storage failed while completing upload %s", upload.pk, exc_info=True)
+        return storage_down()
+
+
+@login_required
+@require_GET
+def upload_status(request, gallery_id, upload_id):
+    """Where an upload is: `uploading`, `processing`, `done` (with the photo's tile) or `failed`
+    (with why), for the page to turn its tile into the photo."""
+    return JsonResponse(upload_state(owned_upload(request, gallery_id, upload_id)))
+
+
+@login_required
+@require_POST
+def upload_dismiss(request, gallery_id, upload_id):
+    """Take a failed upload's tile off the grid (it goes by itself after a day)."""
+    upload = owned_upload(request, gallery_id, upload_id)
+    if upload.status == UploadStatus.FAILED:
+        upload.delete()
+    return answer(request, {"dismissed": str(upload_id)}, upload.gallery)
+
+
+@csrf_exempt
+@require_http_methods(["PUT"])
+def upload_part(request, token):
+    """One part's bytes, on local storage (on S3 the browser sends them to the bucket): the URL
+    is signed, like S3's, so that nothing but a PUT is needed."""
+    try:
+        storage_upload_id, number = signing.loads(token, max_age=PART_URL_LIFETIME)
+    except signing.BadSignature:
+        return error_json(403, "This part's address is not valid (or is more than a day old): start the upload again.")
+    upload = Upload.objects.filter(storage_upload_id=storage_upload_id, status=UploadStatus.UPLOADING).first()
+    if upload is None or not 1 <= number <= upload.part_count:
+        return error_json(404, UPLOAD_GONE)
+    length = upload.part_length(number)
+    if request.headers.get("Content-Length") != str(length):
+        return error_json(400, f"Part {number} of this file is {length} bytes; send exactly those.")
+    try:
+        stored = default_storage.write_part(storage_upload_id, number, request, length)
+    except NoSuchUpload:
+        return error_json(404, UPLOAD_GONE)
+    except OSError:
+        logger.warning("Storage failed while writing part %s of upload %s", number, upload.pk, exc_info=True)
+        return storage_down()
+    if not stored:
+        return error_json(400, f"Part {number} arrived incomplete: send it again.")
+    return JsonResponse({"number": number, "size": length})
+
+
+def storage_down():
+    return error_json(503, STORAGE_UNAVAILABLE, headers={"Retry-After": "10"})
+
+
 @login_required
 @require_POST
 def photo_delete(request, gallery_id):
     gallery = owned_gallery(request, gallery_id)
-    form = PhotoSelectionForm(gallery, request.POST)
-    if form.is_valid():
-        deleted = form.save()
-        messages.success(request, f"{deleted} photo{'s' if deleted != 1 else ''} deleted.")
-    else:
-        messages.error(request, " ".join(form.errors["photo_ids"]))
-    return redirect(gallery)
+    form = PhotoSelectionForm(gallery, posted_data(request))
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    deleted = form.save()
+    return answer(
+        request,
+        {"deleted": deleted, **gallery.photos.stats()},
+        gallery,
+        f"{deleted} photo{'s' if deleted != 1 else ''} deleted.",
+    )
 
 
 @login_required
@@ -251,7 +407,12 @@ def gallery_sort(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, {"sort": gallery.sort}, gallery, f"Photos ordered by {gallery.get_sort_display().lower()}.")
+    return answer(
+        request,
+        {"sort": gallery.sort},
+        settings_url(gallery),
+        f"Photos ordered by {gallery.get_sort_display().lower()}.",
+    )
 
 
 def presentation_json(gallery):
@@ -271,7 +432,9 @@ def gallery_presentation(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, presentation_json(gallery), gallery, "Presentation saved: your clients see it now.")
+    return answer(
+        request, presentation_json(gallery), settings_url(gallery), "Presentation saved: your clients see it now."
+    )
 
 
 @login_required
@@ -283,7 +446,7 @@ def set_create(request, gallery_id):
         return refused(request, gallery, form)
     photo_set = form.save()
     photo_set.photo_count = 0
-    return answer(request, set_json(photo_set), gallery, f"Set “{photo_set}” added.", status=201)
+    return answer(request, set_json(photo_set), settings_url(gallery), f"Set “{photo_set}” added.", status=201)
 
 
 @login_required
@@ -295,7 +458,7 @@ def set_rename(request, gallery_id, set_id):
         return refused(request, photo_set.gallery, form)
     form.save()
     data = sets_json(photo_set.gallery, only=photo_set)
-    return answer(request, data, photo_set.gallery, f"Set renamed to “{photo_set}”.")
+    return answer(request, data, settings_url(photo_set.gallery), f"Set renamed to “{photo_set}”.")
 
 
 @login_required
@@ -310,7 +473,7 @@ def set_delete(request, gallery_id, set_id):
     return answer(
         request,
         {"deleted": str(set_id), "sets": sets_json(gallery)},
-        gallery,
+        settings_url(gallery),
         f"Set “{photo_set}” deleted; its photos are still in the gallery.",
     )
 
@@ -323,7 +486,7 @@ def set_order(request, gallery_id):
     if not form.is_valid():
         return refused(request, gallery, form)
     form.save()
-    return answer(request, {"sets": sets_json(gallery)}, gallery, "Sets reordered.")
+    return answer(request, {"sets": sets_json(gallery)}, settings_url(gallery), "Sets reordered.")
 
 
 @login_required

@@ -17,6 +17,7 @@ about links is written once and no route can skip it. In order:
 
 from collections import namedtuple
 from functools import wraps
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import Http404
@@ -111,22 +112,38 @@ Visitor = namedtuple("Visitor", ["id", "label"])
 def registered_visitor(request, link):
     """The Visitor this browser registered as on `link` (remember_registration()), or None."""
     value = request.get_signed_cookie(REGISTRATION_COOKIE, default="", salt=REGISTRATION_SALT, max_age=VISITOR_SECONDS)
-    link_id, _, visitor = value.partition("|")
-    if link_id != str(link.pk) or "|" not in visitor:
-        return None  # a cookie copied from another link names nobody here
-    return Visitor(*visitor.split("|", 1))
+    return visitor_in_cookie(value, link)
 
 
 def registration(request, link):
-    """The LinkVisitor this browser registered as on `link`, or None."""
+    """The LinkVisitor this browser registered as on `link`, or None; with the name this browser
+    typed (its cookie's label), not the stored one, which may be someone else's who gave that address."""
     visitor = registered_visitor(request, link)
-    return link.visitors.filter(pk=visitor.id).first() if visitor else None
+    row = link.visitors.filter(pk=visitor.id).first() if visitor else None
+    if row is not None:
+        row.name = "" if visitor.label == row.email else visitor.label.removesuffix(f" ({row.email})")
+    return row
 
 
 def remember_registration(response, link, link_visitor):
     """Let this browser see a link that asks for an e-mail address, as `link_visitor`."""
-    value = f"{link.pk}|{link_visitor.pk}|{link_visitor.label}"
+    value = visitor_cookie_value(link, link_visitor)
     set_link_cookie(response, link, REGISTRATION_COOKIE, value, REGISTRATION_SALT, VISITOR_SECONDS)
+
+
+def visitor_cookie_value(link, visitor):
+    """A visitor (anything with `id` and `label`) as a cookie of `link` keeps them. The label is
+    percent-encoded: a header carries Latin-1 only (gunicorn answers 500 for "Łukasz" or "李雷")."""
+    return f"{link.pk}|{visitor.id}|{quote(visitor.label, safe='')}"
+
+
+def visitor_in_cookie(value, link):
+    """The Visitor a cookie's `value` (visitor_cookie_value()) names on `link`, or None."""
+    link_id, _, visitor = value.partition("|")
+    if link_id != str(link.pk) or "|" not in visitor:
+        return None  # a cookie copied from another link names nobody here
+    visitor_id, _, label = visitor.partition("|")
+    return Visitor(visitor_id, unquote(label))
 
 
 # Download PINs
@@ -173,9 +190,8 @@ def check_guess(request, link, action, check, guess, data):
     slip under the limits; a right one is taken back."""
     template, wrong = FORMS[action]
     try:
-        attempt = throttling.consume(
-            action, link=link.pk, network=throttling.client_network(request), solved=challenges.is_solved(data)
-        )
+        solved = challenges.is_solved(data, challenges.cost(action, link=link.pk))
+        attempt = throttling.consume(action, link=link.pk, network=throttling.client_network(request), solved=solved)
     except throttling.RateLimited as limited:
         raise LinkClosed(429, template, str(limited), link=link, limited=limited) from None
     except throttling.ChallengeRequired as required:

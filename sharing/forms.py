@@ -1,15 +1,20 @@
+import copy
 import re
-from datetime import timedelta
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 from django import forms
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from accounts import throttling
 from accounts.mail import is_unsubscribed
 from accounts.models import User, refuse_control_characters, validate_mail_address
 from sharing import extensions
-from sharing.models import Invitation, LinkVisitor, ShareLink
-from sharing.tasks import send_invitation
+from sharing.models import Invitation, LinkDefaults, LinkVisitor, ShareLink
+from sharing.tasks import seal_password, send_invitation
 
 EXPIRY_FIELDS = ["expires_in_days", "expires_at"]
 # Far enough for any gallery; beyond the year 9999 in UTC a stored time can no longer be read back.
@@ -18,13 +23,29 @@ LONGEST_EXPIRY = timedelta(days=100 * 365)
 
 class SwitchInput(forms.CheckboxInput):
     """A checkbox, which a script may also post as 0, off or no: Django would read those as on,
-    and leave open a link the script meant to pause."""
+    and leave open a link the script meant to pause.
+
+    On the page it comes after a hidden `false` of the same name, so that a browser posts the
+    box unticked too (the last value wins): a setting a post leaves out is then one it did not
+    name, which a new link takes from the photographer's defaults."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<input type="hidden" name="{}" value="false">', name) + super().render(
+            name, value, attrs, renderer
+        )
 
     def value_from_datadict(self, data, files, name):
         value = data.get(name)
         if isinstance(value, str) and value.strip().lower() in ("0", "off", "no"):
             return False
         return super().value_from_datadict(data, files, name)
+
+
+class DaysField(forms.TypedChoiceField):
+    """A number of days: the page offers presets, a script may send any from 1 to 100 years'."""
+
+    def valid_value(self, value):
+        return (str(value).isdigit() and 1 <= int(value) <= LONGEST_EXPIRY.days) or super().valid_value(value)
 
 
 class ShareLinkForm(forms.ModelForm):
@@ -43,7 +64,7 @@ class ShareLinkForm(forms.ModelForm):
     of the settings and changes only the expiry.
     """
 
-    expires_in_days = forms.TypedChoiceField(
+    expires_in_days = DaysField(
         label="Expires",
         choices=[("", "Never, or on a date"), (7, "In 7 days"), (30, "In 30 days"), (90, "In 90 days")],
         coerce=int,
@@ -86,6 +107,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip",
             "allow_single",
             "download_size",
+            "watermark",
             "strip_location",
             "remind_days",
             "require_email",
@@ -96,6 +118,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "watermark": "Watermark",
             "strip_location": "Remove location from downloads",
             "remind_days": "Remind before expiry (days)",
             "require_email": "Ask visitors for their e-mail address",
@@ -117,6 +140,7 @@ class ShareLinkForm(forms.ModelForm):
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "watermark": SwitchInput,
             "strip_location": SwitchInput,
             "require_email": SwitchInput,
         }
@@ -133,25 +157,43 @@ class ShareLinkForm(forms.ModelForm):
         "allow_single",
         "download_size",
         "strip_location",
+        "watermark",
         "download_pin",
         "download_pin_clear",
         "require_email",
     ]
 
-    def __init__(self, data=None, *args, partial=False, **kwargs):
+    def __init__(self, data=None, *args, partial=False, defaults=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         # Other apps' settings come after the link's own.
         self.parts = [(extension, extension.settings_fields()) for extension in extensions.EXTENSIONS]
         for extension, fields in self.parts:
             self.fields.update(fields)
             self.initial.update(extension.settings(self.instance))
+        # A new link starts from the photographer's defaults (LinkDefaults) in all it leaves out.
+        self.is_new = self.instance._state.adding
+        self.default_expiry_days = None
+        if self.is_new and defaults is not None:
+            self.initial.update({name: value for name, value in defaults.items() if name in self.fields})
+            self.default_expiry_days = defaults["expiry_days"]
+            self.initial["expires_in_days"] = defaults["expiry_days"] or None
+            days, preset = defaults["expiry_days"], self.fields["expires_in_days"]
+            if days and days not in dict(preset.choices):
+                plural = "s" if days != 1 else ""
+                preset.choices = [preset.choices[0], *sorted([*preset.choices[1:], (days, f"In {days} day{plural}")])]
         checkboxes = [name for name, field in self.fields.items() if isinstance(field, forms.BooleanField)]
         # Browsers post any value for a ticked box; scripts must say true or false.
         self.json_checkboxes = {name: data[name] for name in checkboxes if name in data} if partial else {}
         if data is not None:
             settings = [name for name in self.fields if name not in EXPIRY_FIELDS]
-            keeps_the_rest = partial or not any(name in data for name in settings)
+            keeps_the_rest = partial or self.is_new or not any(name in data for name in settings)
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
+        self.fields["watermark"].help_text = format_html(
+            'Your <a href="{}">watermark</a> in every thumbnail, full-screen view, web-size and JPEG '
+            "download and ZIP of this link. <strong>Originals are delivered clean</strong>: choose "
+            "“Web size” downloads for watermarked ones.",
+            reverse("accounts:watermark"),
+        )
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
         if self.instance.has_download_pin:
@@ -160,12 +202,15 @@ class ShareLinkForm(forms.ModelForm):
     def _with_missing_fields_kept(self, data, settings, off_when_missing):
         data = data.copy()
         if not any(name in data for name in EXPIRY_FIELDS):
-            data.setlist("expires_at", [self.instance.expires_at.isoformat()] if self.instance.expires_at else [""])
+            if self.default_expiry_days:
+                data.setlist("expires_in_days", [str(self.default_expiry_days)])
+            else:
+                expires_at = self.instance.expires_at
+                data.setlist("expires_at", [expires_at.isoformat()] if expires_at else [""])
         for name in settings:  # self.initial: the link's values, its own and other apps'
             if name in data or name in off_when_missing or self.initial.get(name) is None:
                 continue
-            value = self.initial[name]
-            data.setlist(name, [("true" if value else "false") if isinstance(value, bool) else value])
+            data.setlist(name, [as_posted(self.initial[name])])
         return data
 
     def extension_fieldsets(self):
@@ -187,7 +232,7 @@ class ShareLinkForm(forms.ModelForm):
             if cleaned_data.get("expires_at") and "expires_at" in self.changed_data:
                 self.add_error("expires_in_days", "Choose a preset or a date, not both.")
             else:
-                cleaned_data["expires_at"] = timezone.now() + timedelta(days=days)
+                cleaned_data["expires_at"] = end_of_day(days, self.instance.gallery.owner.time_zone)
         for name, value in self.json_checkboxes.items():
             if value not in ("true", "false"):
                 self.add_error(name, "Use true or false.")
@@ -208,10 +253,89 @@ class ShareLinkForm(forms.ModelForm):
         elif self.cleaned_data.get("download_pin"):
             link.set_download_pin(self.cleaned_data["download_pin"])
         if commit:
-            link.save()
-            for extension, fields in self.parts:
-                extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
+            # All or nothing: a link whose other settings fail to save must not be left open.
+            with transaction.atomic():
+                link.save()
+                for extension, fields in self.parts:
+                    extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
         return link
+
+
+def as_posted(value):
+    """A setting's value as a form posts it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def end_of_day(days, time_zone):
+    """23:59 of the day `days` from today, in the photographer's time zone (an IANA name): "in 30
+    days" lasts to the end of that day where they are, whatever its offset then (daylight saving
+    time may have begun or ended in between)."""
+    zone = zoneinfo.ZoneInfo(time_zone)
+    day = timezone.localdate(timezone=zone) + timedelta(days=days)
+    return datetime.combine(day, time(23, 59), tzinfo=zone)
+
+
+# The settings of a link that a photographer gives a default for new links (LinkDefaults), by
+# their name in the link's form; "expiry_days" is the expiry, a number of days (0: never).
+LINK_DEFAULTS = [
+    "allow_zip",
+    "allow_single",
+    "download_size",
+    "watermark",
+    "favourites",
+    "favourites_limit",
+    "remind_days",
+]
+
+
+class LinkDefaultsForm(forms.Form):
+    """`default_<setting>` for each of LINK_DEFAULTS, with the same rules as the link's own field,
+    and `default_expiry_days`. A script's JSON body (`partial`) changes only what it names."""
+
+    default_expiry_days = forms.IntegerField(
+        label="Links expire after (days)",
+        min_value=0,
+        max_value=LONGEST_EXPIRY.days,
+        help_text="At 23:59 of that day, in your time zone. 0 for links that never expire.",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+
+    def __init__(self, data=None, *, photographer, partial=False, **kwargs):
+        self.photographer = photographer
+        current = LinkDefaults.of(photographer)
+        super().__init__(data, initial={f"default_{name}": value for name, value in current.items()}, **kwargs)
+        link_fields = ShareLinkForm().fields
+        link_model_fields = {field.name for field in ShareLink._meta.fields}
+        for name in LINK_DEFAULTS:
+            field = copy.deepcopy(link_fields[name])
+            field.help_text = ""
+            if name in link_model_fields:  # a link checks these when it is saved (full_clean)
+                field.validators = [*field.validators, *ShareLink._meta.get_field(name).validators]
+            self.fields[f"default_{name}"] = field
+        self.fields["default_favourites_limit"].label = "Most favourites per person (empty: no limit)"
+        self.fields["default_remind_days"].label = "Remind clients before expiry (days, 0: no reminder)"
+        self.fields["default_watermark"].label = "Watermark (your watermark in what clients see; originals stay clean)"
+        checkboxes = [name for name, field in self.fields.items() if isinstance(field, forms.BooleanField)]
+        self.json_checkboxes = {name: data[name] for name in checkboxes if name in data} if partial else {}
+        if data is not None and partial:
+            self.data = data.copy()
+            for name, value in self.initial.items():
+                if name not in data:
+                    self.data[name] = as_posted(value)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        for name, value in self.json_checkboxes.items():
+            if value not in ("true", "false"):
+                self.add_error(name, "Use true or false.")
+        return cleaned_data
+
+    def save(self):
+        values = {name.removeprefix("default_"): value for name, value in self.cleaned_data.items()}
+        LinkDefaults.objects.update_or_create(photographer=self.photographer, defaults={"values": values})
+        return values
 
 
 class SendLinkForm(forms.Form):
@@ -238,11 +362,34 @@ class SendLinkForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Optional. Shown above the link.",
     )
+    password = forms.CharField(
+        label="The link’s password, to put in the e-mail",
+        required=False,
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Optional. Type the password again and each e-mail carries it; leave empty to tell them yourself.",
+    )
 
     def __init__(self, data=None, *, link, **kwargs):
         super().__init__(data, **kwargs)
         self.link = link
         self.unsubscribed = []
+        self.limited = None  # RateLimited, when too many wrong passwords were typed
+
+    def check_password(self, password):
+        """The link's password typed again, checked against its hash (only the hash is stored),
+        within RATE_LIMITS["send-link-password"]. Raises a ValidationError for the password field."""
+        if not self.link.has_password:
+            raise forms.ValidationError("This link has no password. Nothing was sent.")
+        try:
+            attempt = throttling.consume("send-link-password", account=self.link.gallery.owner_id, link=self.link.pk)
+        except throttling.RateLimited as limited:
+            self.limited = limited
+            raise forms.ValidationError(str(limited)) from None
+        if not self.link.check_password(password):
+            raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+        attempt.take_back()  # only wrong passwords count
 
     def clean_emails(self):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
@@ -278,6 +425,13 @@ class SendLinkForm(forms.Form):
             )
         if self.errors or "emails" not in cleaned_data:
             return cleaned_data
+        # Checked once everything else is right: a form that fails anyway tells nothing about it.
+        if cleaned_data["password"]:
+            try:
+                self.check_password(cleaned_data["password"])
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+                return cleaned_data
         photographer = self.link.gallery.owner
         self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
         self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]
@@ -295,8 +449,10 @@ class SendLinkForm(forms.Form):
         invitations = Invitation.objects.bulk_create(
             [Invitation(link=self.link, email=address, message=message) for address in self.recipients]
         )
+        password = self.cleaned_data["password"]
         for invitation in invitations:
-            send_invitation.enqueue(invitation.pk)
+            # Only sealed for the mail: the queued task must not hold the password readable.
+            send_invitation.enqueue(invitation.pk, seal_password(password, invitation.pk) if password else "")
         return invitations
 
 
@@ -329,10 +485,15 @@ class RegistrationForm(forms.Form):
 
     def save(self, link):
         """The link's visitor with this address (the same one when they come back on another
-        device), with the name given now if any."""
+        device). Nobody confirmed the address, so a name given now never replaces one given
+        before: whoever types someone's address cannot rename them."""
         email = User.objects.normalize_email(self.cleaned_data["email"])
         visitor, _ = LinkVisitor.objects.get_or_create(link=link, email=email)
-        if self.cleaned_data["name"] and self.cleaned_data["name"] != visitor.name:
-            visitor.name = self.cleaned_data["name"]
-            visitor.save(update_fields=["name"])
+        if self.cleaned_data["name"] and not visitor.name:
+            LinkVisitor.objects.filter(pk=visitor.pk, name="").update(name=self.cleaned_data["name"])
         return visitor
+
+    def as_typed(self, visitor):
+        """Who this browser said it is: `visitor`'s id with the name typed here (never the one
+        stored, which may be someone else's), for its cookie, its answer and its activity."""
+        return LinkVisitor(id=visitor.id, email=visitor.email, name=self.cleaned_data["name"])

@@ -1,18 +1,51 @@
+import threading
 import uuid
 from datetime import timedelta
 
-from django.contrib.auth.hashers import check_password, make_password
+from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.core.validators import MaxValueValidator
 from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 
 from galleries.copies import Delivery, Kind
 from galleries.models import Gallery, Photo
 from sharing import extensions
+
+# A link's password and download PIN are stored as a keyed hash, fast on purpose: the rate limits
+# on wrong tries are what stop guessing (docs/SECURITY.md), and a slow hash per try was itself a
+# way to keep the server busy. Links made before kept an Argon2 hash: checked one at a time per
+# process, and made anew at the next right entry.
+LINK_SECRET_ALGORITHM = "hmac-sha256"
+LEGACY_SECRET_CHECKS = threading.Semaphore(1)
+
+
+def hash_link_secret(secret):
+    salt = get_random_string(16)
+    return f"{LINK_SECRET_ALGORITHM}${salt}${_link_secret_digest(secret, salt, settings.SECRET_KEY)}"
+
+
+def check_link_secret(secret, stored):
+    """(whether `secret` matches the `stored` hash, whether that hash should be made anew: an
+    Argon2 one of before, or one under a retired SECRET_KEY)."""
+    algorithm, _, rest = stored.partition("$")
+    if algorithm != LINK_SECRET_ALGORITHM:
+        with LEGACY_SECRET_CHECKS:
+            return check_password(secret, stored), True
+    salt, _, digest = rest.partition("$")
+    for n, key in enumerate([settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]):
+        if constant_time_compare(digest, _link_secret_digest(secret, salt, key)):
+            return True, n > 0
+    return False, False
+
+
+def _link_secret_digest(secret, salt, key):
+    return salted_hmac("sharing.link-secret", f"{salt}${secret}", secret=key, algorithm="sha256").hexdigest()
+
 
 # The longest expiry reminder a link may ask for, in days.
 MAX_REMIND_DAYS = 30
@@ -63,6 +96,12 @@ class ShareLink(models.Model):
     download_size = models.CharField(
         max_length=10, choices=DownloadSize.choices, default=DownloadSize.ORIGINAL, db_default=DownloadSize.ORIGINAL
     )
+    watermark = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Burn the photographer's watermark into every thumbnail, preview and web-size or JPEG "
+        "download served through this link (galleries/watermarks.py); originals are delivered clean.",
+    )
     strip_location = models.BooleanField(
         "remove location from downloads",
         default=True,
@@ -107,11 +146,20 @@ class ShareLink(models.Model):
         return bool(self.password_hash)
 
     def set_password(self, password):
-        """Hash with the site's password hasher (Argon2); None or empty removes the password."""
-        self.password_hash = make_password(password) if password else ""
+        """Keep a keyed hash of `password` (hash_link_secret()); None or empty removes it."""
+        self.password_hash = hash_link_secret(password) if password else ""
 
     def check_password(self, password):
-        return self.has_password and check_password(password, self.password_hash)
+        return self.has_password and self._check_secret("password_hash", password)
+
+    def _check_secret(self, field, secret):
+        """Whether `secret` matches the hash in `field`; a right one to a hash of before is hashed anew."""
+        stored = getattr(self, field)
+        matches, outdated = check_link_secret(secret, stored)
+        if matches and outdated:
+            setattr(self, field, hash_link_secret(secret))
+            ShareLink.objects.filter(pk=self.pk, **{field: stored}).update(**{field: getattr(self, field)})
+        return matches
 
     @property
     def unlock_token(self):
@@ -125,10 +173,10 @@ class ShareLink(models.Model):
 
     def set_download_pin(self, pin):
         """Hash like a password; None or empty removes the PIN."""
-        self.download_pin_hash = make_password(pin) if pin else ""
+        self.download_pin_hash = hash_link_secret(pin) if pin else ""
 
     def check_download_pin(self, pin):
-        return self.has_download_pin and check_password(pin, self.download_pin_hash)
+        return self.has_download_pin and self._check_secret("download_pin_hash", pin)
 
     @property
     def download_pin_token(self):
@@ -143,8 +191,9 @@ class ShareLink(models.Model):
 
     @property
     def delivery(self):
-        """What this link's downloads hand out (galleries/copies.py)."""
-        return Delivery(self.download_size, strip=self.strip_location)
+        """What this link's downloads hand out (galleries/copies.py), watermarked or not."""
+        watermark = self.gallery.owner.watermark_version if self.watermark else ""
+        return Delivery(self.download_size, strip=self.strip_location, watermark=watermark)
 
     def still_allows_zip(self):
         """Whether the link still opens, and allows ZIPs, as when a download began: a ZIP in
@@ -203,6 +252,43 @@ class ShareLink(models.Model):
             and self.is_active
             and now < self.expires_at <= now + timedelta(days=self.remind_days)
         )
+
+
+class LinkDefaults(models.Model):
+    """What a photographer's new share links start with, where the link's form or JSON leaves a
+    setting out: `values` holds one value per name of LINK_DEFAULTS (sharing.forms), the
+    link's settings and other apps' (favourites), so a new setting gets a default by being
+    named there. Until the photographer saves theirs, FIRST holds."""
+
+    # What most photographers choose: a month, downloads on, favourites on without a limit, and
+    # a reminder three days before the end.
+    FIRST = {
+        "expiry_days": 30,
+        "allow_zip": True,
+        "allow_single": True,
+        "download_size": "original",
+        "watermark": False,
+        "favourites": True,
+        "favourites_limit": None,
+        "remind_days": 3,
+    }
+
+    photographer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.DB_CASCADE, primary_key=True, related_name="+"
+    )
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "share_link_defaults"
+
+    def __str__(self):
+        return f"Defaults for new links of {self.photographer_id}"
+
+    @classmethod
+    def of(cls, photographer):
+        """The photographer's defaults: FIRST with what they saved over it."""
+        saved = cls.objects.filter(photographer=photographer).values_list("values", flat=True).first() or {}
+        return {**cls.FIRST, **saved}
 
 
 class ZipStreamQuerySet(models.QuerySet):

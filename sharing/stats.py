@@ -19,7 +19,8 @@ from django.utils.crypto import salted_hmac
 from accounts.throttling import client_address
 from galleries.models import Gallery
 from sharing import extensions
-from sharing.access import Visitor, registered_visitor, set_link_cookie
+from sharing.access import Visitor as Visitor  # other apps name their visitors as stats.Visitor
+from sharing.access import registered_visitor, set_link_cookie, visitor_cookie_value, visitor_in_cookie
 from sharing.models import LINK_COUNTERS, DownloadHash, LinkActivity, LinkDay, ShareLink, VisitorHash
 
 VISITOR_COOKIE = "viewport_visitor"
@@ -87,16 +88,12 @@ def identified_visitor(request, link):
     if registered:
         return registered
     value = request.get_signed_cookie(VISITOR_COOKIE, default="", salt=VISITOR_SALT, max_age=VISITOR_MAX_AGE)
-    link_id, _, visitor = value.partition("|")
-    if link_id != str(link.pk) or "|" not in visitor:
-        return None  # a cookie copied from another link names nobody here
-    return Visitor(*visitor.split("|", 1))
+    return visitor_in_cookie(value, link)
 
 
 def remember_visitor(response, link, visitor):
     """Name this browser's visits to `link` from now on."""
-    value = f"{link.pk}|{visitor.id}|{visitor.label}"
-    set_link_cookie(response, link, VISITOR_COOKIE, value, VISITOR_SALT, VISITOR_MAX_AGE)
+    set_link_cookie(response, link, VISITOR_COOKIE, visitor_cookie_value(link, visitor), VISITOR_SALT, VISITOR_MAX_AGE)
 
 
 # Series

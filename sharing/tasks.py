@@ -2,6 +2,7 @@
 daily digest and pruning the visitor hashes. Periodic ones are enqueued by the scheduler
 (`manage.py crontask`); each is safe to run twice (accounts.mail.send_once)."""
 
+import base64
 from collections import defaultdict
 from datetime import date, timedelta
 
@@ -10,6 +11,7 @@ from django.core.files.storage import default_storage
 from django.tasks import task
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.mail import client_mail, send_to_client
 from accounts.models import SentMail
@@ -20,13 +22,42 @@ from sharing import stats
 from sharing.models import MAX_REMIND_DAYS, Invitation, LinkDay, ShareLink
 
 
+def _keystream(nonce, length):
+    """HMAC-SHA256 in counter mode, keyed with the site's secret: as many bytes as `length`."""
+    blocks = b""
+    counter = 0
+    while len(blocks) < length:
+        blocks += salted_hmac("sharing.password-in-mail", f"{nonce}:{counter}", algorithm="sha256").digest()
+        counter += 1
+    return blocks[:length]
+
+
+def seal_password(password, nonce):
+    """The link's password as a queued invitation carries it to the worker: encrypted with a key
+    only the site has (a stream from its secret and the invitation's id, used once), so that the
+    task queue in the database never holds it readable. Links keep only the password's hash."""
+    data = password.encode()
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, _keystream(nonce, len(data)), strict=True))).decode()
+
+
+def unseal_password(sealed, nonce):
+    data = base64.b64decode(sealed)
+    return bytes(a ^ b for a, b in zip(data, _keystream(nonce, len(data)), strict=True)).decode()
+
+
 @task
-def send_invitation(invitation_id):
-    """E-mail a share link to the person of an Invitation, once. Returns whether it was sent."""
+def send_invitation(invitation_id, sealed_password=""):
+    """E-mail a share link to the person of an Invitation, once, with the link's password when
+    the photographer typed it again (sealed_password). Returns whether it was sent."""
     invitation = Invitation.objects.select_related("link__gallery__owner").filter(pk=invitation_id).first()
     if invitation is None:
         return False
-    mail = link_mail("sharing/mail/invitation", invitation.link, invitation.email, message=invitation.message)
+    password = unseal_password(sealed_password, invitation.pk) if sealed_password else ""
+    if password and not invitation.link.check_password(password):
+        password = ""  # the link's password changed since: the mail says to ask for it
+    mail = link_mail(
+        "sharing/mail/invitation", invitation.link, invitation.email, message=invitation.message, password=password
+    )
     # Its recipients were counted against the daily limit when the link was sent, all at once.
     return send_to_client(invitation.link.gallery.owner, f"invitation:{invitation.pk}", mail, counted=True)
 
@@ -87,7 +118,11 @@ def link_mail(template, link, address, **context):
         "has_cover": bool(cover_bytes),
     }
     images = {"cover": cover_bytes} if cover_bytes else {}
-    return client_mail(link.gallery.owner, address, template, context, inline_images=images)
+    # The expiry is the photographer's date, and says in which time zone.
+    photographer = link.gallery.owner
+    with timezone.override(photographer.zone):
+        context["time_zone"] = photographer.time_zone
+        return client_mail(photographer, address, template, context, inline_images=images)
 
 
 def thumbnail_bytes(photo):

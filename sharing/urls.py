@@ -5,6 +5,8 @@ from sharing.views import manage, public
 app_name = "sharing"
 urlpatterns = [
     path("galleries/<uuid:gallery_id>/share-links/", manage.share_link_create, name="share_link_create"),
+    path("galleries/<uuid:gallery_id>/photos/zip/", manage.photos_zip, name="photos_zip"),
+    path("accounts/profile/defaults/", manage.link_defaults, name="link_defaults"),
     path("share-links/", manage.share_link_list, name="share_link_list"),
     path("share-links/<uuid:link_id>/", manage.share_link_detail, name="share_link_detail"),
     path("share-links/<uuid:link_id>/stats.csv", manage.share_link_stats_csv, name="share_link_stats_csv"),

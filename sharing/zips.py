@@ -148,9 +148,10 @@ def link_zip(request, link, photos, name, folders=True):
 def request_copies(photo_ids, archive_ids, delivery):
     """Ask the task worker to make these photos' copies ready, once for this archive while it
     works (clients retry every few seconds; queued tasks survive a worker's restart)."""
-    archive = hashlib.sha256(f"{delivery.kind}:{','.join(sorted(map(str, archive_ids)))}".encode()).hexdigest()
+    what = f"{delivery.kind}:{delivery.watermark}:{','.join(sorted(map(str, archive_ids)))}"
+    archive = hashlib.sha256(what.encode()).hexdigest()
     if cache.add(f"prepare-copies:{archive}", True, REQUEST_COPIES_AGAIN):
-        prepare_copies.enqueue([str(pk) for pk in photo_ids], delivery.kind)
+        prepare_copies.enqueue([str(pk) for pk in photo_ids], delivery.kind, delivery.watermark)
 
 
 def preparing(request, missing, total, delivery):

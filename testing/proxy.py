@@ -89,3 +89,79 @@ def _pump(source, destination):
         destination.shutdown(socket.SHUT_WR)
     except OSError:
         pass  # the other side went away
+
+
+class CuttingProxy:
+    """A TCP relay on loopback to one server that can drop a connection in the middle of a
+    request, as a venue's Wi-Fi does: after `cut_after(n)`, the next connection is closed both
+    ways once the client has sent `n` bytes through it. Bytes pass unchanged (a signed URL made
+    for the proxy's address is checked against it). `cuts` counts the connections dropped."""
+
+    def __init__(self, port):
+        self.target = ("127.0.0.1", port)
+        self.cuts = 0
+        self._cut_at = None
+        self._lock = threading.Lock()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self):
+        self.listener.close()
+
+    def cut_after(self, size):
+        with self._lock:
+            self._cut_at = size
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client):
+        with self._lock:
+            cut_at, self._cut_at = self._cut_at, None
+        upstream = socket.create_connection(self.target)
+        threading.Thread(target=_pipe, args=(upstream, client), daemon=True).start()
+        sent = 0
+        try:
+            while data := client.recv(64 * 1024):
+                if cut_at is not None and sent + len(data) >= cut_at:
+                    upstream.sendall(data[: cut_at - sent])
+                    with self._lock:
+                        self.cuts += 1
+                    break
+                upstream.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for end in (client, upstream):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+
+def _pipe(source, sink):
+    try:
+        while data := source.recv(64 * 1024):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        try:
+            sink.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass

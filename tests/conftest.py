@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from galleries.models import PhotoSet
+from galleries.models import PhotoSet, Upload, UploadStatus
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
@@ -37,6 +37,17 @@ class World:
         self.other_gallery = GalleryFactory(owner=self.owner, name="Private portfolio")
         self.other_photo = store_photo(self.other_gallery, jpeg_upload("PRIVATE.jpg", width=200, height=200))
         self.other_link = ShareLinkFactory(gallery=self.other_gallery)
+        # The resumable upload the first photo came from (galleries/uploads.py).
+        self.upload = Upload.objects.create(
+            gallery=self.gallery,
+            photo_id=self.photo.pk,
+            file_name=self.photo.original_filename,
+            size=self.photo.file_size,
+            sha256=self.photo.sha256,
+            object_key=self.photo.object_key,
+            part_size=8 * 1024 * 1024,
+            status=UploadStatus.DONE,
+        )
 
 
 @pytest.fixture

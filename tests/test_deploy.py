@@ -46,10 +46,11 @@ SECRET_NAMES = re.compile(r"SECRET|PASSWORD|TOKEN|_KEY\b|KEY_ID", re.I)
 
 def test_compose_runs_caddy_in_front_of_the_app_and_every_long_running_service_restarts():
     services = compose()["services"]
-    assert set(services) == LONG_RUNNING | {"migrate"}
+    assert set(services) == LONG_RUNNING | {"migrate", "bucket-cors"}
     for name in LONG_RUNNING:
         assert services[name]["restart"] in ("always", "unless-stopped"), name
     assert services["migrate"]["restart"] == "no"  # once per `up`; the others wait for it to succeed
+    assert services["bucket-cors"]["restart"] == "no"  # sets the bucket's CORS rule once per `up`
     for name in ("web", "worker", "scheduler"):
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
     # Only Caddy is reachable from outside, on 80 and 443; the app trusts exactly one proxy.
@@ -99,7 +100,7 @@ def test_compose_commands_exist():
         for service in compose()["services"].values()
         if service.get("command", [])[:2] == ["python", "manage.py"]
     ]
-    assert sorted(command[0] for command in commands) == ["crontask", "db_worker", "migrate"]
+    assert sorted(command[0] for command in commands) == ["crontask", "db_worker", "migrate", "set_bucket_cors"]
     with ThreadPoolExecutor(len(commands)) as pool:  # each is a Django start-up of its own
         helps = list(pool.map(lambda command: manage(command[0], "--help", env=env, timeout=60), commands))
     for command, result in zip(commands, helps, strict=True):

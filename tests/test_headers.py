@@ -19,6 +19,7 @@ from tests.test_access_control import (
     SHARED,
     SHARED_FORMS,
     SIGNED_IN,
+    SIGNED_PUTS,
     STAFF_NAMESPACE,
     all_urls,
 )
@@ -76,7 +77,7 @@ def html_pages(client, world, admin):
         elif name in SIGNED_IN | OWNED:
             client.force_login(world.owner)
             who = "owner"
-        elif name in PUBLIC | SHARED | SHARED_FORMS | FAVOURITES | METRICS:
+        elif name in PUBLIC | SHARED | SHARED_FORMS | FAVOURITES | METRICS | SIGNED_PUTS:
             client.logout()
             who = "anonymous"
         else:

@@ -17,7 +17,7 @@ from galleries.models import Gallery, Photo
 from galleries.tests.factories import GalleryFactory, image_bytes
 from galleries.uploads import store_photo
 from sharing.tests.factories import ShareLinkFactory
-from testing.http import fetch, upload
+from testing.http import ResumableUploader, fetch, upload
 from testing.photos import jpeg_bomb, png_bomb
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,25 @@ def test_hostile_files_are_refused_with_a_clear_message_and_nothing_stored(clien
     file, expected_word = REFUSED[case]
     file.seek(0)
     assert_clear_error(upload(client, gallery, file), expected_word)
+    assert_nothing_stored(gallery, stored_keys)
+
+
+@pytest.mark.parametrize("case", REFUSED)
+def test_hostile_files_sent_in_parts_are_refused_with_a_clear_message_and_nothing_stored(
+    client, gallery, stored_keys, case
+):
+    """The same files through the page's resumable uploads: refused when asked about (empty), or
+    once the worker tried them, with the reason on their tile; nothing of them is kept."""
+    file, expected_word = REFUSED[case]
+    file.seek(0)
+    answer = ResumableUploader(client, gallery).upload(file.name, file.read())
+    if answer.status_code == 400:
+        message = answer.json()["error"]
+    else:
+        assert answer.status_code == 202 and answer.json()["status"] == "failed"
+        message = answer.json()["error"]
+    assert expected_word in message.lower(), message
+    assert "Traceback" not in message and "Error" not in message
     assert_nothing_stored(gallery, stored_keys)
 
 

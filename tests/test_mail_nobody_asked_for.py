@@ -13,7 +13,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import RateLimitHit
+from accounts.models import RateLimitHit, User
+from accounts.tests.factories import UserFactory
 from favourites.tests.factories import FavouritesLinkFactory
 from galleries.tests.factories import PhotoFactory
 from sharing.tasks import send_expiry_reminders
@@ -61,6 +62,29 @@ def test_an_unconfirmed_account_mails_nobody(client, smtp_mail, proxied):
     assert not link.invitations.exists()
 
 
+def test_an_unconfirmed_address_gets_no_text_the_account_typed_and_few_confirmations(client, smtp_mail):
+    # Attack report 1: the confirmation and the reset mail greeted the victim with the display name.
+    user = UserFactory(email="ceo@victim-corp.example", email_verified_at=None, display_name=VISITOR_TEXT)
+    client.force_login(user)
+    resend = reverse("accounts:confirm_email_resend")
+    assert client.post(resend, headers=JSON).status_code == 202
+    assert Client().post(reverse("accounts:password_reset"), {"email": user.email}).status_code == 302
+    messages = smtp_mail.wait_for(2)
+    assert {message["To"] for message in messages} == {"ceo@victim-corp.example"}
+    for message in messages:
+        text = message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+        assert "Bank of Example" not in text + message["Subject"] and "Hello," in text
+
+    # Accounts that take the victim's address in turn (and a fresh network each) mail it 5 times a day.
+    for n in range(5):
+        User.objects.filter(pk=user.pk).update(email=f"left-{n}@example.com")
+        user = UserFactory(email="CEO@victim-corp.example", email_verified_at=None)
+        client.force_login(user)
+        answer = client.post(resend, headers=JSON, REMOTE_ADDR=f"198.51.100.{n}")
+        assert answer.status_code == (202 if n < 4 else 429), answer.content
+    assert len(smtp_mail.wait_for(6)) == 6
+
+
 def test_mail_to_an_address_a_visitor_typed_carries_none_of_their_text_and_goes_once_a_day(smtp_mail, proxied):
     link = FavouritesLinkFactory(gallery__name="Smith wedding", gallery__owner__display_name="Lena Hart")
     start_list(link, VISITOR_TEXT, "target@example.com", "198.51.100.1")
@@ -75,6 +99,30 @@ def test_mail_to_an_address_a_visitor_typed_carries_none_of_their_text_and_goes_
     other = FavouritesLinkFactory(gallery=link.gallery)
     start_list(other, "Ana", "target@example.com", "198.51.100.3")
     assert len(smtp_mail.wait_for(2)) == 2
+
+
+def test_quoting_escaping_or_tagging_an_address_gets_it_no_second_mail(smtp_mail, proxied):
+    # Attack report 7: each spelling of bob's address got its own "once a day".
+    link = FavouritesLinkFactory()
+    spellings = ['"bob"@target.example', '"\\bob"@target.example', '"b\\ob"@target.example', "Bob+x@Target.example"]
+    for n, address in enumerate(["bob@target.example", *spellings]):
+        start_list(link, "Bob", address, f"198.51.100.{n}")
+    [message] = smtp_mail.wait_for(1)
+    assert message["To"] == "bob@target.example"
+    assert len(smtp_mail.messages()) == 1
+
+
+def test_a_photographer_typing_strangers_on_their_own_link_mails_no_more_than_by_sending(smtp_mail, proxied, settings):
+    # Attack report 8: visitor mail had a cap of its own (500 a day) beside the 200 recipients,
+    # with the gallery's name in the subject.
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 3
+    link = FavouritesLinkFactory(gallery__name="URGENT: your account is suspended")
+    other = FavouritesLinkFactory(gallery__owner=link.gallery.owner)
+    for n in range(4):
+        start_list(link if n % 2 else other, "Guest", f"stranger{n}@example.com", f"198.51.100.{n}")
+    messages = smtp_mail.wait_for(3)
+    assert len(messages) == 3
+    assert {message["Subject"] for message in messages} == {"Your link back to your favourites"}
 
 
 def test_two_hundred_anonymous_lists_leave_the_photographers_limit_untouched(client, smtp_mail, proxied, settings):

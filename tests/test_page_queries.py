@@ -50,12 +50,12 @@ def test_the_photographers_gallery_page_queries_do_not_grow(client, django_asser
     client.get(gallery.get_absolute_url())  # the session's first request loads more (content types)
     cache.clear()
     # The session and its user; the gallery; its photo count and size, its sets with their counts
-    # and its first photo (the cover); the page's photos; the share links (no sparklines: it has
-    # none); the favourites.
-    with django_assert_num_queries(9):
+    # and its first photo (the cover); the page's photos (share links and favourites are in the
+    # sharing view); the files uploaded but not photos yet (their tiles).
+    with django_assert_num_queries(8):
         response = client.get(gallery.get_absolute_url())
     assert len(response.context["page"].object_list) == min(count, PhotoQuerySet.PER_PAGE)
-    with django_assert_num_queries(5) as queries:  # again: the tiles and counts come from the cache
+    with django_assert_num_queries(4) as queries:  # again: the tiles and counts come from the cache
         client.get(gallery.get_absolute_url())
     assert reads_photos(queries) == []
     # A later page of tiles: the session, its user, the gallery, and that page's photos (unless

@@ -1,6 +1,8 @@
 """`bash scripts/run` on the embedded default (SQLite, local files): the site, the task worker
-and the scheduler start together, a queued task is run (an e-mail arrives over SMTP), and Ctrl+C
-(SIGINT to the whole process group, as a terminal sends it) stops all of them."""
+and the scheduler start together, a queued task is run (an e-mail arrives over SMTP, its links on
+the port served), the scheduler keeps its routine lines to itself, and Ctrl+C (SIGINT to the
+whole process group, as a terminal sends it) stops all of them. And `manage.py` without the
+settings production requires says what to set in one line."""
 
 import json
 import os
@@ -77,6 +79,11 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
         )
         [message] = smtp_mailbox.wait_for(1, timeout=30)
         assert message["To"] == "lena@example.com"
+        # Its links point at the port served, not at 8000.
+        assert f"http://127.0.0.1:{port}/accounts/profile/" in message.as_string()
+        # The scheduler's routine lines (a job added, a job run) stay out of the terminal.
+        output = (tmp_path / "run.log").read_text()
+        assert "Added job" not in output and "Running job" not in output and "Scheduler started" not in output
 
         os.killpg(script.pid, signal.SIGINT)  # Ctrl+C
         try:
@@ -93,3 +100,19 @@ def test_scripts_run_starts_site_worker_and_scheduler_and_ctrl_c_stops_them_all(
             os.killpg(script.pid, signal.SIGKILL)
         script.wait()
         log.close()
+
+
+def test_manage_py_without_production_settings_says_what_to_set_in_one_line(run_env):
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "migrate"],
+        cwd=ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert "DJANGO_SECRET_KEY" in line and "DJANGO_DEBUG=true" in line
+    assert "Traceback" not in result.stderr

@@ -285,7 +285,7 @@ def test_neighbouring_networks_share_a_wider_limit(client, link, settings):
     settings.VIEWPORT_ZIP_STREAMS, settings.VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK = 16, 3
     for neighbours, neighbour, stranger in [
         (["192.0.2.1", "192.0.2.1", "192.0.2.200"], "192.0.2.7", "192.0.3.1"),  # a /24
-        (["2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:ff::1"], "2001:db8:1:7::1", "2001:db8:2::1"),  # a /48
+        (["2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:100::1"], "2001:db8:1:700::1", "2001:db8:2::1"),  # a /48
     ]:
         streaming = [client.get(zip_url(link), REMOTE_ADDR=address) for address in neighbours]
         assert [response.status_code for response in streaming] == [200, 200, 200]

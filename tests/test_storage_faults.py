@@ -6,6 +6,7 @@ the server is back. The session's S3 server is never stopped or paused.
 """
 
 import copy
+import hashlib
 import time
 import zipfile
 from io import BytesIO
@@ -18,11 +19,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.urls import reverse
 
-from galleries.models import PendingDeletion, Photo
+from galleries.models import PendingDeletion, Photo, Upload
 from galleries.tests.factories import GalleryFactory, jpeg_upload
-from galleries.uploads import store_photo
+from galleries.uploads import STORAGE_UNAVAILABLE, store_photo
 from sharing.tests.factories import ShareLinkFactory
-from testing.http import upload
+from testing.http import ResumableUploader, upload
 from testing.photos import image_bytes
 from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY, S3Server
 
@@ -283,3 +284,36 @@ def test_a_logo_sent_while_s3_hangs_is_a_503_that_keeps_the_form_and_leaves_noth
     s3.resume()
     call_command("retry_storage_deletes")
     assert list(default_storage.list_keys(f"brands/{gallery.owner.pk}/")) == []
+
+
+def test_a_resumable_upload_answers_within_10_s_while_s3_hangs_and_resumes_once_it_is_back(client, s3, settings):
+    # Production's timeouts (2 s to connect, 3 s to read); uploads' own client tries once.
+    s3_storage_settings(settings, s3, connect_timeout=2, read_timeout=3, max_attempts=2)
+    gallery = GalleryFactory(name="Hung")
+    client.force_login(gallery.owner)
+    uploader = ResumableUploader(client, gallery)
+    photo = image_bytes(300, 200)
+
+    s3.pause()
+    began = time.monotonic()
+    started = uploader.start("IMG_0001.jpg", photo)
+    assert time.monotonic() - began < 10
+    assert started.status_code == 503 and started["Retry-After"]
+    assert started.json()["error"] == STORAGE_UNAVAILABLE
+    assert not Upload.objects.exists()
+
+    s3.resume()
+    answer = uploader.start("IMG_0001.jpg", photo).json()
+    assert uploader.put_part(answer["parts"][0], photo, answer["part_size"]) == 200
+    s3.pause()
+    began = time.monotonic()
+    completed = uploader.complete(answer["upload_id"])
+    assert time.monotonic() - began < 10
+    assert completed.status_code == 503 and completed.json()["error"] == STORAGE_UNAVAILABLE
+    assert Upload.objects.get().status == "uploading"  # nothing half-done: the parts wait in storage
+
+    s3.resume()
+    assert stored_keys(gallery) == []
+    completed = uploader.complete(answer["upload_id"])
+    assert completed.status_code == 202, completed.content
+    assert Photo.objects.get(pk=completed.json()["photo_id"]).sha256 == hashlib.sha256(photo).hexdigest()

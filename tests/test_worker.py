@@ -2,6 +2,7 @@
 real `manage.py db_worker` process, e-mail delivered to a real SMTP server on loopback, periodic
 work enqueued by a real `manage.py crontask` scheduler. Every task is safe to run twice."""
 
+import uuid
 from datetime import timedelta
 from email.utils import parseaddr
 
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from galleries.images import NOT_A_PHOTO
 from galleries.models import PendingDeletion
 from galleries.tasks import delete_storage_objects, prune_task_results
 from galleries.tests.factories import GalleryFactory, jpeg_upload
@@ -21,6 +23,8 @@ from sharing.models import Invitation
 from sharing.tasks import send_expiry_reminders, send_invitation
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import production_env, running_database_url
+from testing.http import ResumableUploader
+from testing.photos import image_bytes
 from testing.services import S3_ACCESS_KEY, S3_SECRET_KEY, wait_until
 from testing.worker import scheduler, task_worker
 from tests.test_storage_faults import FaultyS3, s3_storage_settings
@@ -156,7 +160,7 @@ def test_deleting_a_gallery_deletes_its_objects_through_the_worker(photographer_
     wait_until(tasks_done, "the task to finish", timeout=20)
     assert_no_failed_tasks()
     assert list(default_storage.list_keys(f"{gallery.pk}/")) == []
-    assert DBTaskResult.objects.get().return_value == 3
+    assert DBTaskResult.objects.get().return_value == len(keys)  # the original, thumbnail, preview and sizes
 
     # Run again: nothing left to delete, nothing remembered as failed.
     delete_storage_objects.enqueue(keys)
@@ -234,3 +238,31 @@ def test_finished_tasks_are_pruned_after_two_weeks(worker):
         "the old result to go",
         timeout=20,
     )
+
+
+def test_an_upload_is_made_a_photo_by_the_worker_its_tile_processing_until_then(client, queued, worker_env):
+    gallery = GalleryFactory(name="Venue")
+    client.force_login(gallery.owner)
+    uploader = ResumableUploader(client, gallery)
+    photo, not_a_photo = image_bytes(900, 600), b"Shopping list: film, batteries.\n" * 100
+
+    answers = [uploader.upload("IMG_0001.jpg", photo).json(), uploader.upload("notes.jpg", not_a_photo).json()]
+    assert [answer["status"] for answer in answers] == ["processing", "processing"]
+    page = client.get(gallery.get_absolute_url()).content.decode()
+    assert page.count('data-state="processing"') == 2 and "Processing…" in page
+
+    process = task_worker(worker_env).start()
+    try:
+        wait_until(tasks_done, "the photos to be made", timeout=60)
+    finally:
+        process.stop()
+    assert_no_failed_tasks()
+    done, failed = (
+        client.get(reverse("galleries:upload_status", args=[gallery.pk, a["upload_id"]])).json() for a in answers
+    )
+    assert done["status"] == "done" and client.get(done["thumbnail_url"]).status_code in (200, 302)
+    assert gallery.photos.get().pk == uuid.UUID(done["photo_id"])
+    assert failed["status"] == "failed" and failed["error"] == NOT_A_PHOTO
+    assert sorted(default_storage.list_keys(f"{gallery.pk}/")) == sorted(gallery.photos.get().storage_keys)
+    page = client.get(gallery.get_absolute_url()).content.decode()
+    assert page.count("data-upload-tile=") == 1 and NOT_A_PHOTO in page  # the refused file says why

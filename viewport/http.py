@@ -117,9 +117,13 @@ def answer(request, data, redirect_to, *notes, status=200):
     return redirect(redirect_to)
 
 
-def error_json(status, message, fields=None):
-    """The one shape of every JSON error."""
-    return JsonResponse({"error": message, **({"fields": fields} if fields else {})}, status=status)
+def error_json(status, message, fields=None, *, data=None, headers=None):
+    """The one shape of every JSON error; `data` adds what a script needs to act on it (the
+    parts an upload still lacks, the numbers of a quota)."""
+    response = JsonResponse({"error": message, **({"fields": fields} if fields else {}), **(data or {})}, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
 
 
 def refuse(request, status, message, template, context=None, headers=None):

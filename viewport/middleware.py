@@ -24,11 +24,14 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        uploading = request.method == "POST" and is_photo_upload(request) and request.user.is_authenticated
-        refusal = refuse_body(request, uploading)
+        view = view_name(request)
+        uploading = request.method == "POST" and view == "galleries:photo_upload" and request.user.is_authenticated
+        # One part of a resumable upload, on local storage (its signed URL is its permission).
+        sending_part = request.method == "PUT" and view == "galleries:upload_part"
+        refusal = refuse_body(request, uploading, sending_part)
         if refusal:
             return refusal
-        if uploading:
+        if uploading or sending_part:
             response = self.upload(request)
         else:
             response = self.get_response(request)
@@ -71,21 +74,36 @@ def upload_body_limit():
     )
 
 
-def is_photo_upload(request):
+# Forms of a logged-in photographer that carry one image, which their form refuses above its own
+# limit with a message saying so (a watermark: 2 MB): their body may be as large as a photo.
+IMAGE_FORMS = ("accounts:watermark", "accounts:watermark_preview")
+
+
+def view_name(request):
     try:
-        return resolve(request.path_info).view_name == "galleries:photo_upload"
+        return resolve(request.path_info).view_name
     except Resolver404:
-        return False
+        return None
 
 
-def refuse_body(request, uploading):
+def body_limit(request, uploading, sending_part=False):
+    if sending_part:
+        return settings.VIEWPORT_UPLOAD_PART_SIZE
+    if uploading:
+        return upload_body_limit()
+    if request.method == "POST" and request.user.is_authenticated and view_name(request) in IMAGE_FORMS:
+        return settings.VIEWPORT_MAX_UPLOAD_SIZE + settings.VIEWPORT_MAX_REQUEST_SIZE
+    return settings.VIEWPORT_MAX_REQUEST_SIZE
+
+
+def refuse_body(request, uploading, sending_part=False):
     """A 413 for a body larger than this request may carry; None when the body may be read.
 
     A declared size (Content-Length) is refused before anything is read. A chunked body has
     none, and Django would take it for empty: it is read here, at most one byte past the
     limit, and handed on to Django with its size once it turns out to be within it.
     """
-    limit = upload_body_limit() if uploading else settings.VIEWPORT_MAX_REQUEST_SIZE
+    limit = body_limit(request, uploading, sending_part)
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         length = read_chunked_body(request, limit)
     else:

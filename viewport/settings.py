@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.photographer_time_zone",
     # Before every view and process_view (CSRF's reads the body), after sessions (who is asking).
     "viewport.middleware.RequestLimitsMiddleware",
     "viewport.middleware.PrivatePagesMiddleware",
@@ -263,7 +264,14 @@ STORAGES = {
 }
 
 # Uploads: files above 2.5 MB spool to temporary files, never whole into memory.
-VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=50 * 1024 * 1024)
+VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=200 * 1024 * 1024)
+# The page's uploader sends files in parts of this many bytes (5 to 8 MiB: S3's smallest part is
+# 5 MiB; a dropped connection sends one part again), to the bucket itself on S3.
+VIEWPORT_UPLOAD_PART_SIZE = min(max(env.int("VIEWPORT_UPLOAD_PART_SIZE", default=8 * 1024 * 1024), 5 << 20), 8 << 20)
+# Uploads that nothing has moved on for this long are aborted (their parts deleted) by a periodic task.
+VIEWPORT_UPLOAD_ABANDONED_HOURS = env.int("VIEWPORT_UPLOAD_ABANDONED_HOURS", default=24)
+# Bytes of originals each photographer may store, unless the admin sets theirs (User.storage_quota).
+VIEWPORT_STORAGE_QUOTA = env.int("VIEWPORT_STORAGE_QUOTA", default=100 * 1000**3)
 # 160 MP takes current 100-150 MP cameras (Phase One IQ4: 14204 x 10652 = 151.3 MP).
 VIEWPORT_MAX_IMAGE_PIXELS = env.int("VIEWPORT_MAX_IMAGE_PIXELS", default=160_000_000)
 # Photos decoded at once per worker process: decoding is where memory peaks.
@@ -283,7 +291,7 @@ VIEWPORT_SEND_TIMEOUT = env.int("VIEWPORT_SEND_TIMEOUT", default=30)
 # ZIPs streaming at once per gunicorn worker process; one more is a 503. Half the threads, so the
 # other half always answer pages.
 VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))
-# ZIPs one client network (an IPv4 address, an IPv6 /64) may stream at once, across all servers;
+# ZIPs one client network (an IPv4 address, an IPv6 /56) may stream at once, across all servers;
 # one more is a 429. A few slow readers cannot hold every slot, and a refused client resumes later.
 VIEWPORT_ZIP_STREAMS_PER_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_NETWORK", default=2)
 # ...and its neighbours together (the IPv4 /24 or IPv6 /48 it is in: one customer's addresses).
@@ -320,11 +328,12 @@ VIEWPORT_CHALLENGE_COST = env.int("VIEWPORT_CHALLENGE_COST", default=5000)
 VIEWPORT_VISITOR_HASH_DAYS = env.int("VIEWPORT_VISITOR_HASH_DAYS", default=2)
 
 # Security headers. Images may be redirected to the S3 endpoint's signed URLs.
-_S3_ORIGINS = [
+_S3_ENDPOINTS = [
     url
     for url in [env.str("AWS_S3_PUBLIC_ENDPOINT_URL", default="") or env.str("AWS_S3_ENDPOINT_URL", default="")]
     if url and AWS_STORAGE_BUCKET_NAME
-] + env.list("VIEWPORT_CSP_IMG_SRC", default=[])
+]
+_S3_ORIGINS = _S3_ENDPOINTS + env.list("VIEWPORT_CSP_IMG_SRC", default=[])
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
@@ -335,7 +344,8 @@ SECURE_CSP = {
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:", "blob:", *_S3_ORIGINS],
-    "connect-src": [CSP.SELF],
+    # The page's uploader sends parts straight to the bucket (signed URLs).
+    "connect-src": [CSP.SELF, *_S3_ENDPOINTS],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.NONE],
     "form-action": [CSP.SELF],

@@ -87,12 +87,14 @@ def test_a_socket_address_that_is_no_ip_address_is_still_an_address(settings):
     [
         ("203.0.113.7", "203.0.113.7"),
         ("::ffff:203.0.113.7", "203.0.113.7"),
-        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"),
-        ("[2001:db8:1:2::7]:443", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1::/56"),
+        ("[2001:db8:1:2::7]:443", "2001:db8:1::/56"),
+        ("2001:db8:1:ff::7", "2001:db8:1::/56"),  # another /64 of the same home
+        ("2001:db8:1:100::7", "2001:db8:1:100::/56"),
         ("garbage", PROXY),
     ],
 )
-def test_limits_per_client_count_an_ipv6_client_by_its_64(settings, forwarded_for, expected):
+def test_limits_per_client_count_an_ipv6_client_by_its_56(settings, forwarded_for, expected):
     settings.VIEWPORT_PROXY_COUNT = 1
 
     assert client_network(RequestFactory().get("/", REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)) == expected

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import tasks
 from accounts.mail import UNSUBSCRIBE_SALT, is_unsubscribed, read_unsubscribe_token, unsubscribe_url
 from accounts.models import MailSuppression
 from accounts.tasks import notify_photographer
@@ -183,3 +184,25 @@ def test_a_token_for_one_address_cannot_be_edited_into_another():
     payload, rest = token.split(":", 1)
     assert read_unsubscribe_token(token) == (photographer, "anna@example.com")
     assert read_unsubscribe_token(payload[:-2] + "xx:" + rest) is None
+
+
+def test_photographers_are_greeted_by_their_own_name_not_their_brand():
+    user = UserFactory(display_name="Lena Hart", brand_name="Lena Hart Photography")
+    notify_photographer.enqueue(str(user.pk), "daily_digest", "greeting", DIGEST)
+    [message] = mail.outbox
+    assert message.body.startswith("Hello Lena Hart,")
+    assert "Hello Lena Hart," in message.alternatives[0].content
+    assert "Hello Lena Hart Photography" not in message.body + message.alternatives[0].content
+
+
+def test_a_photographers_mails_are_written_in_their_time_zone(monkeypatch):
+    user = UserFactory(display_name="Lena", time_zone="Pacific/Auckland")
+    zones, real_compose = [], tasks.compose
+
+    def compose(*args, **kwargs):
+        zones.append(timezone.get_current_timezone_name())
+        return real_compose(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "compose", compose)
+    notify_photographer.enqueue(str(user.pk), "daily_digest", "zone", DIGEST)
+    assert zones == ["Pacific/Auckland"] and len(mail.outbox) == 1

@@ -1,7 +1,9 @@
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,3 +87,45 @@ def test_profile_edit_is_csrf_protected(client):
     assert response.status_code == 403
     user.refresh_from_db()
     assert user.email == "ana@example.com"
+
+
+def test_the_time_zone_is_guessed_at_signup_and_changed_in_the_profile(client):
+    form = {"email": "ana@example.com", "display_name": "Ana", "password1": PASSWORD, "password2": PASSWORD}
+    client.post(reverse("accounts:signup"), {**form, "time_zone": "America/Sao_Paulo"})
+    user = User.objects.get(email="ana@example.com")
+    assert user.time_zone == "America/Sao_Paulo"
+    client.post(reverse("accounts:logout"))
+    client.post(reverse("accounts:signup"), {**form, "email": "ben@example.com", "time_zone": "Mars/Olympus"})
+    assert User.objects.get(email="ben@example.com").time_zone == "UTC"  # a guess: never an error
+
+    client.force_login(user)
+    page = client.get(reverse("accounts:profile")).text
+    assert '<option value="America/Sao_Paulo" selected>America/Sao Paulo</option>' in page
+    response = client.post(
+        reverse("accounts:profile"), {"display_name": "Ana", "email": user.email, "time_zone": "Asia/Kolkata"}
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.time_zone == "Asia/Kolkata"
+    response = client.post(
+        reverse("accounts:profile"), {"display_name": "Ana", "email": user.email, "time_zone": "Nowhere"}
+    )
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules", "EST5EDT"])
+def test_time_zones_that_are_no_place_are_refused(client, name):
+    form = {"email": "ana@example.com", "display_name": "Ana", "password1": PASSWORD, "password2": PASSWORD}
+    client.post(reverse("accounts:signup"), {**form, "time_zone": name})
+    user = User.objects.get(email="ana@example.com")
+    assert user.time_zone == "UTC"  # a guess: never an error
+
+    client.force_login(user)
+    page = client.get(reverse("accounts:profile")).text
+    assert f'value="{name}"' not in page
+    assert '<option value="Etc/GMT+5">' in page and '<option value="Europe/Kyiv">' in page
+    response = client.post(reverse("accounts:profile"), {"display_name": "Ana", "email": user.email, "time_zone": name})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+    user.time_zone = name
+    with pytest.raises(ValidationError):
+        user.full_clean()

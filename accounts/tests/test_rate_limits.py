@@ -178,12 +178,15 @@ def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_no
         "signup": [("network", 5, hour), ("network", 3, hour, "challenge")],
         "password-reset": [("network", 10, hour), ("address", 3, hour)],
         # Past 20 wrong tries in an hour, each try on the link needs a solved challenge.
-        "link-password": [("link network", 10, quarter), ("link", 20, hour, "challenge")],
+        "link-password": [("link network", 10, quarter), ("network", 30, quarter), ("link", 20, hour, "challenge")],
+        # A link's password typed again to send it by e-mail: wrong ones per account and link.
+        "send-link-password": [("account link", 10, hour)],
         "link-registration": [("link network", 60, hour)],
-        "favourites-start": [("link network", 5, hour), ("link", 60, hour)],
+        "favourites-start": [("link network", 5, hour)],
+        "favourites-resume-mail": [("link", 60, hour)],
         "mail-recipients": [("photographer", 200, day)],
-        "visitor-mail": [("link address", 1, day), ("link", 100, day), ("photographer", 500, day)],
-        "download-pin": [("link network", 10, quarter), ("link", 20, hour, "challenge")],
+        "visitor-mail": [("link address", 1, day), ("link", 100, day), ("photographer", 200, day)],
+        "download-pin": [("link network", 10, quarter), ("network", 30, quarter), ("link", 20, hour, "challenge")],
         "challenge-solution": [("solution", 1, day)],
-        "address-confirmation": [("account", 3, hour), ("network", 10, hour)],
+        "address-confirmation": [("account", 3, hour), ("network", 10, hour), ("address", 5, day)],
     }

@@ -94,8 +94,8 @@ def signup_from(ip, email, solve=False):
     "ips, other_ip",
     [
         (["203.0.113.7"] * 6, "203.0.113.8"),
-        # An IPv6 client has a whole /64 of addresses to choose from.
-        ([f"2001:db8:1:2::{n}" for n in range(1, 7)], "2001:db8:1:3::1"),
+        # An IPv6 home has a whole /56 of addresses to choose from (256 /64s).
+        ([f"2001:db8:1:{n}::1" for n in range(1, 7)], "2001:db8:1:100::1"),
     ],
 )
 def test_signups_are_limited_per_client_network(settings, ips, other_ip):

@@ -38,6 +38,22 @@ class VisitorFavourites:
         return len(self.comments)
 
 
+@register.simple_tag
+def with_favourites_waiting(galleries):
+    """Give each of the dashboard's galleries `favourites_waiting`: lists submitted since the
+    photographer last looked (one query for the page)."""
+    waiting = dict(
+        FavouriteList.objects.waiting()
+        .filter(link__gallery__in=[gallery.pk for gallery in galleries])
+        .values_list("link__gallery")
+        .annotate(count=Count("pk"))
+        .values_list("link__gallery", "count")
+    )
+    for gallery in galleries:
+        gallery.favourites_waiting = waiting.get(gallery.pk, 0)
+    return ""
+
+
 @register.simple_tag(takes_context=True)
 def visitor_favourites(context, link):
     """The visitor's favourites on the page's link, or None when the link has none. Two

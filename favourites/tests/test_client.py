@@ -12,9 +12,11 @@ from django.utils import timezone
 
 from accounts.mail import unsubscribe
 from accounts.models import RateLimitHit
+from accounts.throttling import consume
 from favourites.models import Favourite, FavouriteList, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
 from favourites.visitor import COOKIE
+from galleries.models import Gallery
 from galleries.tests.factories import GalleryFactory, PhotoFactory, jpeg_upload
 from galleries.uploads import store_photo
 from sharing import stats
@@ -75,7 +77,7 @@ def test_starting_a_list_answers_201_sets_a_scoped_cookie_and_mails_the_resume_l
     assert token not in favourite_list.token_hash and len(token) >= 40  # long, random, stored hashed
 
     [message] = mail.outbox
-    assert message.to == ["ana@example.com"] and "album selection" in message.subject
+    assert message.to == ["ana@example.com"] and message.subject == "Your link back to your favourites"
     assert "/favourites/resume/" in message.body and token not in message.body  # a token of its own
 
 
@@ -355,17 +357,36 @@ def test_starting_lists_is_limited_per_client_network(client, link, settings):
     assert type(client)().post(url("favourite_list", link), {"name": "Ben"}, **other).status_code == 302
 
 
+def test_no_number_of_networks_keeps_a_client_on_a_fresh_one_from_starting_a_list(client, link, settings):
+    # Attack report 2: 5 lists from each of 12 networks turned favourites off for every client.
+    settings.VIEWPORT_PROXY_COUNT = 1
+    for network in range(13):
+        headers = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"198.51.100.{network}"}
+        for n in range(5):
+            data = {"name": "Spammer", "email": f"victim-{network}-{n}@example.com"}
+            assert type(client)().post(url("favourite_list", link), data, **headers).status_code == 302
+    assert len(mail.outbox) == 60  # the resume links the link may mail in an hour
+    fresh = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "203.0.113.9"}
+    data = {"name": "Ana", "email": "ana@example.com"}
+    started = type(client)().post(url("favourite_list", link), data, headers=JSON, **fresh)
+    assert started.status_code == 201 and started.json()["resume_url"]
+    assert len(mail.outbox) == 60
+
+
 def test_the_resume_link_mail_respects_unsubscribes_and_not_the_photographers_daily_limit(client, link, settings):
     owner = link.gallery.owner
     unsubscribe(owner, "gone@example.com")
     post_json(client, url("favourite_list", link), {"name": "Ana", "email": "gone@example.com"})
     assert not mail.outbox
-    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 1
+    # The photographer used up the day's recipients; visitor mail has a count of its own (of
+    # the same size), which each list takes one of.
+    settings.VIEWPORT_MAIL_RECIPIENTS_PER_DAY = 2
+    consume("mail-recipients", count=2, photographer=owner.pk)
     post_json(type(client)(), url("favourite_list", link), {"name": "Ben", "email": "ben@example.com"})
     post_json(type(client)(), url("favourite_list", link), {"name": "Cy", "email": "cy@example.com"})
     assert [message.to for message in mail.outbox] == [["ben@example.com"], ["cy@example.com"]]
     assert "List-Unsubscribe" in mail.outbox[0].extra_headers
-    assert not RateLimitHit.objects.filter(scope="mail-recipients").exists()
+    assert RateLimitHit.objects.filter(scope="mail-recipients").count() == 2
 
 
 def test_a_visitor_name_from_another_link_is_not_taken(client, link, photos):
@@ -384,6 +405,16 @@ def test_a_json_start_adds_the_photo_it_names(client, link, photos):
 def test_an_address_no_mail_can_go_to_is_refused(client, link):
     response = post_json(client, url("favourite_list", link), {"name": "Ana", "email": '"a\x0cb"@example.com'})
     assert response.status_code == 400 and "email" in response.json()["fields"]
+
+
+def test_my_favourites_page_names_photos_as_the_gallery_does(visitor, link, photos):
+    post_json(visitor, url("favourite_add", link, photos[2].pk))
+    page = visitor.get(url("favourite_list", link)).text
+    assert "IMG_2.jpg" not in page  # file names hidden (the default): their place in the gallery
+    assert '<p class="favourite__name">Photo 3 of 4</p>' in page and 'alt="Photo 3 of 4"' in page
+    Gallery.objects.filter(pk=link.gallery.pk).update(show_filenames=True)
+    page = visitor.get(url("favourite_list", link)).text
+    assert '<p class="favourite__name">IMG_2.jpg</p>' in page
 
 
 # Found by the attack of issue 23

@@ -188,7 +188,7 @@ def test_download_these_is_a_zip_of_the_chosen_originals(client, photo_storage):
 def test_the_gallery_page_says_how_many_chose_and_links_there(client, chosen):
     gallery = chosen[0]
     client.force_login(gallery.owner)
-    page = client.get(gallery.get_absolute_url()).content.decode()
+    page = client.get(reverse("galleries:gallery_sharing", args=[gallery.pk])).content.decode()
     assert "2 clients chose favourites (1 sent)" in page
     assert page_url(gallery) in page
 

@@ -5,6 +5,7 @@ import uuid
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
@@ -51,7 +52,9 @@ def gallery_favourites(request, gallery_id):
         "merged": list(merged.values()),
         "selected_list": request.GET.get("list", ""),
     }
-    return render(request, "favourites/gallery_favourites.html", context)
+    response = render(request, "favourites/gallery_favourites.html", context)
+    FavouriteList.objects.of_gallery(gallery).waiting().update(seen_at=timezone.now())
+    return response
 
 
 def owned_list(request, gallery_id, list_id):

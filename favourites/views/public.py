@@ -85,14 +85,28 @@ def favourite_list(request, share_id):
         return JsonResponse(list_json(favourite_list, visitor_token(request), photos=True))
     context = {"link": link, "gallery": link.gallery, "favourite_list": favourite_list, "form": StartListForm(link)}
     if favourite_list:
-        context["favourites"] = favourite_list.favourites.select_related("photo").order_by("created_at")
+        favourites = list(favourite_list.favourites.select_related("photo").order_by("created_at"))
+        label_photos(link.gallery, [favourite.photo for favourite in favourites])
+        context["favourites"] = favourites
         context["resume_url"] = resume_url(link, visitor_token(request))
     return render(request, "favourites/favourite_list.html", context)
 
 
+def label_photos(gallery, photos):
+    """Give each photo `label`: how the client's pages name it, its file name or, where the
+    photographer hides file names, "Photo 12 of 40" (its place in the gallery's order)."""
+    if gallery.show_filenames:
+        for photo in photos:
+            photo.label = photo.original_filename
+        return
+    order = {pk: number for number, pk in enumerate(gallery.ordered_photos().values_list("pk", flat=True), 1)}
+    for photo in photos:
+        photo.label = f"Photo {order.get(photo.pk, '?')} of {len(order)}"
+
+
 def start_list(request, link):
-    """Start the visitor's list. Lists start slowly (RATE_LIMITS["favourites-start"]): each may
-    e-mail its resume link to an address."""
+    """Start the visitor's list. Lists start slowly from each network (RATE_LIMITS["favourites-start"]);
+    a client on another network can always start one."""
     registered = access.registration(request, link)
     form = StartListForm(link, posted_data(request), registered=registered)
     try:
@@ -103,7 +117,7 @@ def start_list(request, link):
         started.take_back()  # only lists that start count
         return refuse_form(request, form, "favourites/favourite_list.html", {"link": link, "gallery": link.gallery})
     favourite_list = form.save()
-    if favourite_list.email:
+    if favourite_list.email and may_mail_resume_link(link):
         send_resume_link.enqueue(str(favourite_list.pk))
     photo = heart_that_asked(form.data, request, link)
     if photo:  # the heart that asked for a name: add its photo now
@@ -123,6 +137,15 @@ def start_list(request, link):
     if registered is None:  # a registered visitor is known by their address already
         stats.remember_visitor(response, link, visitor_of(favourite_list))
     return response
+
+
+def may_mail_resume_link(link):
+    """Whether a list started now may have its resume link mailed (RATE_LIMITS["favourites-resume-mail"])."""
+    try:
+        consume("favourites-resume-mail", link=link.pk)
+    except RateLimited:
+        return False
+    return True
 
 
 def heart_that_asked(data, request, link):

@@ -12,6 +12,8 @@ pytestmark = pytest.mark.django_db
 
 OWNER_URLS = [
     ("get", "galleries:gallery_detail", False),
+    ("get", "galleries:gallery_sharing", False),
+    ("get", "galleries:gallery_settings", False),
     ("get", "galleries:gallery_delete", False),
     ("post", "galleries:gallery_delete", False),
     ("post", "galleries:gallery_rename", False),
@@ -78,10 +80,12 @@ def test_gallery_list_is_paginated(client, gallery):
     assert len(response.context["page"]) == 7
 
 
-def test_empty_dashboard_invites_to_create_a_gallery(client):
+def test_empty_dashboard_explains_create_upload_share(client):
     client.force_login(UserFactory())
     response = client.get(reverse("galleries:gallery_list"))
-    assert "No galleries yet" in response.text
+    assert "Deliver your first gallery in three steps" in response.text
+    for step in ("Create a gallery", "Upload your photos", "Share it"):
+        assert f"<h3>{step}</h3>" in response.text
 
 
 def test_creating_a_gallery_redirects_to_its_page(client):

@@ -8,7 +8,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from galleries.storage import presigned_get_url
+from galleries.storage import presigned_url
 from galleries.tests.factories import GalleryFactory, image_bytes
 from galleries.uploads import store_photo
 from testing.http import fetch, get
@@ -66,7 +66,8 @@ def test_tampered_and_expired_signed_urls_are_refused(photo, photo_storage):
     tampered = url.split("?")[0] + "?" + other.split("?")[1]
     assert get(tampered)[0] == 403
 
-    expired = presigned_get_url(
+    expired = presigned_url(
+        method="GET",
         base_url=f"{default_storage.endpoint_url}/{default_storage.bucket_name}",
         key=photo.object_key,
         region="us-east-1",

@@ -33,7 +33,8 @@ def test_the_page_form_sets_every_choice_and_an_unticked_box_is_off(client, gall
 
     response = client.post(url(gallery), form)
 
-    assert response.status_code == 302 and response["Location"] == gallery.get_absolute_url()
+    settings_url = reverse("galleries:gallery_settings", args=[gallery.pk])
+    assert response.status_code == 302 and response["Location"] == settings_url
     gallery.refresh_from_db()
     assert (gallery.cover_layout, gallery.grid_spacing, gallery.show_filenames, gallery.slideshow_seconds) == (
         "split",

@@ -1,9 +1,14 @@
+from datetime import timedelta
+
 from django import template
+from django.db.models import Count, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from galleries.images import PREVIEW_SIZE, SIZES, fit_within
 from sharing import access, extensions, stats
 from sharing.forms import ShareLinkForm
+from sharing.models import LinkDay, LinkDefaults, ShareLink
 
 register = template.Library()
 
@@ -34,8 +39,35 @@ def share_links_panel(context, gallery):
         "request": context["request"],
         "gallery": gallery,
         "share_links": stats.with_sparklines(gallery.share_links.with_extensions()),
-        "share_link_form": ShareLinkForm(auto_id="new-link-%s"),
+        "share_link_form": ShareLinkForm(
+            auto_id="new-link-%s", instance=ShareLink(gallery=gallery), defaults=LinkDefaults.of(gallery.owner)
+        ),
     }
+
+
+@register.simple_tag
+def with_sharing_summary(galleries):
+    """Give each of the dashboard's galleries `active_links` and `views_this_week` (the last 7
+    days, today included), in two queries for the whole page."""
+    ids = [gallery.pk for gallery in galleries]
+    active = dict(
+        ShareLink.objects.active()
+        .filter(gallery__in=ids)
+        .values_list("gallery")
+        .annotate(count=Count("pk"))
+        .values_list("gallery", "count")
+    )
+    since = timezone.localdate() - timedelta(days=6)
+    views = dict(
+        LinkDay.objects.filter(link__gallery__in=ids, day__gte=since)
+        .values_list("link__gallery")
+        .annotate(views=Sum("views"))
+        .values_list("link__gallery", "views")
+    )
+    for gallery in galleries:
+        gallery.active_links = active.get(gallery.pk, 0)
+        gallery.views_this_week = views.get(gallery.pk, 0)
+    return ""
 
 
 @register.simple_tag

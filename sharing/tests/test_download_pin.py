@@ -177,3 +177,18 @@ def test_the_tiles_download_links_follow_each_browsers_pin_though_the_tiles_are_
     enter_pin(client, pinned)
     assert " download " in tile_download(client)
     assert " download " not in tile_download(Client())
+
+
+def test_the_settings_say_a_pin_protects_little_on_a_web_size_link(client, shared_gallery):
+    # Attack report 9: at web size, /preview/ serves the very file a PIN "protects".
+    client.force_login(shared_gallery.gallery.owner)
+    settings_page = reverse("sharing:share_link_detail", args=[shared_gallery.pk])
+    warning = "The PIN protects little here"
+    shared_gallery.set_download_pin(PIN)
+    for size, warned in (("original", False), ("web", True)):
+        shared_gallery.download_size = size
+        shared_gallery.save()
+        assert (warning in client.get(settings_page).content.decode()) == warned, size
+    shared_gallery.set_download_pin("")
+    shared_gallery.save()
+    assert warning not in client.get(settings_page).content.decode()

@@ -72,9 +72,10 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "allow_zip": False,
         "allow_single": True,
         "download_size": "web",
+        "watermark": False,
         "strip_location": True,
-        "remind_days": 0,
-        "favourites": False,
+        "remind_days": 3,
+        "favourites": True,
         "favourites_limit": None,
         "favourites_title": "Favourites",
         "favourites_require_email": False,
@@ -85,6 +86,9 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
 
 
 def test_a_form_that_shows_the_settings_posts_them_all_so_an_unticked_box_is_off(owner_client):
+    page = owner_client.get(reverse("galleries:gallery_sharing", args=[owner_client.gallery.pk])).text
+    assert '<input type="hidden" name="allow_zip" value="false"><input type="checkbox" name="allow_zip"' in page
+    # As a browser posts it: each box's hidden "false", then "on" for a ticked one (the last wins).
     owner_client.post(
         reverse("sharing:share_link_create", args=[owner_client.gallery.pk]),
         {
@@ -93,7 +97,9 @@ def test_a_form_that_shows_the_settings_posts_them_all_so_an_unticked_box_is_off
             "expires_at": "",
             "password": "",
             "download_size": "original",
-            "allow_single": "on",
+            "is_active": "false",
+            "allow_zip": "false",
+            "allow_single": ["false", "on"],
         },
     )
     link = ShareLink.objects.get()
@@ -101,11 +107,15 @@ def test_a_form_that_shows_the_settings_posts_them_all_so_an_unticked_box_is_off
 
 
 def test_a_form_post_is_the_whole_form_and_a_script_changes_a_few_settings_with_json(owner_client):
-    # A browser leaves an unticked box out, so a form post that leaves a checkbox out turns it
-    # off, however few fields it carries; a script that means to change a few sends JSON.
+    # A new link takes the photographer's defaults for what a post leaves out (the page's form
+    # posts every box: sharing/tests/test_link_defaults.py). A change posted from a form is the
+    # whole form: a checkbox it leaves out is off; a script that means to change a few sends JSON.
     owner_client.post(reverse("sharing:share_link_create", args=[owner_client.gallery.pk]), {"label": "Parents"})
     link = ShareLink.objects.get()
-    assert (link.label, link.is_active, link.allow_zip, link.allow_single) == ("Parents", False, False, False)
+    assert (link.label, link.is_active, link.allow_zip, link.allow_single) == ("Parents", True, True, True)
+    owner_client.post(settings_url(link), {"label": "Parents"})
+    link.refresh_from_db()
+    assert (link.is_active, link.allow_zip, link.allow_single) == (False, False, False)
     post_json(owner_client, settings_url(link), {"is_active": True, "allow_zip": True, "allow_single": True})
     post_json(owner_client, settings_url(link), {"favourites": True, "favourites_limit": 40})
     link.refresh_from_db()
@@ -222,14 +232,14 @@ def test_bad_settings_are_a_400_with_field_errors_and_change_nothing(owner_clien
 # The photographer's pages
 
 
-def test_each_link_shows_its_label_status_rules_and_counters_on_the_gallery_page(owner_client):
+def test_each_link_shows_its_label_status_rules_and_counters_on_the_gallery_sharing_view(owner_client):
     gallery = owner_client.gallery
     ShareLinkFactory(gallery=gallery, label="Parents", views=12, allow_zip=False)
     paused = ShareLinkFactory(gallery=gallery, label="Planner", is_active=False, download_size="web")
     paused.set_password("planner-pass")
     paused.save()
     ShareLinkFactory(gallery=gallery, label="Old", expires_at=timezone.now() - timedelta(days=1))
-    page = owner_client.get(gallery.get_absolute_url()).content.decode()
+    page = owner_client.get(reverse("galleries:gallery_sharing", args=[gallery.pk])).content.decode()
     for text in [
         "Parents",
         "Planner",

@@ -97,6 +97,27 @@ def test_the_same_address_on_another_device_is_the_same_visitor(asking):
     assert (visitor.email, visitor.name) == ("ana@example.com", "Ana")
 
 
+def test_whoever_types_a_visitors_address_neither_learns_nor_changes_their_name(asking):
+    # Attack report 6: the answer gave the stored name away, and a new name replaced it.
+    register(Client(), asking, "zoe@example.com", "Zoë Müller")
+    impostor = Client()
+    url = reverse("sharing:register", args=[asking.pk])
+    for name in ("", "Mallory"):
+        body = json.dumps({"email": "ZOE@example.com", "name": name})
+        response = impostor.post(url, body, content_type="application/json", headers=JSON)
+        assert response.status_code == 200 and response.json() == {"email": "zoe@example.com", "name": name}
+        assert "Zoë" not in response.content.decode()
+    [visitor] = LinkVisitor.objects.all()
+    assert visitor.name == "Zoë Müller"
+    # What the impostor's browser does is logged under the name it typed.
+    impostor.get(asking.get_absolute_url())
+    assert list(asking.activities.values_list("visitor_label", flat=True)) == ["Mallory (zoe@example.com)"]
+    FavouritesSettings.objects.create(link=asking, favourites=True)
+    started = impostor.post(reverse("favourites:favourite_list", args=[asking.pk]), {}, headers=JSON)
+    assert started.status_code == 201 and "Zoë" not in started.content.decode()
+    assert FavouriteList.objects.get().name == "Mallory"
+
+
 def test_the_photographer_sees_each_visitor_with_what_they_did_and_a_csv(client, asking):
     FavouritesSettings.objects.create(link=asking, favourites=True)
     photos = list(asking.gallery.photos.in_display_order())

@@ -4,8 +4,9 @@ no password); expiry reminders to the people it was sent to. (Delivery through t
 and SMTP server: tests/test_worker.py.)"""
 
 import email.policy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from types import SimpleNamespace
 
 import pytest
 from django.core import mail
@@ -41,10 +42,9 @@ def link(client):
     return link
 
 
-def send(client, link, emails, message="", **extra):
-    return client.post(
-        reverse("sharing:share_link_send", args=[link.pk]), {"emails": emails, "message": message}, **extra
-    )
+def send(client, link, emails, message="", password=None, **extra):
+    data = {"emails": emails, "message": message} | ({"password": password} if password is not None else {})
+    return client.post(reverse("sharing:share_link_send", args=[link.pk]), data, **extra)
 
 
 def test_one_mail_per_recipient_from_the_photographers_name_replying_to_them(client, link):
@@ -264,3 +264,101 @@ def test_addresses_no_mail_can_go_to_are_refused(client, link, address):
     response = send(client, link, address.encode().decode("unicode_escape"))
     assert response.status_code == 400
     assert not Invitation.objects.exists()
+
+
+def test_the_password_typed_again_goes_in_the_mails_and_stays_hashed(client, link, monkeypatch):
+    link.set_password("open-sesame-42")
+    link.save()
+    queued = []
+    monkeypatch.setattr("sharing.forms.send_invitation", SimpleNamespace(enqueue=lambda *args: queued.append(args)))
+    response = send(client, link, "anna@example.com, ben@example.com", password="open-sesame-42")
+    assert response.status_code == 302
+    # What waits in the task queue holds the password sealed, never readable.
+    assert len(queued) == 2 and not any("open-sesame-42" in str(args) for args in queued)
+    for args in queued:
+        send_invitation.call(*args)
+    assert len(mail.outbox) == 2
+    for message in mail.outbox:
+        assert "The gallery is protected by a password: open-sesame-42" in message.body
+        assert "open-sesame-42" in message.alternatives[0].content
+        assert message.inline_images == {}  # still no cover on a password link
+    link.refresh_from_db()
+    assert link.check_password("open-sesame-42") and "open-sesame-42" not in link.password_hash
+
+
+@pytest.mark.parametrize("has_password", [True, False])
+def test_a_password_that_is_not_the_links_sends_nothing(client, link, has_password):
+    if has_password:
+        link.set_password("open-sesame-42")
+        link.save()
+    response = send(client, link, "anna@example.com", password="open-sesame-43", headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert "password" in response.json()["fields"]
+    assert mail.outbox == [] and not Invitation.objects.exists()
+
+
+def test_a_name_that_looks_like_an_address_is_not_one_in_from(client, link):
+    owner = link.gallery.owner
+    owner.display_name = 'PayPal Security" <security@paypal.com>, "x'
+    owner.save()
+    assert send(client, link, "anna@example.com").status_code == 302
+    sender = mail.outbox[0].message()["From"]
+    assert parseaddr(sender) == ("PayPal Security security paypal.com x", "noreply@localhost")
+    assert sender.count("@") == 1 and "<" not in sender.removesuffix("<noreply@localhost>")
+
+
+def test_the_password_is_checked_only_once_the_rest_is_right_and_wrong_ones_are_limited(client, link):
+    link.set_password("open-sesame-42")
+    link.save()
+    other = ShareLinkFactory(gallery=link.gallery)
+    other.set_password("open-sesame-42")
+    other.save()
+    as_json = {"headers": {"Accept": "application/json"}}
+
+    # A form that fails anyway (no address, a paused link) does not say whether the password was right.
+    for emails in ("", "not-an-address"):
+        response = send(client, link, emails, password="open-sesame-43", **as_json)
+        assert response.status_code == 400 and list(response.json()["fields"]) == ["emails"]
+    link.is_active = False
+    link.save()
+    response = send(client, link, "anna@example.com", password="open-sesame-43", **as_json)
+    assert response.status_code == 400 and "password" not in response.json()["fields"]
+    link.is_active = True
+    link.save()
+    assert not RateLimitHit.objects.exists()
+
+    # Right passwords do not count; ten wrong ones an hour per account and link, then 429 for any.
+    assert send(client, link, "anna@example.com", password="open-sesame-42").status_code == 302
+    for _ in range(10):
+        assert send(client, link, "anna@example.com", password="open-sesame-43", **as_json).status_code == 400
+    mail.outbox.clear()
+    for password in ("open-sesame-43", "open-sesame-42"):
+        response = send(client, link, "anna@example.com", password=password, **as_json)
+        assert response.status_code == 429 and int(response["Retry-After"]) > 3000
+        assert response.json() == {
+            "error": "Too many wrong passwords for this link. Nothing was sent; please try again in 60 minutes."
+        }
+    page = send(client, link, "anna@example.com", password="open-sesame-42")
+    assert page.status_code == 429 and "Too many wrong passwords for this link." in page.text
+    assert mail.outbox == []
+    assert send(client, link, "anna@example.com").status_code == 302  # without the password it goes
+    assert send(client, other, "anna@example.com", password="open-sesame-42").status_code == 302
+
+
+def test_creating_a_link_lands_on_it_with_its_address_and_the_send_form(client, link):
+    response = client.post(reverse("sharing:share_link_create", args=[link.gallery.pk]), {"label": "Parents"})
+    new = link.gallery.share_links.get(label="Parents")
+    assert response.status_code == 302 and response["Location"] == reverse("sharing:share_link_detail", args=[new.pk])
+    page = client.get(response["Location"]).text
+    assert f'value="http://testserver/s/{new.pk}/" readonly' in page and 'data-copy="link-address"' in page
+    assert reverse("sharing:share_link_send", args=[new.pk]) in page
+
+
+def test_client_mails_state_the_expiry_as_a_date_in_the_photographers_zone(client, link):
+    owner = link.gallery.owner
+    owner.time_zone = "America/Los_Angeles"
+    owner.save()
+    link.expires_at = datetime(2026, 12, 31, 7, 59, tzinfo=UTC)
+    link.save()
+    send(client, link, "anna@example.com")
+    assert "works until Wednesday 30 December 2026, 23:59 (America/Los_Angeles time)." in mail.outbox[0].body

@@ -210,7 +210,7 @@ def test_gallery_page_and_link_list_draw_a_sparkline_per_link_from_one_query(cli
     LinkDay.objects.create(link=link, day=timezone.localdate(), views=9)
     client.force_login(link.gallery.owner)
 
-    for url in (link.gallery.get_absolute_url(), reverse("sharing:share_link_list")):
+    for url in (reverse("galleries:gallery_sharing", args=[link.gallery.pk]), reverse("sharing:share_link_list")):
         page = client.get(url).content.decode()
         assert page.count('class="sparkline"') == 2, url
         assert 'aria-label="9 views in the last 30 days"' in page

@@ -9,13 +9,24 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from galleries.forms import PhotoSelectionForm
 from galleries.models import Gallery
-from sharing import exports, extensions, stats
-from sharing.forms import SendLinkForm, ShareLinkForm
-from sharing.models import ShareLink
-from viewport.http import answer, login_required, next_url, posted_data, refuse, refuse_form, sends_json
+from galleries.views import refused
+from sharing import exports, extensions, stats, zips
+from sharing.forms import LinkDefaultsForm, SendLinkForm, ShareLinkForm
+from sharing.models import LinkDefaults, ShareLink
+from viewport.http import (
+    answer,
+    login_required,
+    next_url,
+    posted_data,
+    refuse,
+    refuse_form,
+    sends_json,
+    too_many_requests,
+)
 
 
 def owned_link(request, link_id):
@@ -38,6 +49,7 @@ def link_json(request, link):
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
+        "watermark": link.watermark,
         "strip_location": link.strip_location,
         "remind_days": link.remind_days,
     }
@@ -46,10 +58,10 @@ def link_json(request, link):
     return data
 
 
-def link_form(request, link):
+def link_form(request, link, defaults=None):
     """The link's settings form: a script's JSON body changes what it names, a form post is the
-    whole form."""
-    return ShareLinkForm(posted_data(request), instance=link, partial=sends_json(request))
+    whole form; a new link takes the photographer's `defaults` where the post says nothing."""
+    return ShareLinkForm(posted_data(request), instance=link, partial=sends_json(request), defaults=defaults)
 
 
 def invalid_form(request, form, link=None):
@@ -58,25 +70,55 @@ def invalid_form(request, form, link=None):
 
 
 def back(request, link):
-    """The page the form was posted from (the share link list), else the gallery."""
-    return next_url(request, link.gallery)
+    """The page the form was posted from (the share link list), else the gallery's sharing."""
+    return next_url(request, reverse("galleries:gallery_sharing", args=[link.gallery_id]))
 
 
 @login_required
 @require_POST
 def share_link_create(request, gallery_id):
     gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
-    form = link_form(request, ShareLink(gallery=gallery))
+    form = link_form(request, ShareLink(gallery=gallery), defaults=LinkDefaults.of(request.user))
     if not form.is_valid():
         return invalid_form(request, form)
     link = form.save()
     return answer(
         request,
         link_json(request, link),
-        gallery,
-        "Share link created. Copy it and send it to your client.",
+        reverse("sharing:share_link_detail", args=[link.pk]),
+        "Share link created. Copy it below, or send it to your client from here.",
         status=201,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_defaults(request):
+    """What the photographer's new links start with (form or JSON: `default_<setting>`)."""
+    if request.method == "GET":
+        form = LinkDefaultsForm(photographer=request.user)
+        return render(request, "sharing/link_defaults.html", {"form": form})
+    form = LinkDefaultsForm(posted_data(request), photographer=request.user, partial=sends_json(request))
+    if not form.is_valid():
+        return refuse_form(request, form, "sharing/link_defaults.html")
+    values = form.save()
+    saved = "Defaults saved: your next share links start with them."
+    return answer(request, {f"default_{name}": value for name, value in values.items()}, "sharing:link_defaults", saved)
+
+
+@login_required
+@require_GET
+@zips.stream_slot_required
+def photos_zip(request, gallery_id):
+    """The photographer's own download of the photos selected in their gallery (`photo_ids`), as
+    one ZIP of the originals in the gallery's order."""
+    gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
+    form = PhotoSelectionForm(gallery, request.GET)
+    if not form.is_valid():
+        return refused(request, gallery, form)
+    photos = gallery.ordered_photos().filter(pk__in=form.cleaned_data["photo_ids"])
+    count = len(form.cleaned_data["photo_ids"])
+    return zips.zip_response(request, f"{gallery} - {count} photo{'s' if count != 1 else ''}", photos)
 
 
 @login_required
@@ -160,6 +202,10 @@ def share_link_send(request, link_id):
         return refuse(request, 403, message, "sharing/sharelink_detail.html", detail_context(request, link))
     form = SendLinkForm(posted_data(request), link=link)
     if not form.is_valid():
+        if form.limited:
+            return too_many_requests(
+                request, form.limited, "sharing/sharelink_detail.html", detail_context(request, link, form)
+            )
         return refuse_form(request, form, "sharing/sharelink_detail.html", detail_context(request, link, form))
     invitations = form.save()
     sent = [invitation.email for invitation in invitations]

@@ -102,14 +102,18 @@ def public_photo(request, share_id, photo_id):
 @public_view
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "thumbnail.jpg")
     return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "preview.jpg")
     return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
@@ -117,7 +121,9 @@ def public_preview(request, share_id, photo_id):
 @require_safe
 def public_size(request, share_id, photo_id, name):
     """One of the photo's sizes for srcset (`320.webp`), under the same rules as its thumbnail."""
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, name)
     return serving.serve_size(request, photo, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
@@ -188,7 +194,7 @@ def register(request, share_id):
         throttling.consume("link-registration", link=link.pk, network=throttling.client_network(request))
     except throttling.RateLimited as limited:
         return too_many_requests(request, limited, "sharing/register.html", {"link": link, "form": form})
-    visitor = form.save(link)
+    visitor = form.as_typed(form.save(link))
     response = answer(request, {"email": visitor.email, "name": visitor.name}, link)
     access.remember_registration(response, link, visitor)
     return response

@@ -168,7 +168,12 @@
     }
     post(data).then(function () {
       if (toSet !== fromSet) {
-        window.location.reload(); // the sets' counts and positions all change
+        // The sets' counts and positions all change: the grid is brought up to date in place.
+        if (window.Viewport.refreshGrid) {
+          window.Viewport.refreshGrid();
+        } else {
+          window.location.reload();
+        }
         return;
       }
       renumber();

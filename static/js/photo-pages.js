@@ -66,6 +66,8 @@
   }
 
   watch();
+  // The photographer's grid, brought up to date in place (workspace.js), has a new link.
+  document.addEventListener("viewport:grid-replaced", watch);
   window.Viewport = window.Viewport || {};
   window.Viewport.loadMorePhotos = loadMore;
 })();

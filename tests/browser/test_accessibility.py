@@ -21,6 +21,13 @@ def test_pages_have_no_serious_accessibility_violations(new_context, live_server
     page.goto(gallery.get_absolute_url())
     wait_for_images(page, ".photo-tile img")
     violations["gallery"] = serious_accessibility_violations(page)
+    for view in ("sharing", "settings"):
+        page.goto(f"/galleries/{gallery.pk}/{view}/")
+        violations[f"gallery {view}"] = serious_accessibility_violations(page)
+    page.goto(f"/share-links/{shared_gallery.pk}/")
+    violations["share link"] = serious_accessibility_violations(page)
+    page.goto("/accounts/profile/defaults/")
+    violations["link defaults"] = serious_accessibility_violations(page)
     visitor.goto(shared_gallery.get_absolute_url())
     wait_for_images(visitor, "img:not(dialog img)")
     violations["public gallery"] = serious_accessibility_violations(visitor)

@@ -21,7 +21,10 @@ def guess_wrong(link, network, tries):
     challenge: every one of them is checked and counted."""
     client = Client(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=network)
     for _ in range(tries):
-        response = client.post(reverse("sharing:unlock", args=[link.pk]), {"password": "guess", "altcha": solution()})
+        response = client.post(
+            reverse("sharing:unlock", args=[link.pk]),
+            {"password": "guess", "altcha": solution(link=link, action="link-password")},
+        )
         assert response.status_code == 401 and "not right" in response.content.decode()
 
 

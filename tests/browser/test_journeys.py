@@ -56,11 +56,12 @@ def photographer_journey(page, photos):
 
     cover_name = photos[2].name
     cover_tile = tiles.filter(has_text=cover_name)
-    cover_tile.hover()
+    cover_tile.locator(".tile-menu__button").click()
     cover_tile.get_by_role("button", name="Set as cover").click()
-    expect(page.get_by_text("Cover photo set.")).to_be_visible()
+    expect(page.locator(".toast")).to_have_text("Cover photo set.")  # in place, no reload
     expect(tiles.filter(has_text=cover_name).get_by_text("Cover", exact=True)).to_be_visible()
 
+    page.get_by_role("link", name="Share", exact=True).click()
     expires_at = (timezone.now() + timedelta(days=3)).replace(second=0, microsecond=0)
     create_form = page.locator("form.share-link-new")
     create_form.get_by_label("Expires on").fill(expires_at.strftime("%Y-%m-%dT%H:%M"))
@@ -70,10 +71,11 @@ def photographer_journey(page, photos):
     expect(link).to_have_count(1)
     expect(link.locator("time", has_text=expires_at.strftime("%Y, %H:%M"))).to_be_visible()
 
-    url = link.get_by_label("Public link").input_value()
+    # The new link's own page: its address, a Copy button and the send form.
+    url = page.get_by_label("Link to this gallery").input_value()
     assert re.fullmatch(r"http://localhost:\d+/s/[0-9a-f-]{36}/", url), url
-    link.get_by_role("button", name="Copy link").click()
-    expect(link.get_by_role("button", name="Copied!")).to_be_visible()
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.get_by_role("button", name="Copied!")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == url
     return url
 
@@ -83,9 +85,9 @@ def client_journey(page, url, originals):
     page.goto(url)
     expect(page.get_by_role("heading", name="Iceland, June")).to_be_visible()
     expect(page.get_by_text("by Lena Hart Photography")).to_be_visible()
-    grid_images = page.locator("[data-gallery] img")
+    grid_images = page.locator("[data-gallery] img:not(.photo-placeholder)")  # (each has a placeholder under it)
     expect(grid_images).to_have_count(count)
-    widths = wait_for_images(page, "img:not(dialog img)")  # the cover and every thumbnail
+    widths = wait_for_images(page, "img:not(dialog img, .photo-placeholder)")  # the cover and every thumbnail
     assert len(widths) == count + 1 and all(width > 0 for width in widths), widths
 
     # The viewer: open the first photo, step with the arrow keys, download it, close with Esc.

@@ -155,7 +155,7 @@ def test_a_clients_buttons_look_like_buttons_and_the_filter_shows_when_it_is_on(
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 def test_the_new_link_forms_choices_are_not_cut_off(new_context, live_server, shared_gallery, size):
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
-    page.goto(shared_gallery.gallery.get_absolute_url())
+    page.goto(f"/galleries/{shared_gallery.gallery.pk}/sharing/")
     cut = page.locator(".share-link-new select, form select").evaluate_all(
         """(selects) => selects.filter((select) => select.checkVisibility()).map((select) => {
           const style = getComputedStyle(select);
@@ -197,7 +197,7 @@ def test_a_cards_header_is_as_close_to_what_follows_on_a_phone_as_on_a_desktop(
     new_context, live_server, shared_gallery, size
 ):
     page = photographer_page(new_context, shared_gallery.gallery.owner, live_server, size=size)
-    page.goto(shared_gallery.gallery.get_absolute_url())
+    page.goto(f"/galleries/{shared_gallery.gallery.pk}/settings/")
     gap = page.locator(".sets-panel").evaluate(
         "(panel) => panel.querySelector('#gallery-sort-help').getBoundingClientRect().top"
         " - panel.querySelector('.page-header').getBoundingClientRect().bottom"

@@ -63,7 +63,7 @@ def test_the_link_page_draws_its_chart_and_table_and_sends_the_link(new_context,
 def test_the_gallery_page_shows_a_sparkline_per_link(new_context, live_server, link_with_history):
     link = link_with_history
     page = photographer_page(new_context, link.gallery.owner, live_server)
-    page.goto(link.gallery.get_absolute_url())
+    page.goto(f"/galleries/{link.gallery.pk}/sharing/")
     sparkline = page.locator(".sparkline")
     expect(sparkline).to_have_count(1)
     expect(sparkline).to_have_attribute("aria-label", "22 views in the last 30 days")

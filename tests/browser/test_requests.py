@@ -31,7 +31,11 @@ def test_the_uploader_waits_out_a_busy_server_and_shows_the_servers_message(
     busy = {"left": 1}
 
     def busy_once(route):
-        if busy["left"] and b"IMG_0001.jpg" in (route.request.post_data_buffer or b""):
+        if (
+            busy["left"]
+            and b"IMG_0001.jpg" in (route.request.post_data_buffer or b"")
+            and route.request.method == "POST"
+        ):
             busy["left"] -= 1
             route.fulfill(
                 status=503,
@@ -41,11 +45,13 @@ def test_the_uploader_waits_out_a_busy_server_and_shows_the_servers_message(
         else:
             route.continue_()
 
-    page.route(re.compile(r"/photos/$"), busy_once)
+    page.route(re.compile(r"/uploads/$"), busy_once)
     page.locator("input[type=file][name=photos]").set_input_files([photo, not_a_photo])
 
     first, second = page.locator(".upload-item").nth(0), page.locator(".upload-item").nth(1)
-    expect(first.locator(".upload-item__status")).to_have_text("Queued, the server is busy…")
+    expect(first.locator(".upload-item__status")).to_have_text(
+        "Many photos are being processed right now: trying again in 1 s…"
+    )
     expect(first).to_have_attribute("data-state", "done", timeout=15_000)
     expect(second).to_have_attribute("data-state", "failed")
     expect(second.locator(".upload-item__status")).to_have_text(NOT_A_PHOTO)

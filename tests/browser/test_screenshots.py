@@ -4,6 +4,7 @@ stability while it loads."""
 
 import pytest
 
+from accounts.tests.factories import UserFactory
 from tests.browser.helpers import SIZES, layout_shift, log_in, open_viewer, wait_for_images
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,3 +46,14 @@ def test_photographer_pages(new_context, live_server, shared_gallery, screenshot
     wait_for_images(page)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=screenshot_dir / f"gallery-{size}.png", full_page=True)
+    for view in ("sharing", "settings"):
+        page.goto(f"/galleries/{shared_gallery.gallery.pk}/{view}/")
+        page.screenshot(path=screenshot_dir / f"gallery-{view}-{size}.png", full_page=True)
+    page.goto("/accounts/profile/defaults/")
+    page.screenshot(path=screenshot_dir / f"link-defaults-{size}.png", full_page=True)
+    # A photographer with nothing yet: the three steps.
+    newcomer = new_context(**SIZES[size])
+    log_in(newcomer, UserFactory(display_name="Ana"), live_server)
+    first_run = newcomer.new_page()
+    first_run.goto("/galleries/")
+    first_run.screenshot(path=screenshot_dir / f"dashboard-empty-{size}.png", full_page=True)

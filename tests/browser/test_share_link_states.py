@@ -29,7 +29,7 @@ def test_revoked_link_shows_not_found(new_context, watcher, live_server, shared_
     photographer = new_context()
     log_in(photographer, shared_gallery.gallery.owner, live_server)
     page = photographer.new_page()
-    page.goto(shared_gallery.gallery.get_absolute_url())
+    page.goto(f"/galleries/{shared_gallery.gallery.pk}/sharing/")
     page.once("dialog", lambda dialog: dialog.accept())  # "Revoke this link?"
     page.locator(".share-link").get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("Share link revoked")).to_be_visible()

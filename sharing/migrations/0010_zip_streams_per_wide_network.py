@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sharing", "0007_strip_location_jpeg_downloads_and_zip_streams"),
+        ("sharing", "0009_share_link_watermark"),
     ]
 
     operations = [

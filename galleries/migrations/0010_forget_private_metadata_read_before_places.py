@@ -15,7 +15,7 @@ def forget(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("galleries", "0007_photo_sizes_and_placeholder"),
+        ("galleries", "0009_watermarked_copies"),
     ]
 
     operations = [migrations.RunPython(forget, migrations.RunPython.noop)]

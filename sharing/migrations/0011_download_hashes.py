@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sharing", "0008_zip_streams_per_wide_network"),
+        ("sharing", "0010_zip_streams_per_wide_network"),
     ]
 
     operations = [

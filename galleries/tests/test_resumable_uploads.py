@@ -1,0 +1,305 @@
+"""Resumable uploads (galleries/uploads.py) on the S3 server and on local storage: parts that go
+to the bucket itself (or to our part endpoint), a connection dropped mid-part, a reload that
+resumes, duplicates, wrong hashes, quotas, abandoned uploads and files that are no photos."""
+
+import copy
+import hashlib
+import io
+import os
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from PIL import Image
+
+from galleries.models import Photo, PhotoSet, Upload, UploadStatus
+from galleries.storage import NoSuchUpload
+from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
+from galleries.tests.test_upload_formats import FORMATS, assert_stored
+from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
+from testing.http import ResumableUploader
+from testing.photos import photo_bytes
+from testing.proxy import CuttingProxy
+from testing.services import create_bucket
+
+MiB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def big_png():
+    """A real photo of ~11 MB (noise does not compress): three parts of 5 MiB."""
+    picture = Image.frombytes("RGB", (2000, 1900), os.urandom(2000 * 1900 * 3))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG", compress_level=0)
+    return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def small_parts(settings):
+    settings.VIEWPORT_UPLOAD_PART_SIZE = 5 * MiB
+
+
+def storage_options(settings):
+    """The photo storage's options, to change for this test only (a copy: the settings fixture
+    puts back the old value, not what was changed inside it)."""
+    settings.STORAGES = copy.deepcopy(settings.STORAGES)
+    return settings.STORAGES["default"]["OPTIONS"]
+
+
+def stored_original(photo):
+    return b"".join(default_storage.iter_chunks(photo.object_key))
+
+
+def test_a_file_goes_up_in_parts_becomes_a_photo_and_is_skipped_when_dropped_again(
+    client, gallery, photo_storage, big_png
+):
+    uploader = ResumableUploader(client, gallery)
+    started = uploader.start("DSC_0001.png", big_png)
+    assert started.status_code == 201
+    answer = started.json()
+    assert answer["status"] == "new" and answer["part_size"] == 5 * MiB
+    assert [part["number"] for part in answer["parts"]] == [1, 2, 3]
+    if photo_storage == "s3":  # straight to the bucket, signed for a PUT of that part
+        assert all(part["url"].startswith(default_storage.endpoint_url) for part in answer["parts"])
+        assert all("X-Amz-Signature=" in part["url"] and "partNumber=" in part["url"] for part in answer["parts"])
+    for part in answer["parts"]:
+        assert uploader.put_part(part, big_png, answer["part_size"]) == 200
+
+    completed = uploader.complete(answer["upload_id"])
+    assert completed.status_code == 202, completed.content
+    assert completed.json()["status"] == "done"  # "processing" with a worker; the tests' tasks run at once
+    photo = Photo.objects.get(pk=completed.json()["photo_id"])  # the tests' task backend runs it at once
+    assert stored_original(photo) == big_png
+    assert photo.sha256 == hashlib.sha256(big_png).hexdigest()
+    assert (photo.original_filename, photo.file_size, photo.width, photo.content_type) == (
+        "DSC_0001.png",
+        len(big_png),
+        2000,
+        "image/png",
+    )
+    status = client.get(reverse("galleries:upload_status", args=[gallery.pk, answer["upload_id"]])).json()
+    assert status["status"] == "done"
+    assert status["thumbnail_url"] == reverse("galleries:photo_thumbnail", args=[gallery.pk, photo.pk])
+    assert client.get(status["thumbnail_url"]).status_code in (200, 302)
+
+    again = uploader.start("copy of DSC_0001.png", big_png)
+    assert again.status_code == 200
+    assert again.json() == {"status": "exists", "photo_id": str(photo.pk)}
+    assert gallery.photos.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_dropped_mid_part_and_a_reload_resend_only_what_is_missing(
+    live_server, photo_storage, big_png, settings
+):
+    gallery = GalleryFactory()
+    client = Client()
+    client.force_login(gallery.owner)
+    s3_port = photo_storage == "s3" and int(default_storage.endpoint_url.rsplit(":", 1)[1])
+    target = s3_port or live_server.thread.port
+    proxy = CuttingProxy(target).start()
+    if photo_storage == "s3":  # browsers reach the bucket through the proxy: part URLs are signed for it
+        storage_options(settings)["public_endpoint_url"] = proxy.url
+    uploader = ResumableUploader(client, gallery, base_url=proxy.url)
+    try:
+        answer = uploader.start("DSC_0002.png", big_png).json()
+        part_size = answer["part_size"]
+        assert uploader.put_part(answer["parts"][0], big_png, part_size) == 200
+        proxy.cut_after(2 * MiB)  # the Wi-Fi drops two MiB into part 2
+        with pytest.raises(OSError):
+            uploader.put_part(answer["parts"][1], big_png, part_size)
+        assert proxy.cuts == 1
+
+        # The page is reloaded and the file dropped again: the same upload, parts 2 and 3 to go.
+        resumed = uploader.start("DSC_0002.png", big_png)
+        assert resumed.status_code == 200
+        assert resumed.json()["status"] == "resume"
+        assert resumed.json()["upload_id"] == answer["upload_id"]
+        assert [part["number"] for part in resumed.json()["parts"]] == [2, 3]
+        for part in resumed.json()["parts"]:
+            assert uploader.put_part(part, big_png, part_size) == 200
+        completed = uploader.complete(answer["upload_id"])
+    finally:
+        proxy.stop()
+    assert completed.status_code == 202, completed.content
+    assert uploader.sent == [1, 2, 2, 3]  # one part sent again, none twice more
+    assert stored_original(Photo.objects.get(pk=completed.json()["photo_id"])) == big_png
+
+
+def test_completing_with_parts_missing_names_them(client, gallery, photo_storage, big_png):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0003.png", big_png).json()
+    uploader.put_part(answer["parts"][0], big_png, answer["part_size"])
+    refused = uploader.complete(answer["upload_id"])
+    assert refused.status_code == 409
+    assert [part["number"] for part in refused.json()["parts"]] == [2, 3]
+    assert "missing parts" in refused.json()["error"]
+
+
+def test_bytes_that_do_not_match_their_hash_are_refused_and_nothing_is_kept(
+    client, gallery, photo_storage, stored_keys, big_png
+):
+    uploader = ResumableUploader(client, gallery)
+    completed = uploader.upload("DSC_0004.png", big_png, sha256=hashlib.sha256(b"another file").hexdigest())
+    assert completed.status_code == 400
+    assert completed.json()["error"] == HASH_MISMATCH
+    assert stored_keys(f"{gallery.pk}/") == []
+    assert not Upload.objects.exists() and not Photo.objects.exists()
+    assert storage_used(gallery.owner) == 0
+
+
+def test_a_file_that_is_no_photo_fails_on_its_tile_and_its_object_goes(client, gallery, photo_storage, stored_keys):
+    data = b"%PDF-1.7 not a photo" * 1000
+    completed = ResumableUploader(client, gallery).upload("contract.jpg", data)
+    assert completed.status_code == 202
+    upload = Upload.objects.get()
+    assert upload.status == UploadStatus.FAILED
+    assert "not a photo" in upload.error
+    status = client.get(reverse("galleries:upload_status", args=[gallery.pk, upload.pk])).json()
+    assert status["status"] == "failed" and "not a photo" in status["error"]
+    assert stored_keys(f"{gallery.pk}/") == []
+    assert storage_used(gallery.owner) == 0
+    page = client.get(gallery.get_absolute_url()).content.decode()
+    assert "contract.jpg" in page and "not a photo" in page
+    client.post(reverse("galleries:upload_dismiss", args=[gallery.pk, upload.pk]))
+    assert "contract.jpg" not in client.get(gallery.get_absolute_url()).content.decode()
+
+
+def test_uploads_abandoned_for_a_day_are_aborted_and_free_their_quota(client, gallery, photo_storage, big_png):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0005.png", big_png).json()
+    uploader.put_part(answer["parts"][0], big_png, answer["part_size"])
+    upload = Upload.objects.get()
+    assert storage_used(gallery.owner) == len(big_png)
+
+    assert abort_abandoned() == 0  # moved on a moment ago
+    assert abort_abandoned(now=timezone.now() + timedelta(hours=25)) >= 1  # S3: other tests' leftovers too
+    assert not Upload.objects.exists()
+    with pytest.raises(NoSuchUpload):
+        default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+    assert storage_used(gallery.owner) == 0
+    assert uploader.start("DSC_0005.png", big_png).json()["status"] == "new"  # dropped again: from the start
+
+
+def test_an_upload_over_the_quota_is_refused_before_any_byte_with_the_numbers(client, gallery, photo_storage):
+    gallery.owner.storage_quota = 6 * 1000**3
+    gallery.owner.save()
+    for n in range(3):  # 5.9 GB of photos (made up: no file is read)
+        Photo.objects.create(
+            gallery=gallery, object_key=f"{n}.jpg", thumbnail_object_key="t.jpg", file_size=1_966_666_667
+        )
+    refused = ResumableUploader(client, gallery).start("DSC_0006.jpg", b"x" * 150_000_000)
+    assert refused.status_code == 413
+    assert "5.9 GB of 6 GB used; this file is 150 MB" in refused.json()["error"]
+    assert not Upload.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_parallel_uploads_never_pass_the_quota_together(photo_storage):
+    gallery = GalleryFactory()
+    gallery.owner.storage_quota = 3 * 1000
+    gallery.owner.save()
+    answers, barrier = [], threading.Barrier(10)
+
+    def start(n):
+        client = Client()
+        client.force_login(gallery.owner)
+        barrier.wait()
+        answers.append(ResumableUploader(client, gallery).start(f"IMG_{n}.jpg", bytes([n]) * 1000).status_code)
+        connection.close()
+
+    threads = [threading.Thread(target=start, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == [201] * 3 + [413] * 7
+    assert Upload.objects.count() == 3
+    assert storage_used(gallery.owner) == 3000
+
+
+def test_set_bucket_cors_lets_the_sites_pages_put_parts_and_no_other_site(photo_storage, settings):
+    if photo_storage != "s3":
+        output = io.StringIO()
+        call_command("set_bucket_cors", stdout=output)
+        assert "no CORS rule is needed" in output.getvalue()
+        return
+    # A bucket of its own: the suite's pages PUT parts to the shared one from any port.
+    bucket = create_bucket(default_storage.endpoint_url, f"cors-{uuid.uuid4().hex[:12]}")
+    storage_options(settings)["bucket_name"] = bucket
+    settings.VIEWPORT_SITE_URL = "https://photos.example.com"
+    client = default_storage.connection.meta.client
+    call_command("set_bucket_cors", stdout=io.StringIO())
+    rules = client.get_bucket_cors(Bucket=default_storage.bucket_name)["CORSRules"]
+    assert rules[0]["AllowedOrigins"] == ["https://photos.example.com"]
+    assert rules[0]["AllowedMethods"] == ["PUT"] and rules[0]["ExposeHeaders"] == ["ETag"]
+
+    def preflight(origin):
+        request = urllib.request.Request(
+            f"{default_storage.endpoint_url}/{default_storage.bucket_name}/x/part",
+            method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "PUT"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return response.headers.get("Access-Control-Allow-Origin")
+        except urllib.error.HTTPError as error:
+            return error.headers.get("Access-Control-Allow-Origin")
+
+    assert preflight("https://photos.example.com") == "https://photos.example.com"
+    assert preflight("https://elsewhere.example") is None
+
+
+def test_the_dashboard_shows_storage_used_and_deleting_photos_frees_it_at_once(client, gallery, photo_storage):
+    gallery.owner.storage_quota = 6 * 1000**3
+    gallery.owner.save()
+    photo = store_photo(gallery, jpeg_upload("IMG_0001.jpg"))
+    page = client.get(reverse("galleries:gallery_list")).content.decode()
+    used_text = _size_texts(photo.file_size)[0]
+    assert f"Storage: {used_text} of 6 GB used" in page
+    assert f'max="{6 * 1000**3}"' in page and f'value="{photo.file_size}"' in page
+
+    client.post(reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": [photo.pk]})
+    assert storage_used(gallery.owner) == 0
+    assert "Storage: 0 bytes of 6 GB used" in client.get(reverse("galleries:gallery_list")).content.decode()
+
+
+def test_one_broken_file_in_fifty_fails_alone(client, gallery, photo_storage, stored_keys):
+    uploader = ResumableUploader(client, gallery)
+    answers = {}
+    for n in range(50):
+        data = image_bytes(64, 48, color=(n * 5, 80, 40))
+        answers[n] = uploader.upload(f"IMG_{n:04}.jpg", data[: len(data) // 2] if n == 17 else data).json()
+    assert [n for n, answer in answers.items() if answer["status"] != "done"] == [17]
+    assert "damaged" in answers[17]["error"]
+    assert gallery.photos.count() == 49
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+@pytest.mark.parametrize("name, format, bits, alpha, content_type", FORMATS, ids=[row[0] for row in FORMATS])
+def test_every_format_past_the_preview_size_is_stored_byte_for_byte_with_its_renditions(
+    client, gallery, photo_storage, name, format, bits, alpha, content_type
+):
+    original = photo_bytes(format, 3000, 2000, bits=bits, alpha=alpha)
+    answer = ResumableUploader(client, gallery).upload(name, original).json()
+    assert answer["status"] == "done", answer
+    assert_stored(Photo.objects.get(pk=answer["photo_id"]), original, content_type, (3000, 2000))
+
+
+def test_a_file_dropped_while_a_set_is_open_goes_into_that_set(client, gallery, photo_storage):
+    ceremony = PhotoSet.objects.create(gallery=gallery, name="Ceremony")
+    answer = ResumableUploader(client, gallery).upload("vows.jpg", image_bytes(64, 48), set_id=str(ceremony.pk))
+    assert Photo.objects.get(pk=answer.json()["photo_id"]).photo_set == ceremony
+    other = GalleryFactory(owner=gallery.owner)
+    elsewhere = PhotoSet.objects.create(gallery=other, name="Elsewhere")
+    refused = ResumableUploader(client, gallery).start("rings.jpg", image_bytes(48, 64), set_id=str(elsewhere.pk))
+    assert refused.status_code == 400 and refused.json()["error"] == "That set is not in this gallery."

@@ -1,0 +1,116 @@
+"""The photographer's gallery in three views (photos, sharing, settings), and the selection's
+actions as a script does them in place (JSON) and as a page without JavaScript does them."""
+
+import io
+import zipfile
+
+import pytest
+from django.core.files.storage import default_storage
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from galleries.models import Gallery, Photo
+from galleries.uploads import store_photo
+from testing.photos import jpeg_upload
+
+pytestmark = pytest.mark.django_db
+JSON = {"headers": {"Accept": "application/json"}, "content_type": "application/json"}
+
+
+def test_the_photos_view_starts_with_the_photos_and_the_others_hold_the_rest(client, gallery):
+    photos = client.get(gallery.get_absolute_url()).text
+    assert "data-upload-form" in photos and "data-selection-bar" not in photos  # empty: no selection yet
+    assert "Create share link" not in photos and "How clients see it" not in photos
+    for name in ("gallery_detail", "gallery_sharing", "gallery_settings"):
+        assert f'href="{reverse(f"galleries:{name}", args=[gallery.pk])}"' in photos
+
+    sharing = client.get(reverse("galleries:gallery_sharing", args=[gallery.pk])).text
+    assert "Create share link" in sharing and 'aria-current="page">Sharing<' in sharing
+
+    settings = client.get(reverse("galleries:gallery_settings", args=[gallery.pk])).text
+    assert "How clients see it" in settings and "Sets and order" in settings and "Delete gallery" in settings
+    assert 'aria-current="page">Settings<' in settings
+
+
+def test_the_cached_tiles_are_each_gallerys_own(client, gallery_with_photos):
+    other = Gallery.objects.create(owner=gallery_with_photos.owner, name="Lake")
+    photo = store_photo(other, jpeg_upload("IMG_lake.jpg"))
+    # One update may touch several galleries at once: the same version, the same CSRF secret.
+    Gallery.objects.filter(pk__in=[gallery_with_photos.pk, other.pk]).update(updated_at=timezone.now())
+
+    assert client.get(gallery_with_photos.get_absolute_url()).text.count("data-tile-menu") == 3
+    page = client.get(other.get_absolute_url()).text
+
+    assert page.count("data-tile-menu") == 1 and str(photo.pk) in page
+
+
+def test_settings_changed_without_javascript_come_back_to_the_settings(client, gallery):
+    settings_url = reverse("galleries:gallery_settings", args=[gallery.pk])
+    response = client.post(reverse("galleries:gallery_rename", args=[gallery.pk]), {"name": "Lake"})
+    assert response.status_code == 302 and response["Location"] == settings_url
+    response = client.post(reverse("galleries:set_create", args=[gallery.pk]), {"name": "Ceremony"})
+    assert response["Location"] == settings_url
+
+
+def test_the_photo_tiles_have_a_menu_and_a_box_instead_of_hover_controls(client, gallery_with_photos):
+    page = client.get(gallery_with_photos.get_absolute_url()).text
+    assert page.count("data-tile-menu") == 3 and page.count("data-select>") == 3
+    assert "photo-tile__bar" not in page
+    assert "data-selection-bar" in page
+
+
+def test_set_as_cover_in_place_and_from_a_selection(client, gallery_with_photos):
+    gallery = gallery_with_photos
+    first, second, third = gallery.ordered_photos()
+    url = reverse("galleries:gallery_cover", args=[gallery.pk])
+    response = client.post(url, {"photo_id": str(second.pk)}, **JSON)
+    assert response.status_code == 200 and response.json() == {"cover_photo_id": str(second.pk)}
+    gallery.refresh_from_db()
+    assert gallery.cover_photo == second
+
+    # The selection's "Set as cover", posted without JavaScript: its one photo.
+    response = client.post(url, {"photo_ids": [str(third.pk)]})
+    assert response.status_code == 302 and response["Location"] == gallery.get_absolute_url()
+    gallery.refresh_from_db()
+    assert gallery.cover_photo == third
+
+    response = client.post(url, {"photo_ids": [str(first.pk), str(second.pk)]}, **JSON)
+    assert response.status_code == 400
+    assert response.json()["error"] == "Select just one photo to make it the cover."
+    gallery.refresh_from_db()
+    assert gallery.cover_photo == third
+
+    assert client.post(url, {"photo_id": ""}, **JSON).json() == {"cover_photo_id": None}
+
+
+def test_delete_in_place_says_what_is_left(client, gallery_with_photos):
+    gallery = gallery_with_photos
+    first, second, _ = gallery.ordered_photos()
+    response = client.post(
+        reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": [str(first.pk), str(second.pk)]}, **JSON
+    )
+    assert response.status_code == 200
+    assert response.json()["deleted"] == 2 and response.json()["photo_count"] == 1
+    assert response.json()["total_size"] == gallery.photos.get().file_size
+
+    response = client.post(reverse("galleries:photo_delete", args=[gallery.pk]), {"photo_ids": []}, **JSON)
+    assert response.status_code == 400 and response.json()["error"] == "Select at least one photo."
+
+
+def test_download_of_the_selection_is_one_zip_of_the_originals(client, gallery_with_photos):
+    gallery = gallery_with_photos
+    first, _, third = gallery.ordered_photos()
+    url = reverse("sharing:photos_zip", args=[gallery.pk])
+    response = client.get(url, {"photo_ids": [str(third.pk), str(first.pk)]})
+    assert response.status_code == 200
+    assert 'filename="Smith wedding - 2 photos.zip"' in response["Content-Disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.namelist() == ["IMG_0.jpg", "IMG_2.jpg"]
+    with default_storage.open(first.object_key) as original:
+        assert archive.read("IMG_0.jpg") == original.read()
+
+    assert client.get(url).status_code == 400
+    client.force_login(UserFactory())
+    assert client.get(url, {"photo_ids": [str(first.pk)]}).status_code == 404
+    assert Photo.objects.count() == 3
