@@ -106,9 +106,12 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
     With `stored` (an Upload whose bytes are in storage already, and `upload` a copy of them),
     the photo takes that upload's id, key and hash, and only its renditions are written.
 
-    Raises ImageRejected with a message for the photographer, or one of STORAGE_ERRORS.
+    Raises ImageRejected with a message for the photographer, UploadRefused (over the quota),
+    or one of STORAGE_ERRORS.
     """
     check_size(upload)
+    if not stored:  # an upload's bytes hold their share of the quota already
+        check_quota(gallery.owner, upload.size)  # before any pixel work or storage
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
     facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
     photo = Photo(
@@ -149,6 +152,8 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
             if stored_as != key:
                 raise RuntimeError(f"storage renamed {key} to {stored_as}")
         with transaction.atomic():
+            if not stored:  # again under the lock: parallel batches count one after another
+                check_quota(gallery.owner, upload.size, lock=True)
             photo.save(force_insert=True)  # touches the gallery too
             if stored:
                 Upload.objects.filter(pk=stored.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
@@ -198,7 +203,7 @@ def store_photos(gallery, uploads, photo_set=None):
                 batch.add_error(upload, STORAGE_UNAVAILABLE)
             else:
                 batch.photos.append(store_photo(gallery, upload, photo_set))
-        except ImageRejected as error:
+        except (ImageRejected, UploadRefused) as error:
             batch.add_error(upload, str(error))
         except STORAGE_ERRORS:
             logger.warning("Storage failed while storing %r", upload.name, exc_info=True)

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -26,7 +27,7 @@ from galleries.storage import NoSuchUpload
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
 from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
-from testing.http import ResumableUploader
+from testing.http import ResumableUploader, upload
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
 from testing.services import create_bucket
@@ -303,3 +304,21 @@ def test_a_file_dropped_while_a_set_is_open_goes_into_that_set(client, gallery, 
     elsewhere = PhotoSet.objects.create(gallery=other, name="Elsewhere")
     refused = ResumableUploader(client, gallery).start("rings.jpg", image_bytes(48, 64), set_id=str(elsewhere.pk))
     assert refused.status_code == 400 and refused.json()["error"] == "That set is not in this gallery."
+
+
+def test_the_plain_form_keeps_the_quota_file_by_file(client, gallery, photo_storage, stored_keys):
+    first, second, third = (image_bytes(64, 48, color=(n * 60, 80, 40)) for n in range(3))
+    gallery.owner.storage_quota = len(first) + len(second) + len(third) - 1
+    gallery.owner.save()
+    answer = upload(
+        client,
+        gallery,
+        *(SimpleUploadedFile(f"IMG_{n}.jpg", data) for n, data in enumerate((first, second, third))),
+    )
+    assert answer.status_code == 200
+    assert [photo["file_name"] for photo in answer.json()["photos"]] == ["IMG_0.jpg", "IMG_1.jpg"]
+    [error] = answer.json()["errors"]
+    assert error["file_name"] == "IMG_2.jpg"
+    assert error["message"].startswith("Not enough storage left:") and "this file is" in error["message"]
+    assert storage_used(gallery.owner) == len(first) + len(second) <= gallery.owner.storage_quota
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
