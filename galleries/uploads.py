@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -229,6 +229,10 @@ HASH_MISMATCH = (
     "Nothing of it was kept; please upload it again."
 )
 UPLOAD_GONE = "This upload was abandoned and its parts deleted: please upload the file again."
+PART_TOO_LARGE = (
+    "Part {number} of this file is larger than it can be ({size} bytes, at most {length}): the upload "
+    "was stopped and its parts deleted. Please upload the file again."
+)
 
 
 class UploadRefused(Exception):
@@ -264,6 +268,7 @@ def start_upload(gallery, *, name, size, declared_type, sha256, photo_set=None):
     if size > settings.VIEWPORT_MAX_UPLOAD_SIZE:
         size_text, limit = _distinct_megabytes(size, settings.VIEWPORT_MAX_UPLOAD_SIZE)
         raise UploadRefused(f"This file is {size_text}; the limit is {limit} per photo.", 413)
+    check_unfinished_uploads(gallery.owner)
     check_quota(gallery.owner, size)  # before storage is asked for anything
     upload = Upload(
         gallery=gallery,
@@ -279,6 +284,7 @@ def start_upload(gallery, *, name, size, declared_type, sha256, photo_set=None):
     try:
         with transaction.atomic():
             check_quota(gallery.owner, size, lock=True)
+            check_unfinished_uploads(gallery.owner)
             upload.save(force_insert=True)
     except BaseException as error:
         default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
@@ -305,7 +311,12 @@ def parts_answer(status, upload, stored_parts):
         "upload_id": str(upload.pk),
         "part_size": upload.part_size,
         "parts": [
-            {"number": number, "url": default_storage.part_url(upload.object_key, upload.storage_upload_id, number)}
+            {
+                "number": number,
+                "url": default_storage.part_url(
+                    upload.object_key, upload.storage_upload_id, number, upload.part_length(number)
+                ),
+            }
             for number in missing
         ],
     }
@@ -362,6 +373,19 @@ def check_quota(user, size, lock=False):
         )
 
 
+def check_unfinished_uploads(user):
+    """Refuse a new upload to a photographer with VIEWPORT_MAX_UNFINISHED_UPLOADS files being
+    sent already (the page sends three at a time; resuming one is no new upload). Counted
+    under check_quota's lock when it is held."""
+    limit = settings.VIEWPORT_MAX_UNFINISHED_UPLOADS
+    if Upload.objects.filter(gallery__owner=user, status=UploadStatus.UPLOADING).count() >= limit:
+        raise UploadRefused(
+            f"{limit} files are being uploaded already: finish those (drop them again to resume them) "
+            "or wait a day for the abandoned ones to be cleared, then upload this one.",
+            429,
+        )
+
+
 def _size_texts(*sizes):
     """`25 MB`, `5.8 GB`: decimal units, as file managers show them, each size in its own unit;
     sizes in the same unit get as many decimals (up to 2) as it takes to read differently."""
@@ -395,6 +419,7 @@ def complete_upload(upload):
         except NoSuchUpload:
             parts = None  # joined already (a complete whose answer was lost), or abandoned
         if parts is not None:
+            _abort_if_oversized(upload, parts)
             missing = parts_answer("resume", upload, parts)["parts"]
             if missing:
                 raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
@@ -412,6 +437,17 @@ def complete_upload(upload):
         make_uploaded_photo.enqueue(str(upload.pk))
         upload.refresh_from_db()  # made already when tasks run at once (VIEWPORT_TASK_BACKEND=immediate)
     return upload_state(upload)
+
+
+def _abort_if_oversized(upload, parts):
+    """Parts longer than the upload's would store bytes its quota does not hold (sent with a
+    part URL of before lengths were signed into them): abort the upload, parts and row."""
+    for number, part in sorted(parts.items()):
+        length = upload.part_length(number) if number <= upload.part_count else 0
+        if part.size > length:
+            default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
+            upload.delete()
+            raise UploadRefused(PART_TOO_LARGE.format(number=number, size=part.size, length=length), 400)
 
 
 def upload_state(upload):
@@ -463,16 +499,20 @@ def make_photo(upload):
 
 
 def abort_abandoned(now=None):
-    """Abort uploads that nothing moved on for VIEWPORT_UPLOAD_ABANDONED_HOURS (their parts are
-    deleted and their quota freed), forget finished and failed ones as old, and on S3 abort
-    multipart uploads that no upload knows of. Returns how many were aborted."""
-    cutoff = (now or timezone.now()) - timedelta(hours=settings.VIEWPORT_UPLOAD_ABANDONED_HOURS)
+    """Abort uploads that nothing moved on for VIEWPORT_UPLOAD_ABANDONED_HOURS, or started more
+    than VIEWPORT_UPLOAD_MAX_AGE_DAYS ago whatever moved (their parts are deleted and their
+    quota freed), forget finished and failed ones as old, and on S3 abort multipart uploads
+    that no upload knows of. Returns how many were aborted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.VIEWPORT_UPLOAD_ABANDONED_HOURS)
+    too_old = now - timedelta(days=settings.VIEWPORT_UPLOAD_MAX_AGE_DAYS)
     aborted = 0
-    for upload in Upload.objects.filter(status=UploadStatus.UPLOADING, updated_at__lt=cutoff):
+    uploading = Upload.objects.filter(status=UploadStatus.UPLOADING)
+    for upload in uploading.filter(Q(updated_at__lt=cutoff) | Q(created_at__lt=too_old)):
         try:
             parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
             last_part = max((part.modified for part in parts.values()), default=None)
-            if last_part and last_part >= cutoff:  # parts went straight to the bucket since
+            if last_part and last_part >= cutoff and upload.created_at >= too_old:  # parts went to the bucket since
                 Upload.objects.filter(pk=upload.pk).update(updated_at=last_part)
                 continue
             default_storage.abort_parts(upload.object_key, upload.storage_upload_id)

@@ -27,7 +27,7 @@ from galleries.storage import NoSuchUpload
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
 from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
-from testing.http import ResumableUploader, upload
+from testing.http import ResumableUploader, put, upload
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
 from testing.services import create_bucket
@@ -322,3 +322,58 @@ def test_the_plain_form_keeps_the_quota_file_by_file(client, gallery, photo_stor
     assert error["message"].startswith("Not enough storage left:") and "this file is" in error["message"]
     assert storage_used(gallery.owner) == len(first) + len(second) <= gallery.owner.storage_quota
     assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+def test_a_part_url_takes_only_its_parts_length_and_oversized_parts_abort_the_upload(
+    client, gallery, photo_storage, stored_keys, big_png
+):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0007.png", big_png).json()
+    upload = Upload.objects.get()
+    last = answer["parts"][-1]
+    if photo_storage == "s3":  # the bucket itself refuses a body of another length than signed
+        assert "content-length" in last["url"]
+        assert put(last["url"], b"x" * (5 * MiB))[0] == 403
+        assert put(last["url"], b"x")[0] == 403
+        assert default_storage.stored_parts(upload.object_key, upload.storage_upload_id) == {}
+        # An oversized part sent with a URL of before (signed for the host only) aborts the upload.
+        unsigned_length = default_storage._signed_url(
+            "PUT", upload.object_key, {"partNumber": "3", "uploadId": upload.storage_upload_id}, 3600
+        )
+        assert put(unsigned_length, b"x" * (6 * MiB))[0] == 200
+    else:
+        assert uploader.client.put(last["url"], b"x" * (5 * MiB), content_type="x").status_code == 400
+        default_storage.write_part(upload.storage_upload_id, 3, io.BytesIO(b"x" * (6 * MiB)), 6 * MiB)
+    for part in answer["parts"][:2]:
+        assert uploader.put_part(part, big_png, answer["part_size"]) == 200
+    refused = uploader.complete(answer["upload_id"])
+    assert refused.status_code == 400
+    assert "larger than" in refused.json()["error"]
+    assert not Upload.objects.exists() and storage_used(gallery.owner) == 0
+    with pytest.raises(NoSuchUpload):
+        default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+    assert stored_keys(f"{gallery.pk}/") == []
+
+
+def test_uploads_are_aborted_after_a_week_whatever_their_parts_and_a_photographer_has_a_limit(
+    client, gallery, photo_storage, big_png, settings
+):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0008.png", big_png).json()
+    upload = Upload.objects.get()
+    Upload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(days=8))
+    uploader.put_part(answer["parts"][0], big_png, answer["part_size"])  # parts still moving today
+    assert uploader.start("DSC_0008.png", big_png).json()["status"] == "resume"
+    assert abort_abandoned() >= 1
+    assert not Upload.objects.exists()
+    with pytest.raises(NoSuchUpload):
+        default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+
+    settings.VIEWPORT_MAX_UNFINISHED_UPLOADS = 2
+    other_gallery = GalleryFactory(owner=gallery.owner)
+    assert uploader.start("a.png", b"a" * 100).status_code == 201
+    assert ResumableUploader(client, other_gallery).start("b.png", b"b" * 100).status_code == 201
+    refused = uploader.start("c.png", b"c" * 100)
+    assert refused.status_code == 429
+    assert "2 files are being uploaded" in refused.json()["error"]
+    assert uploader.start("a.png", b"a" * 100).json()["status"] == "resume"  # resuming is no new upload
