@@ -413,30 +413,43 @@ def complete_upload(upload):
     Raises UploadRefused (parts missing: 409 with them; bytes that do not match their hash: 400,
     and nothing is kept) or one of STORAGE_ERRORS (nothing changes: ask again later).
     """
-    if upload.status == UploadStatus.UPLOADING:
+    # Claimed by moving it on to processing: of completes sent at the same time, one joins the
+    # parts and queues the photo; the others answer where it is. Put back if it cannot go on.
+    claimed = Upload.objects.filter(pk=upload.pk, status=UploadStatus.UPLOADING).update(
+        status=UploadStatus.PROCESSING, updated_at=timezone.now()
+    )
+    if claimed:
         try:
-            parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
-        except NoSuchUpload:
-            parts = None  # joined already (a complete whose answer was lost), or abandoned
-        if parts is not None:
-            _abort_if_oversized(upload, parts)
-            missing = parts_answer("resume", upload, parts)["parts"]
-            if missing:
-                raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
-            default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
-        elif not default_storage.exists(upload.object_key):
-            upload.delete()
-            raise UploadRefused(UPLOAD_GONE, 410)
-        if not _has_declared_bytes(upload):
-            delete_storage_objects.call([upload.object_key])
-            upload.delete()
-            raise UploadRefused(HASH_MISMATCH, 400)
-        upload.status = UploadStatus.PROCESSING
-        upload.updated_at = timezone.now()
-        upload.save(update_fields=["status", "updated_at"])
+            _join_and_check(upload)
+        except BaseException:
+            Upload.objects.filter(pk=upload.pk, status=UploadStatus.PROCESSING).update(status=UploadStatus.UPLOADING)
+            raise
         make_uploaded_photo.enqueue(str(upload.pk))
-        upload.refresh_from_db()  # made already when tasks run at once (VIEWPORT_TASK_BACKEND=immediate)
+    upload = Upload.objects.filter(pk=upload.pk).first()  # made already when tasks run at once
+    if upload is None:  # another complete found its bytes wrong, or it was abandoned
+        raise UploadRefused(UPLOAD_GONE, 410)
     return upload_state(upload)
+
+
+def _join_and_check(upload):
+    """Join the upload's parts into the original's object and check its size and SHA-256."""
+    try:
+        parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+    except NoSuchUpload:
+        parts = None  # joined already (a complete whose answer was lost), or abandoned
+    if parts is not None:
+        _abort_if_oversized(upload, parts)
+        missing = parts_answer("resume", upload, parts)["parts"]
+        if missing:
+            raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
+        default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
+    elif not default_storage.exists(upload.object_key):
+        upload.delete()
+        raise UploadRefused(UPLOAD_GONE, 410)
+    if not _has_declared_bytes(upload):
+        delete_storage_objects.call([upload.object_key])
+        upload.delete()
+        raise UploadRefused(HASH_MISMATCH, 400)
 
 
 def _abort_if_oversized(upload, parts):
@@ -485,6 +498,10 @@ def make_photo(upload):
             original.name = upload.file_name
             return store_photo(upload.gallery, original, upload.photo_set, stored=upload)
     except Exception as error:
+        made = Photo.objects.filter(pk=upload.photo_id).first()
+        if made:  # another worker made it a moment before: its objects and row stand
+            Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
+            return made
         if isinstance(error, ImageRejected):
             message = str(error)
         elif isinstance(error, STORAGE_ERRORS):

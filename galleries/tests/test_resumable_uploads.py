@@ -26,7 +26,7 @@ from galleries.models import Photo, PhotoSet, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
-from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
+from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, make_photo, storage_used, store_photo
 from testing.http import ResumableUploader, put, upload
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
@@ -377,3 +377,44 @@ def test_uploads_are_aborted_after_a_week_whatever_their_parts_and_a_photographe
     assert refused.status_code == 429
     assert "2 files are being uploaded" in refused.json()["error"]
     assert uploader.start("a.png", b"a" * 100).json()["status"] == "resume"  # resuming is no new upload
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_completes_make_one_photo_and_a_late_worker_leaves_it_done(photo_storage, big_png):
+    gallery = GalleryFactory()
+    owner_client = Client()
+    owner_client.force_login(gallery.owner)
+    uploader = ResumableUploader(owner_client, gallery)
+    answer = uploader.start("DSC_0009.png", big_png).json()
+    for part in answer["parts"]:
+        assert uploader.put_part(part, big_png, answer["part_size"]) == 200
+    stale = Upload.objects.get()  # as a second worker read it, before the first made the photo
+    answers, barrier = [], threading.Barrier(4)
+
+    def complete():
+        client = Client(raise_request_exception=False)
+        client.force_login(gallery.owner)
+        barrier.wait()
+        response = ResumableUploader(client, gallery).complete(answer["upload_id"])
+        answers.append((response.status_code, response.json().get("status")))
+        connection.close()
+
+    threads = [threading.Thread(target=complete) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [code for code, _ in answers] == [202] * 4, answers
+    assert {status for _, status in answers} <= {"processing", "done"}
+    photo = Photo.objects.get()
+    assert stored_original(photo) == big_png
+    assert Upload.objects.get().status == UploadStatus.DONE
+
+    stale.status = UploadStatus.PROCESSING
+    assert make_photo(stale) == photo  # the photo exists: this worker's copy is dropped, not a failure
+    assert Upload.objects.get().status == UploadStatus.DONE
+    assert stored_original(photo) == big_png and client_sees_thumbnail(owner_client, photo)
+
+
+def client_sees_thumbnail(client, photo):
+    return client.get(reverse("galleries:photo_thumbnail", args=[photo.gallery_id, photo.pk])).status_code in (200, 302)
