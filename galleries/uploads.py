@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
 UNEXPECTED_ERROR = "Something went wrong while processing this file. Nothing was saved; please try again."
 NO_FILES = "Choose at least one photo to upload."
+ALREADY_IN_GALLERY = "Already in this gallery: skipped."
 MAX_FILENAME_BYTES = 200  # file systems allow 255 bytes a name; keys add a little around it
 
 # The extensions a download may keep for each stored type; any other is replaced by the first.
@@ -99,18 +100,21 @@ def _distinct_megabytes(size, limit):
     return size_text, limit_text
 
 
-def store_photo(gallery, upload, photo_set=None, *, stored=None):
+def store_photo(gallery, upload, photo_set=None, *, stored=None, skip_existing=False):
     """Store one uploaded photo (the original byte for byte, its thumbnail, preview and sizes) and
     return the new Photo, in `photo_set` if one is given (a set of the gallery).
 
     With `stored` (an Upload whose bytes are in storage already, and `upload` a copy of them),
-    the photo takes that upload's id, key and hash, and only its renditions are written.
+    the photo takes that upload's id, key and hash, and only its renditions are written. With
+    `skip_existing`, a file whose bytes are a photo of the gallery already raises AlreadyInGallery.
 
     Raises ImageRejected with a message for the photographer, UploadRefused (over the quota),
-    or one of STORAGE_ERRORS.
+    AlreadyInGallery, or one of STORAGE_ERRORS.
     """
     check_size(upload)
     if not stored:  # an upload's bytes hold their share of the quota already
+        if skip_existing:
+            check_not_in_gallery(gallery, sha256_of(upload))
         check_quota(gallery.owner, upload.size)  # before any pixel work or storage
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
     facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
@@ -154,6 +158,8 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
         with transaction.atomic():
             if not stored:  # again under the lock: parallel batches count one after another
                 check_quota(gallery.owner, upload.size, lock=True)
+                if skip_existing:  # a parallel batch may have stored it meanwhile
+                    check_not_in_gallery(gallery, photo.sha256)
             photo.save(force_insert=True)  # touches the gallery too
             if stored:
                 Upload.objects.filter(pk=stored.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
@@ -166,6 +172,20 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
             PendingDeletion.objects.remember({writing: str(error) or type(error).__name__})
         raise
     return photo
+
+
+class AlreadyInGallery(Exception):
+    """The file is a photo of the gallery already (the same SHA-256): it is skipped."""
+
+    def __init__(self, photo_id):
+        super().__init__(photo_id)
+        self.photo_id = photo_id
+
+
+def check_not_in_gallery(gallery, sha256):
+    photo_id = gallery.photos.filter(sha256=sha256).values_list("pk", flat=True).first()
+    if photo_id:
+        raise AlreadyInGallery(photo_id)
 
 
 def sha256_of(file):
@@ -181,19 +201,21 @@ class UploadBatch:
 
     photos: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # [{"file_name": …, "message": …}]
+    skipped: list = field(default_factory=list)  # [{"file_name": …, "photo_id": …}]: in the gallery already
     storage_down: bool = False
 
     @property
     def status_code(self):
-        return 200 if self.photos else (503 if self.storage_down else 400)
+        return 200 if self.photos or self.skipped else (503 if self.storage_down else 400)
 
     def add_error(self, upload, message):
         self.errors.append({"file_name": upload.name if upload else "", "message": message})
 
 
 def store_photos(gallery, uploads, photo_set=None):
-    """Store each upload on its own: one broken file never costs the others theirs. Once
-    storage is down, the rest are not tried (each would wait out the timeouts)."""
+    """Store each upload on its own: one broken file never costs the others theirs, and a file
+    the gallery has already is skipped. Once storage is down, the rest are not tried (each
+    would wait out the timeouts)."""
     batch = UploadBatch()
     if not uploads:
         batch.add_error(None, NO_FILES)
@@ -202,7 +224,9 @@ def store_photos(gallery, uploads, photo_set=None):
             if batch.storage_down:
                 batch.add_error(upload, STORAGE_UNAVAILABLE)
             else:
-                batch.photos.append(store_photo(gallery, upload, photo_set))
+                batch.photos.append(store_photo(gallery, upload, photo_set, skip_existing=True))
+        except AlreadyInGallery as existing:
+            batch.skipped.append({"file_name": upload.name, "photo_id": str(existing.photo_id)})
         except (ImageRejected, UploadRefused) as error:
             batch.add_error(upload, str(error))
         except STORAGE_ERRORS:

@@ -418,3 +418,26 @@ def test_parallel_completes_make_one_photo_and_a_late_worker_leaves_it_done(phot
 
 def client_sees_thumbnail(client, photo):
     return client.get(reverse("galleries:photo_thumbnail", args=[photo.gallery_id, photo.pk])).status_code in (200, 302)
+
+
+def test_the_plain_form_skips_a_file_the_gallery_has_already(client, gallery, photo_storage, stored_keys):
+    first, other = image_bytes(64, 48, color=(10, 80, 40)), image_bytes(64, 48, color=(200, 80, 40))
+    stored = upload(client, gallery, SimpleUploadedFile("IMG_1.jpg", first)).json()["photos"][0]
+    again = upload(
+        client,
+        gallery,
+        SimpleUploadedFile("copy of IMG_1.jpg", first),
+        SimpleUploadedFile("IMG_2.jpg", other),
+        SimpleUploadedFile("IMG_2 again.jpg", other),
+    )
+    assert again.status_code == 200
+    assert [photo["file_name"] for photo in again.json()["photos"]] == ["IMG_2.jpg"]
+    assert again.json()["skipped"] == [
+        {"file_name": "copy of IMG_1.jpg", "photo_id": stored["id"]},
+        {"file_name": "IMG_2 again.jpg", "photo_id": again.json()["photos"][0]["id"]},
+    ]
+    assert again.json()["errors"] == []
+    only_copy = upload(client, gallery, SimpleUploadedFile("IMG_1.jpg", first), json=False, follow=True)
+    assert "IMG_1.jpg: Already in this gallery: skipped." in only_copy.content.decode()
+    assert gallery.photos.count() == 2
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
