@@ -514,9 +514,13 @@ def _has_declared_bytes(upload):
     return digest.hexdigest() == upload.sha256
 
 
-def make_photo(upload):
+STORAGE_RETRIES = 12  # tries after the first, 30 s apart at first, doubling up to an hour: a day in all
+
+
+def make_photo(upload, attempt=0):
     """The task worker's part: make the photo from the stored original (renditions, row). A file
-    that is no photo fails with the reason on its tile, and its object is deleted."""
+    that is no photo fails with the reason on its tile, and its object is deleted. Storage that
+    fails keeps the original and the upload processing, and the task runs again later."""
     try:
         with default_storage.local_copy(upload.object_key) as original:
             original.name = upload.file_name
@@ -528,6 +532,11 @@ def make_photo(upload):
             return made
         if isinstance(error, ImageRejected):
             message = str(error)
+        elif isinstance(error, STORAGE_ERRORS) and attempt < STORAGE_RETRIES:
+            logger.warning("Storage failed while processing upload %s; trying again later", upload.pk, exc_info=True)
+            Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
+            _make_later(upload, attempt + 1)
+            return None
         elif isinstance(error, STORAGE_ERRORS):
             logger.warning("Storage failed while processing upload %s", upload.pk, exc_info=True)
             message = STORAGE_UNAVAILABLE
@@ -537,6 +546,15 @@ def make_photo(upload):
         delete_storage_objects.call([upload.object_key])
         Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.FAILED, error=message, updated_at=timezone.now())
         return None
+
+
+def _make_later(upload, attempt):
+    """Queue the making of the photo again, after a pause that doubles with each attempt (the
+    database backend defers; the immediate one, for tests and development, cannot: no retry)."""
+    task = make_uploaded_photo
+    if task.get_backend().supports_defer:
+        delay = timedelta(seconds=min(30 * 2 ** (attempt - 1), 3600))
+        task.using(run_after=timezone.now() + delay).enqueue(str(upload.pk), attempt)
 
 
 def abort_abandoned(now=None):

@@ -13,7 +13,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
@@ -24,9 +24,19 @@ from PIL import Image
 
 from galleries.models import Photo, PhotoSet, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
+from galleries.tasks import make_uploaded_photo
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
-from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, make_photo, storage_used, store_photo
+from galleries.uploads import (
+    HASH_MISMATCH,
+    STORAGE_RETRIES,
+    STORAGE_UNAVAILABLE,
+    _size_texts,
+    abort_abandoned,
+    make_photo,
+    storage_used,
+    store_photo,
+)
 from testing.http import ResumableUploader, put, upload
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
@@ -440,4 +450,34 @@ def test_the_plain_form_skips_a_file_the_gallery_has_already(client, gallery, ph
     only_copy = upload(client, gallery, SimpleUploadedFile("IMG_1.jpg", first), json=False, follow=True)
     assert "IMG_1.jpg: Already in this gallery: skipped." in only_copy.content.decode()
     assert gallery.photos.count() == 2
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+def test_storage_failing_while_the_photo_is_made_keeps_the_original_for_a_retry(
+    client, gallery, photo_storage, stored_keys, monkeypatch
+):
+    data = image_bytes(64, 48)
+    storage = storages["default"]  # default_storage's object, for this test's storage
+
+    def storage_down(key):
+        raise ConnectionError("storage went away")
+
+    monkeypatch.setattr(storage, "local_copy", storage_down)
+    completed = ResumableUploader(client, gallery).upload("IMG_0010.jpg", data)
+    assert completed.status_code == 202 and completed.json()["status"] == "processing"
+    upload = Upload.objects.get()
+    assert upload.status == UploadStatus.PROCESSING
+    assert stored_keys(f"{gallery.pk}/") == [upload.object_key]  # the original waits for the retry
+
+    monkeypatch.undo()
+    assert make_uploaded_photo.call(str(upload.pk), 1)  # storage is back: the retry makes it
+    assert Upload.objects.get().status == UploadStatus.DONE
+    assert stored_original(Photo.objects.get(pk=upload.photo_id)) == data
+
+    # Storage down at every retry, for a day: the upload fails at last and its original goes.
+    monkeypatch.setattr(storage, "local_copy", storage_down)
+    other = ResumableUploader(client, gallery).upload("IMG_0011.jpg", image_bytes(48, 64)).json()
+    assert make_uploaded_photo.call(other["upload_id"], STORAGE_RETRIES) is None
+    failed = Upload.objects.get(pk=other["upload_id"])
+    assert failed.status == UploadStatus.FAILED and failed.error == STORAGE_UNAVAILABLE
     assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
