@@ -16,11 +16,11 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts import colours, throttling
 from accounts.mail import compose
-from accounts.models import Font, User, time_zone_names, validate_mail_address
-from galleries.images import ImageRejected, make_logo
+from accounts.models import Font, User, WatermarkPosition, time_zone_names, validate_mail_address
+from galleries.images import ImageRejected, make_logo, make_watermark_image
 from galleries.models import PendingDeletion
 from galleries.storage import STORAGE_ERRORS
-from galleries.tasks import delete_storage_objects
+from galleries.tasks import after_watermark_change, delete_storage_objects
 
 
 def check_current_password(user, password, wrong_message):
@@ -267,6 +267,7 @@ class BrandingForm(forms.ModelForm):
     def __init__(self, data=None, files=None, *args, **kwargs):
         super().__init__(data, files, *args, **kwargs)
         self.old_logo_key = self.instance.logo_key
+        self.old_watermark_version = self.instance.watermark_version  # a text watermark's name and font
         self.fields["font"].choices = [("", "Viewport’s own (Iowan Old Style and system serifs)"), *Font.choices]
         self.fields["font"].error_messages["invalid_choice"] = (
             f"Choose one of {', '.join(Font.values)}, or nothing for Viewport’s own."
@@ -357,11 +358,118 @@ class BrandingForm(forms.ModelForm):
         try:
             with transaction.atomic():
                 user.save(update_fields=[*self.Meta.fields, "logo_key", "logo_width", "logo_height"])
+                if user.watermark_version != self.old_watermark_version:
+                    after_watermark_change(user)
                 if self.old_logo_key and self.old_logo_key != user.logo_key:
                     old_key = self.old_logo_key
                     transaction.on_commit(lambda: delete_storage_objects.enqueue([old_key]), robust=True)
         except Exception:
             if logo:
                 transaction.on_commit(lambda: delete_storage_objects.enqueue([user.logo_key]), robust=True)
+            raise
+        return user
+
+
+class WatermarkForm(forms.ModelForm):
+    """The watermark that share links with `watermark` on burn into what clients see: an image
+    (re-encoded by galleries.images.make_watermark_image and stored with the photos), else a text.
+    A field the request leaves out keeps its value, a post without a new image keeps the current
+    one; one sent empty is cleared."""
+
+    IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+    watermark_image = forms.FileField(
+        label="Watermark image",
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg"}),
+        help_text="A PNG with a transparent background (or a JPEG), up to 2 MB. Shown instead of the text.",
+    )
+    watermark_image_clear = forms.BooleanField(label="Remove the image and use the text", required=False)
+
+    class Meta:
+        model = User
+        fields = ["watermark_text", "watermark_position", "watermark_opacity", "watermark_scale"]
+        labels = {
+            "watermark_text": "Text",
+            "watermark_position": "Position",
+            "watermark_opacity": "Opacity (%)",
+            "watermark_scale": "Size (% of the photo’s shorter side)",
+        }
+        widgets = {
+            "watermark_position": forms.RadioSelect,
+            "watermark_opacity": forms.NumberInput(attrs={"type": "range", "min": 5, "max": 100, "step": 1}),
+            "watermark_scale": forms.NumberInput(attrs={"type": "range", "min": 5, "max": 100, "step": 1}),
+        }
+
+    def __init__(self, data=None, files=None, *args, **kwargs):
+        super().__init__(data, files, *args, **kwargs)
+        self.old_image_key = self.instance.watermark_image_key
+        self.old_version = self.instance.watermark_version
+        self.fields[
+            "watermark_text"
+        ].help_text = f"Drawn in your brand’s display font. Empty: your name as clients see it, “{self.instance.name}”."
+        self.fields["watermark_text"].widget.attrs["placeholder"] = self.instance.name
+        self.fields["watermark_position"].error_messages["invalid_choice"] = (
+            f"Choose one of {', '.join(WatermarkPosition.values)}."
+        )
+        for name in ("watermark_opacity", "watermark_scale"):
+            self.fields[name].error_messages.update(
+                min_value="Choose a percentage from 5 to 100.", max_value="Choose a percentage from 5 to 100."
+            )
+        if data is not None:
+            self.data = data.copy()
+            for name in self.Meta.fields:
+                if name not in data:
+                    self.data[name] = getattr(self.instance, name)
+
+    def clean_watermark_image(self):
+        upload = self.cleaned_data.get("watermark_image")
+        if self.data.get("watermark_image") and "watermark_image" not in self.files:
+            raise ValidationError("Send the watermark image as a file in a multipart form.", code="not_a_file")
+        if not upload:
+            return None
+        if upload.size > self.IMAGE_MAX_BYTES:
+            raise ValidationError(
+                f"This file is {upload.size / 1024 / 1024:.1f} MB; a watermark image may be at most 2 MB. "
+                "Export it smaller (a PNG of about 2000 pixels is plenty).",
+                code="too_large",
+            )
+        try:
+            return make_watermark_image(upload)
+        except ImageRejected as rejected:
+            raise ValidationError(str(rejected), code="image") from None
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if cleaned_data.get("watermark_image") and cleaned_data.get("watermark_image_clear"):
+            self.add_error("watermark_image_clear", "Upload a new image or remove it, not both.")
+        return cleaned_data
+
+    def save(self):
+        """Store a new image first (it may raise one of galleries.storage.STORAGE_ERRORS, and then
+        nothing is saved), then the row; the replaced image, and every watermarked copy of the
+        old watermark, are deleted once that commits."""
+        user = super().save(commit=False)
+        image = self.cleaned_data.get("watermark_image")
+        if image:
+            key = f"brands/{user.pk}/watermark-{secrets.token_hex(8)}.png"
+            try:
+                user.watermark_image_key = default_storage.save(key, ContentFile(image))
+            except STORAGE_ERRORS as error:
+                PendingDeletion.objects.remember({key: str(error) or type(error).__name__})
+                raise
+        elif self.cleaned_data.get("watermark_image_clear"):
+            user.watermark_image_key = ""
+        try:
+            with transaction.atomic():
+                user.save(update_fields=[*self.Meta.fields, "watermark_image_key"])
+                if user.watermark_version != self.old_version:
+                    after_watermark_change(user)
+                if self.old_image_key and self.old_image_key != user.watermark_image_key:
+                    old_key = self.old_image_key
+                    transaction.on_commit(lambda: delete_storage_objects.enqueue([old_key]), robust=True)
+        except Exception:
+            if image:
+                transaction.on_commit(lambda: delete_storage_objects.enqueue([user.watermark_image_key]), robust=True)
             raise
         return user

@@ -62,6 +62,12 @@ class Mail(EmailMultiAlternatives):
         return message
 
 
+def as_sender_name(name):
+    """`name` as the From header shows it: without the characters of an address (< > @ " ,),
+    which mail apps would show as one (`PayPal" <security@paypal.com>` reads as PayPal's)."""
+    return " ".join(re.sub(r'[<>@",]', " ", name).split())
+
+
 def compose(template, context, to, *, sender_name="", reply_to=None, headers=None, inline_images=None):
     """A Mail from `template`_subject.txt, .txt and .html (the last two extend the layout)
     rendered with `context` (plus `site_url` and `subject`), to one address, from `sender_name`
@@ -73,7 +79,7 @@ def compose(template, context, to, *, sender_name="", reply_to=None, headers=Non
     mail = Mail(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
-        from_email=formataddr((sender_name or default_name, address)),
+        from_email=formataddr((as_sender_name(sender_name) or default_name, address)),
         to=[to],
         reply_to=[reply_to] if reply_to else [],
         headers=headers or {},

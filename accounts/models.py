@@ -9,7 +9,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator, validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator, validate_email
 from django.db import models
 from django.db.models.functions import Lower, Now
 from django.urls import reverse
@@ -52,7 +52,10 @@ def validate_internet_domain(address):
 
 @functools.cache
 def time_zone_names():
-    return frozenset(zoneinfo.available_timezones())
+    """The IANA zones a photographer may have: places (Area/City), UTC and Etc/*. Not the
+    system's files that are no place (localtime, Factory, posixrules) nor the old names of
+    rules (EST5EDT, GB, Japan)."""
+    return frozenset(name for name in zoneinfo.available_timezones() if "/" in name or name == "UTC")
 
 
 def validate_time_zone(name):
@@ -85,6 +88,16 @@ FONT_FACES = {
     ),
     Font.CLEAN: ('Inter, "Helvetica Neue", Arial, sans-serif', "fonts/inter/inter-latin-wght-normal.woff2"),
 }
+
+
+class WatermarkPosition(models.TextChoices):
+    CENTER = "center", "Centre"
+    BOTTOM_RIGHT = "bottom-right", "Bottom right"
+    BOTTOM_LEFT = "bottom-left", "Bottom left"
+    TILED = "tiled", "Tiled over the whole photo"
+
+
+WATERMARK_PERCENT = (5, 100)  # the opacity and scale a photographer may choose
 
 
 class UserManager(BaseUserManager):
@@ -162,6 +175,28 @@ class User(AbstractBaseUser, PermissionsMixin):
     website = models.URLField(max_length=200, blank=True, default="", db_default="")
     instagram = models.CharField(max_length=30, blank=True, default="", db_default="")
     contact_email = models.EmailField(max_length=254, blank=True, default="", db_default="")
+    # The watermark that share links with `watermark` on burn into what clients see (accounts/forms.py
+    # WatermarkForm): an image, else a text (the name clients see when empty).
+    watermark_image_key = models.CharField(max_length=255, blank=True, default="", db_default="")
+    watermark_text = models.CharField(
+        max_length=100, blank=True, default="", db_default="", validators=[refuse_control_characters]
+    )
+    watermark_position = models.CharField(
+        max_length=20,
+        choices=WatermarkPosition.choices,
+        default=WatermarkPosition.CENTER,
+        db_default=WatermarkPosition.CENTER,
+    )
+    watermark_opacity = models.PositiveSmallIntegerField(
+        default=50,
+        db_default=50,
+        validators=[MinValueValidator(WATERMARK_PERCENT[0]), MaxValueValidator(WATERMARK_PERCENT[1])],
+    )
+    watermark_scale = models.PositiveSmallIntegerField(
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(WATERMARK_PERCENT[0]), MaxValueValidator(WATERMARK_PERCENT[1])],
+    )
     storage_quota = models.BigIntegerField(
         null=True,
         blank=True,
@@ -178,6 +213,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="users_email_lower_unique"),
             models.CheckConstraint(condition=models.Q(font__in=["", *Font.values]), name="users_font_valid"),
+            models.CheckConstraint(
+                condition=models.Q(watermark_position__in=WatermarkPosition.values),
+                name="users_watermark_position_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(watermark_opacity__range=WATERMARK_PERCENT), name="users_watermark_opacity_range"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(watermark_scale__range=WATERMARK_PERCENT), name="users_watermark_scale_range"
+            ),
         ]
 
     def __str__(self):
@@ -237,6 +282,29 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def logo_url(self):
         return reverse("accounts:brand_logo", args=[self.pk, self.brand_version]) if self.logo_key else ""
+
+    @property
+    def watermark_label(self):
+        """What a text watermark says: the text set, else the name clients see."""
+        return " ".join(self.watermark_text.split()) or self.name
+
+    @property
+    def watermark_font_file(self):
+        """The bundled font a text watermark is drawn in: the brand's display face, else Montserrat."""
+        return str(settings.BASE_DIR / "static" / FONT_FACES[self.font or Font.MODERN][1])
+
+    @property
+    def watermark_version(self):
+        """Changes whenever the watermark does: watermarked copies are stored under keys that name
+        it (galleries/watermarks.py), so a copy of another version is never served."""
+        parts = [
+            self.watermark_image_key or self.watermark_label,
+            "" if self.watermark_image_key else self.font,
+            self.watermark_position,
+            self.watermark_opacity,
+            self.watermark_scale,
+        ]
+        return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
     @property
     def website_label(self):

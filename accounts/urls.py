@@ -13,6 +13,9 @@ urlpatterns = [
     path("confirm-email/", views.confirm_email_resend, name="confirm_email_resend"),
     path("confirm-email/<str:token>/", views.confirm_email, name="confirm_email"),
     path("profile/branding/", views.branding, name="branding"),
+    path("profile/watermark/", views.watermark, name="watermark"),
+    path("profile/watermark/preview.jpg", views.watermark_preview, name="watermark_preview"),
+    path("profile/watermark/image.png", views.watermark_image, name="watermark_image"),
     path("brand/<uuid:photographer_id>/<slug:version>/style.css", views.brand_css, name="brand_css"),
     path("brand/<uuid:photographer_id>/<slug:version>/logo.png", views.brand_logo, name="brand_logo"),
     path(

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -14,10 +14,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_safe
 
 from accounts import challenges, colours, mail
-from accounts.forms import BrandingForm, LoginForm, PasswordResetForm, ProfileForm, SignupForm
+from accounts.forms import BrandingForm, LoginForm, PasswordResetForm, ProfileForm, SignupForm, WatermarkForm
 from accounts.models import User
 from accounts.tasks import send_address_confirmation
 from accounts.throttling import ChallengeRequired, RateLimited, client_network, consume, needs_challenge
+from galleries import watermarks
 from galleries.storage import STORAGE_ERRORS
 from viewport.http import answer, login_required, next_url, posted_data, refuse_form, too_many_requests, wants_json
 
@@ -25,6 +26,10 @@ from viewport.http import answer, login_required, next_url, posted_data, refuse_
 BRAND_CACHE_SECONDS = 365 * 24 * 60 * 60
 LOGO_NOT_STORED = (
     "Photo storage is unavailable right now, so the logo could not be stored and nothing was saved. "
+    "Please try again in a minute."
+)
+WATERMARK_NOT_STORED = (
+    "Photo storage is unavailable right now, so the image could not be stored and nothing was saved. "
     "Please try again in a minute."
 )
 
@@ -110,6 +115,81 @@ def branding(request):
     return answer(request, brand_json(request, photographer), "accounts:branding", saved)
 
 
+def watermark_json(request, photographer):
+    """The watermark as scripts see it: the keys they may send (the image comes back as its URL)."""
+    # ?v= changes with the watermark, so that a browser never shows an image it kept of another.
+    image = f"{reverse('accounts:watermark_image')}?v={photographer.watermark_version}"
+    return {
+        "watermark_image": request.build_absolute_uri(image) if photographer.watermark_image_key else None,
+        "watermark_text": photographer.watermark_text,
+        "watermark_position": photographer.watermark_position,
+        "watermark_opacity": photographer.watermark_opacity,
+        "watermark_scale": photographer.watermark_scale,
+        "watermark_version": photographer.watermark_version,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def watermark(request):
+    photographer = User.objects.get(pk=request.user.pk)  # a form that fails must not change request.user
+    if request.method == "GET":
+        if wants_json(request):
+            return JsonResponse(watermark_json(request, photographer))
+        return render(request, "accounts/watermark.html", {"form": WatermarkForm(instance=photographer)})
+    form = WatermarkForm(posted_data(request), request.FILES, instance=photographer)
+    if not form.is_valid():
+        return refuse_form(request, form, "accounts/watermark.html")
+    try:
+        photographer = form.save()
+    except STORAGE_ERRORS:
+        logger.warning("Could not store a watermark image", exc_info=True)
+        form.add_error("watermark_image", WATERMARK_NOT_STORED)
+        return refuse_form(request, form, "accounts/watermark.html", status=503)
+    saved = "Your watermark has been saved. Links with “Watermark” on show it from their next photo."
+    return answer(request, watermark_json(request, photographer), "accounts:watermark", saved)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def watermark_preview(request):
+    """One of the photographer's photos with their watermark as a JPEG: the saved one (GET), or
+    the one the page's form holds, not saved (POST, the same fields as the watermark's)."""
+    photographer = User.objects.get(pk=request.user.pk)
+    image = None
+    if request.method == "POST":
+        form = WatermarkForm(posted_data(request), request.FILES, instance=photographer)
+        if not form.is_valid():
+            return refuse_form(request, form, "accounts/watermark.html")
+        image = form.cleaned_data.get("watermark_image")
+        if form.cleaned_data.get("watermark_image_clear"):
+            photographer.watermark_image_key = ""
+    response = HttpResponse(
+        watermarks.sample(photographer, watermarks.watermark_of(photographer, image)), content_type="image/jpeg"
+    )
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_safe
+def watermark_image(request):
+    """The photographer's own watermark image (its URL changes with the watermark: ?v=)."""
+    response = stored_png(request.user.watermark_image_key)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def stored_png(key):
+    """A small PNG of ours from photo storage (a logo, a watermark image), or a 404."""
+    if not key:
+        raise Http404("No such image.")
+    try:
+        return HttpResponse(default_storage.read_small(key), content_type="image/png")
+    except FileNotFoundError:
+        raise Http404("This image is missing from storage.") from None
+
+
 def brand_photographer(photographer_id):
     return get_object_or_404(User, pk=photographer_id, is_active=True)
 
@@ -139,8 +219,7 @@ def brand_logo(request, photographer_id, version):
     photographer = brand_photographer(photographer_id)
     if not photographer.logo_key:
         raise Http404("No logo.")
-    response = default_storage.stream(photographer.logo_key, filename="logo.png", content_type="image/png")
-    return cached_for_good(response, photographer, version)
+    return cached_for_good(stored_png(photographer.logo_key), photographer, version)
 
 
 @require_http_methods(["GET", "POST"])

@@ -1,6 +1,6 @@
 """Run Viewport's benchmarks: `python -m bench [--quick] [part ...]` (or `bash bench/run ...`).
 
-Parts: images pages uploads http frontend zip (default: all, in that order). Each part prints a
+Parts: images pages uploads http frontend zip watermark (default: all, in that order). Each part prints a
 markdown table and writes <part>.json to bench/results/ (or to $VIEWPORT_BENCH_RESULTS).
 `--quick` is a smoke run: every part on tiny data in seconds, its figures meaningless; the test
 suite runs it so that the benchmarks keep working.
@@ -23,7 +23,15 @@ os.environ.clear()
 os.environ.update(stack.env, DJANGO_SETTINGS_MODULE="viewport.settings")
 django.setup()
 
-from bench import frontend_bench, http_bench, images_bench, pages_bench, upload_bench, zip_bench  # noqa: E402
+from bench import (  # noqa: E402
+    frontend_bench,
+    http_bench,
+    images_bench,
+    pages_bench,
+    upload_bench,
+    watermark_bench,
+    zip_bench,
+)
 
 PARTS = {
     "images": images_bench,
@@ -32,8 +40,9 @@ PARTS = {
     "http": http_bench,
     "frontend": frontend_bench,
     "zip": zip_bench,
+    "watermark": watermark_bench,
 }
-WITHOUT_SERVERS = {"images"}
+WITHOUT_SERVERS = {"images", "watermark"}
 
 
 def main(argv):

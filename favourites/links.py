@@ -38,6 +38,11 @@ class FavouritesOnLinks(LinkExtension):
             },
         )
         fields["favourites_title"].required = False  # empty: the default title
+        # The model's rules (the highest limit, the column's range) are checked here: the link's
+        # form full_clean()s only the link, and the defaults form copies these fields.
+        for name, field in fields.items():
+            model_rules = FavouritesSettings._meta.get_field(name).validators
+            field.validators = [*field.validators, *(rule for rule in model_rules if rule not in field.validators)]
         return fields
 
     def settings(self, link):

@@ -2,6 +2,7 @@ import hashlib
 import secrets
 import uuid
 
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
@@ -9,6 +10,9 @@ from django.utils import timezone
 
 from galleries.models import Photo
 from sharing.models import DayCountsQuerySet, ShareLink
+
+# More than any gallery holds, well below what the database's integer column takes.
+HIGHEST_FAVOURITES_LIMIT = 10_000
 
 
 class FavouritesSettings(models.Model):
@@ -20,7 +24,11 @@ class FavouritesSettings(models.Model):
     )
     favourites = models.BooleanField("clients may choose favourites", default=False, db_default=False)
     favourites_limit = models.PositiveIntegerField(
-        "most favourites per person", null=True, blank=True, help_text="Empty for no limit."
+        "most favourites per person",
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(HIGHEST_FAVOURITES_LIMIT)],
+        help_text="Empty for no limit.",
     )
     favourites_title = models.CharField(
         "title of the favourites", max_length=100, default="Favourites", db_default="Favourites"

@@ -16,8 +16,14 @@ before its first byte, so they are computed once, at upload (the bytes are at ha
 task worker from the stored object (prepare(): each object read once). A copy that lacks any is
 not `ready`; prepare() makes it so. A photo that cannot be converted is handed out as it is.
 
-Another kind of copy (a watermarked web size, say) is a Kind, a PhotoCopy kind, a branch in
-copy_of() and its making in prepare(); downloads, ZIPs, ranges and stripping then just work.
+- watermarked (a link's `watermark`): the web size or full-size JPEG with the photographer's
+  watermark burned in (galleries/watermarks.py), made once per watermark version and kept as a
+  PhotoCopy (`watermarked-web`, whose object is the watermarked preview the link shows, or
+  `watermarked-jpeg`) under a key that names the version: a copy of another version is not made.
+  It carries no metadata, so there is nothing to strip. Originals are never watermarked.
+
+Another kind of copy is a Kind, a PhotoCopy kind, a branch in copy_of() and its making in
+prepare(); downloads, ZIPs, ranges and stripping then just work.
 """
 
 import hashlib
@@ -32,7 +38,7 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, models
 from django.utils import timezone
 
-from galleries import images, metadata
+from galleries import images, metadata, watermarks
 from galleries.models import Photo, PhotoCopy
 from galleries.storage import STORAGE_ERRORS
 
@@ -54,6 +60,12 @@ class Delivery:
 
     kind: str = Kind.ORIGINAL
     strip: bool = False
+    watermark: str = ""  # the version of the watermark burned into web-size and JPEG copies, if any
+
+    @property
+    def watermarked_kind(self):
+        """The PhotoCopy kind of its watermarked copies, or "" (originals are never watermarked)."""
+        return f"watermarked-{self.kind}" if self.watermark and self.kind != Kind.ORIGINAL else ""
 
 
 # The photographer's own downloads: the originals as uploaded.
@@ -97,6 +109,21 @@ class Copy:
 def copy_of(photo, delivery, made=None):
     """The Copy of `photo` that `delivery` hands out. `made` is the photo's PhotoCopy of the
     delivery's kind, when the caller fetched it (copies_of() does, for many photos)."""
+    if delivery.watermarked_kind:
+        if made is None:
+            made = PhotoCopy.objects.filter(photo=photo, kind=delivery.watermarked_kind).first()
+        if made and made.object_key != watermarks.copy_key(photo, delivery.watermark, delivery.kind):
+            made = None  # of another watermark: not made yet
+        return Copy(
+            photo,
+            key=made.object_key if made else "",
+            size=made.size if made else None,
+            crc32=made.crc32 if made else None,
+            patches=[] if made else None,
+            filename=photo.web_filename,
+            content_type="image/jpeg",
+            modified=made.created_at if made else photo.uploaded_at,
+        )
     if delivery.kind == Kind.WEB:
         return Copy(
             photo,
@@ -147,8 +174,9 @@ def copies_of(photos, delivery):
     """copy_of() for each photo, in order, with one query for the copies made from them."""
     photos = list(photos)
     made = {}
-    if delivery.kind == Kind.JPEG:
-        made = {c.photo_id: c for c in PhotoCopy.objects.filter(photo__in=photos, kind=delivery.kind)}
+    kind = delivery.watermarked_kind or (delivery.kind if delivery.kind == Kind.JPEG else "")
+    if kind:
+        made = {c.photo_id: c for c in PhotoCopy.objects.filter(photo__in=photos, kind=kind)}
     return [copy_of(photo, delivery, made.get(photo.pk)) for photo in photos]
 
 
@@ -186,6 +214,8 @@ def prepare(photo, delivery):
     """Make what `delivery` needs of `photo` and is missing: the original's facts, the preview's
     CRC-32 and size, a full-size JPEG. Reads the original at most once. Returns the ready Copy
     (or raises one of STORAGE_ERRORS, or FileNotFoundError)."""
+    if delivery.watermarked_kind:
+        return _prepare_watermarked(photo, delivery)
     needs_original = photo.crc32 is None or photo.private_metadata is None
     needs_jpeg = (
         delivery.kind == Kind.JPEG
@@ -249,16 +279,58 @@ def _store_original_as_jpeg(photo):
     )
 
 
+def _prepare_watermarked(photo, delivery):
+    """The watermarked copy with the photographer's current watermark, made and recorded unless it
+    is: the web size is the watermarked preview (made now unless a visit made it already), the
+    full-size JPEG is burned into the full-size clean JPEG (made first, if need be)."""
+    photographer = photo.gallery.owner
+    delivery = Delivery(delivery.kind, delivery.strip, photographer.watermark_version)
+    if copy_of(photo, delivery).ready:
+        return copy_of(photo, delivery)
+    key = watermarks.copy_key(photo, delivery.watermark, delivery.kind)
+    if delivery.kind == Kind.WEB:
+        try:
+            with default_storage.open(key) as file:
+                data = file.read()
+        except FileNotFoundError:
+            data = watermarks.make(photo, photographer, ["preview.jpg"])["preview.jpg"]
+    else:
+        clean = prepare(photo, Delivery(Kind.JPEG))
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as file:
+            for chunk in read(clean):
+                file.write(chunk)
+            data = images.watermarked_full_size(file, watermarks.watermark_of(photographer))
+        default_storage.save(key, ContentFile(data))
+    crc32 = zlib.crc32(data)
+    try:
+        PhotoCopy.objects.update_or_create(
+            photo=photo,
+            kind=delivery.watermarked_kind,
+            defaults={
+                "object_key": key,
+                "size": len(data),
+                "crc32": crc32,
+                "private_metadata": [],
+                "stripped_crc32": crc32,
+                "created_at": timezone.now(),
+            },
+        )
+    except IntegrityError:
+        if Photo.objects.filter(pk=photo.pk).exists():
+            raise
+    return copy_of(photo, delivery)
+
+
 def prepare_all(photos, delivery):
     """prepare() each photo whose copy is not ready; one that fails is logged and skipped.
     Returns how many are ready now."""
     ready = 0
     for copy in copies_of(photos, delivery):
-        if copy.ready and _facts_known(copy.photo):
+        if copy.ready and (delivery.watermarked_kind or _facts_known(copy.photo)):
             ready += 1
             continue
         try:
             ready += prepare(copy.photo, delivery).ready
-        except (*STORAGE_ERRORS, OSError):
+        except (*STORAGE_ERRORS, OSError, images.ImageRejected):
             logger.warning("Could not prepare %s for downloads", copy.photo.object_key, exc_info=True)
     return ready

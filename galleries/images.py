@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 import pyvips
-from PIL import Image, ImageChops, ImageCms, ImageFile
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageFile, ImageFilter, ImageFont, ImageOps
 from pillow_heif import register_heif_opener
 
 logger = logging.getLogger(__name__)
@@ -760,3 +760,219 @@ def make_logo(file):
         raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
     finally:
         file.seek(0)
+
+
+# Watermarks: the photographer's mark, burned into the pixels of what a watermarked link serves.
+
+WATERMARK_POSITIONS = ("center", "bottom-right", "bottom-left", "tiled")
+WATERMARK_IMAGE_SIZE = 2048  # a mark is kept at most this long: 100% of a preview's shorter side
+WATERMARK_MAX_PIXELS = 50_000_000
+NOT_A_WATERMARK = "Upload the watermark as a PNG (best with a transparent background) or a JPEG image."
+WATERMARK_MARGIN = 0.03  # of the photo's shorter side, between a corner mark and the edges
+WATERMARK_TILE_GAP = 0.5  # of the mark's size, between tiled marks
+WATERMARK_TEXT_WEIGHT = 600  # of the variable fonts' weight axis: semibold reads at small sizes
+# What a watermarked link serves of a photo, made from its clean preview: {name: (long edge, format,
+# quality)}, as the clean ones are made (a photo has the SIZES that sizes_for() gives it).
+WATERMARKED = {
+    "thumbnail.jpg": (THUMBNAIL_SIZE, "jpeg", THUMBNAIL_QUALITY),
+    "preview.jpg": (PREVIEW_SIZE, "jpeg", PREVIEW_QUALITY),
+    **{name: (long_edge, format, None) for name, (long_edge, format) in SIZES.items()},
+}
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """What to burn in: `image` (a PNG from make_watermark_image()), else `text` drawn in the font
+    at `font_file`; where (one of WATERMARK_POSITIONS), how opaque (percent) and how large (its
+    longer side, in percent of the photo's shorter side)."""
+
+    image: bytes = b""
+    text: str = ""
+    font_file: str = ""
+    position: str = "center"
+    opacity: int = 50
+    scale: int = 30
+
+
+def make_watermark_image(file):
+    """A watermark image as a PNG with transparency: decoded whole (nothing but its pixels
+    survives), upright, in sRGB, empty transparent margins trimmed, at most WATERMARK_IMAGE_SIZE
+    long. Raises ImageRejected, with a message for the photographer, for anything but a whole PNG
+    or JPEG image of at most WATERMARK_MAX_PIXELS with something visible in it."""
+    file.seek(0)
+    data = file.read()
+    file.seek(0)
+    if _format_of(data[:16]) not in ("JPEG", "PNG"):
+        raise ImageRejected(NOT_A_WATERMARK)
+    try:
+        image = pyvips.Image.new_from_buffer(data, "", fail_on="error")
+        _check_pixels((image.width, image.height), Image.Exif(), WATERMARK_MAX_PIXELS)
+        image = image.autorot()
+        if image.get_typeof("icc-profile-data"):
+            image = image.icc_transform("srgb", embedded=True)
+        if image.interpretation not in ("srgb", "b-w") or image.format != "uchar":
+            image = image.colourspace("srgb").cast("uchar")
+        if image.bands < 3:
+            image = image.colourspace("srgb")
+        if not image.hasalpha():
+            image = image.bandjoin(255)
+        image = image.cast("uchar")
+        left, top, width, height = image.extract_band(3).find_trim(background=[0], threshold=0, line_art=True)
+        if width == 0 or height == 0:
+            raise ImageRejected("This image is transparent all over: there is nothing to show as a watermark.")
+        image = image.crop(left, top, width, height)
+        if max(width, height) > WATERMARK_IMAGE_SIZE:
+            image = _resize_with_alpha(image, WATERMARK_IMAGE_SIZE / max(width, height))
+        return image.pngsave_buffer(compression=6, keep="none")
+    except ImageRejected:
+        raise
+    except pyvips.Error:
+        logger.info("Refused a watermark that failed to decode", exc_info=True)
+        raise ImageRejected("This image is damaged or incomplete (was the upload cut short?).") from None
+
+
+def _resize_with_alpha(image, scale):
+    # Premultiplied, so that the colours under transparent pixels do not bleed into the edges.
+    return image.premultiply().resize(scale, kernel="lanczos3").unpremultiply().cast("uchar")
+
+
+def burn_watermark(picture, watermark):
+    """Lay `watermark` over `picture` (a Pillow RGB image), in place. Pixels the mark leaves clear
+    keep their values exactly. Pillow blends: its paste through a mask costs a third of libvips'
+    blend here."""
+    size = picture.size
+    mark = _mark(watermark, max(1, round(min(size) * watermark.scale / 100)), size)
+    for place in _places(watermark.position, mark.size, size):
+        picture.paste(mark, place, mark)
+    return picture
+
+
+def _places(position, mark, size):
+    """Where the mark's top-left corners go: one place, or rows shifted by half a mark (tiled)."""
+    (mark_width, mark_height), (width, height) = mark, size
+    if position == "tiled":
+        step_x = mark_width + round(mark_width * WATERMARK_TILE_GAP)
+        step_y = mark_height + round(max(mark_height, mark_width / 2) * WATERMARK_TILE_GAP)
+        # One mark in the very centre, the others around it.
+        first_x = (width - mark_width) // 2 % step_x - step_x
+        first_y = (height - mark_height) // 2 % step_y - step_y
+        rows = range(first_y, height, step_y)
+        return [
+            (x, y)
+            for row, y in enumerate(rows)
+            for x in range(first_x - (step_x // 2 if (row - len(rows) // 2) % 2 else 0), width, step_x)
+        ]
+    margin = round(min(size) * WATERMARK_MARGIN)
+    x = {"bottom-left": margin, "bottom-right": width - mark_width - margin}.get(position, (width - mark_width) // 2)
+    y = (height - mark_height) // 2 if position == "center" else height - mark_height - margin
+    return [(max(0, x), max(0, y))]
+
+
+@lru_cache(maxsize=64)
+def _mark(watermark, long_edge, within):
+    """The mark as a Pillow RGBA image whose longer side is `long_edge` (no larger than `within`),
+    at its opacity. Kept: a gallery's photos share a few sizes."""
+    if watermark.image:
+        with Image.open(io.BytesIO(watermark.image), formats=["PNG"]) as image:
+            mark = image.convert("RGBa")  # premultiplied, so clear pixels do not bleed into edges
+        scale = long_edge / max(mark.size)
+        mark = mark.resize((max(1, round(mark.width * scale)), max(1, round(mark.height * scale))), Image.LANCZOS)
+        mark = mark.convert("RGBA")
+    else:
+        mark = _text_mark(watermark.text, watermark.font_file, long_edge)
+    if mark.width > within[0] or mark.height > within[1]:  # 100% of the shorter side, and the text's shadow
+        mark.thumbnail(within, Image.LANCZOS)
+    if watermark.opacity < 100:
+        mark.putalpha(mark.getchannel("A").point(lambda alpha: round(alpha * watermark.opacity / 100)))
+    return mark
+
+
+def _text_mark(text, font_file, long_edge):
+    """`text` in white, outlined and shadowed in black (legible on light and dark photos alike),
+    its longer side `long_edge`, as a Pillow RGBA image."""
+    font = _watermark_font(font_file, 200)
+    left, top, right, bottom = font.getbbox(text)
+    size = max(4, round(200 * long_edge / max(1, right - left, bottom - top)))
+    font = _watermark_font(font_file, size)
+    stroke = max(1, round(size / 28))
+    left, top, right, bottom = font.getbbox(text, stroke_width=stroke)
+    pad = max(2, size // 10)
+    canvas = (right - left + 2 * pad, bottom - top + 2 * pad)
+    origin = (pad - left, pad - top)
+    glyphs, outline = Image.new("L", canvas, 0), Image.new("L", canvas, 0)
+    ImageDraw.Draw(glyphs).text(origin, text, font=font, fill=255)
+    ImageDraw.Draw(outline).text(origin, text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+    shadow = ImageChops.offset(outline, 0, max(1, size // 30)).filter(ImageFilter.GaussianBlur(max(1, size / 16)))
+    black = Image.new("RGB", canvas, 0).split()
+    mark = Image.new("RGBA", canvas, (0, 0, 0, 0))
+    mark.alpha_composite(Image.merge("RGBA", [*black, shadow.point(lambda a: a * 0.45)]))
+    mark.alpha_composite(Image.merge("RGBA", [*black, outline.point(lambda a: a * 0.6)]))
+    mark.alpha_composite(Image.merge("RGBA", [*Image.new("RGB", canvas, (255, 255, 255)).split(), glyphs]))
+    return mark
+
+
+def _watermark_font(font_file, size):
+    font = ImageFont.truetype(font_file, size)
+    try:
+        font.set_variation_by_axes([WATERMARK_TEXT_WEIGHT])
+    except OSError:  # not a variable font
+        pass
+    return font
+
+
+def watermarked_renditions(preview, watermark, names=tuple(WATERMARKED)):
+    """The renditions `names` (of WATERMARKED) of the photo whose clean preview JPEG is `preview`,
+    with `watermark` burned in: {name: bytes}, without metadata. The mark is burned in once, into
+    the largest one asked for; each smaller one is shrunk from it, as the clean ones are from the
+    clean preview. Outside the mark the pixels are the clean renditions' (but for JPEG's noise)."""
+    names = sorted(names, key=lambda name: -WATERMARKED[name][0])
+    try:
+        with Image.open(io.BytesIO(preview), formats=["JPEG"]) as image:
+            target = fit_within(image.size, WATERMARKED[names[0]][0])
+            image.draft("RGB", target)
+            picture = image.convert("RGB")
+    except (OSError, SyntaxError, Image.DecompressionBombError):
+        raise ImageRejected(DAMAGED) from None
+    if picture.size != target:
+        picture = picture.resize(target, Image.Resampling.LANCZOS)
+    burn_watermark(picture, watermark)
+    burned = pyvips.Image.new_from_memory(picture.tobytes(), *picture.size, 3, "uchar").copy(interpretation="srgb")
+    # Shrunk as the clean ones are (_make_sizes: each from a larger one already made).
+    pictures = _make_sizes(burned, (burned.width, burned.height), [name for name in names if name in SIZES])
+    made = {}
+    for name in names:
+        long_edge, format, quality = WATERMARKED[name]
+        sized = pictures.get(long_edge, burned) if long_edge < max(burned.width, burned.height) else burned
+        made[name] = _encode(sized, format, quality)
+    return made
+
+
+def watermark_sample(preview, watermark, long_edge):
+    """A JPEG `long_edge` long of the clean preview JPEG `preview` (None: a picture half light and
+    half dark) with `watermark` burned in: what the watermark's page shows."""
+    if preview is None:
+        picture = Image.new("RGB", fit_within((3, 2), long_edge), (38, 42, 48))
+        picture.paste((238, 234, 226), (0, 0, picture.width // 2, picture.height))
+    else:
+        with Image.open(io.BytesIO(preview), formats=["JPEG"]) as image:
+            image.draft("RGB", fit_within(image.size, long_edge))
+            picture = image.convert("RGB")
+        picture.thumbnail((long_edge, long_edge), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    burn_watermark(picture, watermark).save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def watermarked_full_size(file, watermark):
+    """The full-size JPEG in `file` (upright: a JPEG original, or a full-size JPEG made from
+    another format) with `watermark` burned in: turned as its EXIF orientation says, the colour
+    profile kept, quality FULL_SIZE_QUALITY, no other metadata (nothing private to strip).
+    One at a time per process, like uploads' decodes: the picture is decoded whole."""
+    file.seek(0)
+    with _decode_slots, Image.open(_KeptOpen(file), formats=["JPEG"]) as image:
+        icc_profile = image.info.get("icc_profile") if image.mode != "CMYK" else None
+        picture = ImageOps.exif_transpose(image).convert("RGB")
+        burn_watermark(picture, watermark)
+        buffer = io.BytesIO()
+        picture.save(buffer, "JPEG", quality=FULL_SIZE_QUALITY, subsampling=0, icc_profile=icc_profile)
+        return buffer.getvalue()

@@ -473,7 +473,8 @@ class PhotoCopy(models.Model):
     """A copy made from a photo's original for delivery, such as a full-size JPEG of a HEIC
     (galleries/copies.py): made once, kept in storage, deleted with the photo."""
 
-    KINDS = ("jpeg",)
+    # Watermarked ones (galleries/watermarks.py) are stored under keys that name the watermark's version.
+    KINDS = ("jpeg", "watermarked-web", "watermarked-jpeg")
 
     photo = models.ForeignKey(Photo, on_delete=models.DB_CASCADE, related_name="copies")
     kind = models.CharField(max_length=20, choices=[(kind, kind) for kind in KINDS])

@@ -4,7 +4,7 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
 from galleries.models import Gallery, Photo
-from galleries.tasks import delete_storage_objects
+from galleries.tasks import delete_storage_objects, discard_stale_watermarks
 
 
 # Rows go with database cascades (ON DELETE CASCADE), which send no signals for the photos they
@@ -20,6 +20,17 @@ def delete_storage_objects_on_commit(sender, instance, **kwargs):
     elif sender is Gallery:
         keys = instance.photos.object_keys()
     else:
-        keys = [*Photo.objects.filter(gallery__owner=instance).object_keys(), *filter(None, [instance.logo_key])]
+        keys = [
+            *Photo.objects.filter(gallery__owner=instance).object_keys(),
+            *filter(None, [instance.logo_key, instance.watermark_image_key]),
+        ]
     if keys:
         transaction.on_commit(lambda: delete_storage_objects.enqueue(keys), robust=True)
+    # Watermarked renditions are found by listing (galleries/watermarks.py), once the rows are gone.
+    if sender is Photo:
+        watermarked = [(str(instance.gallery_id), str(instance.pk))]
+    else:
+        galleries = [instance] if sender is Gallery else Gallery.objects.filter(owner=instance)
+        watermarked = [(str(gallery.pk), None) for gallery in galleries]
+    for gallery_id, photo_id in watermarked:
+        transaction.on_commit(lambda g=gallery_id, p=photo_id: discard_stale_watermarks.enqueue(g, p), robust=True)

@@ -89,26 +89,28 @@ class FileRange:
         return os.pread(self.file.fileno(), self.length, self.offset)
 
     def send(self, sock, piece_size):
-        """Send it by os.sendfile, each `piece_size` bytes within the socket's timeout, as
-        sendall() bounds a piece: a client that takes a byte now and then is still cut off
-        (socket.sendfile's timeout would only bound each wait)."""
+        """Send it by os.sendfile, `piece_size` bytes at most at a time, giving up when the
+        client has taken nothing for the socket's timeout: a slow reader that keeps reading
+        finishes, one that stopped is cut off. The socket says it is writable only once much
+        of its (auto-sized, up to megabytes) send buffer is free, so a send is tried again
+        every second meanwhile: any byte the client took is progress."""
         timeout, offset, end = sock.gettimeout(), self.offset, self.offset + self.length
         writable = select.poll()
         writable.register(sock, select.POLLOUT)
+        deadline = None if timeout is None else time.monotonic() + timeout
         while offset < end:
-            piece_end = min(offset + piece_size, end)
+            try:
+                sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, min(piece_size, end - offset))
+            except BlockingIOError:  # a socket with a timeout does not block
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("timed out") from None
+                writable.poll(min(left, 1) * 1000)
+                continue
+            if not sent:
+                raise OSError(f"{self.file.name}: shorter than recorded")
+            offset += sent
             deadline = None if timeout is None else time.monotonic() + timeout
-            while offset < piece_end:
-                try:
-                    sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, piece_end - offset)
-                except BlockingIOError:  # a socket with a timeout does not block
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not writable.poll(left * 1000):
-                        raise TimeoutError("timed out") from None
-                    continue
-                if not sent:
-                    raise OSError(f"{self.file.name}: shorter than recorded")
-                offset += sent
 
 
 class LocalPhotoStorage(FileSystemStorage):
@@ -124,7 +126,7 @@ class LocalPhotoStorage(FileSystemStorage):
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         with self.open(key, "rb") as file:
-            if sendable:  # fewer, larger pieces: FileRange.send keeps the send timeout per 256 KiB
+            if sendable:  # fewer, larger pieces, each sent by FileRange.send
                 stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
                 for offset in range(start, int(stop), CHUNK_SIZE):
                     yield FileRange(file, offset, int(min(CHUNK_SIZE, stop - offset)))

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
-from galleries import copies
-from galleries.models import PendingDeletion, PeriodicTask, Photo, Upload, UploadStatus
+from galleries import copies, watermarks
+from galleries.models import Gallery, PendingDeletion, PeriodicTask, Photo, PhotoCopy, Upload, UploadStatus
 from galleries.storage import STORAGE_ERRORS
 
 # Interval schedules count from this fixed time, so that every scheduler fires at the same times.
@@ -71,12 +71,51 @@ def delete_storage_objects(keys):
 
 
 @task
-def prepare_copies(photo_ids, kind):
+def prepare_copies(photo_ids, kind, watermark=""):
     """Make what downloads of these photos as `kind` need and is missing (galleries/copies.py):
-    CRC-32s and private metadata of photos stored before they were recorded, full-size JPEGs.
-    Returns how many are ready."""
+    CRC-32s and private metadata of photos stored before they were recorded, full-size JPEGs,
+    watermarked copies (`watermark`: the watermark's version, galleries/watermarks.py). Returns
+    how many are ready."""
     photos = Photo.objects.filter(pk__in=photo_ids).order_by("uploaded_at")
-    return copies.prepare_all(photos, copies.Delivery(kind))
+    return copies.prepare_all(photos, copies.Delivery(kind, watermark=watermark))
+
+
+@task
+def discard_stale_watermarks(gallery_id, photo_id=None):
+    """Delete the gallery's (or one photo's) watermarked renditions that nothing serves any more:
+    after its photographer's watermark changed, or photos or the gallery were deleted."""
+    keys = watermarks.stale_keys(gallery_id, photo_id)
+    PhotoCopy.objects.filter(object_key__in=keys).delete()  # of an old watermark: never served again
+    return delete_storage_objects.call(keys) if keys else 0
+
+
+@task
+def make_watermarked(gallery_id, photo_ids=None):
+    """Make the watermarked renditions of the gallery's photos (or of `photo_ids` among them)
+    that are not stored yet, and record their web-size download copies (galleries/copies.py), so
+    that clients of a watermarked link rarely wait for one. Returns how many renditions it made."""
+    gallery = Gallery.objects.select_related("owner").filter(pk=gallery_id).first()
+    if gallery is None:
+        return 0
+    photos = gallery.ordered_photos()
+    if photo_ids is not None:
+        photos = photos.filter(pk__in=photo_ids)
+    made = watermarks.make_missing(photos, gallery.owner)
+    copies.prepare_all(photos, copies.Delivery(copies.Kind.WEB, watermark=gallery.owner.watermark_version))
+    return made
+
+
+def after_watermark_change(photographer):
+    """Once the save that changed `photographer`'s watermark commits: its old renditions go, and
+    the apps that serve watermarked photos have the new ones made (watermarks.watermark_changed)."""
+    gallery_ids = [str(pk) for pk in Gallery.objects.filter(owner=photographer).values_list("pk", flat=True)]
+
+    def after_commit():
+        for gallery_id in gallery_ids:
+            discard_stale_watermarks.enqueue(gallery_id)
+        watermarks.watermark_changed.send(sender=type(photographer), photographer=photographer)
+
+    transaction.on_commit(after_commit, robust=True)
 
 
 @task

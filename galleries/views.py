@@ -119,8 +119,9 @@ def gallery_detail(request, gallery_id):
         "gallery": gallery,
         "page": page,
         # The tiles are drawn once per version of the gallery (gallery_detail.html caches them),
-        # and per CSRF secret: each tile has forms.
-        "tiles_key": [gallery.version, page.number, request.META["CSRF_COOKIE"]],
+        # and per CSRF secret: each tile has forms. One update may give several galleries the
+        # same version: the key names the gallery.
+        "tiles_key": [gallery.pk, gallery.version, page.number, request.META["CSRF_COOKIE"]],
     }
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)

@@ -5,4 +5,4 @@ class SharingConfig(AppConfig):
     name = "sharing"
 
     def ready(self):
-        from sharing import signals  # noqa: F401  (has full-size JPEGs made for links that hand them out)
+        from sharing import signals  # noqa: F401  (has full-size JPEGs and watermarked copies made for links that hand them out)

@@ -4,6 +4,8 @@ import zoneinfo
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -105,6 +107,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip",
             "allow_single",
             "download_size",
+            "watermark",
             "strip_location",
             "remind_days",
             "require_email",
@@ -115,6 +118,7 @@ class ShareLinkForm(forms.ModelForm):
             "allow_zip": "Allow “Download all” (ZIP)",
             "allow_single": "Allow downloading single photos",
             "download_size": "Downloads",
+            "watermark": "Watermark",
             "strip_location": "Remove location from downloads",
             "remind_days": "Remind before expiry (days)",
             "require_email": "Ask visitors for their e-mail address",
@@ -136,6 +140,7 @@ class ShareLinkForm(forms.ModelForm):
             "is_active": SwitchInput,
             "allow_zip": SwitchInput,
             "allow_single": SwitchInput,
+            "watermark": SwitchInput,
             "strip_location": SwitchInput,
             "require_email": SwitchInput,
         }
@@ -152,6 +157,7 @@ class ShareLinkForm(forms.ModelForm):
         "allow_single",
         "download_size",
         "strip_location",
+        "watermark",
         "download_pin",
         "download_pin_clear",
         "require_email",
@@ -182,6 +188,12 @@ class ShareLinkForm(forms.ModelForm):
             settings = [name for name in self.fields if name not in EXPIRY_FIELDS]
             keeps_the_rest = partial or self.is_new or not any(name in data for name in settings)
             self.data = self._with_missing_fields_kept(data, settings, [] if keeps_the_rest else checkboxes)
+        self.fields["watermark"].help_text = format_html(
+            'Your <a href="{}">watermark</a> in every thumbnail, full-screen view, web-size and JPEG '
+            "download and ZIP of this link. <strong>Originals are delivered clean</strong>: choose "
+            "“Web size” downloads for watermarked ones.",
+            reverse("accounts:watermark"),
+        )
         if self.instance.has_password:
             self.fields["password"].help_text = "This link has a password. Leave empty to keep it."
         if self.instance.has_download_pin:
@@ -241,9 +253,11 @@ class ShareLinkForm(forms.ModelForm):
         elif self.cleaned_data.get("download_pin"):
             link.set_download_pin(self.cleaned_data["download_pin"])
         if commit:
-            link.save()
-            for extension, fields in self.parts:
-                extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
+            # All or nothing: a link whose other settings fail to save must not be left open.
+            with transaction.atomic():
+                link.save()
+                for extension, fields in self.parts:
+                    extension.save_settings(link, {name: self.cleaned_data[name] for name in fields})
         return link
 
 
@@ -265,7 +279,15 @@ def end_of_day(days, time_zone):
 
 # The settings of a link that a photographer gives a default for new links (LinkDefaults), by
 # their name in the link's form; "expiry_days" is the expiry, a number of days (0: never).
-LINK_DEFAULTS = ["allow_zip", "allow_single", "download_size", "favourites", "favourites_limit", "remind_days"]
+LINK_DEFAULTS = [
+    "allow_zip",
+    "allow_single",
+    "download_size",
+    "watermark",
+    "favourites",
+    "favourites_limit",
+    "remind_days",
+]
 
 
 class LinkDefaultsForm(forms.Form):
@@ -294,6 +316,7 @@ class LinkDefaultsForm(forms.Form):
             self.fields[f"default_{name}"] = field
         self.fields["default_favourites_limit"].label = "Most favourites per person (empty: no limit)"
         self.fields["default_remind_days"].label = "Remind clients before expiry (days, 0: no reminder)"
+        self.fields["default_watermark"].label = "Watermark (your watermark in what clients see; originals stay clean)"
         checkboxes = [name for name, field in self.fields.items() if isinstance(field, forms.BooleanField)]
         self.json_checkboxes = {name: data[name] for name in checkboxes if name in data} if partial else {}
         if data is not None and partial:
@@ -352,15 +375,21 @@ class SendLinkForm(forms.Form):
         super().__init__(data, **kwargs)
         self.link = link
         self.unsubscribed = []
+        self.limited = None  # RateLimited, when too many wrong passwords were typed
 
-    def clean_password(self):
-        """The link's password typed again, checked against its hash (only the hash is stored)."""
-        password = self.cleaned_data["password"]
-        if password and not self.link.check_password(password):
-            if self.link.has_password:
-                raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+    def check_password(self, password):
+        """The link's password typed again, checked against its hash (only the hash is stored),
+        within RATE_LIMITS["send-link-password"]. Raises a ValidationError for the password field."""
+        if not self.link.has_password:
             raise forms.ValidationError("This link has no password. Nothing was sent.")
-        return password
+        try:
+            attempt = throttling.consume("send-link-password", account=self.link.gallery.owner_id, link=self.link.pk)
+        except throttling.RateLimited as limited:
+            self.limited = limited
+            raise forms.ValidationError(str(limited)) from None
+        if not self.link.check_password(password):
+            raise forms.ValidationError("That is not this link’s password. Nothing was sent.")
+        attempt.take_back()  # only wrong passwords count
 
     def clean_emails(self):
         # A form posts one text; a script may post a JSON list, which arrives as several values.
@@ -396,6 +425,13 @@ class SendLinkForm(forms.Form):
             )
         if self.errors or "emails" not in cleaned_data:
             return cleaned_data
+        # Checked once everything else is right: a form that fails anyway tells nothing about it.
+        if cleaned_data["password"]:
+            try:
+                self.check_password(cleaned_data["password"])
+            except forms.ValidationError as error:
+                self.add_error("password", error)
+                return cleaned_data
         photographer = self.link.gallery.owner
         self.unsubscribed = [address for address in cleaned_data["emails"] if is_unsubscribed(photographer, address)]
         self.recipients = [address for address in cleaned_data["emails"] if address not in self.unsubscribed]

@@ -4,7 +4,8 @@ from django.dispatch import receiver
 
 from galleries.copies import Kind
 from galleries.models import Photo
-from galleries.tasks import prepare_copies
+from galleries.tasks import make_watermarked, prepare_copies
+from galleries.watermarks import watermark_changed
 from sharing.models import ShareLink
 
 
@@ -22,6 +23,33 @@ def make_jpeg_copy_for_upload(sender, instance, created, **kwargs):
     if created and instance.content_type != "image/jpeg":
         if ShareLink.objects.filter(gallery_id=instance.gallery_id, download_size=Kind.JPEG).exists():
             _enqueue([instance.pk])
+
+
+# Watermarked renditions are made by the task worker for a gallery when a link starts watermarking
+# it, when its photographer's watermark changes, and for each photo uploaded to it after; what a
+# client asks for before that is made on demand (galleries/watermarks.py).
+@receiver(post_save, sender=ShareLink)
+def make_watermarked_for_link(sender, instance, **kwargs):
+    if instance.watermark:
+        _make_watermarked(instance.gallery_id)
+
+
+@receiver(watermark_changed)
+def make_watermarked_again(sender, photographer, **kwargs):
+    links = ShareLink.objects.filter(gallery__owner=photographer, watermark=True).active()
+    for gallery_id in set(links.values_list("gallery_id", flat=True)):
+        _make_watermarked(gallery_id)
+
+
+@receiver(post_save, sender=Photo)
+def make_watermarked_for_upload(sender, instance, created, **kwargs):
+    if created and ShareLink.objects.filter(gallery_id=instance.gallery_id, watermark=True).exists():
+        _make_watermarked(instance.gallery_id, [str(instance.pk)])
+
+
+def _make_watermarked(gallery_id, photo_ids=None):
+    gallery_id = str(gallery_id)
+    transaction.on_commit(lambda: make_watermarked.enqueue(gallery_id, photo_ids), robust=True)
 
 
 def _enqueue(photo_ids):

@@ -45,6 +45,9 @@ SIGNED_IN = {
     "sharing:share_link_list",
     "accounts:profile",
     "accounts:branding",
+    "accounts:watermark",
+    "accounts:watermark_preview",
+    "accounts:watermark_image",
     "sharing:link_defaults",
     "accounts:password_change",
     "accounts:password_change_done",
@@ -265,8 +268,8 @@ def test_another_photographer_gets_404_on_everything_of_the_first(client, s3_wor
     # Pages without an object in the URL list only the intruder's own things.
     for name in SIGNED_IN:
         response = client.get(reverse(name))
-        assert response.status_code == 200, name
-        content = response.content.decode()
+        assert response.status_code == (404 if name == "accounts:watermark_image" else 200), name  # they have none
+        content = response.content.decode(errors="replace")  # the watermark's preview is a JPEG
         for secret in ("Smith wedding", "Private portfolio", str(world.gallery.pk), str(world.link.pk)):
             assert secret not in content, f"{name} shows {secret}"
 
@@ -287,9 +290,11 @@ def test_the_owner_reaches_every_dashboard_url_of_their_own(client, s3_world):
     for name, _namespace, url in all_urls(s3_world):
         if name in OWNED | SIGNED_IN:
             response = client.get(url)
-            # The selection's ZIP with nothing selected says so.
-            answers = (200, 302, 405, 400) if name == "sharing:photos_zip" else (200, 302, 405)
-            assert response.status_code in answers, f"{url} ({name}) answered {response.status_code}"
+            # The selection's ZIP with nothing selected says so; the world's photographer has no watermark image.
+            answers = {"sharing:photos_zip": (200, 302, 405, 400), "accounts:watermark_image": (404,)}
+            assert response.status_code in answers.get(name, (200, 302, 405)), (
+                f"{url} ({name}) answered {response.status_code}"
+            )
             if response.status_code == 302:
                 assert not login_redirect(response), name
 

@@ -74,11 +74,26 @@ def upload_body_limit():
     )
 
 
+# Forms of a logged-in photographer that carry one image, which their form refuses above its own
+# limit with a message saying so (a watermark: 2 MB): their body may be as large as a photo.
+IMAGE_FORMS = ("accounts:watermark", "accounts:watermark_preview")
+
+
 def view_name(request):
     try:
         return resolve(request.path_info).view_name
     except Resolver404:
         return None
+
+
+def body_limit(request, uploading, sending_part=False):
+    if sending_part:
+        return settings.VIEWPORT_UPLOAD_PART_SIZE
+    if uploading:
+        return upload_body_limit()
+    if request.method == "POST" and request.user.is_authenticated and view_name(request) in IMAGE_FORMS:
+        return settings.VIEWPORT_MAX_UPLOAD_SIZE + settings.VIEWPORT_MAX_REQUEST_SIZE
+    return settings.VIEWPORT_MAX_REQUEST_SIZE
 
 
 def refuse_body(request, uploading, sending_part=False):
@@ -88,9 +103,7 @@ def refuse_body(request, uploading, sending_part=False):
     none, and Django would take it for empty: it is read here, at most one byte past the
     limit, and handed on to Django with its size once it turns out to be within it.
     """
-    limit = upload_body_limit() if uploading else settings.VIEWPORT_MAX_REQUEST_SIZE
-    if sending_part:
-        limit = settings.VIEWPORT_UPLOAD_PART_SIZE
+    limit = body_limit(request, uploading, sending_part)
     if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
         length = read_chunked_body(request, limit)
     else:

@@ -298,6 +298,11 @@ VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("G
 # ZIPs one client network (an IPv4 address, an IPv6 /56) may stream at once, across all servers;
 # one more is a 429. A few slow readers cannot hold every slot, and a refused client resumes later.
 VIEWPORT_ZIP_STREAMS_PER_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_NETWORK", default=2)
+# ...and its neighbours together (the IPv4 /24 or IPv6 /48 it is in: one customer's addresses).
+VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK", default=4)
+# When every slot of a process streams, a newcomer cuts the oldest stream that has streamed at
+# least this many seconds (it resumes later) rather than be refused; younger ones are never cut.
+VIEWPORT_ZIP_STREAM_CUT_AFTER = env.int("VIEWPORT_ZIP_STREAM_CUT_AFTER", default=60)
 # Photo uploads handled at once per gunicorn worker process (they wait for a decode slot while
 # holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
 VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))

@@ -1,4 +1,5 @@
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
@@ -110,3 +111,21 @@ def test_the_time_zone_is_guessed_at_signup_and_changed_in_the_profile(client):
         reverse("accounts:profile"), {"display_name": "Ana", "email": user.email, "time_zone": "Nowhere"}
     )
     assert response.status_code == 200 and "Select a valid choice" in response.text
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules", "EST5EDT"])
+def test_time_zones_that_are_no_place_are_refused(client, name):
+    form = {"email": "ana@example.com", "display_name": "Ana", "password1": PASSWORD, "password2": PASSWORD}
+    client.post(reverse("accounts:signup"), {**form, "time_zone": name})
+    user = User.objects.get(email="ana@example.com")
+    assert user.time_zone == "UTC"  # a guess: never an error
+
+    client.force_login(user)
+    page = client.get(reverse("accounts:profile")).text
+    assert f'value="{name}"' not in page
+    assert '<option value="Etc/GMT+5">' in page and '<option value="Europe/Kyiv">' in page
+    response = client.post(reverse("accounts:profile"), {"display_name": "Ana", "email": user.email, "time_zone": name})
+    assert response.status_code == 200 and "Select a valid choice" in response.text
+    user.time_zone = name
+    with pytest.raises(ValidationError):
+        user.full_clean()

@@ -179,6 +179,8 @@ def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_no
         "password-reset": [("network", 10, hour), ("address", 3, hour)],
         # Past 20 wrong tries in an hour, each try on the link needs a solved challenge.
         "link-password": [("link network", 10, quarter), ("network", 30, quarter), ("link", 20, hour, "challenge")],
+        # A link's password typed again to send it by e-mail: wrong ones per account and link.
+        "send-link-password": [("account link", 10, hour)],
         "link-registration": [("link network", 60, hour)],
         "favourites-start": [("link network", 5, hour)],
         "favourites-resume-mail": [("link", 60, hour)],

@@ -6,12 +6,13 @@ import re
 from datetime import date
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
 from favourites.models import FavouriteDay, FavouritesSettings
 from favourites.tests.factories import FavouritesLinkFactory
+from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +44,45 @@ def test_a_link_without_settings_has_the_defaults_and_saving_its_form_stores_the
 
     assert (body["favourites"], body["favourites_title"], body["favourites_limit"]) == (True, "Favourites", None)
     assert FavouritesSettings.objects.get(link=link).favourites
+
+
+@pytest.mark.parametrize("limit", [10_001, 1_000_000_000_000])
+def test_a_favourites_limit_above_10000_is_refused_and_no_link_is_made_or_changed(client, limit):
+    link = ShareLinkFactory(label="Parents")
+    client.force_login(link.gallery.owner)
+    headers = {"Accept": "application/json"}
+    create = reverse("sharing:share_link_create", args=[link.gallery.pk])
+
+    created = client.post(create, {"favourites_limit": limit}, "application/json", headers=headers)
+    changed = client.post(
+        reverse("sharing:share_link_settings", args=[link.pk]),
+        {"label": "Planner", "favourites_limit": limit},
+        "application/json",
+        headers=headers,
+    )
+    page = client.post(create, {"favourites": "on", "favourites_limit": limit})
+
+    assert created.status_code == changed.status_code == page.status_code == 400
+    assert "favourites_limit" in created.json()["fields"] and "favourites_limit" in changed.json()["fields"]
+    assert "Ensure this value is less than or equal to 10000." in page.text
+    assert list(ShareLink.objects.values_list("label", flat=True)) == ["Parents"]
+    assert client.post(create, {"favourites_limit": 10_000}, "application/json", headers=headers).status_code == 201
+
+
+def test_a_link_whose_favourites_fail_to_save_is_neither_made_nor_changed(client, monkeypatch):
+    link = ShareLinkFactory(label="Parents")
+    client.force_login(link.gallery.owner)
+
+    def fail(self):
+        raise DatabaseError("the favourites could not be saved")
+
+    monkeypatch.setattr(FavouritesSettings, "save", fail)
+    with pytest.raises(DatabaseError):
+        client.post(reverse("sharing:share_link_create", args=[link.gallery.pk]), {"label": "Planner"})
+    with pytest.raises(DatabaseError):
+        client.post(reverse("sharing:share_link_settings", args=[link.pk]), {"label": "Planner", "is_active": "on"})
+
+    assert list(ShareLink.objects.values_list("label", flat=True)) == ["Parents"]  # no open link without them
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,9 +7,12 @@ import zipfile
 import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Photo
+from galleries.models import Gallery, Photo
+from galleries.uploads import store_photo
+from testing.photos import jpeg_upload
 
 pytestmark = pytest.mark.django_db
 JSON = {"headers": {"Accept": "application/json"}, "content_type": "application/json"}
@@ -28,6 +31,18 @@ def test_the_photos_view_starts_with_the_photos_and_the_others_hold_the_rest(cli
     settings = client.get(reverse("galleries:gallery_settings", args=[gallery.pk])).text
     assert "How clients see it" in settings and "Sets and order" in settings and "Delete gallery" in settings
     assert 'aria-current="page">Settings<' in settings
+
+
+def test_the_cached_tiles_are_each_gallerys_own(client, gallery_with_photos):
+    other = Gallery.objects.create(owner=gallery_with_photos.owner, name="Lake")
+    photo = store_photo(other, jpeg_upload("IMG_lake.jpg"))
+    # One update may touch several galleries at once: the same version, the same CSRF secret.
+    Gallery.objects.filter(pk__in=[gallery_with_photos.pk, other.pk]).update(updated_at=timezone.now())
+
+    assert client.get(gallery_with_photos.get_absolute_url()).text.count("data-tile-menu") == 3
+    page = client.get(other.get_absolute_url()).text
+
+    assert page.count("data-tile-menu") == 1 and str(photo.pk) in page
 
 
 def test_settings_changed_without_javascript_come_back_to_the_settings(client, gallery):

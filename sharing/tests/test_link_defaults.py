@@ -23,6 +23,7 @@ FIELDS = {
     "default_allow_zip",
     "default_allow_single",
     "default_download_size",
+    "default_watermark",
     "default_favourites",
     "default_favourites_limit",
     "default_remind_days",
@@ -68,7 +69,7 @@ def test_the_first_defaults_are_what_most_photographers_choose(client, gallery, 
     assert settings.favourites is True and settings.favourites_limit is None
 
 
-def test_defaults_saved_as_json_name_exactly_the_seven_fields(client, gallery):
+def test_defaults_saved_as_json_name_exactly_the_eight_fields(client, gallery):
     response = client.post(
         DEFAULTS_URL,
         {
@@ -76,6 +77,7 @@ def test_defaults_saved_as_json_name_exactly_the_seven_fields(client, gallery):
             "default_allow_zip": False,
             "default_allow_single": True,
             "default_download_size": "web",
+            "default_watermark": True,
             "default_favourites": True,
             "default_favourites_limit": 25,
             "default_remind_days": 0,
@@ -95,6 +97,7 @@ def test_defaults_saved_as_json_name_exactly_the_seven_fields(client, gallery):
     assert link.label == "Parents"
     assert link.expires_at is None  # 0: never
     assert (link.allow_zip, link.allow_single, link.download_size, link.remind_days) == (False, True, "web", 5)
+    assert link.watermark  # watermarked proofs from the start
     assert FavouritesSettings.of(link).favourites_limit == 25
 
 
@@ -141,6 +144,9 @@ def test_the_new_link_form_shows_the_defaults(client, gallery):
         ({"default_remind_days": 99}, "default_remind_days"),
         ({"default_favourites": "maybe"}, "default_favourites"),
         ({"default_favourites_limit": "lots"}, "default_favourites_limit"),
+        # More than the database column holds: saved, it made every new link a 500 (attack 1).
+        ({"default_favourites_limit": 1_000_000_000_000}, "default_favourites_limit"),
+        ({"default_favourites_limit": 10_001}, "default_favourites_limit"),
     ],
 )
 def test_bad_defaults_are_refused_and_nothing_changes(client, gallery, data, field):

@@ -72,6 +72,7 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "allow_zip": False,
         "allow_single": True,
         "download_size": "web",
+        "watermark": False,
         "strip_location": True,
         "remind_days": 3,
         "favourites": True,

@@ -297,6 +297,54 @@ def test_a_password_that_is_not_the_links_sends_nothing(client, link, has_passwo
     assert mail.outbox == [] and not Invitation.objects.exists()
 
 
+def test_a_name_that_looks_like_an_address_is_not_one_in_from(client, link):
+    owner = link.gallery.owner
+    owner.display_name = 'PayPal Security" <security@paypal.com>, "x'
+    owner.save()
+    assert send(client, link, "anna@example.com").status_code == 302
+    sender = mail.outbox[0].message()["From"]
+    assert parseaddr(sender) == ("PayPal Security security paypal.com x", "noreply@localhost")
+    assert sender.count("@") == 1 and "<" not in sender.removesuffix("<noreply@localhost>")
+
+
+def test_the_password_is_checked_only_once_the_rest_is_right_and_wrong_ones_are_limited(client, link):
+    link.set_password("open-sesame-42")
+    link.save()
+    other = ShareLinkFactory(gallery=link.gallery)
+    other.set_password("open-sesame-42")
+    other.save()
+    as_json = {"headers": {"Accept": "application/json"}}
+
+    # A form that fails anyway (no address, a paused link) does not say whether the password was right.
+    for emails in ("", "not-an-address"):
+        response = send(client, link, emails, password="open-sesame-43", **as_json)
+        assert response.status_code == 400 and list(response.json()["fields"]) == ["emails"]
+    link.is_active = False
+    link.save()
+    response = send(client, link, "anna@example.com", password="open-sesame-43", **as_json)
+    assert response.status_code == 400 and "password" not in response.json()["fields"]
+    link.is_active = True
+    link.save()
+    assert not RateLimitHit.objects.exists()
+
+    # Right passwords do not count; ten wrong ones an hour per account and link, then 429 for any.
+    assert send(client, link, "anna@example.com", password="open-sesame-42").status_code == 302
+    for _ in range(10):
+        assert send(client, link, "anna@example.com", password="open-sesame-43", **as_json).status_code == 400
+    mail.outbox.clear()
+    for password in ("open-sesame-43", "open-sesame-42"):
+        response = send(client, link, "anna@example.com", password=password, **as_json)
+        assert response.status_code == 429 and int(response["Retry-After"]) > 3000
+        assert response.json() == {
+            "error": "Too many wrong passwords for this link. Nothing was sent; please try again in 60 minutes."
+        }
+    page = send(client, link, "anna@example.com", password="open-sesame-42")
+    assert page.status_code == 429 and "Too many wrong passwords for this link." in page.text
+    assert mail.outbox == []
+    assert send(client, link, "anna@example.com").status_code == 302  # without the password it goes
+    assert send(client, other, "anna@example.com", password="open-sesame-42").status_code == 302
+
+
 def test_creating_a_link_lands_on_it_with_its_address_and_the_send_form(client, link):
     response = client.post(reverse("sharing:share_link_create", args=[link.gallery.pk]), {"label": "Parents"})
     new = link.gallery.share_links.get(label="Parents")

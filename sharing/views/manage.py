@@ -17,7 +17,16 @@ from galleries.views import refused
 from sharing import exports, extensions, stats, zips
 from sharing.forms import LinkDefaultsForm, SendLinkForm, ShareLinkForm
 from sharing.models import LinkDefaults, ShareLink
-from viewport.http import answer, login_required, next_url, posted_data, refuse, refuse_form, sends_json
+from viewport.http import (
+    answer,
+    login_required,
+    next_url,
+    posted_data,
+    refuse,
+    refuse_form,
+    sends_json,
+    too_many_requests,
+)
 
 
 def owned_link(request, link_id):
@@ -40,6 +49,7 @@ def link_json(request, link):
         "allow_zip": link.allow_zip,
         "allow_single": link.allow_single,
         "download_size": link.download_size,
+        "watermark": link.watermark,
         "strip_location": link.strip_location,
         "remind_days": link.remind_days,
     }
@@ -192,6 +202,10 @@ def share_link_send(request, link_id):
         return refuse(request, 403, message, "sharing/sharelink_detail.html", detail_context(request, link))
     form = SendLinkForm(posted_data(request), link=link)
     if not form.is_valid():
+        if form.limited:
+            return too_many_requests(
+                request, form.limited, "sharing/sharelink_detail.html", detail_context(request, link, form)
+            )
         return refuse_form(request, form, "sharing/sharelink_detail.html", detail_context(request, link, form))
     invitations = form.save()
     sent = [invitation.email for invitation in invitations]

@@ -102,14 +102,18 @@ def public_photo(request, share_id, photo_id):
 @public_view
 @require_safe
 def public_thumbnail(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "thumbnail.jpg")
     return serving.serve_thumbnail(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
 @public_view
 @require_safe
 def public_preview(request, share_id, photo_id):
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, "preview.jpg")
     return serving.serve_preview(request, photo, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
@@ -117,7 +121,9 @@ def public_preview(request, share_id, photo_id):
 @require_safe
 def public_size(request, share_id, photo_id, name):
     """One of the photo's sizes for srcset (`320.webp`), under the same rules as its thumbnail."""
-    link, photo = shared_photo(request, share_id, photo_id)
+    link, photo = shared_photo(request, share_id, photo_id, "gallery__owner")
+    if link.watermark:
+        return serving.serve_watermarked(request, photo, link.gallery.owner, name)
     return serving.serve_size(request, photo, name, max_age=link.cache_seconds(RENDITION_CACHE_SECONDS))
 
 
@@ -130,7 +136,7 @@ def photo_download(request, share_id, photo_id):
     access.check_download(request, link, "single")
     response = serving.serve_download(request, photo, link.delivery)
     if serving.counts_as_download(request, response):
-        stats.count(request, link, "single_downloads", photo=photo)
+        stats.count(request, link, "single_downloads", photo=photo, version=photo.pk)
     return response
 
 

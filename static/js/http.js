@@ -25,6 +25,7 @@
       var body = null;
       var method = options.method || (options.json || options.form ? "POST" : "GET");
       request.open(method, url);
+      if (options.blob) request.responseType = "blob";
       request.setRequestHeader("Accept", options.accept || "application/json");
       if (method !== "GET") request.setRequestHeader("X-CSRFToken", csrfToken());
       if (options.json) {
@@ -39,14 +40,21 @@
         });
       }
       request.addEventListener("load", function () {
-        var data = null;
-        try { data = JSON.parse(request.responseText); } catch (error) { data = null; }
-        resolve({
+        var answer = {
           status: request.status,
           ok: request.status >= 200 && request.status < 300,
-          data: data,
-          text: request.responseText,
+          data: null,
+          text: "",
+          blob: options.blob ? request.response : null,
           retryAfter: parseInt(request.getResponseHeader("Retry-After"), 10) || 0,
+        };
+        // A blob's text is read only when it is an error, which says why in JSON.
+        var text = !options.blob ? Promise.resolve(request.responseText) :
+          answer.ok ? Promise.resolve("") : answer.blob.text();
+        text.then(function (body) {
+          answer.text = body;
+          try { answer.data = JSON.parse(body); } catch (error) { answer.data = null; }
+          resolve(answer);
         });
       });
       request.addEventListener("error", function () {
@@ -59,7 +67,8 @@
   // Send a request and resolve with the answer, whatever its status: {status, ok, data (the
   // JSON body, or null), text, retryAfter (seconds)}; no connection at all rejects. Options:
   // json (an object sent as JSON) or form (an object or FormData sent as a form), which make it
-  // a POST unless `method` says otherwise; accept (default "application/json"); onProgress(0..1)
+  // a POST unless `method` says otherwise; accept (default "application/json"); blob: the body
+  // comes as a Blob in `blob` (an image; an error's text and data are read); onProgress(0..1)
   // while the body goes up; retries: how many times a busy server (503 with Retry-After) is
   // waited out and the request sent again (default none), after onRetry(seconds) is called.
   function send(url, options) {

@@ -5,13 +5,15 @@ from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from galleries import watermarks
 from galleries.models import Photo
 from galleries.tasks import delete_storage_objects
 
 
 class Command(BaseCommand):
     help = (
-        "Report storage objects that no photo or photographer's logo references (orphans) and photos whose "
+        "Report storage objects that no photo or photographer's logo or watermark references (orphans), "
+        "watermarked renditions of an old watermark among them, and photos whose "
         "objects are missing. With --delete-orphans, delete the orphans older than --min-age minutes."
     )
 
@@ -28,8 +30,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, delete_orphans=False, min_age=60, **options):
         stored = set(default_storage.list_keys())
-        referenced = set(Photo.objects.all().object_keys())
-        logos = set(get_user_model().objects.exclude(logo_key="").values_list("logo_key", flat=True))
+        referenced = set(Photo.objects.all().object_keys()) | watermarks.live_keys(stored)
+        photographers = get_user_model().objects
+        logos = set(photographers.exclude(logo_key="").values_list("logo_key", flat=True))
+        logos |= set(photographers.exclude(watermark_image_key="").values_list("watermark_image_key", flat=True))
         orphans = sorted(stored - referenced - logos)
         missing = Photo.objects.filter(object_key__in=sorted(referenced - stored)).values_list("pk", "object_key")
         for key in orphans:
