@@ -270,6 +270,10 @@ VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=200 * 102
 VIEWPORT_UPLOAD_PART_SIZE = min(max(env.int("VIEWPORT_UPLOAD_PART_SIZE", default=8 * 1024 * 1024), 5 << 20), 8 << 20)
 # Uploads that nothing has moved on for this long are aborted (their parts deleted) by a periodic task.
 VIEWPORT_UPLOAD_ABANDONED_HOURS = env.int("VIEWPORT_UPLOAD_ABANDONED_HOURS", default=24)
+# Unfinished uploads are aborted this long after they started, however their parts still move.
+VIEWPORT_UPLOAD_MAX_AGE_DAYS = env.int("VIEWPORT_UPLOAD_MAX_AGE_DAYS", default=7)
+# Files a photographer may have on their way at once (each holds a multipart upload in storage).
+VIEWPORT_MAX_UNFINISHED_UPLOADS = env.int("VIEWPORT_MAX_UNFINISHED_UPLOADS", default=100)
 # Bytes of originals each photographer may store, unless the admin sets theirs (User.storage_quota).
 VIEWPORT_STORAGE_QUOTA = env.int("VIEWPORT_STORAGE_QUOTA", default=100 * 1000**3)
 # 160 MP takes current 100-150 MP cameras (Phase One IQ4: 14204 x 10652 = 151.3 MP).
