@@ -47,17 +47,21 @@ def client_address(request):
     return _parse_address(request.META.get("REMOTE_ADDR", "")) or UNKNOWN_ADDRESS
 
 
-def client_network(request):
+def client_network(request, wide=False):
     """The client, for limits per client: its IPv4 address, or the /56 its IPv6 address is in.
+    `wide`: the neighbourhood it is in, for a looser limit shared with its neighbours: the /24
+    of its IPv4 address, the /48 of its IPv6 one (what one site or provider customer holds).
 
     One IPv6 subscriber gets at least a /64, and a home connection commonly a /56 (256 /64s), so
-    counting single addresses or /64s would give one home many fresh limits. (django-axes keeps
-    the address: its column holds addresses only.)
+    counting single addresses or /64s would give one home many fresh limits; and one customer
+    often gets a /48, or several IPv4 addresses side by side. (django-axes keeps the address:
+    its column holds addresses only.)
     """
     address = ipaddress.ip_address(client_address(request))
-    if address.version == 6:
-        return str(ipaddress.ip_network((address, 56), strict=False))
-    return str(address)
+    if address.version == 4 and not wide:
+        return str(address)
+    prefix = (48 if wide else 56) if address.version == 6 else 24
+    return str(ipaddress.ip_network((address, prefix), strict=False))
 
 
 def _parse_address(text):

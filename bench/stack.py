@@ -47,6 +47,7 @@ class Stack:
             VIEWPORT_LOG_LEVEL="WARNING",
             VIEWPORT_MAX_FILES_PER_REQUEST="20",  # the upload part's batch is one POST of 20 photos
             VIEWPORT_ZIP_STREAMS_PER_NETWORK="16",  # every client here is on 127.0.0.1
+            VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK="16",
         )
         self.app = AppServer(self.env, workers=workers, threads=threads, timeout=120)
         self.started = False

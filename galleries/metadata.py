@@ -15,11 +15,19 @@ What is blanked, in every format that carries it:
   again). Their directory entries are removed (the entries after them move up, so the directory
   ends 12 bytes a tag earlier) and their values are overwritten with zeros.
 - XMP (text): every property whose name holds GPS, Gps, Latitude or Longitude (exif:GPS*, DJI's
-  drone-dji:Gps*), and the serial-number and owner properties (aux:SerialNumber,
-  exifEX:BodySerialNumber, aux:OwnerName, ...) are overwritten with spaces, which XML ignores.
+  drone-dji:Gps*), the serial-number and owner properties (aux:SerialNumber,
+  exifEX:BodySerialNumber, aux:OwnerName, ...), and the written place (photoshop:City, State,
+  Country; Iptc4xmpCore:Location, CountryCode; Iptc4xmpExt:LocationCreated and LocationShown
+  with all they hold, Sublocation, WorldRegion, ...) are overwritten with spaces, which XML ignores.
+- IPTC (IIM datasets, as Lightroom and Photo Mechanic write them: in a JPEG's APP13 Photoshop
+  resources, a TIFF's IPTC-NAA or Photoshop tag): the values of the place's datasets (2:26 and
+  2:27 content location, 2:90 city, 2:92 sub-location, 2:95 province or state, 2:100 and 2:101
+  country) are overwritten with spaces. (Photoshop's digest of the IPTC block then no longer
+  matches: readers take the XMP, which says the same.)
 - JPEG: also the second pictures of multi-picture files (MPF), which carry EXIF of their own.
 - PNG: chunks have checksums, which are patched too; compressed XMP or EXIF text chunks (rare)
-  cannot be edited in place and are blanked whole.
+  and IPTC or Photoshop resources written as hex text ("Raw profile type iptc") cannot be edited
+  in place and are blanked whole.
 
 A metadata block we cannot parse is blanked whole rather than risked. Everything else stays:
 capture time, camera and lens model, exposure, copyright, artist, colour profile, orientation.
@@ -46,14 +54,25 @@ _TYPE_SIZES = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 
 _MAX_ENTRIES = 4096  # more entries in one directory than any camera writes: a damaged file
 _MAX_DIRECTORIES = 64
 
+# IPTC IIM datasets (record 2) that name the place: content location name and code, city,
+# sub-location (the street address), province or state, country code and name.
+PRIVATE_IPTC = {26, 27, 90, 92, 95, 100, 101}
+IPTC_TAG = 33723  # IPTC-NAA in a TIFF directory: IIM datasets
+PHOTOSHOP_TAG = 34377  # Photoshop image resources in a TIFF directory (IPTC among them)
+IPTC_RESOURCE = 0x0404
+
 _PRIVATE_XMP_NAME = (
     rb"[\w.-]+:(?:[A-Za-z]*(?:GPS|Gps|Latitude|Longitude)[A-Za-z0-9]*"
-    rb"|(?:Body|Lens|Camera|Internal)?SerialNumber|(?:Camera)?OwnerName)"
+    rb"|(?:Body|Lens|Camera|Internal)?SerialNumber|(?:Camera)?OwnerName"
+    # the written place (photoshop:City, Iptc4xmpCore:Location, Iptc4xmpExt:LocationCreated, ...)
+    rb"|City|State|ProvinceState|ProvinceName|ProvinceCode|Country|CountryName|CountryCode"
+    rb"|Location|Sublocation|WorldRegion|LocationCreated|LocationShown|LocationName|LocationId)"
 )
 _XMP_ATTRIBUTE = re.compile(rb"(?<=\s)" + _PRIVATE_XMP_NAME + rb"\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _XMP_ELEMENT = re.compile(rb"<(" + _PRIVATE_XMP_NAME + rb")(?=[\s/>])(?:[^>]*/>|[^>]*>.*?</\1\s*>)", re.DOTALL)
 _XMP_JPEG = b"http://ns.adobe.com/xap/1.0/\0"
 _XMP_JPEG_EXTENSION = b"http://ns.adobe.com/xmp/extension/\0"
+_PHOTOSHOP_JPEG = b"Photoshop 3.0\0"
 
 
 class Unreadable(ValueError):
@@ -150,6 +169,44 @@ def _xmp(data, offset):
         for match in pattern.finditer(data):
             patches += _blank(offset + match.start(), match.end() - match.start(), b" ")
     return patches
+
+
+def _iptc(data, offset):
+    """Patches blanking the place's datasets of IPTC IIM data (`data`, found at `offset`)."""
+    patches = []
+    position = 0
+    while position + 5 <= len(data) and data[position] == 0x1C:
+        record, dataset, length = struct.unpack(">BBH", data[position + 1 : position + 5])
+        position += 5
+        if length & 0x8000:  # extended: the next (length & 0x7FFF) bytes hold the length
+            size = length & 0x7FFF
+            if size > 8:
+                break
+            length = int.from_bytes(data[position : position + size], "big")
+            position += size
+        if record == 2 and dataset in PRIVATE_IPTC:
+            patches += _blank(offset + position, min(length, len(data) - position), b" ")
+        position += length
+    return patches
+
+
+def _photoshop(data, offset):
+    """Patches for Photoshop image resources (`data`, found at `offset`): their IPTC block's."""
+    patches = []
+    position = 0
+    while position + 12 <= len(data) and data[position : position + 4] in (b"8BIM", b"MeSa", b"PHUT", b"AgHg"):
+        (resource,) = struct.unpack(">H", data[position + 4 : position + 6])
+        name_size = data[position + 6] + 1
+        position += 6 + name_size + (name_size & 1)  # a Pascal string, padded to even
+        (size,) = struct.unpack(">I", data[position : position + 4])
+        position += 4
+        if resource == IPTC_RESOURCE:
+            patches += _iptc(data[position : position + size], offset + position)
+        position += size + (size & 1)
+    return patches
+
+
+_TEXT_BLOCKS = {XMP_TAG: _xmp, IPTC_TAG: _iptc, PHOTOSHOP_TAG: _photoshop}
 
 
 class _BytesReader:
@@ -260,8 +317,8 @@ def _directory(reader, layout, offset, patches, seen):
                     _directory(reader, layout, exif_offset, patches, seen)
                 except (Unreadable, struct.error):
                     private = True
-        if tag == XMP_TAG and value_offset is not None and value_offset + size <= reader.size:
-            patches += _xmp(reader.read(value_offset, size), value_offset)
+        if tag in _TEXT_BLOCKS and value_offset is not None and value_offset + size <= reader.size:
+            patches += _TEXT_BLOCKS[tag](reader.read(value_offset, size), value_offset)
         if not private:
             kept.append(entry)
         elif tag == GPS_IFD and value_offset is None:
@@ -339,6 +396,10 @@ def _jpeg(file, start, patches, seen):
                 patches += _xmp(data, data_offset)
             elif data.startswith(_XMP_JPEG_EXTENSION):
                 patches += _xmp(data, data_offset)
+        elif marker[1] == 0xED:
+            data = file.read(length - 2)
+            if data.startswith(_PHOTOSHOP_JPEG):
+                patches += _photoshop(data[len(_PHOTOSHOP_JPEG) :], data_offset + len(_PHOTOSHOP_JPEG))
         elif marker[1] == 0xE2:
             data = file.read(length - 2)
             if data.startswith(b"MPF\0"):
@@ -369,7 +430,7 @@ def _mpf_offsets(data):
 
 _PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 _PNG_METADATA_KEYWORDS = {b"XML:com.adobe.xmp", b"Raw profile type exif", b"Raw profile type APP1"}
-_PNG_METADATA_KEYWORDS |= {b"Raw profile type xmp"}
+_PNG_METADATA_KEYWORDS |= {b"Raw profile type xmp", b"Raw profile type iptc", b"Raw profile type 8bim"}
 
 
 def _png(file, patches):

@@ -11,8 +11,9 @@
   Content-Range, If-Range, 416 for a range outside the content, and HEAD, which answers as a GET
   would with no body and reads nothing.
 
-Who counts what is the caller's business: counts_as_download() tells an answer that hands out the
-start of a file (a GET answered whole, redirected, or from byte 0) from a resumed one.
+Who counts what is the caller's business: counts_as_download() tells an answer that hands out a
+file up to its end (a GET answered whole, redirected, or a range to the last byte) from one that
+stops short.
 """
 
 import hashlib
@@ -30,8 +31,10 @@ from galleries.images import MIME_TYPES
 from galleries.storage import FileRange
 
 MISSING = "This photo's file is missing from storage."
-# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send (a whole sendall()), so a slow
-# client that keeps reading (256 KiB in 30 s is 9 KB/s) finishes, and one that stopped is cut off.
+# What one send may carry: VIEWPORT_SEND_TIMEOUT bounds each send of bytes the app made (a whole
+# sendall(): 256 KiB in 30 s is 9 KB/s), and each wait without progress of a file sent by
+# os.sendfile (storage.FileRange.send), so a slow client that keeps reading finishes, and one
+# that stopped is cut off.
 PIECE_SIZE = 256 * 1024
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.ASCII)
 
@@ -209,16 +212,24 @@ def requested_range(request, length, etag, timestamp):
     match = _RANGE.fullmatch(header.replace(" ", ""))
     if not match or not any(match.groups()) or not _if_range_matches(request, etag, timestamp):
         return 0, length
-    first, last = match.groups()
-    if not first:  # the last n bytes
-        count = int(last)
-        return (max(0, length - count), length) if count else None
-    start = int(first)
-    if last and int(last) < start:
+    first, last = (_position(number) for number in match.groups())
+    if first is None:  # the last n bytes
+        return (max(0, length - last), length) if last else None
+    if last is not None and last < first:
         return 0, length  # not a valid range: ignored
-    if start >= length:
+    if first >= length:
         return None
-    return start, min(int(last) + 1, length) if last else length
+    return first, min(last + 1, length) if last is not None else length
+
+
+def _position(digits):
+    """A byte position from the Range header: None when absent, and any number past what a
+    file can hold (20 digits or more, which int() of thousands would spend time on or refuse)
+    as 10**19, past every length."""
+    if not digits:
+        return None
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) < 20 else 10**19
 
 
 def _if_range_matches(request, etag, timestamp):
@@ -231,14 +242,17 @@ def _if_range_matches(request, etag, timestamp):
 
 
 def counts_as_download(request, response):
-    """Whether this answer hands out a file from its start, and so counts as a download: a GET
-    answered whole, redirected to storage, or from byte 0. A HEAD, a 304, a refusal and a
-    resumed range do not, so a download counts once however often it is resumed."""
+    """Whether this answer hands out a file up to its last byte, and so counts as a download: a
+    GET answered whole, a range that ends at the last byte, or a redirect to storage for a
+    range that runs to the end. A HEAD, a 304, a refusal and a range that stops short do not.
+    Callers count once per visitor, version and day (sharing.stats.count), so a download resumed
+    to its end counts once, and asking for the last byte again and again counts once."""
     if request.method != "GET":
         return False
     if response.status_code == 206:
-        return response["Content-Range"].startswith("bytes 0-")
+        span, _, length = response["Content-Range"].removeprefix("bytes ").partition("/")
+        return int(span.rpartition("-")[2]) == int(length) - 1
     if response.status_code == 302:  # storage serves the range asked for
         match = _RANGE.fullmatch(request.headers.get("Range", "").replace(" ", ""))
-        return not match or match.group(1) == "0"
+        return not match or not match.group(1) or not match.group(2)
     return response.status_code == 200

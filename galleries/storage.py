@@ -14,8 +14,8 @@ Two backends with the same few methods beyond Django's Storage API, so that call
 - `delete_many(keys)`: delete, returning {key: error} for the ones that failed;
 - `check()`: raise one of STORAGE_ERRORS unless storage answers right now, quickly;
 - multipart uploads, which the browser fills part by part (galleries/uploads.py):
-  `start_parts(key)` returns the upload's id; `part_url(key, upload_id, number)` takes a PUT of
-  that part's bytes; `stored_parts(key, upload_id)` is {number: StoredPart};
+  `start_parts(key)` returns the upload's id; `part_url(key, upload_id, number, length)` takes a PUT
+  of that part's bytes (`length` of them, no other); `stored_parts(key, upload_id)` is {number: StoredPart};
   `join_parts(key, upload_id, parts)` makes them the object; `abort_parts(key, upload_id)`
   deletes them. Each raises one of STORAGE_ERRORS, or NoSuchUpload for an upload that is gone.
 
@@ -89,26 +89,28 @@ class FileRange:
         return os.pread(self.file.fileno(), self.length, self.offset)
 
     def send(self, sock, piece_size):
-        """Send it by os.sendfile, each `piece_size` bytes within the socket's timeout, as
-        sendall() bounds a piece: a client that takes a byte now and then is still cut off
-        (socket.sendfile's timeout would only bound each wait)."""
+        """Send it by os.sendfile, `piece_size` bytes at most at a time, giving up when the
+        client has taken nothing for the socket's timeout: a slow reader that keeps reading
+        finishes, one that stopped is cut off. The socket says it is writable only once much
+        of its (auto-sized, up to megabytes) send buffer is free, so a send is tried again
+        every second meanwhile: any byte the client took is progress."""
         timeout, offset, end = sock.gettimeout(), self.offset, self.offset + self.length
         writable = select.poll()
         writable.register(sock, select.POLLOUT)
+        deadline = None if timeout is None else time.monotonic() + timeout
         while offset < end:
-            piece_end = min(offset + piece_size, end)
+            try:
+                sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, min(piece_size, end - offset))
+            except BlockingIOError:  # a socket with a timeout does not block
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("timed out") from None
+                writable.poll(min(left, 1) * 1000)
+                continue
+            if not sent:
+                raise OSError(f"{self.file.name}: shorter than recorded")
+            offset += sent
             deadline = None if timeout is None else time.monotonic() + timeout
-            while offset < piece_end:
-                try:
-                    sent = os.sendfile(sock.fileno(), self.file.fileno(), offset, piece_end - offset)
-                except BlockingIOError:  # a socket with a timeout does not block
-                    left = deadline - time.monotonic()
-                    if left <= 0 or not writable.poll(left * 1000):
-                        raise TimeoutError("timed out") from None
-                    continue
-                if not sent:
-                    raise OSError(f"{self.file.name}: shorter than recorded")
-                offset += sent
 
 
 class LocalPhotoStorage(FileSystemStorage):
@@ -124,7 +126,7 @@ class LocalPhotoStorage(FileSystemStorage):
 
     def iter_chunks(self, key, chunk_size=CHUNK_SIZE, start=0, stop=None, sendable=False):
         with self.open(key, "rb") as file:
-            if sendable:  # fewer, larger pieces: FileRange.send keeps the send timeout per 256 KiB
+            if sendable:  # fewer, larger pieces, each sent by FileRange.send
                 stop = min(os.fstat(file.fileno()).st_size, float("inf") if stop is None else stop)
                 for offset in range(start, int(stop), CHUNK_SIZE):
                     yield FileRange(file, offset, int(min(CHUNK_SIZE, stop - offset)))
@@ -169,7 +171,8 @@ class LocalPhotoStorage(FileSystemStorage):
         self._parts_dir(upload_id).mkdir(parents=True)
         return upload_id
 
-    def part_url(self, key, upload_id, number):
+    def part_url(self, key, upload_id, number, length):
+        # The part endpoint takes exactly the part's length (it knows it from the upload).
         return reverse("galleries:upload_part", args=[signing.dumps([upload_id, number])])
 
     def write_part(self, upload_id, number, stream, length):
@@ -368,10 +371,16 @@ class PhotoS3Storage(S3Storage):
         )
         return created["UploadId"]
 
-    def part_url(self, key, upload_id, number):
-        """A signed URL that takes a PUT of the part straight into the bucket, for a day."""
+    def part_url(self, key, upload_id, number, length):
+        """A signed URL that takes a PUT of the part straight into the bucket, for a day. Its
+        length is signed too: the bucket refuses a body of any other length (browsers send the
+        Content-Length of the slice they PUT)."""
         return self._signed_url(
-            "PUT", key, {"partNumber": str(number), "uploadId": upload_id}, expires_in=PART_URL_LIFETIME
+            "PUT",
+            key,
+            {"partNumber": str(number), "uploadId": upload_id},
+            expires_in=PART_URL_LIFETIME,
+            headers={"content-length": str(length)},
         )
 
     def stored_parts(self, key, upload_id):
@@ -472,7 +481,7 @@ class PhotoS3Storage(S3Storage):
         query = {_RESPONSE_PARAMETERS[k]: v for k, v in (parameters or {}).items()}
         return self._signed_url("GET", name, query, expire or self.querystring_expire)
 
-    def _signed_url(self, method, name, query, expires_in):
+    def _signed_url(self, method, name, query, expires_in, headers=None):
         window = max(expires_in // 2, 1)
         now = int(time.time())
         signed_at = datetime.fromtimestamp(now - now % window, UTC)
@@ -486,6 +495,7 @@ class PhotoS3Storage(S3Storage):
             signed_at=signed_at,
             expires_in=expires_in,
             query=query,
+            headers=headers,
         )
 
     def get_default_settings(self):
@@ -541,9 +551,13 @@ def _raise_if_no_such_upload(error, upload_id):
         raise NoSuchUpload(upload_id) from error
 
 
-def presigned_url(*, method, base_url, key, region, access_key, secret_key, signed_at, expires_in, query):
-    """A SigV4 query-string signed URL (AWS's "Authenticating Requests: Using Query Parameters")."""
+def presigned_url(*, method, base_url, key, region, access_key, secret_key, signed_at, expires_in, query, headers=None):
+    """A SigV4 query-string signed URL (AWS's "Authenticating Requests: Using Query Parameters");
+    `headers` ({lowercase name: value}) must come with the request as signed, besides the host."""
     parts = urlsplit(base_url)
+    headers = {"host": parts.netloc, **(headers or {})}
+    signed_headers = ";".join(sorted(headers))
+    canonical_headers = "".join(f"{name}:{value}\n" for name, value in sorted(headers.items()))
     amz_date = signed_at.strftime("%Y%m%dT%H%M%SZ")
     scope = f"{amz_date[:8]}/{region}/s3/aws4_request"
     path = _uri_encode(f"{parts.path}/{key}", safe="/")
@@ -553,10 +567,10 @@ def presigned_url(*, method, base_url, key, region, access_key, secret_key, sign
         "X-Amz-Credential": f"{access_key}/{scope}",
         "X-Amz-Date": amz_date,
         "X-Amz-Expires": str(expires_in),
-        "X-Amz-SignedHeaders": "host",
+        "X-Amz-SignedHeaders": signed_headers,
     }
     canonical_query = "&".join(f"{_uri_encode(k)}={_uri_encode(v)}" for k, v in sorted(params.items()))
-    canonical_request = f"{method}\n{path}\n{canonical_query}\nhost:{parts.netloc}\n\nhost\nUNSIGNED-PAYLOAD"
+    canonical_request = f"{method}\n{path}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\nUNSIGNED-PAYLOAD"
     string_to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical_request.encode()).hexdigest()}"
     signature = hmac.new(_signing_key(secret_key, amz_date[:8], region), string_to_sign.encode(), hashlib.sha256)
     return f"{parts.scheme}://{parts.netloc}{path}?{canonical_query}&X-Amz-Signature={signature.hexdigest()}"

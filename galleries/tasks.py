@@ -124,14 +124,15 @@ def after_watermark_change(photographer):
 
 
 @task
-def make_uploaded_photo(upload_id):
-    """Make the photo of a completed upload from its stored original (galleries.uploads.make_photo)."""
+def make_uploaded_photo(upload_id, attempt=0):
+    """Make the photo of a completed upload from its stored original (galleries.uploads.make_photo;
+    `attempt` counts the tries storage failed)."""
     from galleries.uploads import make_photo  # uploads queues this task
 
     upload = Upload.objects.select_related("gallery", "photo_set").filter(pk=upload_id).first()
     if upload is None or upload.status != UploadStatus.PROCESSING:
         return None  # deleted with its gallery, or made already
-    photo = make_photo(upload)
+    photo = make_photo(upload, attempt)
     return str(photo.pk) if photo else None
 
 

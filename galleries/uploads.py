@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery, Sum
+from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 STORAGE_UNAVAILABLE = "Photo storage is unavailable right now. Nothing was saved; please try again in a minute."
 UNEXPECTED_ERROR = "Something went wrong while processing this file. Nothing was saved; please try again."
 NO_FILES = "Choose at least one photo to upload."
+ALREADY_IN_GALLERY = "Already in this gallery: skipped."
 MAX_FILENAME_BYTES = 200  # file systems allow 255 bytes a name; keys add a little around it
 
 # The extensions a download may keep for each stored type; any other is replaced by the first.
@@ -99,16 +100,22 @@ def _distinct_megabytes(size, limit):
     return size_text, limit_text
 
 
-def store_photo(gallery, upload, photo_set=None, *, stored=None):
+def store_photo(gallery, upload, photo_set=None, *, stored=None, skip_existing=False):
     """Store one uploaded photo (the original byte for byte, its thumbnail, preview and sizes) and
     return the new Photo, in `photo_set` if one is given (a set of the gallery).
 
     With `stored` (an Upload whose bytes are in storage already, and `upload` a copy of them),
-    the photo takes that upload's id, key and hash, and only its renditions are written.
+    the photo takes that upload's id, key and hash, and only its renditions are written. With
+    `skip_existing`, a file whose bytes are a photo of the gallery already raises AlreadyInGallery.
 
-    Raises ImageRejected with a message for the photographer, or one of STORAGE_ERRORS.
+    Raises ImageRejected with a message for the photographer, UploadRefused (over the quota),
+    AlreadyInGallery, or one of STORAGE_ERRORS.
     """
     check_size(upload)
+    if not stored:  # an upload's bytes hold their share of the quota already
+        if skip_existing:
+            check_not_in_gallery(gallery, sha256_of(upload))
+        check_quota(gallery.owner, upload.size)  # before any pixel work or storage
     renditions = make_renditions(upload, settings.VIEWPORT_MAX_IMAGE_PIXELS)
     facts = facts_of(upload)  # what downloads need: CRC-32s and where the private metadata is
     photo = Photo(
@@ -149,6 +156,10 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
             if stored_as != key:
                 raise RuntimeError(f"storage renamed {key} to {stored_as}")
         with transaction.atomic():
+            if not stored:  # again under the lock: parallel batches count one after another
+                check_quota(gallery.owner, upload.size, lock=True)
+                if skip_existing:  # a parallel batch may have stored it meanwhile
+                    check_not_in_gallery(gallery, photo.sha256)
             photo.save(force_insert=True)  # touches the gallery too
             if stored:
                 Upload.objects.filter(pk=stored.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
@@ -161,6 +172,20 @@ def store_photo(gallery, upload, photo_set=None, *, stored=None):
             PendingDeletion.objects.remember({writing: str(error) or type(error).__name__})
         raise
     return photo
+
+
+class AlreadyInGallery(Exception):
+    """The file is a photo of the gallery already (the same SHA-256): it is skipped."""
+
+    def __init__(self, photo_id):
+        super().__init__(photo_id)
+        self.photo_id = photo_id
+
+
+def check_not_in_gallery(gallery, sha256):
+    photo_id = gallery.photos.filter(sha256=sha256).values_list("pk", flat=True).first()
+    if photo_id:
+        raise AlreadyInGallery(photo_id)
 
 
 def sha256_of(file):
@@ -176,19 +201,21 @@ class UploadBatch:
 
     photos: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # [{"file_name": …, "message": …}]
+    skipped: list = field(default_factory=list)  # [{"file_name": …, "photo_id": …}]: in the gallery already
     storage_down: bool = False
 
     @property
     def status_code(self):
-        return 200 if self.photos else (503 if self.storage_down else 400)
+        return 200 if self.photos or self.skipped else (503 if self.storage_down else 400)
 
     def add_error(self, upload, message):
         self.errors.append({"file_name": upload.name if upload else "", "message": message})
 
 
 def store_photos(gallery, uploads, photo_set=None):
-    """Store each upload on its own: one broken file never costs the others theirs. Once
-    storage is down, the rest are not tried (each would wait out the timeouts)."""
+    """Store each upload on its own: one broken file never costs the others theirs, and a file
+    the gallery has already is skipped. Once storage is down, the rest are not tried (each
+    would wait out the timeouts)."""
     batch = UploadBatch()
     if not uploads:
         batch.add_error(None, NO_FILES)
@@ -197,8 +224,10 @@ def store_photos(gallery, uploads, photo_set=None):
             if batch.storage_down:
                 batch.add_error(upload, STORAGE_UNAVAILABLE)
             else:
-                batch.photos.append(store_photo(gallery, upload, photo_set))
-        except ImageRejected as error:
+                batch.photos.append(store_photo(gallery, upload, photo_set, skip_existing=True))
+        except AlreadyInGallery as existing:
+            batch.skipped.append({"file_name": upload.name, "photo_id": str(existing.photo_id)})
+        except (ImageRejected, UploadRefused) as error:
             batch.add_error(upload, str(error))
         except STORAGE_ERRORS:
             logger.warning("Storage failed while storing %r", upload.name, exc_info=True)
@@ -224,6 +253,10 @@ HASH_MISMATCH = (
     "Nothing of it was kept; please upload it again."
 )
 UPLOAD_GONE = "This upload was abandoned and its parts deleted: please upload the file again."
+PART_TOO_LARGE = (
+    "Part {number} of this file is larger than it can be ({size} bytes, at most {length}): the upload "
+    "was stopped and its parts deleted. Please upload the file again."
+)
 
 
 class UploadRefused(Exception):
@@ -259,6 +292,7 @@ def start_upload(gallery, *, name, size, declared_type, sha256, photo_set=None):
     if size > settings.VIEWPORT_MAX_UPLOAD_SIZE:
         size_text, limit = _distinct_megabytes(size, settings.VIEWPORT_MAX_UPLOAD_SIZE)
         raise UploadRefused(f"This file is {size_text}; the limit is {limit} per photo.", 413)
+    check_unfinished_uploads(gallery.owner)
     check_quota(gallery.owner, size)  # before storage is asked for anything
     upload = Upload(
         gallery=gallery,
@@ -274,6 +308,7 @@ def start_upload(gallery, *, name, size, declared_type, sha256, photo_set=None):
     try:
         with transaction.atomic():
             check_quota(gallery.owner, size, lock=True)
+            check_unfinished_uploads(gallery.owner)
             upload.save(force_insert=True)
     except BaseException as error:
         default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
@@ -300,7 +335,12 @@ def parts_answer(status, upload, stored_parts):
         "upload_id": str(upload.pk),
         "part_size": upload.part_size,
         "parts": [
-            {"number": number, "url": default_storage.part_url(upload.object_key, upload.storage_upload_id, number)}
+            {
+                "number": number,
+                "url": default_storage.part_url(
+                    upload.object_key, upload.storage_upload_id, number, upload.part_length(number)
+                ),
+            }
             for number in missing
         ],
     }
@@ -357,6 +397,19 @@ def check_quota(user, size, lock=False):
         )
 
 
+def check_unfinished_uploads(user):
+    """Refuse a new upload to a photographer with VIEWPORT_MAX_UNFINISHED_UPLOADS files being
+    sent already (the page sends three at a time; resuming one is no new upload). Counted
+    under check_quota's lock when it is held."""
+    limit = settings.VIEWPORT_MAX_UNFINISHED_UPLOADS
+    if Upload.objects.filter(gallery__owner=user, status=UploadStatus.UPLOADING).count() >= limit:
+        raise UploadRefused(
+            f"{limit} files are being uploaded already: finish those (drop them again to resume them) "
+            "or wait a day for the abandoned ones to be cleared, then upload this one.",
+            429,
+        )
+
+
 def _size_texts(*sizes):
     """`25 MB`, `5.8 GB`: decimal units, as file managers show them, each size in its own unit;
     sizes in the same unit get as many decimals (up to 2) as it takes to read differently."""
@@ -384,29 +437,54 @@ def complete_upload(upload):
     Raises UploadRefused (parts missing: 409 with them; bytes that do not match their hash: 400,
     and nothing is kept) or one of STORAGE_ERRORS (nothing changes: ask again later).
     """
-    if upload.status == UploadStatus.UPLOADING:
+    # Claimed by moving it on to processing: of completes sent at the same time, one joins the
+    # parts and queues the photo; the others answer where it is. Put back if it cannot go on.
+    claimed = Upload.objects.filter(pk=upload.pk, status=UploadStatus.UPLOADING).update(
+        status=UploadStatus.PROCESSING, updated_at=timezone.now()
+    )
+    if claimed:
         try:
-            parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
-        except NoSuchUpload:
-            parts = None  # joined already (a complete whose answer was lost), or abandoned
-        if parts is not None:
-            missing = parts_answer("resume", upload, parts)["parts"]
-            if missing:
-                raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
-            default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
-        elif not default_storage.exists(upload.object_key):
-            upload.delete()
-            raise UploadRefused(UPLOAD_GONE, 410)
-        if not _has_declared_bytes(upload):
-            delete_storage_objects.call([upload.object_key])
-            upload.delete()
-            raise UploadRefused(HASH_MISMATCH, 400)
-        upload.status = UploadStatus.PROCESSING
-        upload.updated_at = timezone.now()
-        upload.save(update_fields=["status", "updated_at"])
+            _join_and_check(upload)
+        except BaseException:
+            Upload.objects.filter(pk=upload.pk, status=UploadStatus.PROCESSING).update(status=UploadStatus.UPLOADING)
+            raise
         make_uploaded_photo.enqueue(str(upload.pk))
-        upload.refresh_from_db()  # made already when tasks run at once (VIEWPORT_TASK_BACKEND=immediate)
+    upload = Upload.objects.filter(pk=upload.pk).first()  # made already when tasks run at once
+    if upload is None:  # another complete found its bytes wrong, or it was abandoned
+        raise UploadRefused(UPLOAD_GONE, 410)
     return upload_state(upload)
+
+
+def _join_and_check(upload):
+    """Join the upload's parts into the original's object and check its size and SHA-256."""
+    try:
+        parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+    except NoSuchUpload:
+        parts = None  # joined already (a complete whose answer was lost), or abandoned
+    if parts is not None:
+        _abort_if_oversized(upload, parts)
+        missing = parts_answer("resume", upload, parts)["parts"]
+        if missing:
+            raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
+        default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
+    elif not default_storage.exists(upload.object_key):
+        upload.delete()
+        raise UploadRefused(UPLOAD_GONE, 410)
+    if not _has_declared_bytes(upload):
+        delete_storage_objects.call([upload.object_key])
+        upload.delete()
+        raise UploadRefused(HASH_MISMATCH, 400)
+
+
+def _abort_if_oversized(upload, parts):
+    """Parts longer than the upload's would store bytes its quota does not hold (sent with a
+    part URL of before lengths were signed into them): abort the upload, parts and row."""
+    for number, part in sorted(parts.items()):
+        length = upload.part_length(number) if number <= upload.part_count else 0
+        if part.size > length:
+            default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
+            upload.delete()
+            raise UploadRefused(PART_TOO_LARGE.format(number=number, size=part.size, length=length), 400)
 
 
 def upload_state(upload):
@@ -436,16 +514,29 @@ def _has_declared_bytes(upload):
     return digest.hexdigest() == upload.sha256
 
 
-def make_photo(upload):
+STORAGE_RETRIES = 12  # tries after the first, 30 s apart at first, doubling up to an hour: a day in all
+
+
+def make_photo(upload, attempt=0):
     """The task worker's part: make the photo from the stored original (renditions, row). A file
-    that is no photo fails with the reason on its tile, and its object is deleted."""
+    that is no photo fails with the reason on its tile, and its object is deleted. Storage that
+    fails keeps the original and the upload processing, and the task runs again later."""
     try:
         with default_storage.local_copy(upload.object_key) as original:
             original.name = upload.file_name
             return store_photo(upload.gallery, original, upload.photo_set, stored=upload)
     except Exception as error:
+        made = Photo.objects.filter(pk=upload.photo_id).first()
+        if made:  # another worker made it a moment before: its objects and row stand
+            Upload.objects.filter(pk=upload.pk).update(status=UploadStatus.DONE, updated_at=timezone.now())
+            return made
         if isinstance(error, ImageRejected):
             message = str(error)
+        elif isinstance(error, STORAGE_ERRORS) and attempt < STORAGE_RETRIES:
+            logger.warning("Storage failed while processing upload %s; trying again later", upload.pk, exc_info=True)
+            Upload.objects.filter(pk=upload.pk).update(updated_at=timezone.now())
+            _make_later(upload, attempt + 1)
+            return None
         elif isinstance(error, STORAGE_ERRORS):
             logger.warning("Storage failed while processing upload %s", upload.pk, exc_info=True)
             message = STORAGE_UNAVAILABLE
@@ -457,17 +548,30 @@ def make_photo(upload):
         return None
 
 
+def _make_later(upload, attempt):
+    """Queue the making of the photo again, after a pause that doubles with each attempt (the
+    database backend defers; the immediate one, for tests and development, cannot: no retry)."""
+    task = make_uploaded_photo
+    if task.get_backend().supports_defer:
+        delay = timedelta(seconds=min(30 * 2 ** (attempt - 1), 3600))
+        task.using(run_after=timezone.now() + delay).enqueue(str(upload.pk), attempt)
+
+
 def abort_abandoned(now=None):
-    """Abort uploads that nothing moved on for VIEWPORT_UPLOAD_ABANDONED_HOURS (their parts are
-    deleted and their quota freed), forget finished and failed ones as old, and on S3 abort
-    multipart uploads that no upload knows of. Returns how many were aborted."""
-    cutoff = (now or timezone.now()) - timedelta(hours=settings.VIEWPORT_UPLOAD_ABANDONED_HOURS)
+    """Abort uploads that nothing moved on for VIEWPORT_UPLOAD_ABANDONED_HOURS, or started more
+    than VIEWPORT_UPLOAD_MAX_AGE_DAYS ago whatever moved (their parts are deleted and their
+    quota freed), forget finished and failed ones as old, and on S3 abort multipart uploads
+    that no upload knows of. Returns how many were aborted."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.VIEWPORT_UPLOAD_ABANDONED_HOURS)
+    too_old = now - timedelta(days=settings.VIEWPORT_UPLOAD_MAX_AGE_DAYS)
     aborted = 0
-    for upload in Upload.objects.filter(status=UploadStatus.UPLOADING, updated_at__lt=cutoff):
+    uploading = Upload.objects.filter(status=UploadStatus.UPLOADING)
+    for upload in uploading.filter(Q(updated_at__lt=cutoff) | Q(created_at__lt=too_old)):
         try:
             parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
             last_part = max((part.modified for part in parts.values()), default=None)
-            if last_part and last_part >= cutoff:  # parts went straight to the bucket since
+            if last_part and last_part >= cutoff and upload.created_at >= too_old:  # parts went to the bucket since
                 Upload.objects.filter(pk=upload.pk).update(updated_at=last_part)
                 continue
             default_storage.abort_parts(upload.object_key, upload.storage_upload_id)

@@ -35,6 +35,7 @@ from galleries.ordering import Sort
 from galleries.storage import PART_URL_LIFETIME, STORAGE_ERRORS, NoSuchUpload
 from galleries.tasks import task_queue_status
 from galleries.uploads import (
+    ALREADY_IN_GALLERY,
     STORAGE_UNAVAILABLE,
     UPLOAD_GONE,
     UploadRefused,
@@ -220,6 +221,7 @@ def photo_upload(request, gallery_id):
         upload_json(gallery, batch),
         gallery,
         count and f"{count} photo{'s' if count != 1 else ''} uploaded.",
+        *[(messages.INFO, f"{skipped['file_name']}: {ALREADY_IN_GALLERY}") for skipped in batch.skipped],
         *[
             (messages.ERROR, f"{error['file_name']}: {error['message']}" if error["file_name"] else error["message"])
             for error in batch.errors
@@ -229,8 +231,9 @@ def photo_upload(request, gallery_id):
 
 
 def upload_json(gallery, batch):
-    """An upload as upload.js sees it: the photos stored and each file's error; with nothing
-    stored, an error like any other (the first file's message)."""
+    """An upload as upload.js sees it: the photos stored, the files skipped as in the gallery
+    already and each file's error; with nothing stored, an error like any other (the first
+    file's message)."""
     photos = [
         {
             "id": str(photo.pk),
@@ -242,8 +245,8 @@ def upload_json(gallery, batch):
         }
         for photo in batch.photos
     ]
-    data = {"photos": photos, "errors": batch.errors}
-    if not photos:
+    data = {"photos": photos, "skipped": batch.skipped, "errors": batch.errors}
+    if not photos and batch.errors:
         data["error"] = batch.errors[0]["message"]
     return data
 

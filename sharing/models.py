@@ -295,13 +295,14 @@ class ZipStreamQuerySet(models.QuerySet):
     def live(self):
         return self.filter(seen_at__gt=timezone.now() - ZipStream.STALE)
 
-    def start(self, network, limit):
-        """A new stream from `network`, or None when it would have more than `limit` live ones.
-        Recorded first and counted after, so that parallel requests cannot all slip under the
-        limit (they may all be refused instead; they try again later)."""
+    def start(self, network, wide_network, limit, wide_limit):
+        """A new stream from `network` (in `wide_network`), or None when either would have more
+        than its limit of live ones. Recorded first and counted after, so that parallel requests
+        cannot all slip under the limit (they may all be refused instead; they try again later)."""
         self.filter(seen_at__lte=timezone.now() - ZipStream.STALE).delete()  # a few rows at most
-        stream = self.create(network=network)
-        if self.live().filter(network=network).count() > limit:
+        stream = self.create(network=network, wide_network=wide_network)
+        live = self.live()
+        if live.filter(network=network).count() > limit or live.filter(wide_network=wide_network).count() > wide_limit:
             stream.end()
             return None
         return stream
@@ -315,6 +316,7 @@ class ZipStream(models.Model):
     STALE = timedelta(minutes=3)
 
     network = models.CharField(max_length=64)
+    wide_network = models.CharField(max_length=64, default="", help_text="Its /24 or /48 (client_network(wide=True)).")
     started_at = models.DateTimeField(default=timezone.now)
     seen_at = models.DateTimeField(default=timezone.now)
 
@@ -322,7 +324,10 @@ class ZipStream(models.Model):
 
     class Meta:
         db_table = "share_link_zip_streams"
-        indexes = [models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live")]
+        indexes = [
+            models.Index(fields=["network", "seen_at"], name="share_link_zip_streams_live"),
+            models.Index(fields=["wide_network", "seen_at"], name="share_link_zip_streams_wide"),
+        ]
 
     def __str__(self):
         return f"{self.network} since {self.started_at:%H:%M:%S}"
@@ -434,11 +439,11 @@ class LinkDay(models.Model):
 
 class VisitorHashQuerySet(models.QuerySet):
     def add(self, link, day, digest):
-        """Remember a visitor's keyed hash for the link and day; True if it was new."""
+        """Remember a keyed hash for the link and day; True if it was new."""
         link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {VisitorHash._meta.db_table} (link_id, day, digest) VALUES (%s, %s, %s) "
+                f"INSERT INTO {self.model._meta.db_table} (link_id, day, digest) VALUES (%s, %s, %s) "
                 "ON CONFLICT (link_id, day, digest) DO NOTHING",
                 [link_id, day, digest],
             )
@@ -460,6 +465,27 @@ class VisitorHash(models.Model):
         db_table = "share_link_visitor_hashes"
         constraints = [
             models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_visitor_hashes_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
+
+
+class DownloadHash(models.Model):
+    """A download counted on a day, as a keyed hash of the visitor (as VisitorHash), the counter
+    and the version of what was downloaded (sharing.stats.download_digest): one visitor's
+    download of one archive or photo counts once a day, however it is split into ranges."""
+
+    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
+    day = models.DateField(db_index=True)
+    digest = models.CharField(max_length=64)
+
+    objects = VisitorHashQuerySet.as_manager()
+
+    class Meta:
+        db_table = "share_link_download_hashes"
+        constraints = [
+            models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_download_hashes_unique")
         ]
 
     def __str__(self):

@@ -21,7 +21,7 @@ from galleries.models import Gallery
 from sharing import extensions
 from sharing.access import Visitor as Visitor  # other apps name their visitors as stats.Visitor
 from sharing.access import registered_visitor, set_link_cookie, visitor_cookie_value, visitor_in_cookie
-from sharing.models import LINK_COUNTERS, LinkActivity, LinkDay, ShareLink, VisitorHash
+from sharing.models import LINK_COUNTERS, DownloadHash, LinkActivity, LinkDay, ShareLink, VisitorHash
 
 VISITOR_COOKIE = "viewport_visitor"
 VISITOR_SALT = "sharing.visitor"
@@ -41,14 +41,19 @@ def columns():
     return COLUMNS | extensions.day_columns()
 
 
-def count(request, link, counter, photo=None):
+def count(request, link, counter, photo=None, version=None):
     """Count one `views`, `zip_downloads`, `single_downloads` (or another app's counter) of
     `link` for this request. Only a GET counts a view or a download (a HEAD fetches nothing:
     link checkers, previews of a pasted link). The photographer's own visits while logged in
     count nowhere (neither the link's counters nor its days), so the counters stay the sums of
-    the days."""
+    the days. A download of a `version` (an archive's ETag, a photo's id) counts once per
+    visitor and day, as unique visitors do: fetched again, or range by range, it counts once."""
     if (counter in LINK_COUNTERS and request.method != "GET") or is_owner(request, link):
         return
+    if version is not None:
+        digest = download_digest(request, link, counter, version)
+        if not DownloadHash.objects.add(link, timezone.localdate(), digest):
+            return
     digest = visitor_digest(request, link) if counter == "views" else None
     link.increment(counter, visitor_digest=digest, visitor=identified_visitor(request, link), photo=photo)
 
@@ -68,6 +73,12 @@ def visitor_digest(request, link, day=None):
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:500]
     message = f"{link.pk}|{client_address(request)}|{user_agent}"
     return salted_hmac(f"sharing.visitor.{day.isoformat()}", message, algorithm="sha256").hexdigest()
+
+
+def download_digest(request, link, counter, version):
+    """The keyed hash that counts this visitor's download of `version` once per link and day."""
+    key = f"sharing.download.{counter}.{version}"
+    return salted_hmac(key, visitor_digest(request, link), algorithm="sha256").hexdigest()
 
 
 def identified_visitor(request, link):
@@ -177,5 +188,8 @@ def totals(days):
 
 
 def prune_visitor_hashes(keep_days):
-    """Delete the keyed hashes of days older than `keep_days` (today counts as one); counts stay."""
-    return VisitorHash.objects.filter(day__lt=timezone.localdate() - timedelta(days=keep_days - 1)).delete()[0]
+    """Delete the keyed hashes (visitors', downloads') of days older than `keep_days` (today
+    counts as one); counts stay."""
+    first_kept = timezone.localdate() - timedelta(days=keep_days - 1)
+    DownloadHash.objects.filter(day__lt=first_kept).delete()
+    return VisitorHash.objects.filter(day__lt=first_kept).delete()[0]

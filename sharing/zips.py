@@ -13,9 +13,11 @@ and a page that tries again by itself. No request waits for that work.
 """
 
 import hashlib
+import logging
 import re
 import socket
 import struct
+import threading
 import time
 from contextlib import suppress
 from functools import wraps
@@ -40,6 +42,8 @@ PIECE_SIZE = serving.PIECE_SIZE  # what one send may carry (see there)
 RETRY_AFTER = 30
 RECHECK_SECONDS = 60
 REQUEST_COPIES_AGAIN = 10 * 60  # seconds
+
+logger = logging.getLogger(__name__)
 
 
 def archive_name(name, suffix=".zip"):
@@ -132,12 +136,12 @@ def zip_response(request, name, photos, delivery=copies.AS_UPLOADED, folders=Tru
 
 def link_zip(request, link, photos, name, folders=True):
     """Some of a share link's photos as a ZIP, under the link's download rules, counted as one
-    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per
-    archive: a resumed range counts nothing."""
+    of its ZIP downloads (the gallery's, a set's, or photos another app picks) once per visitor,
+    archive and day, when the bytes served reach its end (serving.counts_as_download)."""
     access.check_download(request, link, "zip")
     response = zip_response(request, name, photos, link.delivery, folders, still_allowed=link.still_allows_zip)
     if serving.counts_as_download(request, response):
-        stats.count(request, link, "zip_downloads")
+        stats.count(request, link, "zip_downloads", version=response["ETag"])
     return response
 
 
@@ -174,9 +178,15 @@ def cut_when_refused(chunks, still_allowed):
 
 
 # Streams at once: a ZIP holds a gunicorn thread for as long as its client downloads, so only
-# VIEWPORT_ZIP_STREAMS of them may stream in each process, and the other threads answer pages;
-# and one client network holds at most VIEWPORT_ZIP_STREAMS_PER_NETWORK of them across all
-# servers, so a few slow readers cannot hold every slot (a refused client resumes later).
+# VIEWPORT_ZIP_STREAMS of them may stream in each process, and the other threads answer pages.
+# One client network holds at most VIEWPORT_ZIP_STREAMS_PER_NETWORK of them across all servers,
+# and its /24 or /48 at most VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK. When every slot streams, a
+# newcomer cuts the oldest stream that has streamed VIEWPORT_ZIP_STREAM_CUT_AFTER seconds (it
+# resumes where it stopped) rather than wait behind it: a few slow readers from a handful of
+# addresses cannot keep everyone else out.
+
+_streaming = set()  # this process's SlotHeld streams
+_streaming_lock = threading.Lock()
 
 
 class SlotHeld:
@@ -185,16 +195,24 @@ class SlotHeld:
     the last byte, and when the client hung up, stopped reading past the send timeout, or the
     stream failed."""
 
-    def __init__(self, chunks, release, client=None, stream=None):
+    def __init__(self, chunks, release, client=None, stream=None, pool=None):
         self.chunks = chunks
         self.release = release
+        self.pool = pool  # the slots it holds one of
         self.client = client  # gunicorn's socket, if any
         self.stream = stream  # this stream's ZipStream row, kept fresh while it streams
         self.finished = False
+        self.started = time.monotonic()
+        self.cut_short = False
+        self.lock = threading.Lock()
+        with _streaming_lock:
+            _streaming.add(self)
 
     def __iter__(self):
         seen = time.monotonic()
         for chunk in self.chunks:
+            if self.cut_short:
+                raise DownloadRefused("cut short to make room for another download")
             if len(chunk) <= PIECE_SIZE:  # an empty one too: see galleries.serving._handed_on
                 yield chunk
             else:
@@ -205,12 +223,44 @@ class SlotHeld:
                 seen = time.monotonic()
         self.finished = True
 
-    def close(self):
-        release, self.release = self.release, None
+    def cut(self):
+        """End this stream to make room: its slot is free at once, its connection reset (a
+        send in progress fails), and without a connection it ends at its next piece."""
+        self.cut_short = True
+        self.give_back()
+        if self.client:
+            abort(self.client)
+
+    def give_back(self):
+        with self.lock:
+            release, self.release = self.release, None
         if release:
             release()
+
+    def close(self):
+        self.give_back()
+        with _streaming_lock:
+            _streaming.discard(self)
         if self.client and not self.finished:
             abort(self.client)
+
+
+def make_room(slots):
+    """Cut this process's oldest stream, if it has streamed VIEWPORT_ZIP_STREAM_CUT_AFTER
+    seconds, and take its slot from `slots`; False when there is none to cut."""
+    old_enough = time.monotonic() - settings.VIEWPORT_ZIP_STREAM_CUT_AFTER
+    with _streaming_lock:
+        candidates = [
+            held for held in _streaming if held.pool is slots and held.started <= old_enough and not held.cut_short
+        ]
+        oldest = min(candidates, key=lambda held: held.started, default=None)
+        if oldest is not None:
+            oldest.cut_short = True
+    if oldest is None:
+        return False
+    logger.info("Cut a ZIP stream of %.0f s to make room for another", time.monotonic() - oldest.started)
+    oldest.cut()
+    return slots.acquire(blocking=False)
 
 
 def abort(client):
@@ -223,19 +273,24 @@ def abort(client):
 
 
 def stream_slot_required(view):
-    """Run `view` only with a free stream slot of this process and of the client's network,
-    held until its streamed answer is closed; without one the answer is a 503 (this process is
-    busy) or a 429 (this network streams enough already), with Retry-After. A HEAD streams
-    nothing and needs no slot."""
+    """Run `view` only with a stream slot of this process (a free one, or the oldest stream's:
+    make_room()) and of the client's network, held until its streamed answer is closed; without
+    one the answer is a 503 (this process is busy) or a 429 (this network, or its neighbours,
+    stream enough already), with Retry-After. A HEAD streams nothing and needs no slot."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method == "HEAD":
             return view(request, *args, **kwargs)
         slots = middleware.slots("zips", settings.VIEWPORT_ZIP_STREAMS)
-        if not slots.acquire(blocking=False):
+        if not slots.acquire(blocking=False) and not make_room(slots):
             return busy(request, 503)
-        stream = ZipStream.objects.start(client_network(request), settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK)
+        stream = ZipStream.objects.start(
+            client_network(request),
+            client_network(request, wide=True),
+            settings.VIEWPORT_ZIP_STREAMS_PER_NETWORK,
+            settings.VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK,
+        )
         if stream is None:
             slots.release()
             return busy(request, 429)
@@ -251,7 +306,7 @@ def stream_slot_required(view):
             raise
         if response.streaming:
             client = request.META.get("gunicorn.socket")
-            response.streaming_content = SlotHeld(response.streaming_content, release, client, stream)
+            response.streaming_content = SlotHeld(response.streaming_content, release, client, stream, slots)
         else:
             release()
         return response

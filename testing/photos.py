@@ -173,7 +173,9 @@ REAL_PHOTOS = Path(
     os.environ.get("VIEWPORT_TEST_PHOTOS", Path(__file__).resolve().parents[2] / "shared" / "testdata" / "orientation")
 )
 # What the private metadata below holds, as bytes that must not appear in a stripped copy.
+# (With the place written as Lightroom and Photo Mechanic fill it in XMP and IPTC.)
 PRIVATE_VALUES = (b"Jane Owner", b"SN-4471-0923", b"LN-88213", b"CANON-SERIAL-77", b"51,30.2N", b"0,7.65W")
+PRIVATE_VALUES += (b"Paris", b"Anatole France", b"Ile-de-France", b"France", b"Champ de Mars", b"Europe")
 GPS_LATITUDE = (51.0, 30.0, 12.5)
 PRIVATE_XMP = (
     b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/">'
@@ -183,8 +185,39 @@ PRIVATE_XMP = (
     b'exif:GPSLatitude="51,30.2N" exif:GPSLongitude="0,7.65W" aux:SerialNumber="SN-4471-0923" xmp:Rating="4">\n'
     b"<aux:OwnerName>Jane Owner</aux:OwnerName>\n<exif:GPSAltitude>35/1</exif:GPSAltitude>\n"
     b"<dc:creator><rdf:Seq><rdf:li>Lena Hart Photography</rdf:li></rdf:Seq></dc:creator>\n"
+    b'<photoshop:City xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/">Paris</photoshop:City>\n'
+    b'<rdf:Description xmlns:photoshop="http://ns.adobe.com/photoshop/1.0/" photoshop:State="Ile-de-France" '
+    b'photoshop:Country="France" xmlns:Iptc4xmpCore="http://iptc.org/std/Iptc4xmpCore/1.0/xmlns/" '
+    b'Iptc4xmpCore:Location="5 Avenue Anatole France" Iptc4xmpCore:CountryCode="FRA"/>\n'
+    b'<Iptc4xmpExt:LocationCreated xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+    b'<rdf:Bag><rdf:li rdf:parseType="Resource"><Iptc4xmpExt:City>Paris</Iptc4xmpExt:City>'
+    b"<Iptc4xmpExt:Sublocation>Champ de Mars</Iptc4xmpExt:Sublocation></rdf:li></rdf:Bag>"
+    b"</Iptc4xmpExt:LocationCreated>\n"
+    b'<Iptc4xmpExt:LocationShown xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+    b'<rdf:Bag><rdf:li Iptc4xmpExt:WorldRegion="Europe" Iptc4xmpExt:CountryName="France"/></rdf:Bag>'
+    b"</Iptc4xmpExt:LocationShown>\n"
     b'</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>'
 )
+
+
+def private_iptc():
+    """IPTC IIM datasets as Photo Mechanic writes them: the place (content location, city,
+    sub-location, province, country code and name) and a copyright notice, which stays."""
+    datasets = [(26, b"Champ de Mars"), (90, b"Paris"), (92, b"5 Avenue Anatole France")]
+    datasets += [(95, b"Ile-de-France"), (100, b"FRA"), (101, b"France"), (116, b"(c) Lena Hart")]
+    return b"".join(struct.pack(">BBBH", 0x1C, 2, dataset, len(value)) + value for dataset, value in datasets)
+
+
+def photoshop_resources(iptc):
+    """Photoshop image resources holding `iptc` (resource 0x0404, after another resource)."""
+    resolution = b"8BIM\x03\xed\0\0" + struct.pack(">I", 16) + bytes(16)
+    return resolution + b"8BIM\x04\x04\0\0" + struct.pack(">I", len(iptc)) + iptc + b"\0" * (len(iptc) & 1)
+
+
+def with_iptc(jpeg):
+    """A JPEG's bytes with private_iptc() in an APP13 segment after its start."""
+    block = b"Photoshop 3.0\0" + photoshop_resources(private_iptc())
+    return jpeg[:2] + b"\xff\xed" + struct.pack(">H", len(block) + 2) + block + jpeg[2:]
 
 
 def private_exif(orientation=1):
@@ -205,7 +238,8 @@ def private_exif(orientation=1):
 
 def private_photo(format="JPEG", width=96, height=64, **save_args):
     """A photo in `format` (JPEG, PNG, WEBP, TIFF, HEIF; MPO: a JPEG with a second picture that
-    has EXIF of its own) carrying private_exif() and PRIVATE_XMP where the format allows."""
+    has EXIF of its own) carrying private_exif(), PRIVATE_XMP and private_iptc() where the
+    format allows (IPTC: JPEG, TIFF, PNG)."""
     image = image_with_corner(width, height)
     buffer = io.BytesIO()
     if format == "HEIF":
@@ -217,10 +251,14 @@ def private_photo(format="JPEG", width=96, height=64, **save_args):
         for tag in (0x010F, 0x0110, 0x013B):
             tags[tag] = exif[tag]
         tags[0x8769], tags[0x8825], tags[700] = dict(exif.get_ifd(0x8769)), dict(exif.get_ifd(0x8825)), PRIVATE_XMP
+        tags[33723], tags[34377] = private_iptc(), photoshop_resources(private_iptc())
+        tags.tagtype[33723] = tags.tagtype[34377] = 7  # undefined: bytes
         image.save(buffer, "TIFF", tiffinfo=tags, **save_args)
     elif format == "PNG":
         info = PngImagePlugin.PngInfo()
         info.add_itxt("XML:com.adobe.xmp", PRIVATE_XMP.decode())
+        iptc = private_iptc().hex()
+        info.add_text("Raw profile type iptc", f"\niptc\n{len(private_iptc()):8d}\n{iptc}\n")
         image.save(buffer, "PNG", exif=private_exif(), pnginfo=info, **save_args)
     elif format == "MPO":
         second = image_with_corner(width // 2, height // 2)
@@ -228,7 +266,7 @@ def private_photo(format="JPEG", width=96, height=64, **save_args):
         image.save(buffer, "MPO", save_all=True, append_images=[second], exif=private_exif(), **save_args)
     else:
         image.save(buffer, format, exif=private_exif(), xmp=PRIVATE_XMP, **save_args)
-    return buffer.getvalue()
+    return with_iptc(buffer.getvalue()) if format == "JPEG" else buffer.getvalue()
 
 
 def image_with_corner(width, height, color=(30, 90, 200)):
@@ -238,11 +276,11 @@ def image_with_corner(width, height, color=(30, 90, 200)):
 
 
 def with_private_exif(jpeg):
-    """A real JPEG's bytes with its EXIF replaced by private_exif() (its orientation kept) and
-    PRIVATE_XMP added; its pixels are left as they are."""
+    """A real JPEG's bytes with its EXIF replaced by private_exif() (its orientation kept),
+    PRIVATE_XMP and private_iptc() added; its pixels are left as they are."""
     with Image.open(io.BytesIO(jpeg)) as image:
         orientation = image.getexif().get(0x0112, 1)
     exif = private_exif(orientation)
     xmp = b"http://ns.adobe.com/xap/1.0/\0" + PRIVATE_XMP
     segments = [b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block for block in (exif, xmp)]
-    return jpeg[:2] + b"".join(segments) + _without_exif_segments(jpeg[2:])
+    return with_iptc(jpeg[:2] + b"".join(segments) + _without_exif_segments(jpeg[2:]))

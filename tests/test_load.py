@@ -48,6 +48,7 @@ def app(link, static_root):
         VIEWPORT_STATIC_ROOT=str(static_root),
         VIEWPORT_ZIP_STREAMS="4",
         VIEWPORT_ZIP_STREAMS_PER_NETWORK="8",  # all the clients are on 127.0.0.1
+        VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK="8",
     )
     server = AppServer(env, workers=2, threads=4).start()
     yield server
@@ -99,11 +100,10 @@ def test_concurrent_clients_get_no_errors_and_counters_match(app, link):
     for kind, ok, *_ in results:
         successes[kind] += ok
     link.refresh_from_db()
-    assert (link.views, link.single_downloads, link.zip_downloads) == (
-        successes["page"],
-        successes["photo"],
-        successes["zip"],
-    )
+    # Every client is one visitor (127.0.0.1, one browser): a download counts once per photo or
+    # archive a day, however often it is fetched.
+    assert link.views == successes["page"]
+    assert 0 < link.single_downloads <= len(photos) and link.zip_downloads == 1
     # The day's row says the same (the test may straddle midnight: sum the days).
     days = LinkDay.objects.filter(link=link)
     assert (sum(d.views for d in days), sum(d.single_downloads for d in days), sum(d.zip_downloads for d in days)) == (

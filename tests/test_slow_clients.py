@@ -13,6 +13,7 @@ import itertools
 import re
 import runpy
 import socket
+import threading
 import time
 import uuid
 from datetime import timedelta
@@ -23,9 +24,11 @@ from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
 
+from galleries.storage import FileRange
 from galleries.tests.factories import GalleryFactory, jpeg_upload, stored_random_photo
 from galleries.uploads import store_photo
 from sharing import zips
+from sharing.models import ZipStream
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import ROOT, AppServer, production_env, running_database_url
 
@@ -263,3 +266,67 @@ def test_a_zip_is_sent_in_pieces_small_enough_for_the_send_timeout(client, db):
     pieces = list(client.get(zip_url(link)).streaming_content)
     assert max(len(piece) for piece in pieces) <= zips.PIECE_SIZE
     assert sum(len(piece) for piece in pieces) > 3 * zips.PIECE_SIZE
+
+
+def test_a_full_pool_cuts_its_oldest_stream_for_a_newcomer(client, one_slot, link, settings):
+    oldest = client.get(zip_url(link))
+    assert oldest.status_code == 200
+    assert client.get(zip_url(link), REMOTE_ADDR="192.0.2.1").status_code == 503  # it is too young to cut
+    settings.VIEWPORT_ZIP_STREAM_CUT_AFTER = 0
+    newcomer = client.get(zip_url(link), REMOTE_ADDR="192.0.2.1")
+    assert newcomer.status_code == 200
+    with pytest.raises(zips.DownloadRefused):  # the oldest ends at its next piece; it may resume
+        b"".join(oldest.streaming_content)
+    assert ZipStream.objects.filter(network="127.0.0.1").count() == 0  # its network's count too
+    assert b"".join(newcomer.streaming_content)[:4] == b"PK\3\4"
+
+
+def test_neighbouring_networks_share_a_wider_limit(client, link, settings):
+    settings.VIEWPORT_ZIP_STREAMS, settings.VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK = 16, 3
+    for neighbours, neighbour, stranger in [
+        (["192.0.2.1", "192.0.2.1", "192.0.2.200"], "192.0.2.7", "192.0.3.1"),  # a /24
+        (["2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:100::1"], "2001:db8:1:700::1", "2001:db8:2::1"),  # a /48
+    ]:
+        streaming = [client.get(zip_url(link), REMOTE_ADDR=address) for address in neighbours]
+        assert [response.status_code for response in streaming] == [200, 200, 200]
+        refused = client.get(zip_url(link), REMOTE_ADDR=neighbour)
+        assert refused.status_code == 429 and refused["Retry-After"] == "30", neighbours
+        other = client.get(zip_url(link), REMOTE_ADDR=stranger)
+        assert other.status_code == 200
+        for response in [*streaming, other]:
+            b"".join(response.streaming_content)
+
+
+def test_a_slow_reader_that_keeps_reading_gets_the_whole_file(tmp_path):
+    """The send timeout measures progress: 1 MiB in pieces of 256 KiB, each taking longer than
+    the timeout at this client's pace, all arrive; a client that stops reading is cut off."""
+    data = bytes(range(256)) * 4096
+    (tmp_path / "photo").write_bytes(data)
+    for reader_stops in (False, True):
+        server, client = socket.socketpair()
+        server.settimeout(0.5)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        received = bytearray()
+
+        def read_slowly(client=client, received=received, reader_stops=reader_stops):
+            while len(received) < len(data) and not (reader_stops and len(received) > 100_000):
+                if not (chunk := client.recv(32768)):
+                    break
+                received.extend(chunk)
+                time.sleep(0.1)  # about 300 KB/s: a 256 KiB piece takes most of a second
+
+        reader = threading.Thread(target=read_slowly, daemon=True)
+        reader.start()
+        try:
+            with open(tmp_path / "photo", "rb") as file:
+                if reader_stops:
+                    with pytest.raises(TimeoutError):
+                        FileRange(file, 0, len(data)).send(server, zips.PIECE_SIZE)
+                else:
+                    FileRange(file, 0, len(data)).send(server, zips.PIECE_SIZE)
+        finally:
+            server.close()
+            reader.join()
+            client.close()
+        assert (bytes(received) == data) is not reader_stops

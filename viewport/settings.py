@@ -270,6 +270,10 @@ VIEWPORT_MAX_UPLOAD_SIZE = env.int("VIEWPORT_MAX_UPLOAD_SIZE", default=200 * 102
 VIEWPORT_UPLOAD_PART_SIZE = min(max(env.int("VIEWPORT_UPLOAD_PART_SIZE", default=8 * 1024 * 1024), 5 << 20), 8 << 20)
 # Uploads that nothing has moved on for this long are aborted (their parts deleted) by a periodic task.
 VIEWPORT_UPLOAD_ABANDONED_HOURS = env.int("VIEWPORT_UPLOAD_ABANDONED_HOURS", default=24)
+# Unfinished uploads are aborted this long after they started, however their parts still move.
+VIEWPORT_UPLOAD_MAX_AGE_DAYS = env.int("VIEWPORT_UPLOAD_MAX_AGE_DAYS", default=7)
+# Files a photographer may have on their way at once (each holds a multipart upload in storage).
+VIEWPORT_MAX_UNFINISHED_UPLOADS = env.int("VIEWPORT_MAX_UNFINISHED_UPLOADS", default=100)
 # Bytes of originals each photographer may store, unless the admin sets theirs (User.storage_quota).
 VIEWPORT_STORAGE_QUOTA = env.int("VIEWPORT_STORAGE_QUOTA", default=100 * 1000**3)
 # 160 MP takes current 100-150 MP cameras (Phase One IQ4: 14204 x 10652 = 151.3 MP).
@@ -294,6 +298,11 @@ VIEWPORT_ZIP_STREAMS = env.int("VIEWPORT_ZIP_STREAMS", default=max(1, env.int("G
 # ZIPs one client network (an IPv4 address, an IPv6 /56) may stream at once, across all servers;
 # one more is a 429. A few slow readers cannot hold every slot, and a refused client resumes later.
 VIEWPORT_ZIP_STREAMS_PER_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_NETWORK", default=2)
+# ...and its neighbours together (the IPv4 /24 or IPv6 /48 it is in: one customer's addresses).
+VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK = env.int("VIEWPORT_ZIP_STREAMS_PER_WIDE_NETWORK", default=4)
+# When every slot of a process streams, a newcomer cuts the oldest stream that has streamed at
+# least this many seconds (it resumes later) rather than be refused; younger ones are never cut.
+VIEWPORT_ZIP_STREAM_CUT_AFTER = env.int("VIEWPORT_ZIP_STREAM_CUT_AFTER", default=60)
 # Photo uploads handled at once per gunicorn worker process (they wait for a decode slot while
 # holding a thread); one more is a 503 that the uploader retries. Half the threads, likewise.
 VIEWPORT_UPLOAD_SLOTS = env.int("VIEWPORT_UPLOAD_SLOTS", default=max(1, env.int("GUNICORN_THREADS", default=8) // 2))

@@ -121,7 +121,7 @@ def test_a_retried_delete_never_removes_a_photo_uploaded_after_a_failed_attempt(
         return real_save(name, content, *args, **kwargs)
 
     monkeypatch.setattr(default_storage, "save", save_failing_the_original)
-    assert upload(client, gallery_with_photos, jpeg_upload("REPEAT.jpg")).status_code == 503
+    assert upload(client, gallery_with_photos, jpeg_upload("REPEAT.jpg", color=(4, 5, 6))).status_code == 503
     assert PendingDeletion.objects.filter(object_key__endswith="REPEAT.jpg").exists()
 
     monkeypatch.undo()

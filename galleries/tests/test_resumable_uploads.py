@@ -13,7 +13,8 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.files.storage import default_storage
+from django.core.files.storage import default_storage, storages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -23,10 +24,20 @@ from PIL import Image
 
 from galleries.models import Photo, PhotoSet, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
+from galleries.tasks import make_uploaded_photo
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
-from galleries.uploads import HASH_MISMATCH, _size_texts, abort_abandoned, storage_used, store_photo
-from testing.http import ResumableUploader
+from galleries.uploads import (
+    HASH_MISMATCH,
+    STORAGE_RETRIES,
+    STORAGE_UNAVAILABLE,
+    _size_texts,
+    abort_abandoned,
+    make_photo,
+    storage_used,
+    store_photo,
+)
+from testing.http import ResumableUploader, put, upload
 from testing.photos import photo_bytes
 from testing.proxy import CuttingProxy
 from testing.services import create_bucket
@@ -303,3 +314,170 @@ def test_a_file_dropped_while_a_set_is_open_goes_into_that_set(client, gallery, 
     elsewhere = PhotoSet.objects.create(gallery=other, name="Elsewhere")
     refused = ResumableUploader(client, gallery).start("rings.jpg", image_bytes(48, 64), set_id=str(elsewhere.pk))
     assert refused.status_code == 400 and refused.json()["error"] == "That set is not in this gallery."
+
+
+def test_the_plain_form_keeps_the_quota_file_by_file(client, gallery, photo_storage, stored_keys):
+    first, second, third = (image_bytes(64, 48, color=(n * 60, 80, 40)) for n in range(3))
+    gallery.owner.storage_quota = len(first) + len(second) + len(third) - 1
+    gallery.owner.save()
+    answer = upload(
+        client,
+        gallery,
+        *(SimpleUploadedFile(f"IMG_{n}.jpg", data) for n, data in enumerate((first, second, third))),
+    )
+    assert answer.status_code == 200
+    assert [photo["file_name"] for photo in answer.json()["photos"]] == ["IMG_0.jpg", "IMG_1.jpg"]
+    [error] = answer.json()["errors"]
+    assert error["file_name"] == "IMG_2.jpg"
+    assert error["message"].startswith("Not enough storage left:") and "this file is" in error["message"]
+    assert storage_used(gallery.owner) == len(first) + len(second) <= gallery.owner.storage_quota
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+def test_a_part_url_takes_only_its_parts_length_and_oversized_parts_abort_the_upload(
+    client, gallery, photo_storage, stored_keys, big_png
+):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0007.png", big_png).json()
+    upload = Upload.objects.get()
+    last = answer["parts"][-1]
+    if photo_storage == "s3":  # the bucket itself refuses a body of another length than signed
+        assert "content-length" in last["url"]
+        assert put(last["url"], b"x" * (5 * MiB))[0] == 403
+        assert put(last["url"], b"x")[0] == 403
+        assert default_storage.stored_parts(upload.object_key, upload.storage_upload_id) == {}
+        # An oversized part sent with a URL of before (signed for the host only) aborts the upload.
+        unsigned_length = default_storage._signed_url(
+            "PUT", upload.object_key, {"partNumber": "3", "uploadId": upload.storage_upload_id}, 3600
+        )
+        assert put(unsigned_length, b"x" * (6 * MiB))[0] == 200
+    else:
+        assert uploader.client.put(last["url"], b"x" * (5 * MiB), content_type="x").status_code == 400
+        default_storage.write_part(upload.storage_upload_id, 3, io.BytesIO(b"x" * (6 * MiB)), 6 * MiB)
+    for part in answer["parts"][:2]:
+        assert uploader.put_part(part, big_png, answer["part_size"]) == 200
+    refused = uploader.complete(answer["upload_id"])
+    assert refused.status_code == 400
+    assert "larger than" in refused.json()["error"]
+    assert not Upload.objects.exists() and storage_used(gallery.owner) == 0
+    with pytest.raises(NoSuchUpload):
+        default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+    assert stored_keys(f"{gallery.pk}/") == []
+
+
+def test_uploads_are_aborted_after_a_week_whatever_their_parts_and_a_photographer_has_a_limit(
+    client, gallery, photo_storage, big_png, settings
+):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0008.png", big_png).json()
+    upload = Upload.objects.get()
+    Upload.objects.filter(pk=upload.pk).update(created_at=timezone.now() - timedelta(days=8))
+    uploader.put_part(answer["parts"][0], big_png, answer["part_size"])  # parts still moving today
+    assert uploader.start("DSC_0008.png", big_png).json()["status"] == "resume"
+    assert abort_abandoned() >= 1
+    assert not Upload.objects.exists()
+    with pytest.raises(NoSuchUpload):
+        default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
+
+    settings.VIEWPORT_MAX_UNFINISHED_UPLOADS = 2
+    other_gallery = GalleryFactory(owner=gallery.owner)
+    assert uploader.start("a.png", b"a" * 100).status_code == 201
+    assert ResumableUploader(client, other_gallery).start("b.png", b"b" * 100).status_code == 201
+    refused = uploader.start("c.png", b"c" * 100)
+    assert refused.status_code == 429
+    assert "2 files are being uploaded" in refused.json()["error"]
+    assert uploader.start("a.png", b"a" * 100).json()["status"] == "resume"  # resuming is no new upload
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_completes_make_one_photo_and_a_late_worker_leaves_it_done(photo_storage, big_png):
+    gallery = GalleryFactory()
+    owner_client = Client()
+    owner_client.force_login(gallery.owner)
+    uploader = ResumableUploader(owner_client, gallery)
+    answer = uploader.start("DSC_0009.png", big_png).json()
+    for part in answer["parts"]:
+        assert uploader.put_part(part, big_png, answer["part_size"]) == 200
+    stale = Upload.objects.get()  # as a second worker read it, before the first made the photo
+    answers, barrier = [], threading.Barrier(4)
+
+    def complete():
+        client = Client(raise_request_exception=False)
+        client.force_login(gallery.owner)
+        barrier.wait()
+        response = ResumableUploader(client, gallery).complete(answer["upload_id"])
+        answers.append((response.status_code, response.json().get("status")))
+        connection.close()
+
+    threads = [threading.Thread(target=complete) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [code for code, _ in answers] == [202] * 4, answers
+    assert {status for _, status in answers} <= {"processing", "done"}
+    photo = Photo.objects.get()
+    assert stored_original(photo) == big_png
+    assert Upload.objects.get().status == UploadStatus.DONE
+
+    stale.status = UploadStatus.PROCESSING
+    assert make_photo(stale) == photo  # the photo exists: this worker's copy is dropped, not a failure
+    assert Upload.objects.get().status == UploadStatus.DONE
+    assert stored_original(photo) == big_png and client_sees_thumbnail(owner_client, photo)
+
+
+def client_sees_thumbnail(client, photo):
+    return client.get(reverse("galleries:photo_thumbnail", args=[photo.gallery_id, photo.pk])).status_code in (200, 302)
+
+
+def test_the_plain_form_skips_a_file_the_gallery_has_already(client, gallery, photo_storage, stored_keys):
+    first, other = image_bytes(64, 48, color=(10, 80, 40)), image_bytes(64, 48, color=(200, 80, 40))
+    stored = upload(client, gallery, SimpleUploadedFile("IMG_1.jpg", first)).json()["photos"][0]
+    again = upload(
+        client,
+        gallery,
+        SimpleUploadedFile("copy of IMG_1.jpg", first),
+        SimpleUploadedFile("IMG_2.jpg", other),
+        SimpleUploadedFile("IMG_2 again.jpg", other),
+    )
+    assert again.status_code == 200
+    assert [photo["file_name"] for photo in again.json()["photos"]] == ["IMG_2.jpg"]
+    assert again.json()["skipped"] == [
+        {"file_name": "copy of IMG_1.jpg", "photo_id": stored["id"]},
+        {"file_name": "IMG_2 again.jpg", "photo_id": again.json()["photos"][0]["id"]},
+    ]
+    assert again.json()["errors"] == []
+    only_copy = upload(client, gallery, SimpleUploadedFile("IMG_1.jpg", first), json=False, follow=True)
+    assert "IMG_1.jpg: Already in this gallery: skipped." in only_copy.content.decode()
+    assert gallery.photos.count() == 2
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+def test_storage_failing_while_the_photo_is_made_keeps_the_original_for_a_retry(
+    client, gallery, photo_storage, stored_keys, monkeypatch
+):
+    data = image_bytes(64, 48)
+    storage = storages["default"]  # default_storage's object, for this test's storage
+
+    def storage_down(key):
+        raise ConnectionError("storage went away")
+
+    monkeypatch.setattr(storage, "local_copy", storage_down)
+    completed = ResumableUploader(client, gallery).upload("IMG_0010.jpg", data)
+    assert completed.status_code == 202 and completed.json()["status"] == "processing"
+    upload = Upload.objects.get()
+    assert upload.status == UploadStatus.PROCESSING
+    assert stored_keys(f"{gallery.pk}/") == [upload.object_key]  # the original waits for the retry
+
+    monkeypatch.undo()
+    assert make_uploaded_photo.call(str(upload.pk), 1)  # storage is back: the retry makes it
+    assert Upload.objects.get().status == UploadStatus.DONE
+    assert stored_original(Photo.objects.get(pk=upload.photo_id)) == data
+
+    # Storage down at every retry, for a day: the upload fails at last and its original goes.
+    monkeypatch.setattr(storage, "local_copy", storage_down)
+    other = ResumableUploader(client, gallery).upload("IMG_0011.jpg", image_bytes(48, 64)).json()
+    assert make_uploaded_photo.call(other["upload_id"], STORAGE_RETRIES) is None
+    failed = Upload.objects.get(pk=other["upload_id"])
+    assert failed.status == UploadStatus.FAILED and failed.error == STORAGE_UNAVAILABLE
+    assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())

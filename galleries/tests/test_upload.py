@@ -63,7 +63,7 @@ def test_upload_stores_original_byte_for_byte_with_thumbnail_preview_sizes_and_p
 
 
 def test_one_bad_file_in_a_batch_fails_alone_and_leaves_nothing(client, gallery, photo_storage, stored_keys):
-    good = [jpeg_upload(f"IMG_{n}.jpg") for n in range(3)]
+    good = [jpeg_upload(f"IMG_{n}.jpg", color=(n * 60, 80, 40)) for n in range(3)]
     bad = [
         SimpleUploadedFile("notes.jpg", b"this is not a photo at all", "image/jpeg"),
         SimpleUploadedFile("empty.jpg", b"", "image/jpeg"),

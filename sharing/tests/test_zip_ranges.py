@@ -78,7 +78,7 @@ def test_two_downloads_of_a_gallery_are_the_same_sound_archive_of_stripped_copie
         assert len(content) == photo.file_size
         for secret in (b"Jane Owner", b"SN-4471-0923", b"GPSLatitude", b"CANON-SERIAL-77"):
             assert secret not in content, (info.filename, secret)
-    assert counters(album) == (2, 0)
+    assert counters(album) == (1, 0)  # one visitor, one archive, one day: one download
 
 
 def test_the_photographers_link_choice_keeps_the_location(client, album):
@@ -104,6 +104,23 @@ def test_a_download_cut_anywhere_resumes_to_the_same_archive_and_counts_once(cli
     assert counters(album) == (1, 0)
 
 
+def test_ranges_count_a_download_when_they_reach_the_end_once_per_visitor_and_day(client, album):
+    photo = album.gallery.photos.first()
+    single = reverse("sharing:photo_download", args=[album.pk, photo.pk])
+    for url in (zip_url(album), single):
+        for _ in range(5):  # the first byte again and again: never the whole file
+            body(client.get(url, headers={"Range": "bytes=0-0"}))
+    assert counters(album) == (0, 0)
+    for url in (zip_url(album), single):
+        body(client.get(url, headers={"Range": "bytes=1-"}))  # all but the first byte
+        for _ in range(3):
+            body(client.get(url, headers={"Range": "bytes=-1"}))
+    assert counters(album) == (1, 1)
+    for url in (zip_url(album), single):  # another browser is another visitor
+        body(client.get(url, headers={"User-Agent": "Firefox"}))
+    assert counters(album) == (2, 2)
+
+
 def test_zip_ranges_answer_as_for_any_file(client, album):
     whole = client.get(zip_url(album))
     data, etag = body(whole), whole["ETag"]
@@ -125,9 +142,24 @@ def test_zip_ranges_answer_as_for_any_file(client, album):
     assert (head.status_code, head["Content-Length"], head["ETag"], head.content) == (200, str(size), etag, b"")
     ranged_head = client.head(zip_url(album), headers={"Range": "bytes=10-"})
     assert ranged_head.status_code == 206 and ranged_head.content == b""
-    # Counted: the answers that hand out an archive from its start (the first, the changed one's,
-    # the one for several ranges); not the ranges, HEADs, 304 and 416.
-    assert counters(album) == (3, 0)
+    # Counted once: the answers that reach the archive's end (the first, the tail, the changed
+    # one's, the one for several ranges) are one visitor's of one archive on one day; the range
+    # that stops short, the HEADs, 304 and 416 count nothing.
+    assert counters(album) == (1, 0)
+
+
+def test_range_numbers_of_any_length_get_an_answer_not_an_error(client, album):
+    size = int(client.head(zip_url(album))["Content-Length"])
+    huge = "9" * 4301  # past Python's limit for int() of a string
+    for header, expected in [
+        (f"bytes={huge}-", (416, f"bytes */{size}")),
+        (f"bytes=0-{huge}", (200, None)),  # to the end: the whole archive
+        (f"bytes=-{huge}", (200, None)),
+        (f"bytes={'0' * 5000}1-{'0' * 5000}9", (206, f"bytes 1-9/{size}")),
+    ]:
+        response = client.get(zip_url(album), headers={"Range": header})
+        body(response)  # read to the end: its stream slot is free again
+        assert (response.status_code, response.get("Content-Range")) == expected, header[:20]
 
 
 def test_the_archive_changes_its_etag_when_its_content_would(client, album):

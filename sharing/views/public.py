@@ -143,7 +143,7 @@ def photo_download(request, share_id, photo_id):
         return zips.preparing(request, 1, 1, delivery)
     response = serving.serve_download(request, photo, delivery)
     if serving.counts_as_download(request, response):
-        stats.count(request, link, "single_downloads", photo=photo)
+        stats.count(request, link, "single_downloads", photo=photo, version=photo.pk)
     return response
 
 

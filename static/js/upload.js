@@ -349,6 +349,8 @@
     }).then(function (answer) {
       if (answer.data && answer.data.photos && answer.data.photos.length) {
         finish(job, "done", "Done");
+      } else if (answer.data && answer.data.skipped && answer.data.skipped.length) {
+        finish(job, "skipped", "Already in this gallery: skipped");
       } else {
         finish(job, "failed", http.errorMessage(answer, "The server could not store this file (HTTP " + answer.status + ")."));
       }

@@ -5,6 +5,7 @@ import csv
 import io
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import expect
 
 from favourites.models import FavouriteList, FavouritesSettings
@@ -93,7 +94,7 @@ def test_two_clients_choose_and_the_photographer_exports_their_choice(
     photographer = new_context()
     log_in(photographer, shared_gallery.gallery.owner, live_server)
     page = photographer.new_page()
-    page.goto(shared_gallery.gallery.get_absolute_url())
+    page.goto(reverse("galleries:gallery_sharing", args=[shared_gallery.gallery.pk]))
     page.get_by_role("link", name="See their choices").click()
     expect(page.get_by_role("row", name="Ana")).to_contain_text("Sent")
     expect(page.get_by_role("row", name="Ben")).to_contain_text("Choosing")
