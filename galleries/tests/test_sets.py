@@ -179,7 +179,7 @@ def test_uploading_into_a_set(client, gallery, photo_storage):
     url = reverse("galleries:photo_upload", args=[gallery.pk])
     response = client.post(url, {"photos": [jpeg_upload("IMG_0001.jpg")], "set_id": str(ceremony.pk)}, headers=JSON)
     assert response.status_code == 200
-    client.post(url, {"photos": [jpeg_upload("IMG_0002.jpg")]}, headers=JSON)
+    client.post(url, {"photos": [jpeg_upload("IMG_0002.jpg", color=(20, 120, 60))]}, headers=JSON)
     assert [p.original_filename for p in ceremony.photos.all()] == ["IMG_0001.jpg"]
     assert gallery.photos.get(original_filename="IMG_0002.jpg").photo_set is None
 
