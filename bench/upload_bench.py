@@ -42,12 +42,12 @@ def padded_copy(source, size):
 
 
 def distinct_copies(source, count, tag):
-    """`count` copies of `source` that differ in two bytes after the JPEG's end, so that none is
-    skipped as a duplicate of another (a gallery keeps one photo of the same bytes)."""
+    """`count` copies of `source` that differ in bytes after the JPEG's end (the tag and a number),
+    so that none is skipped as a duplicate of another (a gallery keeps one photo of the same bytes)."""
     data = source.read_bytes()
     paths = [CACHE / f"{source.stem}-{tag}-{i}.jpg" for i in range(count)]
     for i, path in enumerate(paths):
-        path.write_bytes(data + i.to_bytes(2, "big"))
+        path.write_bytes(data + tag.encode() + i.to_bytes(2, "big"))
     return paths
 
 
