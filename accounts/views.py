@@ -28,8 +28,8 @@ from viewport.http import (
     posted_data,
     refuse,
     refuse_form,
+    show,
     too_many_requests,
-    wants_json,
 )
 
 # The brand's stylesheet and logo are served at URLs that change with them (User.brand_version).
@@ -109,9 +109,8 @@ def brand_json(request, photographer):
 def branding(request):
     photographer = User.objects.get(pk=request.user.pk)  # a form that fails must not change request.user
     if request.method == "GET":
-        if wants_json(request):
-            return JsonResponse(brand_json(request, photographer))
-        return render(request, "accounts/branding.html", {"form": BrandingForm(instance=photographer)})
+        form = BrandingForm(instance=photographer)
+        return show(request, brand_json(request, photographer), "accounts/branding.html", {"form": form})
     form = BrandingForm(posted_data(request), request.FILES, instance=photographer)
     if not form.is_valid():
         return refuse_form(request, form, "accounts/branding.html")
@@ -144,9 +143,8 @@ def watermark_json(request, photographer):
 def watermark(request):
     photographer = User.objects.get(pk=request.user.pk)  # a form that fails must not change request.user
     if request.method == "GET":
-        if wants_json(request):
-            return JsonResponse(watermark_json(request, photographer))
-        return render(request, "accounts/watermark.html", {"form": WatermarkForm(instance=photographer)})
+        form = WatermarkForm(instance=photographer)
+        return show(request, watermark_json(request, photographer), "accounts/watermark.html", {"form": form})
     form = WatermarkForm(posted_data(request), request.FILES, instance=photographer)
     if refused := watermark_refusal(request, form, "watermark-save"):
         return refused

@@ -1,7 +1,10 @@
-"""A round-robin HTTP proxy on loopback in front of several app servers, standing in for Caddy in
-docker-compose.yml: each request goes to the next server, as `https` (X-Forwarded-Proto) from the
-address the proxy saw (X-Forwarded-For, replacing what the client wrote, as Caddy does for a
-client it does not trust). One request per connection, so "the next request" is well defined.
+"""Relays on loopback that stand between a test and its servers:
+
+- RoundRobinProxy stands in for Caddy in docker-compose.yml in front of several app servers:
+  each request goes to the next server, as `https` (X-Forwarded-Proto) from the address the proxy
+  saw (X-Forwarded-For, replacing what the client wrote, as Caddy does for a client it does not
+  trust). One request per connection, so "the next request" is well defined.
+- CuttingProxy drops a connection in the middle of a request, as a venue's Wi-Fi does.
 """
 
 import itertools
@@ -12,14 +15,11 @@ HEAD_LIMIT = 64 * 1024
 DROPPED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"connection", b"keep-alive")
 
 
-class RoundRobinProxy:
-    """Listens on a free loopback port; `served` lists (method, path, server index) in order.
-    `turn_to(index)` makes the next request go to that server (the order goes on from there)."""
+class _Relay:
+    """Listens on a free loopback port and hands each connection to `_relay(client, address)` on
+    a thread of its own."""
 
-    def __init__(self, ports):
-        self.ports = list(ports)
-        self.served = []
-        self._turn = itertools.count()
+    def __init__(self):
         self._lock = threading.Lock()
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
@@ -35,10 +35,6 @@ class RoundRobinProxy:
     def stop(self):
         self.listener.close()
 
-    def turn_to(self, index):
-        with self._lock:
-            self._turn = itertools.count(index)
-
     def _accept(self):
         while True:
             try:
@@ -46,6 +42,21 @@ class RoundRobinProxy:
             except OSError:
                 return  # closed
             threading.Thread(target=self._relay, args=(client, address[0]), daemon=True).start()
+
+
+class RoundRobinProxy(_Relay):
+    """Listens on a free loopback port; `served` lists (method, path, server index) in order.
+    `turn_to(index)` makes the next request go to that server (the order goes on from there)."""
+
+    def __init__(self, ports):
+        super().__init__()
+        self.ports = list(ports)
+        self.served = []
+        self._turn = itertools.count()
+
+    def turn_to(self, index):
+        with self._lock:
+            self._turn = itertools.count(index)
 
     def _relay(self, client, client_address):
         with client:
@@ -66,8 +77,8 @@ class RoundRobinProxy:
             with socket.create_connection(("127.0.0.1", self.ports[index])) as upstream:
                 upstream.sendall(b"\r\n".join([request_line, *headers]) + b"\r\n\r\n" + rest)
                 # The rest of the body goes up while the answer comes down, until the server hangs up.
-                threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
-                _pump(upstream, client)
+                threading.Thread(target=_pipe, args=(client, upstream), daemon=True).start()
+                _pipe(upstream, client)
 
 
 def _read_head(connection):
@@ -82,53 +93,23 @@ def _read_head(connection):
     return head, rest
 
 
-def _pump(source, destination):
-    try:
-        while chunk := source.recv(256 * 1024):
-            destination.sendall(chunk)
-        destination.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass  # the other side went away
-
-
-class CuttingProxy:
+class CuttingProxy(_Relay):
     """A TCP relay on loopback to one server that can drop a connection in the middle of a
     request, as a venue's Wi-Fi does: after `cut_after(n)`, the next connection is closed both
     ways once the client has sent `n` bytes through it. Bytes pass unchanged (a signed URL made
     for the proxy's address is checked against it). `cuts` counts the connections dropped."""
 
     def __init__(self, port):
+        super().__init__()
         self.target = ("127.0.0.1", port)
         self.cuts = 0
         self._cut_at = None
-        self._lock = threading.Lock()
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.listener.close()
 
     def cut_after(self, size):
         with self._lock:
             self._cut_at = size
 
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
-
-    def _relay(self, client):
+    def _relay(self, client, client_address):
         with self._lock:
             cut_at, self._cut_at = self._cut_at, None
         upstream = socket.create_connection(self.target)
@@ -155,6 +136,7 @@ class CuttingProxy:
 
 
 def _pipe(source, sink):
+    """Copies until `source` hangs up, then tells `sink` that nothing more comes."""
     try:
         while data := source.recv(64 * 1024):
             sink.sendall(data)

@@ -2,6 +2,7 @@
 scripts) and a page (for browsers).
 
 Views say what happened and this module answers both kinds of client:
+- `show()`: what was asked for: the data as JSON, or the page;
 - `answer()`: it was done: the data as JSON, or the notes as messages and a redirect;
 - `refuse()`: it was refused: `{"error": message}`, or a page saying so;
 - `refuse_form()`: a form's errors: `{"error": …, "fields": {name: [message, …]}}`, or the form again;
@@ -101,6 +102,14 @@ def next_url(request, default, within="/"):
 
 
 # Answers
+
+
+def show(request, data, template, context=None):
+    """What a view shows when it is asked (GET): `data` as JSON for a script, `template` with
+    `context` for a browser."""
+    if wants_json(request):
+        return JsonResponse(data)
+    return render(request, template, context)
 
 
 def answer(request, data, redirect_to, *notes, status=200):
