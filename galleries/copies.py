@@ -163,11 +163,30 @@ def copy_of(photo, delivery, made=None):
     )
 
 
+# How long a single download waits for a decode slot to convert its photo to a full-size JPEG
+# (images.full_size_jpeg: seconds of work for a large photo) before it leaves that to the worker.
+REQUEST_DECODE_WAIT = 3
+
+
+class NotReady(Exception):
+    """A copy that is not made yet and that this request may not make: the task worker makes it
+    (prepare_copies), and the client is asked to come back (sharing.zips.preparing)."""
+
+
 def servable_copy(photo, delivery):
     """The copy of `photo` for a single download, made servable now if it is not yet: one photo,
-    read once (converted, for a full-size JPEG not made yet), within the request."""
+    read once, within the request. Converting it to a full-size JPEG waits at most
+    REQUEST_DECODE_WAIT for a decode slot, and a watermarked one (decoded whole, then burned) is
+    never made here: NotReady."""
     copy = copy_of(photo, delivery)
-    return copy if copy.servable else prepare(photo, delivery)
+    if copy.servable:
+        return copy
+    if delivery.watermarked_kind == f"watermarked-{Kind.JPEG}":
+        raise NotReady(photo)
+    try:
+        return prepare(photo, delivery, wait=REQUEST_DECODE_WAIT)
+    except images.Busy:
+        raise NotReady(photo) from None
 
 
 def copies_of(photos, delivery):
@@ -210,37 +229,56 @@ def facts_of(file):
     return {"crc32": crc32, "private_metadata": metadata.encode(patches), "stripped_crc32": stripped_crc32}
 
 
-def prepare(photo, delivery):
+def prepare(photo, delivery, wait=None):
     """Make what `delivery` needs of `photo` and is missing: the original's facts, the preview's
     CRC-32 and size, a full-size JPEG. Reads the original at most once. Returns the ready Copy
-    (or raises one of STORAGE_ERRORS, or FileNotFoundError)."""
+    (or raises one of STORAGE_ERRORS, or FileNotFoundError). Converting waits at most `wait`
+    seconds for a decode slot (None: its turn), else raises images.Busy."""
     if delivery.watermarked_kind:
         return _prepare_watermarked(photo, delivery)
-    needs_original = photo.crc32 is None or photo.private_metadata is None
-    needs_jpeg = (
-        delivery.kind == Kind.JPEG
-        and not images.is_jpeg(photo.content_type)
-        and not PhotoCopy.objects.filter(photo=photo, kind=delivery.kind).exists()
-    )
-    if needs_original or needs_jpeg:
+    if _needs_jpeg(photo, delivery):
+        with images.decode_slot(wait):
+            if _needs_jpeg(photo, delivery):  # not made meanwhile by a thread that held the slot
+                _convert(photo)
+        photo.refresh_from_db()
+    if photo.crc32 is None or photo.private_metadata is None:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as original:
-            for chunk in default_storage.iter_chunks(photo.object_key):
-                original.write(chunk)
-            original.seek(0)
-            if needs_original:
-                Photo.objects.filter(pk=photo.pk).update(**facts_of(original))
-            if needs_jpeg:
-                try:
-                    _store_jpeg(photo, images.full_size_jpeg(original))
-                except images.ImageRejected as error:
-                    logger.error("%s cannot be converted to JPEG (%s): its original is handed out", photo, error)
-                    photo.refresh_from_db()
-                    _store_original_as_jpeg(photo)
+            _read_original(photo, original)
+            Photo.objects.filter(pk=photo.pk).update(**facts_of(original))
     if photo.preview_crc32 is None or photo.preview_size is None:
         preview = b"".join(default_storage.iter_chunks(photo.preview_object_key))
         Photo.objects.filter(pk=photo.pk).update(preview_crc32=zlib.crc32(preview), preview_size=len(preview))
     photo.refresh_from_db()
     return copy_of(photo, delivery)
+
+
+def _needs_jpeg(photo, delivery):
+    return (
+        delivery.kind == Kind.JPEG
+        and not images.is_jpeg(photo.content_type)
+        and not PhotoCopy.objects.filter(photo=photo, kind=delivery.kind).exists()
+    )
+
+
+def _read_original(photo, file):
+    for chunk in default_storage.iter_chunks(photo.object_key):
+        file.write(chunk)
+    file.seek(0)
+
+
+def _convert(photo):
+    """Make and store the full-size JPEG of `photo`, and its original's facts while the original
+    is at hand, if they are missing. One that cannot be converted is handed out as it is."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as original:
+        _read_original(photo, original)
+        if photo.crc32 is None or photo.private_metadata is None:
+            Photo.objects.filter(pk=photo.pk).update(**facts_of(original))
+        try:
+            _store_jpeg(photo, images.full_size_jpeg(original))
+        except images.ImageRejected as error:
+            logger.error("%s cannot be converted to JPEG (%s): its original is handed out", photo, error)
+            photo.refresh_from_db()
+            _store_original_as_jpeg(photo)
 
 
 def _facts_known(photo):

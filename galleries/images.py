@@ -140,16 +140,26 @@ class Busy(Exception):
         super().__init__("Viewport is busy with other images right now. Please try again in a few seconds.")
 
 
+_holding = threading.local()  # whether this thread holds a decode slot
+
+
 @contextmanager
-def decode_slot(timeout):
-    """One of the decode slots (limit_concurrent_decodes), for a request that must not wait for
-    one longer than `timeout` seconds: past that, Busy (answered 503 with Retry-After)."""
+def decode_slot(timeout=None):
+    """One of the decode slots (limit_concurrent_decodes). A request that must not wait for one
+    longer than `timeout` seconds gets Busy past that (answered 503 with Retry-After); the task
+    worker waits its turn (None). A thread that holds one already keeps it: a caller may take
+    the slot before the decode, to check under it that the work is still to do."""
+    if getattr(_holding, "slot", False):
+        yield
+        return
     slots = _decode_slots
     if not slots.acquire(timeout=timeout):
         raise Busy()
+    _holding.slot = True
     try:
         yield
     finally:
+        _holding.slot = False
         slots.release()
 
 
@@ -166,7 +176,7 @@ def make_renditions(file, max_pixels, sizes=SIZES):
         file = io.BytesIO(file)
     try:
         file.seek(0)
-        with _decode_slots:
+        with decode_slot():
             decoded = _decode(file, max_pixels)
         width, height = _upright_size(decoded.size, decoded.exif)
         orientation = _orientation(decoded.exif)
@@ -647,7 +657,7 @@ def full_size_jpeg(file):
     file.seek(0)
     format = _format_of(file.read(16))
     file.seek(0)
-    with _decode_slots:
+    with decode_slot():
         if format == "HEIF":
             return _heif_to_jpeg(file)
         if format in ("PNG", "TIFF", "WEBP"):
@@ -1007,7 +1017,7 @@ def watermarked_full_size(file, watermark):
     profile kept, quality FULL_SIZE_QUALITY, no other metadata (nothing private to strip).
     One at a time per process, like uploads' decodes: the picture is decoded whole."""
     file.seek(0)
-    with _decode_slots, Image.open(_KeptOpen(file), formats=["JPEG"]) as image:
+    with decode_slot(), Image.open(_KeptOpen(file), formats=["JPEG"]) as image:
         icc_profile = image.info.get("icc_profile") if image.mode != "CMYK" else None
         picture = ImageOps.exif_transpose(image).convert("RGB")
         burn_watermark(picture, watermark)

@@ -107,7 +107,8 @@ def _serve_rendition(request, photo, key, size, max_age, extension="jpg", make=N
 
 def serve_download(request, photo, delivery):
     """A single download of `photo` as `delivery` hands it out (made servable first, if need
-    be: copies.servable_copy), named as it is handed out."""
+    be: copies.servable_copy, which raises copies.NotReady for the caller to answer), named as
+    it is handed out."""
     try:
         copy = copies.servable_copy(photo, delivery)
     except FileNotFoundError:

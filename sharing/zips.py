@@ -157,8 +157,12 @@ def request_copies(photo_ids, archive_ids, delivery):
 def preparing(request, missing, total, delivery):
     """A 503 that says the download is being made ready, and when to ask again."""
     seconds = min(60, max(5, 3 * missing))
-    work = "converted to full-size JPEGs" if delivery.kind == copies.Kind.JPEG else "made ready"
-    message = f"{missing} of {total} photo{pluralize(total)} {pluralize(missing, 'is,are')} being {work}."
+    if total == 1:  # a single download
+        work = "converted to a full-size JPEG" if delivery.kind == copies.Kind.JPEG else "made ready"
+        message = f"This photo is being {work}. Please try again in {seconds} seconds."
+    else:
+        work = "converted to full-size JPEGs" if delivery.kind == copies.Kind.JPEG else "made ready"
+        message = f"{missing} of {total} photo{pluralize(total)} {pluralize(missing, 'is,are')} being {work}."
     headers = {"Retry-After": str(seconds), "Cache-Control": "private, no-store"}
     return refuse(request, 503, message, "sharing/zip_preparing.html", {"seconds": seconds}, headers)
 

@@ -4,7 +4,9 @@ that read nothing from storage, HEAD on every public URL, and full-size JPEG lin
 local storage."""
 
 import io
+import threading
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 from django.core.files.storage import default_storage
@@ -14,7 +16,7 @@ from django.tasks import default_task_backend
 from django.urls import reverse
 from PIL import Image
 
-from galleries import images
+from galleries import copies, images
 from galleries.models import Photo, PhotoCopy
 from galleries.tasks import prepare_copies
 from galleries.uploads import store_photo
@@ -187,6 +189,73 @@ def test_a_heic_downloads_as_a_full_size_jpeg_made_once(client, jpeg_link, djang
     with django_capture_on_commit_callbacks(execute=True):
         heic.delete()
     assert not default_storage.exists(made.object_key)  # deleted with its photo
+
+
+def test_a_jpeg_download_waits_briefly_for_a_decode_slot_then_leaves_the_conversion_to_the_worker(
+    client, jpeg_link, settings, monkeypatch
+):
+    """Converting decodes the whole photo, one at a time per process: a download that finds every
+    decode slot taken (another conversion, an upload) waits REQUEST_DECODE_WAIT at most, then
+    answers 503 with Retry-After and has the worker make the JPEG once; later ones stream it."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
+    monkeypatch.setattr(copies, "REQUEST_DECODE_WAIT", 0.05)
+    monkeypatch.setattr(images, "_decode_slots", threading.BoundedSemaphore(1))
+    conversions = []
+    full_size_jpeg = images.full_size_jpeg
+    monkeypatch.setattr(images, "full_size_jpeg", lambda file: conversions.append(1) or full_size_jpeg(file))
+    heic = jpeg_link.gallery.photos.get(original_filename="IMG_0003.HEIC")
+    url = download_url(jpeg_link, heic)
+
+    images._decode_slots.acquire()  # another request converting
+    try:
+        busy = client.get(url, headers={"Accept": "application/json"})
+        page = client.get(url)
+    finally:
+        images._decode_slots.release()
+    assert busy.status_code == page.status_code == 503 and 5 <= int(busy["Retry-After"]) <= 60
+    seconds = busy["Retry-After"]
+    assert busy.json() == {
+        "error": f"This photo is being converted to a full-size JPEG. Please try again in {seconds} seconds."
+    }
+    assert f'http-equiv="refresh" content="{page["Retry-After"]}"' in page.text
+    [queued] = default_task_backend.results  # asked once, for both
+    assert queued.task.name == prepare_copies.name and conversions == []
+    prepare_copies.call(*queued.args)  # the worker runs it
+
+    data = fetch(client.get(url))[0]
+    resumed = client.get(url, headers={"Range": "bytes=1000-"})
+    if resumed.status_code == 302:  # S3 serves the stored copy's ranges itself
+        resumed = get(resumed["Location"], headers={"Range": "bytes=1000-"})
+        assert (resumed[0], resumed[2]) == (206, data[1000:])
+    else:
+        assert (resumed.status_code, body(resumed)) == (206, data[1000:])
+    assert data[:2] == b"\xff\xd8" and len(conversions) == 1
+    jpeg_link.refresh_from_db()
+    assert jpeg_link.single_downloads == 1  # the 503s counted nothing
+
+
+def test_parallel_jpeg_downloads_convert_a_photo_once(client, jpeg_link, monkeypatch):
+    """Requests that waited for the decode slot while one converted the photo find its JPEG made
+    once they hold the slot, and serve that."""
+    conversions = []
+    full_size_jpeg = images.full_size_jpeg
+    monkeypatch.setattr(images, "full_size_jpeg", lambda file: conversions.append(1) or full_size_jpeg(file))
+    heic = jpeg_link.gallery.photos.get(original_filename="IMG_0003.HEIC")
+    decode_slot = images.decode_slot
+    waited = []
+
+    @contextmanager
+    def after_another_request(timeout=None):
+        if not waited:  # another request took the slot first and converted the photo meanwhile
+            waited.append(timeout)
+            copies.prepare(heic, jpeg_link.delivery)
+        with decode_slot(timeout):
+            yield
+
+    monkeypatch.setattr(images, "decode_slot", after_another_request)
+    data = fetch(client.get(download_url(jpeg_link, heic)))[0]
+    assert waited == [copies.REQUEST_DECODE_WAIT]
+    assert len(conversions) == 1 and len(data) == PhotoCopy.objects.get(photo=heic).size
 
 
 def test_a_zip_waits_for_copies_the_worker_has_not_made_yet(client, jpeg_link, settings):

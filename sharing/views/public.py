@@ -12,8 +12,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import throttling
-from galleries import serving
-from galleries.copies import Kind, copy_of
+from galleries import copies, serving
 from galleries.models import CoverLayout
 from sharing import access, stats, zips
 from sharing.access import public_view, shared_link, shared_photo
@@ -136,12 +135,13 @@ def photo_download(request, share_id, photo_id):
     link, photo = shared_photo(request, share_id, photo_id)
     access.check_download(request, link, "single")
     delivery = link.delivery
-    if delivery.watermark and delivery.kind == Kind.JPEG and not copy_of(photo, delivery).servable:
-        # A watermarked full-size JPEG decodes the whole photo: the task worker makes it, never a
-        # request thread; the client is asked to come back, as for a ZIP.
+    try:
+        response = serving.serve_download(request, photo, delivery)
+    except copies.NotReady:
+        # A full-size JPEG this request may not make now: the task worker makes it, and the
+        # client is asked to come back, as for a ZIP.
         zips.request_copies([photo.pk], [photo.pk], delivery)
         return zips.preparing(request, 1, 1, delivery)
-    response = serving.serve_download(request, photo, delivery)
     if serving.counts_as_download(request, response):
         stats.count(request, link, "single_downloads", photo=photo, version=photo.pk)
     return response
