@@ -1,6 +1,7 @@
 import base64
 import re
 import uuid
+from datetime import timedelta
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -617,3 +618,54 @@ class PeriodicTask(models.Model):
 
     def __str__(self):
         return self.task_path
+
+
+class WatermarkRunQuerySet(models.QuerySet):
+    def claim(self, gallery_id, version, full_size):
+        """Claim the gallery's watermark run (galleries.tasks.make_watermarked) for a run of
+        `version`: (the WatermarkRun that holds it, whether this call claimed it). A run that
+        has not reported progress for WatermarkRun.STALE is presumed dead (its worker stopped)
+        and taken over. Two runs that ask at once insert the same primary key: the database
+        lets one in, and the other finds its row."""
+        now = timezone.now()
+        self.filter(gallery_id=gallery_id, beat_at__lt=now - WatermarkRun.STALE).delete()
+        mine = WatermarkRun(gallery_id=gallery_id, version=version, full_size=full_size, beat_at=now)
+        self.bulk_create([mine], ignore_conflicts=True)
+        run = self.filter(gallery_id=gallery_id).first()
+        if run is None:  # finished between the two statements: free again
+            return self.claim(gallery_id, version, full_size)
+        return run, run.token == mine.token
+
+
+class WatermarkRun(models.Model):
+    """The watermark run in progress for a gallery, at most one at a time across every task
+    worker: it makes the gallery's watermarked renditions for `version` (and with `full_size`
+    its watermarked full-size JPEGs). The run reports progress (`beat_at`) as it goes, and
+    deletes its row when it ends."""
+
+    STALE = timedelta(minutes=10)
+
+    gallery = models.OneToOneField(Gallery, primary_key=True, on_delete=models.DB_CASCADE, related_name="+")
+    token = models.UUIDField(default=uuid.uuid4)  # which run holds it
+    version = models.CharField()
+    full_size = models.BooleanField()
+    beat_at = models.DateTimeField()
+
+    objects = WatermarkRunQuerySet.as_manager()
+
+    class Meta:
+        db_table = "watermark_runs"
+
+    def __str__(self):
+        return f"{self.gallery_id} at {self.version}"
+
+    def covers(self, version, full_size):
+        """Whether this run does what a whole-gallery run of `version` would."""
+        return self.version == version and (self.full_size or not full_size)
+
+    def beat(self):
+        """Report progress; whether this run still holds the gallery (not taken over as stale)."""
+        return bool(WatermarkRun.objects.filter(pk=self.pk, token=self.token).update(beat_at=timezone.now()))
+
+    def release(self):
+        WatermarkRun.objects.filter(pk=self.pk, token=self.token).delete()

@@ -1,3 +1,4 @@
+import logging
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.triggers.cron import CronTrigger
@@ -14,8 +15,19 @@ from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
 from galleries import copies, watermarks
-from galleries.models import Gallery, PendingDeletion, PeriodicTask, Photo, PhotoCopy, Upload, UploadStatus
+from galleries.models import (
+    Gallery,
+    PendingDeletion,
+    PeriodicTask,
+    Photo,
+    PhotoCopy,
+    Upload,
+    UploadStatus,
+    WatermarkRun,
+)
 from galleries.storage import STORAGE_ERRORS
+
+logger = logging.getLogger(__name__)
 
 # Interval schedules count from this fixed time, so that every scheduler fires at the same times.
 INTERVALS_START = datetime(2000, 1, 1, tzinfo=UTC)
@@ -89,25 +101,72 @@ def discard_stale_watermarks(gallery_id, photo_id=None):
     return delete_storage_objects.call(keys) if keys else 0
 
 
+# A watermarking run works through a gallery this many photos at a time, and between them checks
+# that the watermark is still the one it makes and reports progress (WatermarkRun.beat).
+WATERMARK_RUN_PHOTOS = 20
+# A whole-gallery run that finds another one working on the gallery, which does not do its work,
+# is queued again this long after.
+WATERMARK_RUN_AGAIN_AFTER = timedelta(seconds=30)
+
+
 @task
 def make_watermarked(gallery_id, photo_ids=None, full_size=False, version=None):
     """Make the watermarked renditions of the gallery's photos (or of `photo_ids` among them)
     that are not stored yet, and record their web-size download copies (galleries/copies.py), and
     with `full_size` their full-size JPEGs, so that clients of a watermarked link rarely wait for
     one. Queued for watermark `version`, it does nothing once another one replaced it (that
-    one's task follows). Returns how many renditions it made."""
+    one's task follows), and stops when that happens while it works. Returns how many
+    renditions it made.
+
+    A whole gallery is made by one run at a time, across every worker (WatermarkRun): a second
+    one returns at once when the running one does its work (same watermark, full-size JPEGs if
+    it needs them), and is otherwise queued again for later, never waiting in a worker thread. A
+    run for photos just uploaded (`photo_ids`) makes those alone, unguarded."""
     gallery = Gallery.objects.select_related("owner").filter(pk=gallery_id).first()
     if gallery is None or version not in (None, gallery.owner.watermark_version):
         return 0
+    version = gallery.owner.watermark_version
     photos = gallery.ordered_photos()
     if photo_ids is not None:
-        photos = photos.filter(pk__in=photo_ids)
+        return _make_watermarked(gallery, photos.filter(pk__in=photo_ids), full_size)
+    run, claimed = WatermarkRun.objects.claim(gallery_id, version, full_size)
+    if not claimed:
+        if not run.covers(version, full_size):
+            _run_later(make_watermarked, gallery_id, photo_ids, full_size, version)
+        return 0
+    made = 0
+    photo_ids = list(photos.values_list("pk", flat=True))  # photos uploaded meanwhile have their own runs
+    try:
+        for start in range(0, len(photo_ids), WATERMARK_RUN_PHOTOS):
+            gallery.owner.refresh_from_db()
+            if gallery.owner.watermark_version != version or not run.beat():
+                break  # replaced (the new watermark's run follows), or taken over as stale
+            chunk = photos.filter(pk__in=photo_ids[start : start + WATERMARK_RUN_PHOTOS])
+            made += _make_watermarked(gallery, chunk, full_size)
+    finally:
+        run.release()
+    return made
+
+
+def _make_watermarked(gallery, photos, full_size):
+    photos = list(photos)
     made = watermarks.make_missing(photos, gallery.owner)
     version = gallery.owner.watermark_version
     copies.prepare_all(photos, copies.Delivery(copies.Kind.WEB, watermark=version))
     if full_size:
         copies.prepare_all(photos, copies.Delivery(copies.Kind.JPEG, watermark=version))
     return made
+
+
+def _run_later(task, *args):
+    """Queue `task` again for WATERMARK_RUN_AGAIN_AFTER from now, where the task backend can
+    defer (the database's); the immediate backend (development) runs it in the request, where it
+    would find the same run at work: what it has not made is made on demand."""
+    backend = task_backends[task.backend]
+    if backend.supports_defer:
+        task.using(run_after=timezone.now() + WATERMARK_RUN_AGAIN_AFTER).enqueue(*args)
+    else:
+        logger.info("%s not run again: %s cannot defer a task", task.name, type(backend).__name__)
 
 
 def after_watermark_change(photographer):

@@ -10,7 +10,8 @@ its clean preview, once per version, and stored under keys that name the version
 so that a request after a change asks for keys that do not exist yet and never meets an old copy.
 What is not made yet is made when it is first asked for (one rendition, from the preview: tens
 of milliseconds; galleries.serving.serve_watermarked), and by the task worker for a whole gallery
-when a link starts watermarking it (galleries.tasks.make_watermarked, asked by sharing.signals).
+when a link starts watermarking it (galleries.tasks.make_watermarked, asked by sharing.signals;
+one run per gallery at a time, galleries.models.WatermarkRun).
 The watermarked web-size and full-size JPEG downloads are copies (galleries/copies.py) stored
 here too: the web size is the watermarked preview itself. Objects of another version, or of
 photos that are gone, are deleted by the task galleries.tasks.discard_stale_watermarks after a

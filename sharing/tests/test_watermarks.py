@@ -4,7 +4,9 @@ clean copy elsewhere; originals, and the photographer's own copies, stay byte fo
 were. Compared pixel by pixel, for every position, on S3 and on local storage."""
 
 import io
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -12,13 +14,16 @@ from django.core import mail
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from PIL import Image, ImageChops, ImageFilter
 
 from accounts.models import WatermarkPosition
 from favourites.models import FavouritesSettings
-from galleries.models import PhotoCopy, PhotoSet
+from galleries import tasks, watermarks
+from galleries.models import PhotoCopy, PhotoSet, WatermarkRun
 from galleries.tasks import make_watermarked
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
@@ -376,3 +381,76 @@ def test_a_watermarking_task_queued_for_a_replaced_watermark_does_nothing(client
     assert stored_keys(f"{gallery.pk}/watermarked/") == []
     assert make_watermarked.call(str(gallery.pk), None, False, gallery.owner.watermark_version) > 0
     assert stored_keys(f"{gallery.pk}/watermarked/")
+
+
+# One watermarking run per gallery at a time (galleries.tasks.make_watermarked, WatermarkRun)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_watermark_runs_at_once_make_every_rendition_exactly_once(gallery, monkeypatch):
+    """Two saves of the watermark, or a save while the worker is busy: two whole-gallery runs at
+    once on PostgreSQL, each in its own thread and connection. The second finds the first at work
+    on the same watermark and returns at once; the first makes everything, once."""
+    made = []
+    first_at_work, second_done = threading.Event(), threading.Event()
+    make = watermarks.make
+
+    def counted(photo, photographer, names):
+        made.extend((photo.pk, name) for name in names)
+        first_at_work.set()
+        second_done.wait(10)
+        return make(photo, photographer, names)
+
+    def run():
+        try:
+            return make_watermarked.call(str(gallery.pk), None, False, gallery.owner.watermark_version)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(watermarks, "make", counted)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(run)
+        assert first_at_work.wait(10)
+        assert pool.submit(run).result(10) == 0
+        second_done.set()
+        assert first.result(30) == len(made)
+    expected = [(photo.pk, name) for photo in gallery.photos.all() for name in watermarks.names_of(photo)]
+    assert sorted(made) == sorted(expected) and len(made) > 2
+    assert not WatermarkRun.objects.exists()  # released
+
+
+def test_a_run_the_running_one_does_not_cover_is_queued_again_and_a_dead_run_is_taken_over(
+    gallery, settings, stored_keys
+):
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}
+    version = gallery.owner.watermark_version
+    WatermarkRun.objects.create(gallery=gallery, version=version, full_size=False, beat_at=timezone.now())
+
+    assert make_watermarked.call(str(gallery.pk), None, False, version) == 0  # the running one does this
+    assert not DBTaskResult.objects.exists()
+    assert make_watermarked.call(str(gallery.pk), None, True, version) == 0  # it makes no full-size JPEGs
+    [queued] = DBTaskResult.objects.all()
+    assert queued.task_path == make_watermarked.module_path
+    assert queued.args_kwargs["args"] == [str(gallery.pk), None, True, version]
+    assert queued.run_after > timezone.now() + timedelta(seconds=20)
+    assert stored_keys(f"{gallery.pk}/watermarked/") == []  # nothing done twice meanwhile
+
+    WatermarkRun.objects.update(beat_at=timezone.now() - WatermarkRun.STALE)  # its worker stopped
+    assert make_watermarked.call(str(gallery.pk), None, True, version) > 0
+    assert PhotoCopy.objects.filter(photo__gallery=gallery, kind="watermarked-jpeg").count() == 2
+    assert not WatermarkRun.objects.exists()
+
+
+def test_a_run_stops_when_the_watermark_changes_under_it(gallery, monkeypatch):
+    monkeypatch.setattr(tasks, "WATERMARK_RUN_PHOTOS", 1)
+    made = []
+    make_missing = watermarks.make_missing
+
+    def then_changed(photos, photographer):
+        made.extend(photos)
+        type(photographer).objects.filter(pk=photographer.pk).update(watermark_position="tiled")
+        return make_missing(photos, photographer)
+
+    monkeypatch.setattr(watermarks, "make_missing", then_changed)
+    assert make_watermarked.call(str(gallery.pk), None, False, gallery.owner.watermark_version) > 0
+    assert len(made) == 1 < gallery.photos.count()  # the new watermark's run does the rest
