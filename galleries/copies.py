@@ -168,6 +168,9 @@ def copy_of(photo, delivery, made=None):
 REQUEST_DECODE_WAIT = 3
 
 
+_converting = set()  # the photos this process is converting to full-size JPEGs now
+
+
 class NotReady(Exception):
     """A copy that is not made yet and that this request may not make: the task worker makes it
     (prepare_copies), and the client is asked to come back (sharing.zips.preparing)."""
@@ -233,13 +236,20 @@ def prepare(photo, delivery, wait=None):
     """Make what `delivery` needs of `photo` and is missing: the original's facts, the preview's
     CRC-32 and size, a full-size JPEG. Reads the original at most once. Returns the ready Copy
     (or raises one of STORAGE_ERRORS, or FileNotFoundError). Converting waits at most `wait`
-    seconds for a decode slot (None: its turn), else raises images.Busy."""
+    seconds for a decode slot (None: its turn), else raises images.Busy, as it does at once
+    while another thread of this process converts the same photo."""
     if delivery.watermarked_kind:
         return _prepare_watermarked(photo, delivery)
     if _needs_jpeg(photo, delivery):
+        if wait is not None and photo.pk in _converting:
+            raise images.Busy()  # the thread converting it stores it: no use holding this one
         with images.decode_slot(wait):
             if _needs_jpeg(photo, delivery):  # not made meanwhile by a thread that held the slot
-                _convert(photo)
+                _converting.add(photo.pk)
+                try:
+                    _convert(photo)
+                finally:
+                    _converting.discard(photo.pk)
         photo.refresh_from_db()
     if photo.crc32 is None or photo.private_metadata is None:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as original:

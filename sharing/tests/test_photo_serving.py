@@ -206,7 +206,10 @@ def test_a_jpeg_download_waits_briefly_for_a_decode_slot_then_leaves_the_convers
     heic = jpeg_link.gallery.photos.get(original_filename="IMG_0003.HEIC")
     url = download_url(jpeg_link, heic)
 
-    images._decode_slots.acquire()  # another request converting
+    monkeypatch.setattr(copies, "_converting", {heic.pk})  # another request converting this photo:
+    assert client.get(url).status_code == 503  # no wait for the slot (free here), it stores the JPEG
+    monkeypatch.setattr(copies, "_converting", set())
+    images._decode_slots.acquire()  # another request converting another photo
     try:
         busy = client.get(url, headers={"Accept": "application/json"})
         page = client.get(url)
