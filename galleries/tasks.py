@@ -8,8 +8,9 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import transaction
-from django.db.models import Count, Min
-from django.tasks import task, task_backends
+from django.db.models import Count, Min, Q
+from django.db.models.fields.json import KT
+from django.tasks import TaskResultStatus, task, task_backends
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
@@ -183,16 +184,35 @@ def after_watermark_change(photographer):
 
 
 @task
-def make_uploaded_photo(upload_id, attempt=0):
+def make_uploaded_photo(upload_id, attempt=0, resumed=False):
     """Make the photo of a completed upload from its stored original (galleries.uploads.make_photo;
-    `attempt` counts the tries storage failed)."""
-    from galleries.uploads import make_photo  # uploads queues this task
+    `attempt` counts the tries storage failed; `resumed`: queued again for an upload found stuck,
+    galleries.uploads.resume_processing)."""
+    from galleries.uploads import make_photo, resume_processing  # uploads queues this task
 
     upload = Upload.objects.select_related("gallery", "photo_set").filter(pk=upload_id).first()
     if upload is None or upload.status != UploadStatus.PROCESSING:
         return None  # deleted with its gallery, or made already
-    photo = make_photo(upload, attempt)
+    photo = resume_processing(upload) if resumed else make_photo(upload, attempt)
     return str(photo.pk) if photo else None
+
+
+def uploads_in_the_worker(since):
+    """Ids of the uploads whose make_uploaded_photo task waits in the queue (now or later), or
+    started running after `since` (one that started before is taken for lost with its worker)."""
+    tasks = DBTaskResult.objects.filter(task_path=make_uploaded_photo.module_path).filter(
+        Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING, started_at__gte=since)
+    )
+    return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
+
+
+@periodic("*/5 * * * *")
+@task
+def resume_stuck_uploads():
+    """Every five minutes: queue again the photos of uploads stuck processing (galleries.uploads.resume_stuck)."""
+    from galleries.uploads import resume_stuck
+
+    return resume_stuck()
 
 
 @periodic("23 * * * *")

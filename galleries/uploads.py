@@ -34,7 +34,7 @@ from galleries.images import ImageRejected, make_renditions
 from galleries.models import PendingDeletion, Photo, Upload, UploadStatus
 from galleries.ordering import stored_capture_time
 from galleries.storage import STORAGE_ERRORS, NoSuchUpload
-from galleries.tasks import delete_storage_objects, make_uploaded_photo
+from galleries.tasks import delete_storage_objects, make_uploaded_photo, uploads_in_the_worker
 
 logger = logging.getLogger(__name__)
 
@@ -445,8 +445,12 @@ def complete_upload(upload):
     if claimed:
         try:
             _join_and_check(upload)
-        except BaseException:
-            Upload.objects.filter(pk=upload.pk, status=UploadStatus.PROCESSING).update(status=UploadStatus.UPLOADING)
+        except BaseException as error:
+            if isinstance(error, UploadRefused) and error.status != 409:
+                upload.delete()  # nothing of it is kept
+            else:
+                claimed = Upload.objects.filter(pk=upload.pk, status=UploadStatus.PROCESSING)
+                claimed.update(status=UploadStatus.UPLOADING)
             raise
         make_uploaded_photo.enqueue(str(upload.pk))
     upload = Upload.objects.filter(pk=upload.pk).first()  # made already when tasks run at once
@@ -456,7 +460,9 @@ def complete_upload(upload):
 
 
 def _join_and_check(upload):
-    """Join the upload's parts into the original's object and check its size and SHA-256."""
+    """Join the upload's parts into the original's object and check its size and SHA-256.
+    Raises UploadRefused: parts missing (409), or nothing of the file is kept in storage (400,
+    410; the caller drops or fails the row)."""
     try:
         parts = default_storage.stored_parts(upload.object_key, upload.storage_upload_id)
     except NoSuchUpload:
@@ -468,22 +474,19 @@ def _join_and_check(upload):
             raise UploadRefused(STILL_UPLOADING, 409, parts=missing)
         default_storage.join_parts(upload.object_key, upload.storage_upload_id, parts)
     elif not default_storage.exists(upload.object_key):
-        upload.delete()
         raise UploadRefused(UPLOAD_GONE, 410)
     if not _has_declared_bytes(upload):
         delete_storage_objects.call([upload.object_key])
-        upload.delete()
         raise UploadRefused(HASH_MISMATCH, 400)
 
 
 def _abort_if_oversized(upload, parts):
     """Parts longer than the upload's would store bytes its quota does not hold (sent with a
-    part URL of before lengths were signed into them): abort the upload, parts and row."""
+    part URL of before lengths were signed into them): abort the upload and its parts."""
     for number, part in sorted(parts.items()):
         length = upload.part_length(number) if number <= upload.part_count else 0
         if part.size > length:
             default_storage.abort_parts(upload.object_key, upload.storage_upload_id)
-            upload.delete()
             raise UploadRefused(PART_TOO_LARGE.format(number=number, size=part.size, length=length), 400)
 
 
@@ -514,7 +517,7 @@ def _has_declared_bytes(upload):
     return digest.hexdigest() == upload.sha256
 
 
-STORAGE_RETRIES = 12  # tries after the first, 30 s apart at first, doubling up to an hour: a day in all
+STORAGE_RETRIES = 12  # tries after the first, VIEWPORT_UPLOAD_RETRY_SECONDS apart at first, doubling up to an hour
 
 
 def make_photo(upload, attempt=0):
@@ -553,8 +556,52 @@ def _make_later(upload, attempt):
     database backend defers; the immediate one, for tests and development, cannot: no retry)."""
     task = make_uploaded_photo
     if task.get_backend().supports_defer:
-        delay = timedelta(seconds=min(30 * 2 ** (attempt - 1), 3600))
+        delay = timedelta(seconds=min(settings.VIEWPORT_UPLOAD_RETRY_SECONDS * 2 ** (attempt - 1), 3600))
         task.using(run_after=timezone.now() + delay).enqueue(str(upload.pk), attempt)
+
+
+ORIGINAL_LOST = (
+    "This file was uploaded, but its bytes were lost before it could become a photo "
+    "(the server stopped while processing it). Please upload it again."
+)
+
+
+def resume_stuck(now=None):
+    """Queue again the making of photos that stayed processing for VIEWPORT_UPLOAD_PROCESSING_MINUTES
+    with no task of the worker waiting or running for them: the worker died on them, or their
+    task was lost (a complete cut off before it queued one). Returns how many were queued."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.VIEWPORT_UPLOAD_PROCESSING_MINUTES)
+    stuck = Upload.objects.filter(status=UploadStatus.PROCESSING, updated_at__lt=cutoff)
+    queued = 0
+    for upload in stuck.exclude(pk__in=uploads_in_the_worker(since=cutoff)):
+        # Claimed by touching it: a second round finds it fresh, and its task queued.
+        claimed = stuck.filter(pk=upload.pk, updated_at=upload.updated_at).update(updated_at=now)
+        if claimed:
+            make_uploaded_photo.enqueue(str(upload.pk), resumed=True)
+            queued += 1
+    return queued
+
+
+def resume_processing(upload):
+    """The worker's part for an upload found stuck (resume_stuck), whose complete or photo may have
+    stopped anywhere: join its parts and check its bytes again, then make the photo. Parts still
+    missing put it back to uploading (dropping the file again resumes it); an original that is gone
+    or wrong fails it, with why on its tile; storage that fails leaves it for the next round."""
+    try:
+        _join_and_check(upload)
+    except UploadRefused as refused:
+        still = Upload.objects.filter(pk=upload.pk, status=UploadStatus.PROCESSING)
+        if refused.status == 409:
+            still.update(status=UploadStatus.UPLOADING, updated_at=timezone.now())
+        else:
+            message = ORIGINAL_LOST if refused.status == 410 else str(refused)
+            still.update(status=UploadStatus.FAILED, error=message, updated_at=timezone.now())
+        return None
+    except STORAGE_ERRORS:
+        logger.warning("Storage failed while resuming upload %s; trying again later", upload.pk, exc_info=True)
+        return None
+    return make_photo(upload)
 
 
 def abort_abandoned(now=None):

@@ -266,3 +266,43 @@ def test_an_upload_is_made_a_photo_by_the_worker_its_tile_processing_until_then(
     assert sorted(default_storage.list_keys(f"{gallery.pk}/")) == sorted(gallery.photos.get().storage_keys)
     page = client.get(gallery.get_absolute_url()).content.decode()
     assert page.count("data-upload-tile=") == 1 and NOT_A_PHOTO in page  # the refused file says why
+
+
+def test_storage_failing_as_the_worker_makes_a_photo_is_retried_later_until_it_is_made(
+    client, settings, queued, worker_env, down_s3
+):
+    s3_storage_settings(settings, down_s3, connect_timeout=1, read_timeout=1, max_attempts=1)
+    gallery = GalleryFactory()
+    client.force_login(gallery.owner)
+    data = image_bytes(300, 200)
+    completed = ResumableUploader(client, gallery).upload("IMG_0020.jpg", data).json()
+    assert completed["status"] == "processing"  # queued for the worker
+    down_s3.pause()  # hung: every request times out
+
+    env = {
+        **worker_env,
+        "AWS_STORAGE_BUCKET_NAME": down_s3.bucket,
+        "AWS_S3_ENDPOINT_URL": down_s3.endpoint_url,
+        "AWS_S3_CONNECT_TIMEOUT": "1",
+        "AWS_S3_READ_TIMEOUT": "1",
+        "AWS_S3_MAX_ATTEMPTS": "1",
+        "VIEWPORT_UPLOAD_RETRY_SECONDS": "1",
+    }
+    tasks = DBTaskResult.objects.filter(task_path="galleries.tasks.make_uploaded_photo").order_by("enqueued_at")
+    worker = task_worker(env).start()
+    try:
+        wait_until(lambda: tasks.count() >= 2, "the first try to fail and queue a retry", timeout=30)
+        down_s3.resume()
+        wait_until(lambda: gallery.photos.exists(), "the retry to make the photo", timeout=30)
+    finally:
+        worker.stop()
+    assert_no_failed_tasks()
+    first, *retries = tasks
+    assert first.args_kwargs["args"] == [completed["upload_id"]] and first.return_value is None
+    for attempt, retry in enumerate(retries, start=1):
+        assert retry.args_kwargs["args"] == [completed["upload_id"], attempt]
+        assert retry.run_after - retry.enqueued_at >= timedelta(seconds=2 ** (attempt - 1) - 0.1)  # backoff: 1, 2, 4 s
+    assert retries[-1].return_value == completed["photo_id"]
+    photo = gallery.photos.get()
+    assert str(photo.pk) == completed["photo_id"]
+    assert b"".join(default_storage.iter_chunks(photo.object_key)) == data

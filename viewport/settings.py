@@ -272,6 +272,12 @@ VIEWPORT_UPLOAD_PART_SIZE = min(max(env.int("VIEWPORT_UPLOAD_PART_SIZE", default
 VIEWPORT_UPLOAD_ABANDONED_HOURS = env.int("VIEWPORT_UPLOAD_ABANDONED_HOURS", default=24)
 # Unfinished uploads are aborted this long after they started, however their parts still move.
 VIEWPORT_UPLOAD_MAX_AGE_DAYS = env.int("VIEWPORT_UPLOAD_MAX_AGE_DAYS", default=7)
+# An upload processing this long with no task of the worker on it (the worker died, or its task
+# was lost) is processed again (checked every five minutes).
+VIEWPORT_UPLOAD_PROCESSING_MINUTES = env.int("VIEWPORT_UPLOAD_PROCESSING_MINUTES", default=15)
+# Seconds before the worker makes a photo again after storage failed; the pause doubles with each
+# try, up to an hour.
+VIEWPORT_UPLOAD_RETRY_SECONDS = env.int("VIEWPORT_UPLOAD_RETRY_SECONDS", default=30)
 # Files a photographer may have on their way at once (each holds a multipart upload in storage).
 VIEWPORT_MAX_UNFINISHED_UPLOADS = env.int("VIEWPORT_MAX_UNFINISHED_UPLOADS", default=100)
 # Bytes of originals each photographer may store, unless the admin sets theirs (User.storage_quota).

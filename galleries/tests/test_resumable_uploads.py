@@ -20,20 +20,23 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from PIL import Image
 
 from galleries.models import Photo, PhotoSet, Upload, UploadStatus
 from galleries.storage import NoSuchUpload
-from galleries.tasks import make_uploaded_photo
+from galleries.tasks import make_uploaded_photo, resume_stuck_uploads
 from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
 from galleries.uploads import (
     HASH_MISMATCH,
+    ORIGINAL_LOST,
     STORAGE_RETRIES,
     STORAGE_UNAVAILABLE,
     _size_texts,
     abort_abandoned,
     make_photo,
+    resume_stuck,
     storage_used,
     store_photo,
 )
@@ -481,3 +484,62 @@ def test_storage_failing_while_the_photo_is_made_keeps_the_original_for_a_retry(
     failed = Upload.objects.get(pk=other["upload_id"])
     assert failed.status == UploadStatus.FAILED and failed.error == STORAGE_UNAVAILABLE
     assert stored_keys(f"{gallery.pk}/") == sorted(gallery.photos.all().object_keys())
+
+
+def test_photos_stuck_processing_after_their_worker_died_are_made_once_by_the_periodic_task(
+    client, gallery, photo_storage, stored_keys, settings
+):
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}  # queued; no worker runs
+    uploader = ResumableUploader(client, gallery)
+    photos = {name: image_bytes(64, 48, color=(30 * n, 90, 120)) for n, name in enumerate("ABCDE")}
+    died, retrying, lost, gone = (uploader.upload(f"{name}.jpg", photos[name]).json() for name in "ABCD")
+    assert {died["status"], retrying["status"], lost["status"], gone["status"]} == {"processing"}
+    # E's complete was cut off after it claimed the upload, before it joined the parts.
+    started = uploader.start("E.jpg", photos["E"]).json()
+    for part in started["parts"]:
+        uploader.put_part(part, photos["E"], started["part_size"])
+    Upload.objects.filter(pk=started["upload_id"]).update(status=UploadStatus.PROCESSING)
+    assert resume_stuck() == 0  # just completed, their tasks waiting: nothing is stuck
+
+    long_ago = timezone.now() - timedelta(minutes=settings.VIEWPORT_UPLOAD_PROCESSING_MINUTES + 5)
+    Upload.objects.update(updated_at=long_ago)
+    tasks = DBTaskResult.objects.filter(task_path="galleries.tasks.make_uploaded_photo")
+    task_of = {a["upload_id"]: tasks.get(args_kwargs__args__0=a["upload_id"]) for a in (died, lost, gone)}
+    task_of[died["upload_id"]].claim("a worker killed since")  # RUNNING since long ago
+    DBTaskResult.objects.filter(pk=task_of[died["upload_id"]].pk).update(started_at=long_ago)
+    tasks.filter(args_kwargs__args__0=retrying["upload_id"]).update(run_after=timezone.now() + timedelta(hours=1))
+    DBTaskResult.objects.filter(pk__in=[task_of[lost["upload_id"]].pk, task_of[gone["upload_id"]].pk]).delete()
+    default_storage.delete(Upload.objects.get(pk=gone["upload_id"]).object_key)
+
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["immediate"]}}
+    assert resume_stuck_uploads.call() == 4  # all but the one whose retry is due later
+    status = {
+        answer["upload_id"]: Upload.objects.get(pk=answer["upload_id"]).status
+        for answer in (died, retrying, lost, gone, started)
+    }
+    assert list(status.values()) == ["done", "processing", "done", "failed", "done"]
+    assert Upload.objects.get(pk=gone["upload_id"]).error == ORIGINAL_LOST
+    assert ORIGINAL_LOST in client.get(gallery.get_absolute_url()).content.decode()  # on its tile
+    for name, answer in zip("ACE", (died, lost, started), strict=True):
+        photo_id = Upload.objects.get(pk=answer["upload_id"]).photo_id
+        assert stored_original(Photo.objects.get(pk=photo_id)) == photos[name]
+
+    # The dead worker's task run after all, and another round, make nothing twice.
+    assert make_uploaded_photo.call(died["upload_id"]) is None
+    assert resume_stuck(now=timezone.now() + timedelta(hours=1)) == 0
+    assert gallery.photos.count() == 3
+    assert stored_keys(f"{gallery.pk}/") == sorted(
+        [*gallery.photos.all().object_keys(), Upload.objects.get(pk=retrying["upload_id"]).object_key]
+    )
+
+
+def test_a_stuck_upload_whose_parts_never_all_arrived_goes_back_to_uploading(client, gallery, photo_storage, big_png):
+    uploader = ResumableUploader(client, gallery)
+    answer = uploader.start("DSC_0012.png", big_png).json()
+    uploader.put_part(answer["parts"][0], big_png, answer["part_size"])
+    Upload.objects.update(status=UploadStatus.PROCESSING, updated_at=timezone.now() - timedelta(hours=1))
+
+    assert resume_stuck() == 1
+    assert Upload.objects.get().status == UploadStatus.UPLOADING
+    resumed = uploader.start("DSC_0012.png", big_png).json()
+    assert resumed["status"] == "resume" and [part["number"] for part in resumed["parts"]] == [2, 3]

@@ -1,6 +1,6 @@
 // How the page's scripts talk to the server, in one place: the CSRF token, requests with a JSON
 // or form body (and upload progress), the server's error message, and sending again when the
-// server says it is busy (a 503 with Retry-After). Loaded on every page before the other scripts:
+// server says it is busy (a 503 or 429 with Retry-After). Loaded on every page before the other scripts:
 // Viewport.http.send(), .errorMessage(), .csrfToken().
 (function () {
   "use strict";
@@ -69,14 +69,15 @@
   // json (an object sent as JSON) or form (an object or FormData sent as a form), which make it
   // a POST unless `method` says otherwise; accept (default "application/json"); blob: the body
   // comes as a Blob in `blob` (an image; an error's text and data are read); onProgress(0..1)
-  // while the body goes up; retries: how many times a busy server (503 with Retry-After) is
-  // waited out and the request sent again (default none), after onRetry(seconds) is called.
+  // while the body goes up; retries: how many times a busy server (503 or 429 with Retry-After)
+  // is waited out and the request sent again (default none), after onRetry(seconds) is called.
   function send(url, options) {
     options = options || {};
     var left = options.retries || 0;
     function attempt() {
       return once(url, options).then(function (answer) {
-        if (answer.status !== 503 || !answer.retryAfter || left <= 0) return answer;
+        var busy = answer.status === 503 || answer.status === 429;
+        if (!busy || !answer.retryAfter || left <= 0) return answer;
         left -= 1;
         if (options.onRetry) options.onRetry(answer.retryAfter);
         return new Promise(function (resolve) {

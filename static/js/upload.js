@@ -14,7 +14,7 @@
   const startUrl = form.dataset.startUrl;
   const http = window.Viewport.http;
   const IN_FLIGHT = 3;
-  const MAX_RETRIES = 20;
+  const MAX_WAITS = 10;  // times in a row a file waits out a server's Retry-After before it fails
   const jobs = [];
   let running = 0;
   let reloading = null;
@@ -126,6 +126,7 @@
     running += 1;
     job.state = "uploading";
     job.failures = 0;
+    job.waits = 0;
     (window.crypto && window.crypto.subtle ? sendInParts(job) : sendWhole(job)).catch(function (error) {
       finish(job, "failed", error.message);
     });
@@ -184,17 +185,24 @@
           progress(job, job.sent + event.loaded);
         });
         request.addEventListener("load", function () {
+          let serverMessage = null;
+          try { serverMessage = JSON.parse(request.responseText).error; } catch (error) { /* S3's XML */ }
+          // Read from the headers a cross-origin answer (S3's) lets the page see: asking for one
+          // it hides logs an error.
+          const exposed = /^retry-after:\s*(\d+)/im.exec(request.getAllResponseHeaders());
+          const retryAfter = exposed ? parseInt(exposed[1], 10) : 0;
           if (request.status >= 200 && request.status < 300) {
             job.sent += blob.size;
             job.failures = 0;
+            job.waits = 0;
             progress(job, job.sent);
             resolve();
+          } else if (asksToWait(request.status, retryAfter)) {
+            waitAsAsked(job, request.status, retryAfter, serverMessage).then(attempt, reject);
           } else if (request.status >= 500 || request.status === 408 || request.status === 429) {
             retry("The server could not take this part (HTTP " + request.status + ")");
           } else {
-            let message = "Part " + part.number + " was refused (HTTP " + request.status + ").";
-            try { message = JSON.parse(request.responseText).error || message; } catch (error) { /* S3's XML */ }
-            reject(new Error(message));
+            reject(new Error(serverMessage || "Part " + part.number + " was refused (HTTP " + request.status + ")."));
           }
         });
         request.addEventListener("error", function () { retry("Connection lost"); });
@@ -208,24 +216,58 @@
   }
 
   // A JSON request about the upload, asked again after a dropped connection or while storage or
-  // the server is unavailable (502, 503, 504), with a growing pause.
+  // the server is unavailable (502, 503, 504), with a growing pause, or after the pause the
+  // server asks for.
   function ask(job, url, body) {
     return http.send(url, { json: body }).then(function (answer) {
+      const again = function () { return ask(job, url, body); };
+      if (asksToWait(answer.status, answer.retryAfter)) {
+        return waitAsAsked(job, answer.status, answer.retryAfter, answer.data && answer.data.error).then(again);
+      }
       if (answer.status === 502 || answer.status === 503 || answer.status === 504) {
-        return wait(job, http.errorMessage(answer), answer.retryAfter).then(function () { return ask(job, url, body); });
+        return wait(job, http.errorMessage(answer)).then(again);
       }
       job.failures = 0;
+      job.waits = 0;
       return answer;
     }, function (error) {
       return wait(job, error.message).then(function () { return ask(job, url, body); });
     });
   }
 
-  function wait(job, reason, atLeast) {
+  function wait(job, reason) {
     job.failures += 1;
-    const seconds = Math.max(atLeast || 0, Math.min(60, Math.pow(2, job.failures - 1)));
+    const seconds = Math.min(60, Math.pow(2, job.failures - 1));
     setStatus(job, reason.replace(/[.:]?\s*$/, "") + ": trying again in " + seconds + " s…", "retrying");
     return new Promise(function (resolve) { window.setTimeout(resolve, seconds * 1000); });
+  }
+
+  // A server over its rate limit (429) or busy, or whose storage is down (503), says when to come
+  // back (Retry-After): the file waits that long, counting down, while the others go on. After
+  // MAX_WAITS such answers in a row it fails with the server's words; its Retry button resumes it.
+  function asksToWait(status, retryAfter) {
+    return (status === 429 || status === 503) && retryAfter > 0;
+  }
+
+  function waitAsAsked(job, status, seconds, serverMessage) {
+    const message = serverMessage || (status === 429 ? "Too many requests (HTTP 429)." : "The server is busy (HTTP 503).");
+    job.waits += 1;
+    if (job.waits > MAX_WAITS) return Promise.reject(new Error(message));
+    const reason = message.replace(/[.:;].*$/s, "");  // its first sentence
+    const until = Date.now() + seconds * 1000;
+    function show() {
+      const left = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+      setStatus(job, "Waiting " + formatDuration(left) + "… " + reason + ".", "retrying");
+    }
+    show();
+    const ticking = window.setInterval(show, 1000);
+    return new Promise(function (resolve) {
+      window.setTimeout(function () {
+        window.clearInterval(ticking);
+        setStatus(job, "Trying again…", "retrying");
+        resolve();
+      }, seconds * 1000);
+    });
   }
 
   function sha256(file) {
@@ -335,10 +377,10 @@
     if (job.setId) data.append("set_id", job.setId);
     return http.send(form.action, {
       form: data,
-      retries: MAX_RETRIES,
-      onRetry: function () {
+      retries: MAX_WAITS,
+      onRetry: function (seconds) {
         job.loaded = 0;
-        setStatus(job, "Queued, the server is busy…", "");
+        setStatus(job, "Waiting " + formatDuration(seconds) + "… (server busy)", "retrying");
         update();
       },
       onProgress: function (fraction) {

@@ -50,7 +50,7 @@ def test_the_uploader_waits_out_a_busy_server_and_shows_the_servers_message(
 
     first, second = page.locator(".upload-item").nth(0), page.locator(".upload-item").nth(1)
     expect(first.locator(".upload-item__status")).to_have_text(
-        "Many photos are being processed right now: trying again in 1 s…"
+        "Waiting 1 s… Many photos are being processed right now."
     )
     expect(first).to_have_attribute("data-state", "done", timeout=15_000)
     expect(second).to_have_attribute("data-state", "failed")
