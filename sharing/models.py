@@ -88,6 +88,21 @@ class Guessing(NamedTuple):
         return f"{self}. The link stays locked to guessers; change the {secrets} if you did not expect this."
 
 
+def mark_being_guessed(links):
+    """`links` as a list, each with `being_guessed` (Guessing.is_attack now): for the lists of
+    links, in two queries however many there are."""
+    links = list(links)
+    scopes = {link._guess_scope(action): (link.pk, action) for link in links for action in GUESSES}
+    counts, _ = throttling.tally(list(scopes), GUESSING_WINDOW) if scopes else ({}, 0)
+    wrong = {link.pk: {} for link in links}
+    for scope, count in counts.items():
+        link_id, action = scopes[scope]
+        wrong[link_id][action] = count
+    for link in links:
+        link.being_guessed = Guessing(wrong[link.pk], networks=0).is_attack
+    return links
+
+
 # The longest expiry reminder a link may ask for, in days.
 MAX_REMIND_DAYS = 30
 # The one statement of when a link has not expired; is_expired below says the same of one row.

@@ -44,7 +44,8 @@ def test_a_link_under_a_guessing_attack_warns_its_photographer_on_its_page_in_js
     data = client.get(detail, headers=JSON).json()
     assert data["failed_unlocks_last_hour"] == 1 and data["failed_unlock_networks_last_hour"] == 1
     assert data["under_guessing_attack"] is False
-    assert "being guessed" not in client.get(detail).content.decode()
+    assert "Someone is guessing" not in client.get(detail).content.decode()
+    assert "Being guessed" not in client.get(reverse("sharing:share_link_list")).content.decode()
 
     for network in ("198.51.100.1", "198.51.100.2", "198.51.100.1"):
         assert guess(link, network, "password1").status_code == 401
@@ -65,6 +66,12 @@ def test_a_link_under_a_guessing_attack_warns_its_photographer_on_its_page_in_js
     assert data["under_guessing_attack"] is True and data["id"] == str(link.pk)
     page = client.get(detail).content.decode()
     assert "Someone is guessing this link." in page and warning in page
+    # The lists of links say which one is being guessed.
+    calm = ShareLinkFactory(gallery=link.gallery)
+    for listing in (reverse("sharing:share_link_list"), reverse("galleries:gallery_sharing", args=[link.gallery_id])):
+        content = client.get(listing).content.decode()
+        assert content.count("Being guessed") == 1 and f"{detail}#guessing" in content
+        assert str(calm.pk) in content
 
     # Once a link a day, whatever more wrong tries come; to the photographer, from the site.
     assert len(smtp_mail.messages()) == 1

@@ -17,7 +17,7 @@ from galleries.models import Gallery
 from galleries.views import refused
 from sharing import exports, extensions, stats, zips
 from sharing.forms import LinkDefaultsForm, SendLinkForm, ShareLinkForm
-from sharing.models import LinkDefaults, ShareLink
+from sharing.models import LinkDefaults, ShareLink, mark_being_guessed
 from viewport.http import (
     answer,
     login_required,
@@ -143,7 +143,7 @@ def share_link_list(request):
     )
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
-    share_links = stats.with_sparklines(share_links.order_by("-created_at"))
+    share_links = mark_being_guessed(stats.with_sparklines(share_links.order_by("-created_at")))
     context = {"share_links": share_links, "status": status, "query": query}
     return render(request, "sharing/sharelink_list.html", context)
 
