@@ -11,6 +11,9 @@ from accounts.models import User
 NOTIFICATIONS = {
     "favourites": ("notify_favourites", "these notices"),
     "daily_digest": ("notify_daily_digest", "this summary"),
+    # A share link being guessed (sharing.access.warn_photographer_of_guessing): a security
+    # warning, sent to every photographer.
+    "guessing": (None, ""),
 }
 
 
@@ -23,7 +26,7 @@ def notify_photographer(user_id, kind, key, context, sender_name="", reply_to=""
     switch, notice = NOTIFICATIONS[kind]
     user = User.objects.filter(pk=user_id, is_active=True).first()
     # An address nobody confirmed may be someone else's: it gets nothing but its confirmation.
-    if user is None or not user.is_email_verified or not getattr(user, switch):
+    if user is None or not user.is_email_verified or (switch and not getattr(user, switch)):
         return False
     context = {**context, "user": user, "notice": notice}
     with timezone.override(user.zone):  # times in the mail are the photographer's

@@ -19,7 +19,7 @@ from axes.models import AccessAttempt
 from axes.signals import user_locked_out
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -296,6 +296,15 @@ RATE_LIMITS = {
         (Limit("account", 20, HOUR),),
         "Your watermark was changed {limit} times in the last hour. Nothing was saved; please try again {when}.",
     ),
+    # Share links a photographer creates (VIEWPORT_LINK_CREATE_PER_HOUR, 200): generous for any
+    # real work, and a stolen session or a script cannot fill the database with links.
+    "link-create": Action(
+        (Limit("account", "VIEWPORT_LINK_CREATE_PER_HOUR", HOUR),),
+        "You created {limit} share links in the last hour. Nothing was created; please try again {when}.",
+    ),
+    # The photographer's e-mail that a link is under a guessing attack (ShareLink.note_wrong_guess):
+    # once a link a day.
+    "guessing-alert": Action((Limit("link", 1, DAY),)),
     # A solved challenge (accounts.challenges) is good for one event.
     "challenge-solution": Action((Limit("solution", 1, DAY),)),
     # Mails asking to confirm an account's address (signup, a changed address, "send it again"),
@@ -408,6 +417,14 @@ def record(scope, key, count=1):
     return RateLimitHit.objects.bulk_create(
         RateLimitHit(scope=scope, key=_digest(key), created_at=now) for _ in range(count)
     )
+
+
+def tally(scopes, window):
+    """What record() counted in each of `scopes` within the last `window`: ({scope: events},
+    how many distinct keys they were counted for, all scopes together)."""
+    hits = RateLimitHit.objects.filter(scope__in=scopes, created_at__gt=timezone.now() - window)
+    counts = dict(hits.values_list("scope").annotate(events=Count("pk")).order_by())
+    return {scope: counts.get(scope, 0) for scope in scopes}, hits.values("key").distinct().count()
 
 
 def is_limited(scope, key, limit, window):

@@ -260,3 +260,31 @@ def task_queue_status():
         "waiting": summary["count"],
         "oldest_waiting_seconds": round((timezone.now() - oldest).total_seconds(), 1) if oldest else None,
     }
+
+
+# How far back /metrics counts failed tasks.
+FAILED_TASKS_WINDOW = timedelta(days=1)
+
+
+def task_table():
+    """For /metrics, read from the database at each scrape, so any app server answers for every
+    worker and scheduler: {(task path, state): tasks} for the states `waiting` (as in
+    task_queue_status()), `running` and `failed` (within FAILED_TASKS_WINDOW), zeros included
+    for every task seen; and each periodic task's last queued run and next due one, as
+    {task path: (last_queued_at, next_run_at)} (datetimes or None)."""
+    counts = {}
+    if isinstance(task_backends["default"], DatabaseBackend):
+        results = DBTaskResult.objects.filter(backend_name="default")
+        by_state = {
+            "waiting": results.ready(),
+            "running": results.running(),
+            "failed": results.failed().filter(finished_at__gte=timezone.now() - FAILED_TASKS_WINDOW),
+        }
+        for state, tasks in by_state.items():
+            for path, count in tasks.values_list("task_path").annotate(count=Count("pk")).order_by():
+                counts[path, state] = count
+        for path in {path for path, _ in counts}:
+            for state in by_state:
+                counts.setdefault((path, state), 0)
+    periodic = {row.task_path: (row.last_queued_at, row.next_run_at) for row in PeriodicTask.objects.all()}
+    return counts, periodic

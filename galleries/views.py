@@ -33,7 +33,7 @@ from galleries.forms import (
 from galleries.models import Gallery, Photo, PhotoSet, Upload, UploadStatus
 from galleries.ordering import Sort
 from galleries.storage import PART_URL_LIFETIME, STORAGE_ERRORS, NoSuchUpload
-from galleries.tasks import task_queue_status
+from galleries.tasks import task_queue_status, task_table
 from galleries.uploads import (
     ALREADY_IN_GALLERY,
     STORAGE_UNAVAILABLE,
@@ -564,7 +564,7 @@ def metrics(request):
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
     try:
-        queue = task_queue_status()
+        queue, table = task_queue_status(), task_table()
     except Exception:  # the database is down: the rest still says what this server went through
-        queue = None
-    return viewport_metrics.exposition(queue)
+        queue, table = None, None
+    return viewport_metrics.exposition(queue, table)

@@ -22,9 +22,12 @@ from urllib.parse import quote, unquote
 from django.conf import settings
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts import challenges, throttling
+from accounts.tasks import notify_photographer
 from galleries.models import Photo
 from sharing.models import ShareLink
 from viewport.http import refuse, too_many_requests
@@ -189,16 +192,34 @@ def check_guess(request, link, action, check, guess, data):
     `action`'s limits. Each try is counted before it is checked, so parallel guesses cannot all
     slip under the limits; a right one is taken back."""
     template, wrong = FORMS[action]
+    network = throttling.client_network(request)
     try:
         solved = challenges.is_solved(data, challenges.cost(action, link=link.pk))
-        attempt = throttling.consume(action, link=link.pk, network=throttling.client_network(request), solved=solved)
+        attempt = throttling.consume(action, link=link.pk, network=network, solved=solved)
     except throttling.RateLimited as limited:
         raise LinkClosed(429, template, str(limited), link=link, limited=limited) from None
     except throttling.ChallengeRequired as required:
         raise LinkClosed(401, template, str(required), link=link, challenge=True) from None
     if not check(guess):
+        if link.note_wrong_guess(action, network):
+            warn_photographer_of_guessing(link)
         raise LinkClosed(401, template, wrong, link=link, challenge=needs_challenge(request, link, action))
     attempt.take_back()  # only wrong tries count
+
+
+def warn_photographer_of_guessing(link):
+    """E-mail the photographer (through the worker) that `link` is being guessed: what its page
+    says (sharing/sharelink_detail.html), and a link to that page."""
+    guessing = link.guessing()
+    context = {
+        "link_name": link.label or str(link.gallery),
+        "gallery": str(link.gallery),
+        "tries": guessing.tries,
+        "warning": guessing.warning,
+        "link_url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
+    }
+    key = f"{link.pk}:{timezone.now():%Y-%m-%dT%H:%M}"
+    notify_photographer.enqueue(str(link.gallery.owner_id), "guessing", key, context)
 
 
 def needs_challenge(request, link, action):

@@ -1,6 +1,7 @@
 import threading
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, get_random_string, salted_hmac
 
+from accounts import throttling
 from galleries.copies import Delivery, Kind
 from galleries.models import Gallery, Photo
 from sharing import extensions
@@ -45,6 +47,60 @@ def check_link_secret(secret, stored):
 
 def _link_secret_digest(secret, salt, key):
     return salted_hmac("sharing.link-secret", f"{salt}${secret}", secret=key, algorithm="sha256").hexdigest()
+
+
+# What a wrong password or download PIN on a link is counted as, for the photographer's warning
+# (ShareLink.guessing()): its action in RATE_LIMITS, and what the warning calls it.
+GUESSES = {"link-password": "password", "download-pin": "download PIN"}
+GUESSING_WINDOW = timedelta(hours=1)
+
+
+class Guessing(NamedTuple):
+    """Wrong secrets typed on one link within GUESSING_WINDOW: `wrong` ({action: tries}) and
+    from how many client networks (an IPv4 address, an IPv6 /56) in all."""
+
+    wrong: dict
+    networks: int
+
+    @property
+    def tries(self):
+        return sum(self.wrong.values())
+
+    @property
+    def is_attack(self):
+        """The one rule of when the photographer is warned: VIEWPORT_GUESSING_ALERT wrong tries
+        within the hour, whoever made them. The link stays locked to guessers either way (the
+        limits of RATE_LIMITS["link-password"] and ["download-pin"])."""
+        return self.tries >= settings.VIEWPORT_GUESSING_ALERT
+
+    def __str__(self):
+        kinds = " and ".join(
+            f"{count} wrong {GUESSES[action]}{'s' if count != 1 else ''}"
+            for action, count in self.wrong.items()
+            if count
+        )
+        return f"{kinds} in the last hour from {self.networks} network{'s' if self.networks != 1 else ''}"
+
+    @property
+    def warning(self):
+        """What the photographer reads on the link's page and in the e-mail."""
+        secrets = " and the ".join(GUESSES[action] for action, count in self.wrong.items() if count)
+        return f"{self}. The link stays locked to guessers; change the {secrets} if you did not expect this."
+
+
+def mark_being_guessed(links):
+    """`links` as a list, each with `being_guessed` (Guessing.is_attack now): for the lists of
+    links, in two queries however many there are."""
+    links = list(links)
+    scopes = {link._guess_scope(action): (link.pk, action) for link in links for action in GUESSES}
+    counts, _ = throttling.tally(list(scopes), GUESSING_WINDOW) if scopes else ({}, 0)
+    wrong = {link.pk: {} for link in links}
+    for scope, count in counts.items():
+        link_id, action = scopes[scope]
+        wrong[link_id][action] = count
+    for link in links:
+        link.being_guessed = Guessing(wrong[link.pk], networks=0).is_attack
+    return links
 
 
 # The longest expiry reminder a link may ask for, in days.
@@ -184,6 +240,27 @@ class ShareLink(models.Model):
         return salted_hmac(
             "sharing.download-pin", f"{self.pk}:{self.download_pin_hash}", algorithm="sha256"
         ).hexdigest()
+
+    def note_wrong_guess(self, action, network):
+        """Count a wrong password or PIN (`action`, a key of GUESSES) typed from `network`. True
+        when it is time to e-mail the photographer: the link is under attack (Guessing.is_attack),
+        and they were not told of this link within a day."""
+        throttling.record(self._guess_scope(action), network)
+        if not self.guessing().is_attack:
+            return False
+        try:
+            throttling.consume("guessing-alert", link=self.pk)
+        except throttling.RateLimited:
+            return False
+        return True
+
+    def guessing(self):
+        """The wrong passwords and PINs typed on this link in the last hour (Guessing)."""
+        counts, networks = throttling.tally([self._guess_scope(action) for action in GUESSES], GUESSING_WINDOW)
+        return Guessing({action: counts[self._guess_scope(action)] for action in GUESSES}, networks)
+
+    def _guess_scope(self, action):
+        return f"{action}@{self.pk.hex}"
 
     @property
     def serves_web_size(self):

@@ -6,15 +6,20 @@ import copy
 import json
 import re
 import zipfile
+from datetime import timedelta
 from io import BytesIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from prometheus_client.parser import text_string_to_metric_families
 
+from galleries.models import PeriodicTask
 from galleries.tests.factories import GalleryFactory, jpeg_upload
 from galleries.uploads import store_photo
+from sharing.tasks import send_daily_digests, send_reminder
 from sharing.tests.factories import ShareLinkFactory
 from testing.appserver import AppServer, production_env, running_database_url
 from testing.http import upload
@@ -32,6 +37,9 @@ METRICS = {
     "viewport_storage_errors": "counter",
     "viewport_task_queue_length": "gauge",
     "viewport_task_queue_oldest_age_seconds": "gauge",
+    "viewport_tasks": "gauge",
+    "viewport_periodic_task_last_queued_timestamp_seconds": "gauge",
+    "viewport_periodic_task_next_run_timestamp_seconds": "gauge",
 }
 
 
@@ -122,6 +130,58 @@ def test_storage_that_refuses_us_or_is_down_is_counted(client, settings):
     settings.STORAGES = storages
     assert client.get(reverse("healthz")).status_code == 503
     assert errors() == before + 2
+
+
+@pytest.mark.django_db
+def test_the_task_system_is_read_from_the_database_at_each_scrape(client, settings):
+    # Whatever process answers: the workers' and schedulers' work is in the tasks database.
+    settings.VIEWPORT_METRICS_TOKEN = TOKEN
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}
+
+    def metrics():
+        return scrape(client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).content)[0]
+
+    reminder, digest = "sharing.tasks.send_reminder", "sharing.tasks.send_daily_digests"
+    assert not any(name == "viewport_tasks" for name, _ in metrics())
+    results = [send_reminder.enqueue(str(n), f"client{n}@example.com").id for n in range(5)]
+    results.append(send_daily_digests.enqueue().id)
+    now = timezone.now()
+    rows = DBTaskResult.objects.filter
+    rows(pk=results[0]).update(enqueued_at=now - timedelta(minutes=10))
+    rows(pk=results[1]).update(status="RUNNING", started_at=now)
+    rows(pk=results[2]).update(status="FAILED", finished_at=now - timedelta(hours=2))
+    rows(pk=results[3]).update(status="FAILED", finished_at=now - timedelta(days=3))  # long ago: not counted
+    rows(pk=results[4]).update(status="SUCCESSFUL", finished_at=now)
+    PeriodicTask.objects.claim("galleries.tasks.prune_task_results", now + timedelta(hours=20))
+
+    samples = metrics()
+    tasks = {
+        (dict(labels)["task"], dict(labels)["state"]): count
+        for (name, labels), count in samples.items()
+        if name == "viewport_tasks"
+    }
+    assert tasks == {
+        (reminder, "waiting"): 1,
+        (reminder, "running"): 1,
+        (reminder, "failed"): 1,
+        (digest, "waiting"): 1,
+        (digest, "running"): 0,
+        (digest, "failed"): 0,
+    }
+    assert value(samples, "viewport_task_queue_length") == 2
+    assert 599 <= value(samples, "viewport_task_queue_oldest_age_seconds") < 700
+    prune = {"task": "galleries.tasks.prune_task_results"}
+    assert value(samples, "viewport_periodic_task_next_run_timestamp_seconds", **prune) == pytest.approx(
+        (now + timedelta(hours=20)).timestamp()
+    )
+    assert abs(value(samples, "viewport_periodic_task_last_queued_timestamp_seconds", **prune) - now.timestamp()) < 60
+
+    # A worker takes the waiting ones: the next scrape says so.
+    rows(pk__in=[results[0], results[5]]).update(status="SUCCESSFUL", finished_at=timezone.now())
+    samples = metrics()
+    assert value(samples, "viewport_tasks", task=reminder, state="waiting") == 0
+    assert value(samples, "viewport_tasks", task=digest, state="waiting") == 0
+    assert value(samples, "viewport_task_queue_length") == 0
 
 
 @pytest.mark.django_db(transaction=True)

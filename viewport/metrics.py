@@ -108,11 +108,14 @@ def counted_zip(chunks):
 
 
 class TaskQueueCollector:
-    """The task queue as /healthz/ reports it, read from the database at each scrape (nothing
-    when the database did not answer)."""
+    """The task system, read from the database at each scrape (galleries.tasks), so that any app
+    server answers for every worker and scheduler: the queue as /healthz/ reports it (`status`),
+    tasks by name and state and the periodic tasks' runs (`table`, galleries.tasks.task_table()).
+    Nothing when the database did not answer."""
 
-    def __init__(self, status):
+    def __init__(self, status, table):
         self.status = status
+        self.table = table
 
     def collect(self):
         if self.status is None:
@@ -125,15 +128,41 @@ class TaskQueueCollector:
             "Seconds the oldest waiting task has waited (0 when none waits).",
             value=self.status["oldest_waiting_seconds"] or 0,
         )
+        counts, periodic = self.table
+        tasks = GaugeMetricFamily(
+            "viewport_tasks",
+            "Tasks by task and state: waiting for a worker, running, failed in the last 24 hours.",
+            labels=["task", "state"],
+        )
+        for (task, state), count in sorted(counts.items()):
+            tasks.add_metric([task, state], count)
+        yield tasks
+        last = GaugeMetricFamily(
+            "viewport_periodic_task_last_queued_timestamp_seconds",
+            "When a scheduler last queued each periodic task (Unix time).",
+            labels=["task"],
+        )
+        due = GaugeMetricFamily(
+            "viewport_periodic_task_next_run_timestamp_seconds",
+            "When each periodic task is next due (Unix time): once it is past, no scheduler queued that run.",
+            labels=["task"],
+        )
+        for task, (last_queued_at, next_run_at) in sorted(periodic.items()):
+            if last_queued_at:
+                last.add_metric([task], last_queued_at.timestamp())
+            if next_run_at:
+                due.add_metric([task], next_run_at.timestamp())
+        yield last
+        yield due
 
 
-def exposition(task_queue_status):
-    """The text format answer to a scrape: this server's metrics and the task queue."""
+def exposition(task_queue_status, task_table):
+    """The text format answer to a scrape: this server's metrics and the task system."""
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         MultiProcessCollector(registry)
     queue = CollectorRegistry()
-    queue.register(TaskQueueCollector(task_queue_status))
+    queue.register(TaskQueueCollector(task_queue_status, task_table))
     body = generate_latest(registry) + generate_latest(queue)
     return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)

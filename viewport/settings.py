@@ -331,6 +331,11 @@ VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", defau
 # E-mail to clients: recipients a photographer may send to per day (invitations and reminders),
 # so that a stolen account cannot be used to spam.
 VIEWPORT_MAIL_RECIPIENTS_PER_DAY = env.int("VIEWPORT_MAIL_RECIPIENTS_PER_DAY", default=200)
+# Share links a photographer may create per hour.
+VIEWPORT_LINK_CREATE_PER_HOUR = env.int("VIEWPORT_LINK_CREATE_PER_HOUR", default=200)
+# Wrong passwords and download PINs typed on one share link within an hour that mean it is being
+# guessed: its page and JSON warn the photographer, who is also e-mailed (once a link a day).
+VIEWPORT_GUESSING_ALERT = env.int("VIEWPORT_GUESSING_ALERT", default=20)
 # PBKDF2 iterations per try of a proof-of-work challenge (accounts.challenges); a browser needs
 # about 256 tries (docs/PERFORMANCE.md has the time it takes).
 VIEWPORT_CHALLENGE_COST = env.int("VIEWPORT_CHALLENGE_COST", default=5000)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from galleries.images import PREVIEW_SIZE, SIZES, fit_within
 from sharing import access, extensions, stats
 from sharing.forms import ShareLinkForm
-from sharing.models import LinkDay, LinkDefaults, ShareLink
+from sharing.models import LinkDay, LinkDefaults, ShareLink, mark_being_guessed
 
 register = template.Library()
 
@@ -38,7 +38,7 @@ def share_links_panel(context, gallery):
     return {
         "request": context["request"],
         "gallery": gallery,
-        "share_links": stats.with_sparklines(gallery.share_links.with_extensions()),
+        "share_links": mark_being_guessed(stats.with_sparklines(gallery.share_links.with_extensions())),
         "share_link_form": ShareLinkForm(
             auto_id="new-link-%s", instance=ShareLink(gallery=gallery), defaults=LinkDefaults.of(gallery.owner)
         ),

@@ -80,6 +80,9 @@ def test_create_with_every_setting_as_json_answers_the_link_without_its_password
         "favourites_title": "Favourites",
         "favourites_require_email": False,
         "favourites_comments": False,
+        "failed_unlocks_last_hour": 0,
+        "failed_unlock_networks_last_hour": 0,
+        "under_guessing_attack": False,
     }
     assert "s3cret-pass" not in response.content.decode() and link.password_hash not in response.content.decode()
     assert link.check_password("s3cret-pass")

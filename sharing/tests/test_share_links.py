@@ -78,8 +78,14 @@ def test_create_share_link_with_json_returns_201_with_public_url(client):
         "favourites_title": "Favourites",
         "favourites_require_email": False,
         "favourites_comments": False,
+        "failed_unlocks_last_hour": 0,
+        "failed_unlock_networks_last_hour": 0,
+        "under_guessing_attack": False,
     }
     assert link.expires_at == datetime(2099, 6, 30, 18, 0, tzinfo=timezone.get_current_timezone())
+    # The link's page gives a script the same JSON.
+    detail = reverse("sharing:share_link_detail", args=[link.pk])
+    assert client.get(detail, headers={"Accept": "application/json"}).json() == response.json()
 
 
 def test_create_share_link_accepts_a_date_alone(client):

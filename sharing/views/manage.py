@@ -4,19 +4,20 @@ import csv
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import throttling
 from galleries.forms import PhotoSelectionForm
 from galleries.models import Gallery
 from galleries.views import refused
 from sharing import exports, extensions, stats, zips
 from sharing.forms import LinkDefaultsForm, SendLinkForm, ShareLinkForm
-from sharing.models import LinkDefaults, ShareLink
+from sharing.models import LinkDefaults, ShareLink, mark_being_guessed
 from viewport.http import (
     answer,
     login_required,
@@ -26,6 +27,7 @@ from viewport.http import (
     refuse_form,
     sends_json,
     too_many_requests,
+    wants_json,
 )
 
 
@@ -36,7 +38,8 @@ def owned_link(request, link_id):
 
 def link_json(request, link):
     """The link as scripts see it: its settings (other apps' too, sharing.extensions), never its
-    password or the password's hash."""
+    password or the password's hash; and whether it is being guessed (ShareLink.guessing())."""
+    guessing = link.guessing()
     data = {
         "id": str(link.pk),
         "url": request.build_absolute_uri(link.get_absolute_url()),
@@ -52,6 +55,9 @@ def link_json(request, link):
         "watermark": link.watermark,
         "strip_location": link.strip_location,
         "remind_days": link.remind_days,
+        "failed_unlocks_last_hour": guessing.tries,
+        "failed_unlock_networks_last_hour": guessing.networks,
+        "under_guessing_attack": guessing.is_attack,
     }
     for extension in extensions.EXTENSIONS:
         data.update(extension.settings(link))
@@ -79,7 +85,12 @@ def back(request, link):
 def share_link_create(request, gallery_id):
     gallery = get_object_or_404(Gallery.objects.owned_by(request.user), pk=gallery_id)
     form = link_form(request, ShareLink(gallery=gallery), defaults=LinkDefaults.of(request.user))
+    try:
+        created = throttling.consume("link-create", account=request.user.pk)
+    except throttling.RateLimited as limited:
+        return too_many_requests(request, limited, "sharing/sharelink_form.html", {"form": form, "gallery": gallery})
     if not form.is_valid():
+        created.take_back()  # only links made count
         return invalid_form(request, form)
     link = form.save()
     return answer(
@@ -132,7 +143,7 @@ def share_link_list(request):
     )
     if query:
         share_links = share_links.filter(Q(label__icontains=query) | Q(gallery__name__icontains=query))
-    share_links = stats.with_sparklines(share_links.order_by("-created_at"))
+    share_links = mark_being_guessed(stats.with_sparklines(share_links.order_by("-created_at")))
     context = {"share_links": share_links, "status": status, "query": query}
     return render(request, "sharing/sharelink_list.html", context)
 
@@ -140,8 +151,12 @@ def share_link_list(request):
 @login_required
 @require_GET
 def share_link_detail(request, link_id):
-    """One link: its settings, who it was sent to, its last 30 days, and who viewed what."""
-    return render(request, "sharing/sharelink_detail.html", detail_context(request, owned_link(request, link_id)))
+    """One link: its settings, who it was sent to, its last 30 days, and who viewed what; for a
+    script, the link's JSON."""
+    link = owned_link(request, link_id)
+    if wants_json(request):
+        return JsonResponse(link_json(request, link))
+    return render(request, "sharing/sharelink_detail.html", detail_context(request, link))
 
 
 def detail_context(request, link, send_form=None):
@@ -149,6 +164,7 @@ def detail_context(request, link, send_form=None):
     columns, totals = stats.columns(), stats.totals(days)
     return {
         "link": link,
+        "guessing": link.guessing(),
         "days": days,
         "columns": columns,
         "totals": totals,
