@@ -8,6 +8,7 @@ import os
 import pytest
 from django.core.files.storage import default_storage
 
+from galleries import uploads
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
 from testing.photos import jpeg_upload
@@ -34,6 +35,28 @@ def test_settings(settings, tmp_path):
     # The test client closes a streamed answer only once a test has read it to the end, and only
     # closing gives its ZIP stream slot back: every test starts with all slots free.
     slots.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def renditions_made():
+    return {}
+
+
+@pytest.fixture
+def renditions_made_once(monkeypatch, renditions_made):
+    """For tests about pages rather than pixels, which store the same photos test after test:
+    each file's renditions are made once a session (the pixel pipeline has tests of its own,
+    galleries/tests/test_images.py), and stored anew, with new rows, every time. Only in this
+    process: a worker or gunicorn process makes its own."""
+    make_renditions = uploads.make_renditions
+
+    def made_once(file, max_pixels):
+        key = (uploads.sha256_of(file), max_pixels)
+        if key not in renditions_made:
+            renditions_made[key] = make_renditions(file, max_pixels)
+        return renditions_made[key]
+
+    monkeypatch.setattr(uploads, "make_renditions", made_once)
 
 
 @pytest.fixture(params=["s3", "local"])

@@ -192,4 +192,7 @@ def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_no
         # Each watermark post decodes an image; each save has the worker remake watermarked galleries.
         "watermark-preview": [("account", 200, quarter)],
         "watermark-save": [("account", 20, hour)],
+        "link-create": [("account", 200, hour)],
+        # The photographer's warning that a link is being guessed: one mail a day per link.
+        "guessing-alert": [("link", 1, day)],
     }

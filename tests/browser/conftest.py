@@ -18,7 +18,6 @@ from playwright.sync_api import sync_playwright
 from accounts.forms import BrandingForm
 from accounts.tests.factories import UserFactory
 from favourites.tests.factories import FavouritesLinkFactory
-from galleries import uploads
 from galleries.models import PhotoSet
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
@@ -76,23 +75,9 @@ def plain_http_cookies(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
-@pytest.fixture(scope="session", autouse=True)
-def renditions_made_once():
-    """The browser tests store the same photos test after test: each file's renditions are made
-    once a session (the pixel pipeline has tests of its own, galleries/tests/test_images.py), and
-    stored anew, with new rows, every time. Only this process: a worker process makes its own."""
-    made = {}
-    make_renditions = uploads.make_renditions
-
-    def made_once(file, max_pixels):
-        key = (uploads.sha256_of(file), max_pixels)
-        if key not in made:
-            made[key] = make_renditions(file, max_pixels)
-        return made[key]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(uploads, "make_renditions", made_once)
-        yield
+@pytest.fixture(autouse=True)
+def browser_tests_make_renditions_once(renditions_made_once):
+    """The browser tests store the same photos test after test: see renditions_made_once."""
 
 
 @pytest.fixture(scope="session")
