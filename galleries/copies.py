@@ -164,8 +164,9 @@ def copy_of(photo, delivery, made=None):
 
 
 # How long a single download waits for a decode slot to convert its photo to a full-size JPEG
-# (images.full_size_jpeg: seconds of work for a large photo) before it leaves that to the worker.
-REQUEST_DECODE_WAIT = 3
+# (images.full_size_jpeg: seconds of work for a large photo) before it leaves that to the worker:
+# not at all, so that a client asking for many unconverted photos holds no request thread waiting.
+REQUEST_DECODE_WAIT = 0
 
 
 _converting = set()  # the photos this process is converting to full-size JPEGs now
@@ -178,8 +179,8 @@ class NotReady(Exception):
 
 def servable_copy(photo, delivery):
     """The copy of `photo` for a single download, made servable now if it is not yet: one photo,
-    read once, within the request. Converting it to a full-size JPEG waits at most
-    REQUEST_DECODE_WAIT for a decode slot, and a watermarked one (decoded whole, then burned) is
+    read once, within the request. It is converted to a full-size JPEG here only when a decode
+    slot is free at once (REQUEST_DECODE_WAIT), and a watermarked one (decoded whole, then burned) is
     never made here: NotReady."""
     copy = copy_of(photo, delivery)
     if copy.servable:

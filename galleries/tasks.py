@@ -164,6 +164,9 @@ def _run_later(task, *args):
     defer (the database's); the immediate backend (development) runs it in the request, where it
     would find the same run at work: what it has not made is made on demand."""
     backend = task_backends[task.backend]
+    waiting = DBTaskResult.objects.filter(task_path=task.module_path, status=TaskResultStatus.READY)
+    if any(queued.args_kwargs["args"] == list(args) for queued in waiting.only("args_kwargs")):
+        return  # the same run waits its turn already: saves in a row queue it once
     if backend.supports_defer:
         task.using(run_after=timezone.now() + WATERMARK_RUN_AGAIN_AFTER).enqueue(*args)
     else:

@@ -218,7 +218,7 @@ def warn_photographer_of_guessing(link):
         "warning": guessing.warning,
         "link_url": settings.VIEWPORT_SITE_URL + reverse("sharing:share_link_detail", args=[link.pk]),
     }
-    key = f"{link.pk}:{timezone.now():%Y-%m-%dT%H:%M}"
+    key = f"{link.guessing_alert_key}:{timezone.now():%Y-%m-%dT%H:%M}"
     notify_photographer.enqueue(str(link.gallery.owner_id), "guessing", key, context)
 
 

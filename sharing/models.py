@@ -1,3 +1,4 @@
+import hashlib
 import threading
 import uuid
 from datetime import timedelta
@@ -69,7 +70,7 @@ class Guessing(NamedTuple):
     @property
     def is_attack(self):
         """The one rule of when the photographer is warned: VIEWPORT_GUESSING_ALERT wrong tries
-        within the hour, whoever made them. The link stays locked to guessers either way (the
+        within the hour, whoever made them. Guessers are held back either way (the
         limits of RATE_LIMITS["link-password"] and ["download-pin"])."""
         return self.tries >= settings.VIEWPORT_GUESSING_ALERT
 
@@ -85,7 +86,10 @@ class Guessing(NamedTuple):
     def warning(self):
         """What the photographer reads on the link's page and in the e-mail."""
         secrets = " and the ".join(GUESSES[action] for action, count in self.wrong.items() if count)
-        return f"{self}. The link stays locked to guessers; change the {secrets} if you did not expect this."
+        return (
+            f"{self}. Guessers are slowed down and must solve a challenge for each try; "
+            f"change the {secrets} if you did not expect this."
+        )
 
 
 def mark_being_guessed(links):
@@ -183,6 +187,10 @@ class ShareLink(models.Model):
     def __str__(self):
         return f"{self.label or self.gallery} ({self.pk})"
 
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        self._prepared_for = self._preparation()
+
     def get_absolute_url(self):
         return reverse("sharing:public_gallery", args=[self.pk])
 
@@ -244,15 +252,22 @@ class ShareLink(models.Model):
     def note_wrong_guess(self, action, network):
         """Count a wrong password or PIN (`action`, a key of GUESSES) typed from `network`. True
         when it is time to e-mail the photographer: the link is under attack (Guessing.is_attack),
-        and they were not told of this link within a day."""
+        and they were not told of this link, with its secrets as they are now, within a day (a
+        changed password or PIN that is guessed in turn is news)."""
         throttling.record(self._guess_scope(action), network)
         if not self.guessing().is_attack:
             return False
         try:
-            throttling.consume("guessing-alert", link=self.pk)
+            throttling.consume("guessing-alert", link=self.guessing_alert_key)
         except throttling.RateLimited:
             return False
         return True
+
+    @property
+    def guessing_alert_key(self):
+        """The link with its secrets as they are now: what one guessing alert is about."""
+        secrets = f"{self.password_hash}:{self.download_pin_hash}"
+        return f"{self.pk}:{hashlib.sha256(secrets.encode()).hexdigest()[:16]}"
 
     def guessing(self):
         """The wrong passwords and PINs typed on this link in the last hour (Guessing)."""
@@ -261,6 +276,24 @@ class ShareLink(models.Model):
 
     def _guess_scope(self, action):
         return f"{action}@{self.pk.hex}"
+
+    # What the task worker prepares copies for (sharing/signals.py): a save that changes none of
+    # these queues no work, however often a link is saved.
+    PREPARED_FOR = ("watermark", "download_size", "is_active")
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        link = super().from_db(db, field_names, values, **kwargs)
+        link._prepared_for = link._preparation()
+        return link
+
+    def _preparation(self):
+        return tuple(self.__dict__.get(name) for name in self.PREPARED_FOR)
+
+    @property
+    def needs_preparing(self):
+        """Whether the save under way (post_save) is the link's first, or changed what its copies are."""
+        return getattr(self, "_prepared_for", None) != self._preparation()
 
     @property
     def serves_web_size(self):

@@ -13,7 +13,7 @@ from sharing.models import ShareLink
 # for each photo uploaded to its gallery after, so that clients rarely wait for one.
 @receiver(post_save, sender=ShareLink)
 def make_jpeg_copies_for_link(sender, instance, **kwargs):
-    if instance.download_size == Kind.JPEG:
+    if instance.download_size == Kind.JPEG and instance.needs_preparing:
         photos = instance.gallery.photos.without_copy(Kind.JPEG)
         _enqueue(list(photos.values_list("pk", flat=True)))
 
@@ -30,7 +30,7 @@ def make_jpeg_copy_for_upload(sender, instance, created, **kwargs):
 # client asks for before that is made on demand (galleries/watermarks.py).
 @receiver(post_save, sender=ShareLink)
 def make_watermarked_for_link(sender, instance, **kwargs):
-    if instance.watermark:
+    if instance.watermark and instance.needs_preparing:
         _make_watermarked(instance.gallery_id)
 
 

@@ -58,8 +58,9 @@ def test_a_link_under_a_guessing_attack_warns_its_photographer_on_its_page_in_js
     assert guess(link, "198.51.100.6", "letmein").status_code == 401
 
     warning = (
-        "5 wrong passwords and 3 wrong download PINs in the last hour from 7 networks. The link stays locked "
-        "to guessers; change the password and the download PIN if you did not expect this."
+        "5 wrong passwords and 3 wrong download PINs in the last hour from 7 networks. Guessers are slowed "
+        "down and must solve a challenge for each try; change the password and the download PIN if you did "
+        "not expect this."
     )
     data = client.get(detail, headers=JSON).json()
     assert (data["failed_unlocks_last_hour"], data["failed_unlock_networks_last_hour"]) == (8, 7)
@@ -87,13 +88,19 @@ def test_a_link_under_a_guessing_attack_warns_its_photographer_on_its_page_in_js
     assert guess(link, "203.0.113.9", PASSWORD).status_code == 302
     assert client.get(detail, headers=JSON).json()["failed_unlocks_last_hour"] == 8
 
+    # A new password guessed in turn is news: another mail.
+    link.set_password("a brand new secret")
+    link.save()
+    guess(link, "198.51.100.20", "still wrong")
+    assert len(smtp_mail.wait_for(2)) == 2
+
     # Another link of the photographer's is another warning; a link of someone else's is not theirs.
     other = ShareLinkFactory(gallery__owner=owner)
     other.set_password(PASSWORD)
     other.save()
     for n in range(5):
         guess(other, f"198.51.100.{10 + n}", "nope")
-    assert len(smtp_mail.wait_for(2)) == 2
+    assert len(smtp_mail.wait_for(3)) == 3
     stranger = ShareLinkFactory()
     assert client.get(reverse("sharing:share_link_detail", args=[stranger.pk]), headers=JSON).status_code == 404
 

@@ -191,14 +191,13 @@ def test_a_heic_downloads_as_a_full_size_jpeg_made_once(client, jpeg_link, djang
     assert not default_storage.exists(made.object_key)  # deleted with its photo
 
 
-def test_a_jpeg_download_waits_briefly_for_a_decode_slot_then_leaves_the_conversion_to_the_worker(
+def test_a_jpeg_download_converts_only_with_a_free_decode_slot_else_leaves_it_to_the_worker(
     client, jpeg_link, settings, monkeypatch
 ):
     """Converting decodes the whole photo, one at a time per process: a download that finds every
-    decode slot taken (another conversion, an upload) waits REQUEST_DECODE_WAIT at most, then
-    answers 503 with Retry-After and has the worker make the JPEG once; later ones stream it."""
+    decode slot taken (another conversion, an upload) waits for none, answers 503 with
+    Retry-After and has the worker make the JPEG once; later ones stream it."""
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.dummy.DummyBackend"}}
-    monkeypatch.setattr(copies, "REQUEST_DECODE_WAIT", 0.05)
     monkeypatch.setattr(images, "_decode_slots", threading.BoundedSemaphore(1))
     conversions = []
     full_size_jpeg = images.full_size_jpeg

@@ -27,6 +27,7 @@ from galleries.models import PhotoCopy, PhotoSet, WatermarkRun
 from galleries.tasks import make_watermarked
 from galleries.tests.factories import GalleryFactory
 from galleries.uploads import store_photo
+from sharing.models import ShareLink
 from sharing.tasks import send_reminder
 from sharing.tests.factories import ShareLinkFactory
 from testing.http import fetch
@@ -434,11 +435,33 @@ def test_a_run_the_running_one_does_not_cover_is_queued_again_and_a_dead_run_is_
     assert queued.args_kwargs["args"] == [str(gallery.pk), None, True, version]
     assert queued.run_after > timezone.now() + timedelta(seconds=20)
     assert stored_keys(f"{gallery.pk}/watermarked/") == []  # nothing done twice meanwhile
+    make_watermarked.call(str(gallery.pk), None, True, version)  # saves in a row: queued once
+    assert DBTaskResult.objects.count() == 1
 
     WatermarkRun.objects.update(beat_at=timezone.now() - WatermarkRun.STALE)  # its worker stopped
     assert make_watermarked.call(str(gallery.pk), None, True, version) > 0
     assert PhotoCopy.objects.filter(photo__gallery=gallery, kind="watermarked-jpeg").count() == 2
     assert not WatermarkRun.objects.exists()
+
+
+def test_saving_a_link_queues_work_only_when_what_its_copies_are_changes(
+    gallery, settings, django_capture_on_commit_callbacks
+):
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}
+
+    def queued_by(save):
+        before = DBTaskResult.objects.count()
+        with django_capture_on_commit_callbacks(execute=True):
+            save()
+        return DBTaskResult.objects.count() - before
+
+    link = ShareLinkFactory.build(gallery=gallery, download_size="jpeg", watermark=True)
+    assert queued_by(link.save) > 0  # a new link's copies are made by the worker
+    link.label = "Family"
+    assert queued_by(link.save) == 0
+    assert queued_by(ShareLink.objects.get(pk=link.pk).save) == 0
+    link.download_size = "web"
+    assert queued_by(link.save) == 1  # the watermarked web sizes
 
 
 def test_a_run_stops_when_the_watermark_changes_under_it(gallery, monkeypatch):
