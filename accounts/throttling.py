@@ -302,6 +302,12 @@ RATE_LIMITS = {
         (Limit("account", "VIEWPORT_LINK_CREATE_PER_HOUR", HOUR),),
         "You created {limit} share links in the last hour. Nothing was created; please try again {when}.",
     ),
+    # Saves of share links (VIEWPORT_LINK_UPDATE_PER_HOUR, 300; each may have the worker prepare
+    # copies): far more than editing by hand makes, and a script cannot keep the worker busy.
+    "link-update": Action(
+        (Limit("account", "VIEWPORT_LINK_UPDATE_PER_HOUR", HOUR),),
+        "You saved share links {limit} times in the last hour. Nothing was saved; please try again {when}.",
+    ),
     # The photographer's e-mail that a link is under a guessing attack (ShareLink.note_wrong_guess):
     # once a link a day.
     "guessing-alert": Action((Limit("link", 1, DAY),)),

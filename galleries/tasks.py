@@ -209,6 +209,18 @@ def uploads_in_the_worker(since):
     return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
 
 
+def uploads_lost_when_resumed(since):
+    """Ids of the uploads whose make_uploaded_photo task was already a resumed one (resume_stuck)
+    and was lost too: started before `since` and never finished, its worker gone with it."""
+    tasks = DBTaskResult.objects.filter(
+        task_path=make_uploaded_photo.module_path,
+        status=TaskResultStatus.RUNNING,
+        started_at__lt=since,
+        args_kwargs__kwargs__resumed=True,
+    )
+    return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
+
+
 @periodic("*/5 * * * *")
 @task
 def resume_stuck_uploads():

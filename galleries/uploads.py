@@ -34,7 +34,12 @@ from galleries.images import ImageRejected, make_renditions
 from galleries.models import PendingDeletion, Photo, Upload, UploadStatus
 from galleries.ordering import stored_capture_time
 from galleries.storage import STORAGE_ERRORS, NoSuchUpload
-from galleries.tasks import delete_storage_objects, make_uploaded_photo, uploads_in_the_worker
+from galleries.tasks import (
+    delete_storage_objects,
+    make_uploaded_photo,
+    uploads_in_the_worker,
+    uploads_lost_when_resumed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -564,15 +569,25 @@ ORIGINAL_LOST = (
     "This file was uploaded, but its bytes were lost before it could become a photo "
     "(the server stopped while processing it). Please upload it again."
 )
+KILLS_THE_WORKER = (
+    "This file could not be made into a photo: processing it stopped the server twice. "
+    "Please export it again (as a JPEG, for instance) and upload that."
+)
 
 
 def resume_stuck(now=None):
     """Queue again the making of photos that stayed processing for VIEWPORT_UPLOAD_PROCESSING_MINUTES
     with no task of the worker waiting or running for them: the worker died on them, or their
-    task was lost (a complete cut off before it queued one). Returns how many were queued."""
+    task was lost (a complete cut off before it queued one). Each is queued again once: one whose
+    resumed task was lost too fails (a file that kills the worker would, every round). Returns how
+    many were queued."""
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.VIEWPORT_UPLOAD_PROCESSING_MINUTES)
     stuck = Upload.objects.filter(status=UploadStatus.PROCESSING, updated_at__lt=cutoff)
+    lost_again = stuck.filter(pk__in=uploads_lost_when_resumed(since=cutoff))
+    for upload in lost_again:
+        logger.error("Upload %s stopped the worker again when resumed: failed", upload.pk)
+    lost_again.update(status=UploadStatus.FAILED, error=KILLS_THE_WORKER, updated_at=now)
     queued = 0
     for upload in stuck.exclude(pk__in=uploads_in_the_worker(since=cutoff)):
         # Claimed by touching it: a second round finds it fresh, and its task queued.

@@ -333,6 +333,7 @@ VIEWPORT_STORAGE_RETRY_SECONDS = env.int("VIEWPORT_STORAGE_RETRY_SECONDS", defau
 VIEWPORT_MAIL_RECIPIENTS_PER_DAY = env.int("VIEWPORT_MAIL_RECIPIENTS_PER_DAY", default=200)
 # Share links a photographer may create per hour.
 VIEWPORT_LINK_CREATE_PER_HOUR = env.int("VIEWPORT_LINK_CREATE_PER_HOUR", default=200)
+VIEWPORT_LINK_UPDATE_PER_HOUR = env.int("VIEWPORT_LINK_UPDATE_PER_HOUR", default=300)
 # Wrong passwords and download PINs typed on one share link within an hour that mean it is being
 # guessed: its page and JSON warn the photographer, who is also e-mailed (once a link a day).
 VIEWPORT_GUESSING_ALERT = env.int("VIEWPORT_GUESSING_ALERT", default=20)

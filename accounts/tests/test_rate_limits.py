@@ -193,6 +193,7 @@ def test_every_limit_is_in_the_table_with_the_numbers_the_readme_and_security_no
         "watermark-preview": [("account", 200, quarter)],
         "watermark-save": [("account", 20, hour)],
         "link-create": [("account", 200, hour)],
+        "link-update": [("account", 300, hour)],
         # The photographer's warning that a link is being guessed: one mail a day per link.
         "guessing-alert": [("link", 1, day)],
     }

@@ -30,6 +30,7 @@ from galleries.tests.factories import GalleryFactory, image_bytes, jpeg_upload
 from galleries.tests.test_upload_formats import FORMATS, assert_stored
 from galleries.uploads import (
     HASH_MISMATCH,
+    KILLS_THE_WORKER,
     ORIGINAL_LOST,
     STORAGE_RETRIES,
     STORAGE_UNAVAILABLE,
@@ -531,6 +532,24 @@ def test_photos_stuck_processing_after_their_worker_died_are_made_once_by_the_pe
     assert stored_keys(f"{gallery.pk}/") == sorted(
         [*gallery.photos.all().object_keys(), Upload.objects.get(pk=retrying["upload_id"]).object_key]
     )
+
+
+def test_an_upload_whose_resumed_task_is_lost_too_fails_instead_of_killing_the_worker_again(
+    client, gallery, photo_storage, settings
+):
+    settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["database"]}}  # queued; no worker runs
+    answer = ResumableUploader(client, gallery).upload("poison.jpg", image_bytes(64, 48)).json()
+    long_ago = timezone.now() - timedelta(minutes=settings.VIEWPORT_UPLOAD_PROCESSING_MINUTES + 5)
+    tasks = DBTaskResult.objects.filter(task_path="galleries.tasks.make_uploaded_photo")
+    for round in range(2):  # the worker dies on the upload's task, then on the resumed one
+        [task] = tasks.filter(status="READY")
+        task.claim("a worker killed since")
+        DBTaskResult.objects.filter(pk=task.pk).update(started_at=long_ago)
+        Upload.objects.update(updated_at=long_ago)
+        assert resume_stuck() == (1 if round == 0 else 0)
+    upload = Upload.objects.get(pk=answer["upload_id"])
+    assert (upload.status, upload.error) == (UploadStatus.FAILED, KILLS_THE_WORKER)
+    assert KILLS_THE_WORKER in client.get(gallery.get_absolute_url()).content.decode()
 
 
 def test_a_stuck_upload_whose_parts_never_all_arrived_goes_back_to_uploading(client, gallery, photo_storage, big_png):

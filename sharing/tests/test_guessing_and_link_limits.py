@@ -134,3 +134,20 @@ def test_creating_share_links_is_limited_per_photographer(client, settings):
     RateLimitHit.objects.filter(scope="link-create").update(created_at="2000-01-01T00:00Z")
     client.force_login(gallery.owner)
     assert client.post(create, headers=JSON).status_code == 201
+
+
+def test_saving_share_links_is_limited_per_photographer(client, settings):
+    settings.VIEWPORT_LINK_UPDATE_PER_HOUR = 2
+    link = ShareLinkFactory(label="Family")
+    client.force_login(link.gallery.owner)
+    update = reverse("sharing:share_link_update", args=[link.pk])
+    assert client.post(update, {"expires_at": "2001-01-01"}, headers=JSON).status_code == 400  # counts nothing
+    for n in range(2):
+        assert client.post(update, {"label": f"Family {n}"}, headers=JSON).status_code == 200
+    refused = client.post(update, {"label": "Too many"}, headers=JSON)
+    assert refused.status_code == 429 and 3000 < int(refused["Retry-After"]) <= 3600
+    assert refused.json()["error"].startswith("You saved share links 2 times in the last hour. Nothing was saved")
+    page = client.post(update, {"label": "Too many"})
+    assert page.status_code == 429 and 'value="Too many"' in page.content.decode()
+    link.refresh_from_db()
+    assert link.label == "Family 1"

@@ -241,7 +241,14 @@ def share_link_send(request, link_id):
 def share_link_update(request, link_id):
     link = owned_link(request, link_id)
     form = link_form(request, link)
+    try:
+        saved = throttling.consume("link-update", account=request.user.pk)
+    except throttling.RateLimited as limited:
+        return too_many_requests(
+            request, limited, "sharing/sharelink_form.html", {"form": form, "link": link, "gallery": link.gallery}
+        )
     if not form.is_valid():
+        saved.take_back()  # only saves count
         return invalid_form(request, form, link)
     form.save()
     saved = f"Share link “{link.label}” saved." if link.label else "Share link saved."
