@@ -547,7 +547,7 @@ class LinkDay(models.Model):
         return f"{self.link_id} on {self.day}"
 
 
-class VisitorHashQuerySet(models.QuerySet):
+class DayHashQuerySet(models.QuerySet):
     def add(self, link, day, digest):
         """Remember a keyed hash for the link and day; True if it was new."""
         link_id = ShareLink._meta.pk.get_db_prep_value(link.pk, connection)
@@ -560,16 +560,27 @@ class VisitorHashQuerySet(models.QuerySet):
             return cursor.rowcount == 1
 
 
-class VisitorHash(models.Model):
-    """A visitor of a link on a day, as a keyed hash of address and browser whose key changes
-    every day (sharing.stats.visitor_digest): it counts unique visitors, and neither says who
-    they are nor links one day's visitors to another's. Deleted after a few days; the counts stay."""
+class DayHash(models.Model):
+    """A keyed hash remembered for a link and a day, to count something once a day (the hash's
+    key changes every day: sharing.stats). Deleted after a few days; the counts stay."""
 
     link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
     day = models.DateField(db_index=True)
     digest = models.CharField(max_length=64)
 
-    objects = VisitorHashQuerySet.as_manager()
+    objects = DayHashQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return f"{self.link_id} on {self.day}"
+
+
+class VisitorHash(DayHash):
+    """A visitor of a link on a day, as a keyed hash of address and browser
+    (sharing.stats.visitor_digest): it counts unique visitors, and neither says who they are nor
+    links one day's visitors to another's."""
 
     class Meta:
         db_table = "share_link_visitor_hashes"
@@ -577,29 +588,17 @@ class VisitorHash(models.Model):
             models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_visitor_hashes_unique")
         ]
 
-    def __str__(self):
-        return f"{self.link_id} on {self.day}"
 
-
-class DownloadHash(models.Model):
+class DownloadHash(DayHash):
     """A download counted on a day, as a keyed hash of the visitor (as VisitorHash), the counter
     and the version of what was downloaded (sharing.stats.download_digest): one visitor's
     download of one archive or photo counts once a day, however it is split into ranges."""
-
-    link = models.ForeignKey(ShareLink, on_delete=models.DB_CASCADE, related_name="+")
-    day = models.DateField(db_index=True)
-    digest = models.CharField(max_length=64)
-
-    objects = VisitorHashQuerySet.as_manager()
 
     class Meta:
         db_table = "share_link_download_hashes"
         constraints = [
             models.UniqueConstraint(fields=["link", "day", "digest"], name="share_link_download_hashes_unique")
         ]
-
-    def __str__(self):
-        return f"{self.link_id} on {self.day}"
 
 
 # How each event reads in the activity log; other apps' events are theirs (sharing.extensions).
