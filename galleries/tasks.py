@@ -200,13 +200,18 @@ def make_uploaded_photo(upload_id, attempt=0, resumed=False):
     return str(photo.pk) if photo else None
 
 
+def _upload_ids(tasks):
+    """The upload ids that make_uploaded_photo `tasks` were queued for."""
+    return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
+
+
 def uploads_in_the_worker(since):
     """Ids of the uploads whose make_uploaded_photo task waits in the queue (now or later), or
     started running after `since` (one that started before is taken for lost with its worker)."""
     tasks = DBTaskResult.objects.filter(task_path=make_uploaded_photo.module_path).filter(
         Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING, started_at__gte=since)
     )
-    return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
+    return _upload_ids(tasks)
 
 
 def uploads_lost_when_resumed(since):
@@ -218,7 +223,7 @@ def uploads_lost_when_resumed(since):
         started_at__lt=since,
         args_kwargs__kwargs__resumed=True,
     )
-    return set(tasks.annotate(upload_id=KT("args_kwargs__args__0")).values_list("upload_id", flat=True)) - {None}
+    return _upload_ids(tasks)
 
 
 @periodic("*/5 * * * *")
