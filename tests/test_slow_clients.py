@@ -170,7 +170,8 @@ def test_clients_that_stop_reading_zips_cannot_starve_the_site(app, big_link):
     time.sleep(SEND_TIMEOUT + 0.5)
     assert_pages_answer_at_once(app)
     for client in streaming:
-        assert len(read_all(client, timeout=1)) < ZIP_BYTES
+        # Cut, never finished (the reset may come a little late to a thread starved of CPU).
+        assert len(read_all(client, timeout=5)) < ZIP_BYTES
         client.close()
     streaming = stall_zip_downloads(app, path, threads + 2)
     assert len(streaming) == slots
