@@ -42,12 +42,15 @@ def renditions_made():
     return {}
 
 
-@pytest.fixture
-def renditions_made_once(monkeypatch, renditions_made):
-    """For tests about pages rather than pixels, which store the same photos test after test:
-    each file's renditions are made once a session (the pixel pipeline has tests of its own,
-    galleries/tests/test_images.py), and stored anew, with new rows, every time. Only in this
-    process: a worker or gunicorn process makes its own."""
+@pytest.fixture(autouse=True)
+def renditions_made_once(request, monkeypatch, renditions_made):
+    """Most tests are about pages, links, storage and tasks rather than pixels, and store the same
+    photos test after test: each file's renditions are made once a session (the same bytes give
+    the same renditions), and stored anew, with new rows, every time. Tests of the pixel pipeline
+    itself are marked `pixels` and make them on every upload. Only in this process: a worker or
+    gunicorn process makes its own."""
+    if request.node.get_closest_marker("pixels"):
+        return
     make_renditions = uploads.make_renditions
 
     def made_once(file, max_pixels):

@@ -20,7 +20,7 @@ from sharing.tests.factories import ShareLinkFactory
 from testing.http import ResumableUploader, fetch, upload
 from testing.photos import jpeg_bomb, png_bomb
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.pixels]
 
 SCRIPT = "<script>alert(1)</script>"
 ATTRIBUTE_BREAKOUT = '"><img src=x onerror=alert(1)>'

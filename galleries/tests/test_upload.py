@@ -13,7 +13,7 @@ from galleries.uploads import clean_filename
 from testing.http import upload
 from testing.photos import png_bomb
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.pixels]
 
 
 def read(key):

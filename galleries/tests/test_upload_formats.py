@@ -17,7 +17,7 @@ from galleries.models import Photo
 from testing.http import upload
 from testing.photos import photo_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.pixels]
 
 # (file name, format, bits, alpha, content type): one of each format, in its heaviest common shape.
 FORMATS = [

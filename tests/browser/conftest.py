@@ -75,11 +75,6 @@ def plain_http_cookies(settings):
     settings.CSRF_COOKIE_SECURE = False
 
 
-@pytest.fixture(autouse=True)
-def browser_tests_make_renditions_once(renditions_made_once):
-    """The browser tests store the same photos test after test: see renditions_made_once."""
-
-
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
