@@ -4,6 +4,7 @@ actions as a script does them in place (JSON) and as a page without JavaScript d
 import io
 import re
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
 from django.core.cache import cache
@@ -12,7 +13,7 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, Upload, UploadStatus
 from galleries.templatetags.galleries_tags import photo_url
 from galleries.tests.factories import PhotoFactory
 from galleries.uploads import store_photo
@@ -156,6 +157,16 @@ WORKSPACE_CHANGES = {
     "cover": lambda client, gallery, first, second: post(client, "gallery_cover", gallery, {"photo_id": second.pk}),
     "rename": lambda client, gallery, first, second: post(client, "gallery_rename", gallery, {"name": "Lake"}),
     "sizes made later": lambda client, gallery, first, second: made_sizes(gallery, first),
+    "a file that failed": lambda client, gallery, first, second: Upload.objects.create(
+        gallery=gallery,
+        file_name="notes.txt",
+        size=1,
+        sha256="0" * 64,
+        object_key="k",
+        part_size=1,
+        status=UploadStatus.FAILED,
+        error="This file is not a photo.",
+    ),
 }
 
 
@@ -195,3 +206,14 @@ def test_the_tiles_urls_are_those_reverse_gives(client, gallery, settings):
             assert photo_url(viewname, *args).startswith("/photos/galleries/")
     finally:
         set_script_prefix("/")
+
+
+def test_the_cached_head_follows_the_photographers_time_zone(client, gallery):
+    PhotoFactory(gallery=gallery)
+    Gallery.objects.filter(pk=gallery.pk).update(created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    assert "created 1 Mar 2026" in client.get(gallery.get_absolute_url()).text
+
+    gallery.owner.time_zone = "Pacific/Auckland"
+    gallery.owner.save()
+
+    assert "created 2 Mar 2026" in client.get(gallery.get_absolute_url()).text
