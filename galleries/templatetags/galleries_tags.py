@@ -25,8 +25,8 @@ def url_pattern(script_prefix, viewname, arg_count):
 @register.simple_tag
 def photo_url(viewname, *args):
     """What {% url viewname *args %} gives, for the URLs that every tile of a page carries: the
-    URL is reversed once per view and filled in for each photo, a tenth of reverse()'s cost (a
-    page of tiles asks for hundreds). The arguments are ours (ids and size names), so they are
+    URL is reversed once per view and filled in for each photo, at a third of reverse()'s cost
+    or less (a page of tiles asks for hundreds). The arguments are ours (ids and size names), so they are
     not checked against the converters, only quoted as reverse() quotes them."""
     url = url_pattern(get_script_prefix(), viewname, len(args))
     for placeholder, arg in zip(PLACEHOLDERS[: len(args)], args, strict=True):

@@ -121,8 +121,9 @@ def test_download_of_the_selection_is_one_zip_of_the_originals(client, gallery_w
     assert Photo.objects.count() == 3
 
 
-# The grid's tiles are drawn once per version of the gallery (gallery_detail.html caches them):
-# every change the photographer makes shows on the next load, exactly as a fresh render draws it.
+# The photos view's tiles and what surrounds them are drawn once per version of the gallery
+# (gallery_detail.html caches them): every change the photographer makes shows on the next load,
+# exactly as a fresh render draws it.
 
 
 def workspace(client, gallery):
