@@ -40,6 +40,13 @@ class GalleryQuerySet(models.QuerySet):
         first_photo = Photo.objects.filter(gallery=models.OuterRef("pk")).in_display_order().values("pk")[:1]
         return self.annotate(cover_id=Coalesce("cover_photo_id", models.Subquery(first_photo)))
 
+    def with_upload_tiles(self):
+        """Annotate `has_upload_tiles`: whether any file uploaded to it is not a photo yet and
+        has a tile of its own (Upload.objects.shown_in_grid()), so that a page can skip asking
+        for them when there are none, as there mostly are not."""
+        tiles = Upload.objects.shown_in_grid().filter(gallery=models.OuterRef("pk"))
+        return self.annotate(has_upload_tiles=models.Exists(tiles))
+
 
 class CoverLayout(models.TextChoices):
     FULL = "full", "Full: the cover fills the screen, the title over it"

@@ -111,16 +111,16 @@ def gallery_list(request):
 def gallery_detail(request, gallery_id):
     """The gallery's photos: the upload box, the selection's actions and the grid (its sharing
     and its settings are tabs of their own)."""
-    gallery = owned_gallery(request, gallery_id)
+    gallery = get_object_or_404(Gallery.objects.owned_by(request.user).with_upload_tiles(), pk=gallery_id)
     overview = gallery.overview()
     page = gallery.photo_page(request.GET.get("page"), overview)
     get_token(request)
     context = {
         "gallery": gallery,
         "page": page,
-        # The tiles are drawn once per version of the gallery (gallery_detail.html caches them),
-        # and per CSRF secret: each tile has forms. One update may give several galleries the
-        # same version: the key names the gallery.
+        # The tiles and what surrounds them are drawn once per version of the gallery
+        # (gallery_detail.html caches them), and per CSRF secret: each tile has forms. One update
+        # may give several galleries the same version: the key names the gallery.
         "tiles_key": [gallery.pk, gallery.version, page.number, request.META["CSRF_COOKIE"]],
     }
     if request.GET.get("partial"):
@@ -129,7 +129,7 @@ def gallery_detail(request, gallery_id):
         photo_count=overview["photo_count"],
         total_size=overview["total_size"],
         max_upload_mb=settings.VIEWPORT_MAX_UPLOAD_SIZE // (1024 * 1024),
-        uploads=gallery.uploads.shown_in_grid(),
+        uploads=gallery.uploads.shown_in_grid() if gallery.has_upload_tiles else [],
     )
     return render(request, "galleries/gallery_detail.html", context)
 

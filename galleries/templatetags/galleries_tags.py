@@ -1,9 +1,37 @@
-"""A photo's files as a page asks for them: srcset lists of its sizes."""
+"""A photo's files as a page asks for them: srcset lists of its sizes, and the URLs each tile carries."""
+
+import uuid
+from functools import lru_cache
+from urllib.parse import quote
 
 from django import template
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
+from django.utils.http import RFC3986_SUBDELIMS
 
 register = template.Library()
+
+# Stand-ins for a URL's arguments: each matches both the uuid and the str path converters, and
+# quoting leaves it as it is, so it can be found again in the URL that reverse() made with it.
+PLACEHOLDERS = tuple(str(uuid.UUID(int=n)) for n in range(1, 5))
+
+
+@lru_cache(maxsize=128)
+def url_pattern(script_prefix, viewname, arg_count):
+    """reverse() of `viewname` with placeholders for its arguments (one per script prefix, which
+    reverse() puts in front: it comes from the request)."""
+    return reverse(viewname, args=PLACEHOLDERS[:arg_count])
+
+
+@register.simple_tag
+def photo_url(viewname, *args):
+    """What {% url viewname *args %} gives, for the URLs that every tile of a page carries: the
+    URL is reversed once per view and filled in for each photo, at a third of reverse()'s cost
+    or less (a page of tiles asks for hundreds). The arguments are ours (ids and size names), so they are
+    not checked against the converters, only quoted as reverse() quotes them."""
+    url = url_pattern(get_script_prefix(), viewname, len(args))
+    for placeholder, arg in zip(PLACEHOLDERS[: len(args)], args, strict=True):
+        url = url.replace(placeholder, quote(str(arg), safe=RFC3986_SUBDELIMS + "/~:@"))
+    return url
 
 
 @register.simple_tag
@@ -18,8 +46,8 @@ def srcset(photo, format, views, *args, up_to=None):
     candidates = []
     for name, width in photo.srcset(format, up_to):
         if name in ("thumbnail", "preview"):
-            url = reverse(f"{views}_{name}", args=args)
+            url = photo_url(f"{views}_{name}", *args)
         else:
-            url = reverse(f"{views}_size", args=[*args, name])
+            url = photo_url(f"{views}_size", *args, name)
         candidates.append(f"{url} {width}w")
     return ", ".join(candidates)

@@ -2,15 +2,20 @@
 actions as a script does them in place (JSON) and as a page without JavaScript does them."""
 
 import io
+import re
 import zipfile
+from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.urls import reverse
+from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, Upload, UploadStatus
+from galleries.templatetags.galleries_tags import photo_url
+from galleries.tests.factories import PhotoFactory
 from galleries.uploads import store_photo
 from testing.photos import jpeg_upload
 
@@ -114,3 +119,102 @@ def test_download_of_the_selection_is_one_zip_of_the_originals(client, gallery_w
     client.force_login(UserFactory())
     assert client.get(url, {"photo_ids": [str(first.pk)]}).status_code == 404
     assert Photo.objects.count() == 3
+
+
+# The photos view's tiles and what surrounds them are drawn once per version of the gallery
+# (gallery_detail.html caches them): every change the photographer makes shows on the next load,
+# exactly as a fresh render draws it.
+
+
+def workspace(client, gallery):
+    """The photos view without what differs between two renders of the same gallery: the
+    messages of the last change, and the masked CSRF tokens (the cached tiles keep theirs)."""
+    page = client.get(gallery.get_absolute_url()).text
+    page = re.sub(r'<ul class="messages".*?</ul>', "", page, flags=re.S)
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    return re.sub(r"\s+", " ", page)
+
+
+def post(client, name, gallery, data):
+    response = client.post(reverse(f"galleries:{name}", args=[gallery.pk]), data)
+    assert response.status_code == 302, response.content
+
+
+def made_sizes(gallery, photo):
+    """What the worker does when a photo's sizes are made after its upload."""
+    Photo.objects.filter(pk=photo.pk).update(size_keys={"320.webp": f"{gallery.pk}/320.webp"})
+
+
+WORKSPACE_CHANGES = {
+    "upload": lambda client, gallery, first, second: store_photo(gallery, jpeg_upload("IMG_9.jpg")),
+    "delete": lambda client, gallery, first, second: post(client, "photo_delete", gallery, {"photo_ids": [first.pk]}),
+    "reorder": lambda client, gallery, first, second: post(
+        client, "photo_order", gallery, {"photo_id": second.pk, "position": 1}
+    ),
+    "set": lambda client, gallery, first, second: (
+        post(client, "set_create", gallery, {"name": "Party"}),
+        post(client, "photo_move", gallery, {"photo_ids": [first.pk], "set_id": gallery.sets.get().pk}),
+    ),
+    "cover": lambda client, gallery, first, second: post(client, "gallery_cover", gallery, {"photo_id": second.pk}),
+    "rename": lambda client, gallery, first, second: post(client, "gallery_rename", gallery, {"name": "Lake"}),
+    "sizes made later": lambda client, gallery, first, second: made_sizes(gallery, first),
+    "a file that failed": lambda client, gallery, first, second: Upload.objects.create(
+        gallery=gallery,
+        file_name="notes.txt",
+        size=1,
+        sha256="0" * 64,
+        object_key="k",
+        part_size=1,
+        status=UploadStatus.FAILED,
+        error="This file is not a photo.",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", WORKSPACE_CHANGES)
+def test_a_change_to_the_gallery_shows_at_once_in_the_workspace(client, gallery, change):
+    first = PhotoFactory(gallery=gallery, original_filename="IMG_1.jpg", sort_key="img_1.jpg")
+    second = PhotoFactory(gallery=gallery, original_filename="IMG_2.jpg", sort_key="img_2.jpg")
+    before = workspace(client, gallery)
+    assert workspace(client, gallery) == before  # the second from the cache
+
+    WORKSPACE_CHANGES[change](client, gallery, first, second)
+
+    after = workspace(client, gallery)
+    assert after != before, change
+    cache.clear()
+    assert workspace(client, gallery) == after  # exactly what a fresh render draws
+
+
+def test_the_tiles_urls_are_those_reverse_gives(client, gallery, settings):
+    photo = PhotoFactory(gallery=gallery, size_keys={"320.webp": "k/320.webp", "480.webp": "k/480.webp"})
+    page = client.get(gallery.get_absolute_url()).text
+    for name in ("photo_thumbnail", "photo_preview", "photo_download"):
+        assert f'"{reverse(f"galleries:{name}", args=[gallery.pk, photo.pk])}"' in page
+    for size in ("320.webp", "480.webp"):
+        assert f"{reverse('galleries:photo_size', args=[gallery.pk, photo.pk, size])} " in page
+    assert f'action="{reverse("galleries:photo_order", args=[gallery.pk])}"' in page
+
+    # Under a script prefix (the site served below a path), and with arguments that need quoting.
+    set_script_prefix("/photos/")
+    try:
+        for viewname, args in (
+            ("galleries:photo_download", [gallery.pk, photo.pk]),
+            ("galleries:photo_order", [gallery.pk]),
+            ("galleries:photo_size", [gallery.pk, photo.pk, "a b?c#d%é.webp"]),
+        ):
+            assert photo_url(viewname, *args) == reverse(viewname, args=args)
+            assert photo_url(viewname, *args).startswith("/photos/galleries/")
+    finally:
+        set_script_prefix("/")
+
+
+def test_the_cached_head_follows_the_photographers_time_zone(client, gallery):
+    PhotoFactory(gallery=gallery)
+    Gallery.objects.filter(pk=gallery.pk).update(created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
+    assert "created 1 Mar 2026" in client.get(gallery.get_absolute_url()).text
+
+    gallery.owner.time_zone = "Pacific/Auckland"
+    gallery.owner.save()
+
+    assert "created 2 Mar 2026" in client.get(gallery.get_absolute_url()).text
