@@ -16,11 +16,13 @@ def srcset(photo, format, views, *args, up_to=None):
     whose long edge is longer (a tile never needs the 2048 px preview).
     """
     candidates = []
+    sizes = None  # the sizes' URLs differ only in their last part: reversed once
     for name, width in photo.srcset(format, up_to):
         if name in ("thumbnail", "preview"):
             url = reverse(f"{views}_{name}", args=args)
         else:
-            url = reverse(f"{views}_size", args=[*args, name])
+            sizes = sizes or reverse(f"{views}_size", args=[*args, "-"])[:-1]
+            url = sizes + name
         candidates.append(f"{url} {width}w")
     return ", ".join(candidates)
 
