@@ -92,8 +92,8 @@ def gallery(db, client):
 
 @pytest.fixture
 def gallery_with_photos(gallery, photo_storage):
-    """`gallery` with three stored photos, IMG_0.jpg to IMG_2.jpg of 600 x 400 (eighteen objects:
-    each has a thumbnail, a preview and three sizes, 320, 480 and 600 px WebP), on each photo storage."""
+    """`gallery` with three stored photos, IMG_0.jpg to IMG_2.jpg of 600 x 400 (twenty-seven objects:
+    each has a thumbnail, a preview and six sizes, 160 to 600 px WebP), on each photo storage."""
     for n in range(3):
         store_photo(gallery, jpeg_upload(f"IMG_{n}.jpg"))
     return gallery

@@ -90,9 +90,17 @@ def lighthouse_runs(stack, link, big_link):
         if server is None:
             continue
         warm_up(stack, server, link, big_link)
-        for form_factor in ("mobile", "desktop"):
-            runs[f"{name}:{form_factor}"] = lighthouse.run(f"{server.url}/s/{link.pk}/", form_factor)
-        runs[f"{name}:mobile:2000"] = lighthouse.run(f"{server.url}/s/{big_link.pk}/", "mobile")
+        try:
+            for form_factor in ("mobile", "desktop"):
+                runs[f"{name}:{form_factor}"] = lighthouse.run(f"{server.url}/s/{link.pk}/", form_factor)
+            runs[f"{name}:mobile:2000"] = lighthouse.run(f"{server.url}/s/{big_link.pk}/", "mobile")
+        except lighthouse.Unavailable as error:
+            if name == "app":
+                raise
+            # Today's code may no longer run in this environment (a package it needs was dropped
+            # since): the app's figures stand alone, and the report says so.
+            print(f"(no Lighthouse figures for today's code: {str(error)[:300]})", flush=True)
+            runs = {key: run for key, run in runs.items() if not key.startswith(f"{name}:")}
     # The app's other cover layouts (the runs above show the default, full), on the phone.
     gallery = link.gallery
     for layout in (CoverLayout.SPLIT, CoverLayout.FRAME, CoverLayout.MINIMAL):

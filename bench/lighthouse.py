@@ -56,8 +56,23 @@ def ensure_installed():
     return CLI
 
 
-def run(url, form_factor="mobile"):
-    """One Lighthouse run (performance only) of `url`: a summary of what the benchmark reports."""
+def run(url, form_factor="mobile", tries=2):
+    """One Lighthouse run (performance only) of `url`: a summary of what the benchmark reports.
+    A run that Lighthouse itself reports as failed (under load, Chromium sometimes loses the page)
+    is tried again, up to `tries` times in all."""
+    for attempt in range(1, tries + 1):
+        report = _report(url, form_factor)
+        requests = report["audits"]["network-requests"]
+        failure = report.get("runtimeError") or (
+            "details" not in requests and (requests.get("errorMessage") or "no network requests recorded")
+        )
+        if not failure:
+            return summary(report)
+        print(f"Lighthouse run {attempt} of {url} ({form_factor}) failed: {failure}", flush=True)
+    raise Unavailable(f"Lighthouse failed {tries} times on {url}: {failure}")
+
+
+def _report(url, form_factor):
     ensure_installed()
     if not Path(CHROMIUM).exists():
         raise Unavailable(f"{CHROMIUM} is missing")
@@ -80,8 +95,7 @@ def run(url, form_factor="mobile"):
         )
         if not output.exists():
             raise Unavailable(f"Lighthouse failed: {result.stderr[-1000:]}")
-        report = json.loads(output.read_text())
-    return summary(report)
+        return json.loads(output.read_text())
 
 
 def summary(report):

@@ -52,7 +52,12 @@ ACCEPTED_FORMATS = {
 }
 THUMBNAIL_SIZE = 640  # long edge of the grid thumbnail (JPEG), enough for 2x screens
 PREVIEW_SIZE = 2048  # long edge of the full-screen preview (JPEG)
-THUMBNAIL_QUALITY = 80
+THUMBNAIL_QUALITY = 81
+# Lanczos 2 rather than 3 for the JPEG thumbnail: less ringing for the JPEG encoder to spend its
+# error on. With quality 81 it beats the Pillow pipeline's thumbnail (bicubic, quality 80) in PSNR
+# on every photo of `bash bench/run images`, at the bytes Lanczos 3 at quality 80 took
+# (docs/PERFORMANCE.md, issue 25).
+THUMBNAIL_KERNEL = "lanczos2"
 PREVIEW_QUALITY = 85
 # libwebp's own default quality: a third fewer bytes than the JPEG thumbnail's quality 80 at the same
 # size, 0.25 dB less PSNR (real photos, 720 px). Effort 2 of 0-6: half the time of the default 4,
@@ -63,12 +68,19 @@ WEBP_EFFORT = 2
 # Small steps, so the size a browser takes is never much larger than the tile it fills (steps of
 # 2 had phones take 1280 px for a 663 px tile, laptops 720 px for 532: Lighthouse's "properly
 # size images"), up to 1080 px, as large as a cover can be before Lighthouse counts its cropped
-# part as waste. A photo gets those smaller than itself and the first one as large as itself.
+# part as waste. On Lighthouse's phone (412 px at 1.75x) portrait tiles are 80-92 px wide (160
+# and 240 px), landscape ones 188-199 px (400 px: 480 px wasted half its bytes), and the split
+# cover 412 px (960 px: the 1080 px file has more pixels than its box). A photo gets those
+# smaller than itself and the first one as large as itself.
 SIZES = {
+    "160.webp": (160, "webp"),
+    "240.webp": (240, "webp"),
     "320.webp": (320, "webp"),
+    "400.webp": (400, "webp"),
     "480.webp": (480, "webp"),
     "600.webp": (600, "webp"),
     "720.webp": (720, "webp"),
+    "960.webp": (960, "webp"),
     "1080.webp": (1080, "webp"),
     "1080.jpg": (1080, "jpeg"),  # for link previews in chat apps, and browsers without WebP
 }
@@ -236,16 +248,18 @@ class _Made(dict):
 
 def _make_sizes(preview, size, names):
     """The thumbnail and each named size of a photo of `size`, in memory, each shrunk with
-    Lanczos 3 from the smallest picture made so far that is at least twice as large (cheap, and
-    one shrink rather than a chain of them), else from the preview."""
+    Lanczos 3 (the thumbnail with THUMBNAIL_KERNEL) from the smallest picture made so far that is
+    at least twice as large (cheap, and one shrink rather than a chain of them), else from the
+    preview."""
     made = _Made()
     made.names = names
     for long_edge in sorted({SIZES[name][0] for name in names} | {THUMBNAIL_SIZE}, reverse=True):
         target = fit_within(size, long_edge)
         larger = [made[edge] for edge in sorted(made) if edge >= 2 * long_edge]
         source = larger[0] if larger else preview
+        kernel = THUMBNAIL_KERNEL if long_edge == THUMBNAIL_SIZE else "lanczos3"
         made[long_edge] = (
-            source if target == (source.width, source.height) else _resize(source, target, "lanczos3").copy_memory()
+            source if target == (source.width, source.height) else _resize(source, target, kernel).copy_memory()
         )
     return made
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def test_deleting_a_gallery_leaves_its_storage_prefix_empty(
     client, gallery_with_photos, stored_keys, django_capture_on_commit_callbacks
 ):
-    assert len(stored_keys(f"{gallery_with_photos.pk}/")) == 18
+    assert len(stored_keys(f"{gallery_with_photos.pk}/")) == 27
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("galleries:gallery_delete", args=[gallery_with_photos.pk]))
     assert stored_keys(f"{gallery_with_photos.pk}/") == []
@@ -31,8 +31,8 @@ def test_deleting_selected_photos_removes_their_original_thumbnail_preview_and_s
     keys = stored_keys(f"{gallery_with_photos.pk}/")
     assert doomed.object_key not in keys and doomed.thumbnail_object_key not in keys
     assert doomed.preview_object_key not in keys
-    assert len(doomed.size_keys) == 3 and not set(doomed.size_keys.values()) & set(keys)
-    assert kept.object_key in keys and set(kept.size_keys.values()) <= set(keys) and len(keys) == 12
+    assert len(doomed.size_keys) == 6 and not set(doomed.size_keys.values()) & set(keys)
+    assert kept.object_key in keys and set(kept.size_keys.values()) <= set(keys) and len(keys) == 18
 
 
 def test_deleting_a_user_removes_all_their_photos_from_storage(
@@ -51,7 +51,7 @@ def test_nothing_is_deleted_from_storage_when_the_transaction_rolls_back(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         gallery_with_photos.delete()
     assert callbacks  # scheduled for after commit, not run yet
-    assert len(stored_keys(prefix)) == 18
+    assert len(stored_keys(prefix)) == 27
 
 
 def test_a_failed_storage_delete_is_remembered_and_retried(
@@ -70,8 +70,8 @@ def test_a_failed_storage_delete_is_remembered_and_retried(
     with django_capture_on_commit_callbacks(execute=True):
         gallery_with_photos.delete()
 
-    assert PendingDeletion.objects.count() == 18
-    assert len(stored_keys(prefix)) == 18
+    assert PendingDeletion.objects.count() == 27
+    assert len(stored_keys(prefix)) == 27
 
     with pytest.raises(SystemExit):
         call_command("retry_storage_deletes")
@@ -92,14 +92,14 @@ def test_check_storage_reports_and_deletes_orphans_and_reports_missing_objects(
         cursor.execute("DELETE FROM photos WHERE id = %s", [gallery_with_photos.photos.last().pk])
     referenced = set(Photo.objects.object_keys())
     orphans = [key for key in stored_keys(f"{gallery_with_photos.pk}/") if key not in referenced]
-    assert len(orphans) == 6 and sum("/sizes/" in key for key in orphans) == 3
+    assert len(orphans) == 9 and sum("/sizes/" in key for key in orphans) == 6
 
     call_command("check_storage")
     output = capsys.readouterr().out
     assert f"missing object: photo {photo.pk} → {photo.object_key}" in output
     for key in orphans:
         assert f"orphan object: {key}" in output
-    assert len(stored_keys(f"{gallery_with_photos.pk}/")) == 17  # reporting deletes nothing
+    assert len(stored_keys(f"{gallery_with_photos.pk}/")) == 26  # reporting deletes nothing
 
     call_command("check_storage", "--delete-orphans")
     assert set(orphans) <= set(stored_keys(f"{gallery_with_photos.pk}/")), "an upload in progress may own young orphans"

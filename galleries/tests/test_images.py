@@ -91,19 +91,29 @@ def test_small_photos_are_not_enlarged():
     renditions = make_renditions(io.BytesIO(image_bytes(300, 200)), max_pixels=50_000_000)
     assert open_jpeg(renditions.preview).size == (300, 200)
     assert open_jpeg(renditions.thumbnail).size == (300, 200)
-    assert list(renditions.sizes) == ["320.webp"]  # the whole photo, once, as WebP
+    assert list(renditions.sizes) == ["160.webp", "240.webp", "320.webp"]  # the last: the whole photo, as WebP
     assert Image.open(io.BytesIO(renditions.sizes["320.webp"])).size == (300, 200)
+
+
+SMALL = ["160.webp", "240.webp"]
 
 
 @pytest.mark.parametrize(
     "size, names",
     [
-        ((300, 200), ["320.webp"]),
-        ((500, 400), ["320.webp", "480.webp", "600.webp"]),  # 600 is the photo itself; the JPEG thumbnail too
-        ((640, 427), ["320.webp", "480.webp", "600.webp", "720.webp"]),
-        ((700, 500), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.jpg"]),
-        ((1000, 600), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
-        ((12000, 3000), ["320.webp", "480.webp", "600.webp", "720.webp", "1080.webp", "1080.jpg"]),
+        ((150, 100), ["160.webp"]),
+        ((300, 200), [*SMALL, "320.webp"]),
+        ((500, 400), [*SMALL, "320.webp", "400.webp", "480.webp", "600.webp"]),  # 600: the photo; the thumbnail too
+        ((640, 427), [*SMALL, "320.webp", "400.webp", "480.webp", "600.webp", "720.webp"]),
+        ((700, 500), [*SMALL, "320.webp", "400.webp", "480.webp", "600.webp", "720.webp", "1080.jpg"]),
+        (
+            (1000, 600),
+            [*SMALL, "320.webp", "400.webp", "480.webp", "600.webp", "720.webp", "960.webp", "1080.webp", "1080.jpg"],
+        ),
+        (
+            (12000, 3000),
+            [*SMALL, "320.webp", "400.webp", "480.webp", "600.webp", "720.webp", "960.webp", "1080.webp", "1080.jpg"],
+        ),
     ],
 )
 def test_a_photo_gets_each_size_that_adds_one_and_none_that_enlarges_it(size, names):

@@ -4,6 +4,7 @@ resumable, and a second run changes nothing. On S3 and on local storage."""
 import io
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from PIL import Image
@@ -63,4 +64,37 @@ def test_a_photo_whose_preview_is_missing_is_reported_and_the_others_are_done(ph
     assert "1 photos got their sizes and placeholder; 1 could not be read or stored." in output.out
     assert str(broken.pk) in output.err
     fine.refresh_from_db()
-    assert sorted(fine.size_keys) == ["320.webp", "480.webp", "600.webp"]
+    assert sorted(fine.size_keys, key=lambda name: int(name.split(".")[0])) == [
+        "160.webp",
+        "240.webp",
+        "320.webp",
+        "400.webp",
+        "480.webp",
+        "600.webp",
+    ]
+
+
+def test_photos_with_the_earlier_sizes_get_only_the_sizes_added_since(photo_storage, capsys):
+    photo = store_photo(GalleryFactory(), jpeg_upload("IMG_0001.jpg", width=1200, height=800))
+    added = ["160.webp", "240.webp", "400.webp", "960.webp"]  # after 320 to 1080 px
+    for name in added:
+        default_storage.delete(photo.size_keys[name])
+    earlier = {name: key for name, key in photo.size_keys.items() if name not in added}
+    Photo.objects.filter(pk=photo.pk).update(size_keys=earlier)
+    with default_storage.open(earlier["320.webp"]) as file:
+        kept = file.read()
+    default_storage.delete(earlier["320.webp"])
+    default_storage.save(earlier["320.webp"], ContentFile(kept + b"\0"))  # so that a rewrite would show
+
+    call_command("make_sizes")
+    assert "1 photos got their sizes" in capsys.readouterr().out
+
+    photo.refresh_from_db()
+    assert set(photo.size_keys) == {*earlier, *added}
+    for name, width in [("160.webp", 160), ("240.webp", 240), ("400.webp", 400), ("960.webp", 960)]:
+        with default_storage.open(photo.size_keys[name]) as file:
+            assert Image.open(io.BytesIO(file.read())).size == (width, round(width * 2 / 3))
+    with default_storage.open(earlier["320.webp"]) as file:
+        assert file.read() == kept + b"\0", "the sizes it had are left as they are"
+    call_command("make_sizes")
+    assert "0 photos got their sizes" in capsys.readouterr().out

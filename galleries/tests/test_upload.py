@@ -44,10 +44,14 @@ def test_upload_stores_original_byte_for_byte_with_thumbnail_preview_sizes_and_p
     assert Image.open(io.BytesIO(read(photo.thumbnail_object_key))).size == (640, 427)
     assert Image.open(io.BytesIO(read(photo.preview_object_key))).size == (1200, 800)
     sizes = {
+        "160.webp": (160, 107),
+        "240.webp": (240, 160),
         "320.webp": (320, 213),
+        "400.webp": (400, 267),
         "480.webp": (480, 320),
         "600.webp": (600, 400),
         "720.webp": (720, 480),
+        "960.webp": (960, 640),
         "1080.webp": (1080, 720),
         "1080.jpg": (1080, 720),
     }

@@ -90,7 +90,7 @@ def test_a_batch_of_every_format_past_the_preview_size_is_stored_whole(client, g
         assert_stored(
             photo, originals[photo.original_filename], content_types[photo.original_filename], (width, height)
         )
-    assert len(stored_keys(f"{gallery.pk}/")) == 9 * len(originals)  # original, thumbnail, preview, 6 sizes
+    assert len(stored_keys(f"{gallery.pk}/")) == 13 * len(originals)  # original, thumbnail, preview, 10 sizes
 
 
 def test_a_photo_over_the_pixel_limit_is_refused_in_json_and_the_rest_is_stored(client, gallery, settings):

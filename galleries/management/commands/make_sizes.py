@@ -1,4 +1,4 @@
-"""Give photos stored before Viewport made them their sizes for srcset (WebP of 320 to 1080 px,
+"""Give photos stored before Viewport made them their sizes for srcset (WebP of 160 to 1080 px,
 a 1080 px JPEG: galleries.images.SIZES) and their placeholder.
 
 Each is made from the photo's preview (2048 px, upright, sRGB): a small read, and a small decode,
