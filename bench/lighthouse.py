@@ -7,6 +7,7 @@ without npm or Chromium gets no Lighthouse figures, and the benchmark says so.
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -82,6 +83,18 @@ def run(url, form_factor="mobile"):
             raise Unavailable(f"Lighthouse failed: {result.stderr[-1000:]}")
         report = json.loads(output.read_text())
     return summary(report)
+
+
+def median_run(url, form_factor="mobile", runs=3):
+    """`runs` Lighthouse runs of `url` (the machine's load makes one run noisy): the run of median
+    performance, with each metric the median of the runs', and every run's score and metrics."""
+    results = sorted((run(url, form_factor) for _ in range(runs)), key=lambda result: result["performance"])
+    median = dict(results[len(results) // 2])
+    median["metrics_ms"] = {
+        name: statistics.median(result["metrics_ms"][name] for result in results) for name in median["metrics_ms"]
+    }
+    median["runs"] = [{"performance": r["performance"], "metrics_ms": r["metrics_ms"]} for r in results]
+    return median
 
 
 def summary(report):
