@@ -91,7 +91,10 @@ def lighthouse_runs(stack, link, big_link):
             continue
         warm_up(stack, server, link, big_link)
         for form_factor in ("mobile", "desktop"):
-            runs[f"{name}:{form_factor}"] = lighthouse.median_run(f"{server.url}/s/{link.pk}/", form_factor)
+            # The desktop scores 100: one run there, the median of three on the phone.
+            runs[f"{name}:{form_factor}"] = lighthouse.median_run(
+                f"{server.url}/s/{link.pk}/", form_factor, runs=1 if form_factor == "desktop" else 3
+            )
         runs[f"{name}:mobile:2000"] = lighthouse.median_run(f"{server.url}/s/{big_link.pk}/", "mobile")
     # The app's other cover layouts (the runs above show the default, full), on the phone.
     gallery = link.gallery

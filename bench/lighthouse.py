@@ -40,6 +40,10 @@ class Unavailable(Exception):
     """Lighthouse cannot run here (no npm, no Chromium, or the install failed)."""
 
 
+class RunFailed(Exception):
+    """One Lighthouse run gave no figures (e.g. the page did not load in time)."""
+
+
 def ensure_installed():
     if CLI.exists():
         return CLI
@@ -82,13 +86,25 @@ def run(url, form_factor="mobile"):
         if not output.exists():
             raise Unavailable(f"Lighthouse failed: {result.stderr[-1000:]}")
         report = json.loads(output.read_text())
+    if report.get("runtimeError") or report["categories"]["performance"]["score"] is None:
+        raise RunFailed(str(report.get("runtimeError") or "no performance score"))
     return summary(report)
 
 
 def median_run(url, form_factor="mobile", runs=3):
     """`runs` Lighthouse runs of `url` (the machine's load makes one run noisy): the run of median
     performance, with each metric the median of the runs', and every run's score and metrics."""
-    results = sorted((run(url, form_factor) for _ in range(runs)), key=lambda result: result["performance"])
+    results = []
+    for _ in range(runs + 2):  # a run the loaded machine makes fail (no page loaded) is run again
+        if len(results) == runs:
+            break
+        try:
+            results.append(run(url, form_factor))
+        except RunFailed as error:
+            print(f"(Lighthouse run failed, running it again: {error})", flush=True)
+    if not results:
+        raise Unavailable(f"every Lighthouse run of {url} failed")
+    results.sort(key=lambda result: result["performance"])
     median = dict(results[len(results) // 2])
     median["metrics_ms"] = {
         name: statistics.median(result["metrics_ms"][name] for result in results) for name in median["metrics_ms"]
