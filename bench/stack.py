@@ -41,7 +41,8 @@ class Stack:
             DATABASE_URL=self.database.url,
             **s3_env,
             DJANGO_SECURE_SSL_REDIRECT="false",  # requests come straight from here, not through a TLS proxy
-            VIEWPORT_STATIC_ROOT=str(self.tmp / "static"),
+            # The test suite's smoke run hands over the static files it has collected.
+            VIEWPORT_STATIC_ROOT=os.environ.get("VIEWPORT_BENCH_STATIC_ROOT") or str(self.tmp / "static"),
             VIEWPORT_DATA_DIR=str(self.tmp / "data"),
             VIEWPORT_UPLOAD_TEMP_DIR=str(self.tmp / "uploads"),
             VIEWPORT_LOG_LEVEL="WARNING",
@@ -71,7 +72,9 @@ class Stack:
             )
         (self.tmp / "uploads").mkdir()
         call_command("migrate", "--noinput", verbosity=0)  # this process runs Django with self.env
-        collect_static(self.tmp / "static", self.env)
+        static_root = Path(self.env["VIEWPORT_STATIC_ROOT"])
+        if not (static_root / "staticfiles.json").exists():
+            collect_static(static_root, self.env)
         self.start_app()
         return self
 

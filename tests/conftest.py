@@ -5,6 +5,7 @@ The session's S3 server and PostgreSQL are shared by every test: fault tests nev
 stop them, they start servers of their own.
 """
 
+import fcntl
 from datetime import timedelta
 
 import pytest
@@ -62,6 +63,15 @@ def s3_world(db):
 
 
 @pytest.fixture(scope="session")
-def static_root(tmp_path_factory):
-    """collectstatic once per run, into a folder of our own, for every AppServer to serve."""
-    return collect_static(tmp_path_factory.mktemp("static"), production_env())
+def static_root(tmp_path_factory, worker_id):
+    """collectstatic once per run, for every AppServer to serve: the suite's processes share one
+    folder (compressing every file with Brotli takes seconds of CPU), collected by the first to ask."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        run_folder = run_folder.parent  # this run's folder, shared by its xdist workers
+    root = run_folder / "static"
+    with open(run_folder / "static.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "staticfiles.json").exists():
+            collect_static(root, production_env())
+    return root

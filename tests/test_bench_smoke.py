@@ -15,11 +15,11 @@ from testing.appserver import ROOT
 @pytest.mark.parametrize(
     "parts", [["images", "watermark"], ["pages", "uploads", "http", "frontend", "zip"]], ids=["pixels", "servers"]
 )
-def test_a_quick_benchmark_run_goes_through_every_part_and_writes_its_results(tmp_path, parts):
+def test_a_quick_benchmark_run_goes_through_every_part_and_writes_its_results(tmp_path, static_root, parts):
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", *parts],
         cwd=ROOT,
-        env={**os.environ, "VIEWPORT_BENCH_RESULTS": str(tmp_path)},
+        env={**os.environ, "VIEWPORT_BENCH_RESULTS": str(tmp_path), "VIEWPORT_BENCH_STATIC_ROOT": str(static_root)},
         capture_output=True,
         text=True,
         timeout=400,
