@@ -7,6 +7,7 @@ without npm or Chromium gets no Lighthouse figures, and the benchmark says so.
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,6 +40,10 @@ class Unavailable(Exception):
     """Lighthouse cannot run here (no npm, no Chromium, or the install failed)."""
 
 
+class RunFailed(Exception):
+    """One Lighthouse run gave no figures (e.g. the page did not load in time)."""
+
+
 def ensure_installed():
     if CLI.exists():
         return CLI
@@ -63,13 +68,15 @@ def run(url, form_factor="mobile", tries=2):
     for attempt in range(1, tries + 1):
         report = _report(url, form_factor)
         requests = report["audits"]["network-requests"]
-        failure = report.get("runtimeError") or (
-            "details" not in requests and (requests.get("errorMessage") or "no network requests recorded")
+        failure = (
+            report.get("runtimeError")
+            or ("details" not in requests and (requests.get("errorMessage") or "no network requests recorded"))
+            or (report["categories"]["performance"]["score"] is None and "no performance score")
         )
         if not failure:
             return summary(report)
         print(f"Lighthouse run {attempt} of {url} ({form_factor}) failed: {failure}", flush=True)
-    raise Unavailable(f"Lighthouse failed {tries} times on {url}: {failure}")
+    raise RunFailed(f"Lighthouse failed {tries} times on {url}: {failure}")
 
 
 def _report(url, form_factor):
@@ -96,6 +103,28 @@ def _report(url, form_factor):
         if not output.exists():
             raise Unavailable(f"Lighthouse failed: {result.stderr[-1000:]}")
         return json.loads(output.read_text())
+
+
+def median_run(url, form_factor="mobile", runs=3):
+    """`runs` Lighthouse runs of `url` (the machine's load makes one run noisy): the run of median
+    performance, with each metric the median of the runs', and every run's score and metrics."""
+    results = []
+    for _ in range(runs + 2):  # a run the loaded machine makes fail (no page loaded) is run again
+        if len(results) == runs:
+            break
+        try:
+            results.append(run(url, form_factor, tries=1))
+        except RunFailed as error:
+            print(f"(Lighthouse run failed, running it again: {error})", flush=True)
+    if not results:
+        raise Unavailable(f"every Lighthouse run of {url} failed")
+    results.sort(key=lambda result: result["performance"])
+    median = dict(results[len(results) // 2])
+    median["metrics_ms"] = {
+        name: statistics.median(result["metrics_ms"][name] for result in results) for name in median["metrics_ms"]
+    }
+    median["runs"] = [{"performance": r["performance"], "metrics_ms": r["metrics_ms"]} for r in results]
+    return median
 
 
 def summary(report):

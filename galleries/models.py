@@ -476,6 +476,15 @@ class Photo(GalleryContent):
         classes that size each tile (the CSP allows no inline styles)."""
         return min(max(round(self.thumbnail_width / self.thumbnail_height * 20), 5), 80)
 
+    @property
+    def tile_sizes(self):
+        """The public grid's `sizes` for a tile loaded before layout (the first screen's, where
+        `sizes="auto"` does not apply): its width in the justified rows, its aspect ratio times the
+        row height (under a third of a phone's width, 13vw on wider screens), with room for the
+        row's stretch."""
+        ratio = self.ratio_step / 20
+        return f"(max-width: 40rem) {min(round(ratio * 36), 100)}vw, {min(round(ratio * 16), 100)}vw"
+
 
 class PhotoCopy(models.Model):
     """A copy made from a photo's original for delivery, such as a full-size JPEG of a HEIC

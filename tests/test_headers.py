@@ -28,9 +28,9 @@ from tests.test_access_control import (
 class InlineCodeFinder(HTMLParser):
     """Collects what a strict CSP (no 'unsafe-inline') would block in a page."""
 
-    def __init__(self, nonce):
+    def __init__(self, nonce, style_nonce=None):
         super().__init__(convert_charrefs=True)
-        self.nonce = nonce
+        self.nonce, self.style_nonce = nonce, style_nonce
         self.problems = []
 
     def handle_starttag(self, tag, attrs):
@@ -43,8 +43,8 @@ class InlineCodeFinder(HTMLParser):
             elif attrs.get("type") not in ("application/json", "application/ld+json"):
                 if not self.nonce or attrs.get("nonce") != self.nonce:
                     self.problems.append(f"inline script without the page's nonce: {where}")
-        if tag == "style":
-            self.problems.append(f"inline <style> element: {where}")
+        if tag == "style" and (not self.style_nonce or attrs.get("nonce") != self.style_nonce):
+            self.problems.append(f"inline <style> element without the page's nonce: {where}")
         for name, value in attrs.items():
             if name == "style":
                 self.problems.append(f"style attribute: {where}")
@@ -58,8 +58,9 @@ class InlineCodeFinder(HTMLParser):
 
 def csp_problems(response):
     policy = response.get("Content-Security-Policy", "")
-    nonce = re.search(r"'nonce-([^']+)'", policy)
-    finder = InlineCodeFinder(nonce and nonce.group(1))
+    nonce = re.search(r"script-src [^;]*'nonce-([^']+)'", policy)
+    style_nonce = re.search(r"style-src [^;]*'nonce-([^']+)'", policy)
+    finder = InlineCodeFinder(nonce and nonce.group(1), style_nonce and style_nonce.group(1))
     finder.feed(response.content.decode())
     return finder.problems
 

@@ -358,7 +358,9 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
-    "style-src": [CSP.SELF],
+    # Client pages inline their stylesheet with the nonce (sharing_tags.stylesheet); no page
+    # has a style="" attribute.
+    "style-src": [CSP.SELF, CSP.NONCE],
     "img-src": [CSP.SELF, "data:", "blob:", *_S3_ORIGINS],
     # The page's uploader sends parts straight to the bucket (signed URLs).
     "connect-src": [CSP.SELF, *_S3_ENDPOINTS],

@@ -3,6 +3,7 @@ import urllib.parse
 from datetime import timedelta
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
@@ -13,9 +14,41 @@ from galleries.tests.factories import GalleryFactory, PhotoFactory
 from sharing.models import ShareLink
 from sharing.tests.factories import ShareLinkFactory
 from sharing.tests.helpers import counters, public_urls
+from sharing.views.public import EAGER_TILES
 from testing.http import fetch
 
 pytestmark = pytest.mark.django_db
+
+
+def test_client_pages_carry_the_stylesheet_inline_with_the_csp_nonce(client):
+    link = ShareLinkFactory(gallery=PhotoFactory().gallery)
+    for url in (link.get_absolute_url(), reverse("sharing:public_gallery", args=[UNKNOWN])):
+        response = client.get(url)
+        content = response.content.decode()
+        nonce = re.search(r"style-src 'self' 'nonce-([^']+)'", response["Content-Security-Policy"]).group(1)
+        style = re.search(rf'<style nonce="{nonce}">(.*?)</style>', content, re.S).group(1)
+        assert ".gallery-cover" in style and "prefers-color-scheme: dark" in style
+        assert "viewport.css" not in content  # no second request before the first paint
+        # The fonts' URLs, read from the page's address now, are the static files' own.
+        fonts = re.findall(r'url\("([^"]+\.woff2)"\)', style)
+        assert fonts and all(font.startswith("/static/fonts/") for font in fonts)
+        assert finders.find(fonts[0].removeprefix("/static/"))
+
+
+def test_without_a_cover_the_first_tiles_load_at_once_and_the_rest_lazily(client):
+    gallery = GalleryFactory(cover_layout="minimal")
+    PhotoFactory.create_batch(EAGER_TILES + 2, gallery=gallery, width=3000, height=2000)
+    link = ShareLinkFactory(gallery=gallery)
+
+    content = client.get(link.get_absolute_url()).content.decode()
+    tiles = re.findall(r'<li class="tile.*?</li>', content, re.S)
+    assert ['loading="lazy"' in tile for tile in tiles] == [False] * EAGER_TILES + [True] * 2
+    # Chosen before layout: `sizes` says how wide the tile is ("auto" only works lazily).
+    assert 'sizes="(max-width: 40rem) 54vw, 24vw"' in tiles[0] and "auto" not in tiles[0]
+    assert 'sizes="auto, ' in tiles[-1]
+    partial = client.get(link.get_absolute_url(), {"page": 1, "partial": 1}).content.decode()
+    assert partial.count('loading="lazy"') == EAGER_TILES + 2  # fetched as the visitor scrolls
+
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -39,10 +72,10 @@ def test_public_gallery_shows_name_photographer_cover_count_size_and_lazy_thumbn
         assert f'src="{thumbnail}"' in content
         assert reverse("sharing:public_photo", args=[link.pk, photo.pk]) in content  # the no-JS link
         assert reverse("sharing:photo_download", args=[link.pk, photo.pk]) in content
-    assert 'width="640" height="427" loading="lazy" decoding="async"' in content
+    assert 'width="640" height="427" loading="lazy" decoding="async"' in content  # under the full cover
     assert 'class="tile r30"' in content and 'class="tile r13"' in content  # aspect ratios 1.5 and 0.67
     assert reverse("sharing:zip_download", args=[link.pk]) in content
-    assert "js/viewer.js" in content and "css/viewport.css" in content
+    assert "js/viewer.js" in content
     assert 'aria-modal="true"' in content
     assert " style=" not in content  # the CSP allows no inline styles
     assert "<script>" not in content

@@ -22,6 +22,10 @@ from viewport.http import answer, next_url, posted_data, refuse_form, too_many_r
 # Browsers keep thumbnails and previews this long before asking again (a cheap 304 while the
 # link still opens): revoking, pausing or locking a link bites within this.
 RENDITION_CACHE_SECONDS = 60
+# Without a cover photo (the minimal layout) the first tiles fill a phone's first screen and one
+# of them is its largest paint: they load at once, found by the browser as it reads the page; the
+# others wait until the visitor scrolls near them (loading="lazy").
+EAGER_TILES = 8
 
 
 @public_view
@@ -36,20 +40,24 @@ def public_gallery(request, share_id):
         gallery.photos.fill_preview_sizes()
         overview = gallery.overview()
     page = gallery.photo_page(request.GET.get("page"), overview)
+    cover = overview["cover"] if gallery.cover_layout != CoverLayout.MINIMAL else None  # minimal shows no photo
+    partial = bool(request.GET.get("partial"))
+    eager_tiles = EAGER_TILES if page.number == 1 and not cover and not partial else 0
     context = {
         "link": link,
         "gallery": gallery,
         "page": page,
         "sets": [s for s in page.sets if s.photo_count],
+        "eager_tiles": eager_tiles,
         # The tiles are drawn once per version of the gallery and the settings that they show
         # (public_gallery.html caches them): a change to any shows at once.
         "tiles_key": [
-            *(gallery.version, gallery.show_filenames, page.number),
+            *(gallery.version, gallery.show_filenames, page.number, eager_tiles),
             *(link.pk, link.allow_single, link.download_size, link.allow_zip),
             access.needs_download_pin(request, link),  # the tiles' download links say so
         ],
     }
-    if request.GET.get("partial"):
+    if partial:
         return render(request, "sharing/public_gallery.html#photo_tiles", context)
     chosen = next((s for s in context["sets"] if str(s.pk) == request.GET.get("set")), None)
     if chosen:  # the set menu's select, without JavaScript
@@ -61,7 +69,7 @@ def public_gallery(request, share_id):
     context.update(
         photo_count=overview["photo_count"],
         total_size=total_size,
-        cover=overview["cover"] if gallery.cover_layout != CoverLayout.MINIMAL else None,  # minimal shows no photo
+        cover=cover,
         link_preview_photo=overview["cover"],  # chat apps show it whatever the layout
     )
     return render(request, "sharing/public_gallery.html", context)

@@ -164,3 +164,21 @@ def test_every_tile_shows_its_photos_colours_before_its_thumbnail_arrives(new_co
     for route in held:  # then they arrive, and are painted over the placeholders
         route.continue_()
     assert all(width > 0 for width in wait_for_images(page, ".tile picture img"))
+
+
+def test_without_a_cover_the_first_screens_tiles_load_at_once_sized_for_the_phone(new_context, camera_gallery):
+    gallery = camera_gallery.gallery
+    gallery.cover_layout = "minimal"  # the tiles fill the first screen: one of them is its largest paint
+    gallery.save()
+    page = new_context(**LIGHTHOUSE_PHONE).new_page()
+    page.goto(camera_gallery.get_absolute_url())
+    wait_for_images(page, ".tile picture img")
+
+    # The stylesheet, inline with the page's nonce (no CSP violation: the watcher fails the test on one).
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.justified')).display") == "flex"
+    assert page.locator('.tile img[loading="lazy"]').count() == 0  # fewer photos than EAGER_TILES
+    images = loaded_images(page)
+    assert len(images) == len(PHOTOS)
+    for url, (natural, needed) in images.items():  # chosen before layout, from the tile's `sizes`
+        assert url.endswith(".webp"), url
+        assert natural >= min(needed * 0.7, 853) and natural <= max(needed * 2.2, 320), (url, natural, needed)
