@@ -65,6 +65,15 @@
     });
   }
 
+  // The first screen's tiles load before layout, their `sizes` guessed from each photo's shape
+  // (Photo.tile_sizes). Laid out, each says its real width: a tile its row stretched (a landscape
+  // beside a panorama) gets a sharper file; the others keep the one they have.
+  document.querySelectorAll(".tile picture img:not([loading])").forEach(function (img) {
+    var width = Math.ceil(img.getBoundingClientRect().width) + "px";
+    img.parentNode.querySelectorAll("source").forEach(function (source) { source.sizes = width; });
+    img.sizes = width;
+  });
+
   watch();
   // The photographer's grid, brought up to date in place (workspace.js), has a new link.
   document.addEventListener("viewport:grid-replaced", watch);
