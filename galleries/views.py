@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -121,7 +121,7 @@ def gallery_detail(request, gallery_id):
         # The tiles and what surrounds them are drawn once per version of the gallery
         # (gallery_detail.html caches them), and per CSRF secret: each tile has forms. One update
         # may give several galleries the same version: the key names the gallery.
-        "tiles_key": [gallery.pk, gallery.version, page.number, request.META["CSRF_COOKIE"]],
+        "tiles_key": [gallery.pk, gallery.version, page.number, request.META["CSRF_COOKIE"], get_script_prefix()],
     }
     if request.GET.get("partial"):
         return render(request, "galleries/gallery_detail.html#photo_tiles", context)

@@ -21,6 +21,7 @@ from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.http import Http404
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -249,6 +250,10 @@ def set_link_cookie(response, link, name, value, salt, max_age):
 
 # Answers
 
+# Client pages carry their stylesheet inline (sharing_tags.stylesheet): every page under /s/ is
+# sent compressed, closed links' pages too. Downloads stream and images are compressed already.
+_compress = GZipMiddleware(get_response=lambda request: None).process_response
+
 
 def public_view(view):
     """Wrap a view under /s/: a closed link gets its page (or JSON) with its status, an unknown
@@ -267,6 +272,8 @@ def public_view(view):
             response = closed_response(request, LinkClosed(404, "sharing/link_not_found.html", "No such gallery."))
         response["X-Robots-Tag"] = "noindex, nofollow"
         response["Referrer-Policy"] = "same-origin"
+        if not response.streaming and response.get("Content-Type", "").startswith("text/html"):
+            response = _compress(request, response)
         return response
 
     return wrapper

@@ -1,10 +1,13 @@
+import gzip as gzip_module
 import re
 import urllib.parse
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.cache import cache
+from django.test.utils import override_script_prefix
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -258,6 +261,24 @@ def test_public_page_is_compressed_for_browsers_that_accept_gzip(client, shared_
     assert response["Content-Encoding"] == "gzip"
 
 
+def test_closed_links_pages_carrying_the_stylesheet_are_compressed_and_downloads_are_not(client, shared_gallery):
+    """Each client page carries the whole stylesheet inline: an unknown link's 404 or a locked
+    one's password form sent whole would give anyone ~78 KB for a 200-byte request."""
+    gzip = {"Accept-Encoding": "gzip"}
+    zip_download = client.get(reverse("sharing:zip_download", args=[shared_gallery.pk]), headers=gzip)
+    assert zip_download.status_code == 200 and not zip_download.has_header("Content-Encoding")
+    b"".join(zip_download.streaming_content)
+
+    unknown = client.get(f"/s/{uuid.uuid4()}/", headers=gzip)
+    shared_gallery.set_password("correct horse battery staple")
+    shared_gallery.save()
+    locked = client.get(shared_gallery.get_absolute_url(), headers=gzip)
+    for response, status in ((unknown, 404), (locked, 401)):
+        assert response.status_code == status
+        assert response["Content-Encoding"] == "gzip"
+        assert len(response.content) < 30_000 < len(gzip_module.decompress(response.content))
+
+
 def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
     gallery = GalleryFactory()
     photos = [
@@ -279,3 +300,13 @@ def test_later_photos_arrive_as_tiles_without_counting_a_view(client):
 def test_later_photos_of_an_expired_link_are_gone_too(client):
     link = ShareLinkFactory(expires_at=timezone.now() - timedelta(seconds=1))
     assert client.get(link.get_absolute_url(), {"page": 2, "partial": 1}).status_code == 410
+
+
+def test_tiles_drawn_under_another_script_prefix_are_not_served_to_other_visitors(client, shared_gallery):
+    """gunicorn takes SCRIPT_NAME from a trusted peer: one request under another prefix must not
+    leave tiles whose every link is a 404 in the cache for everyone else."""
+    url = shared_gallery.get_absolute_url()
+    with override_script_prefix("/elsewhere/"):  # as Django's WSGI handler sets it from SCRIPT_NAME
+        assert "/elsewhere/s/" in client.get(url).text
+    page = client.get(url)
+    assert f'href="/s/{shared_gallery.pk}/photos/' in page.text and "/elsewhere/s/" not in page.text

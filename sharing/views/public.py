@@ -6,9 +6,8 @@ Every view gets its link and photos from sharing.access, which decides what the 
 from urllib.parse import quote
 
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts import throttling
@@ -30,7 +29,6 @@ EAGER_TILES = 8
 
 @public_view
 @require_safe
-@gzip_page
 @cache_control(private=True, no_cache=True)
 def public_gallery(request, share_id):
     link = shared_link(request, share_id, "gallery__owner")
@@ -53,6 +51,7 @@ def public_gallery(request, share_id):
         # (public_gallery.html caches them): a change to any shows at once.
         "tiles_key": [
             *(gallery.version, gallery.show_filenames, page.number, eager_tiles),
+            get_script_prefix(),  # the tiles' URLs start with it (a proxy may serve the site under a path)
             *(link.pk, link.allow_single, link.download_size, link.allow_zip),
             access.needs_download_pin(request, link),  # the tiles' download links say so
         ],
