@@ -8,9 +8,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from galleries.models import Photo, PhotoQuerySet, PhotoSet, Upload
+from galleries.models import Photo, PhotoQuerySet, PhotoSet, UploadStatus
 from galleries.ordering import Sort
-from galleries.tests.factories import GalleryFactory
+from galleries.tests.factories import GalleryFactory, UploadFactory
 from sharing.tests.factories import ShareLinkFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,15 +61,7 @@ def test_the_photographers_gallery_page_queries_do_not_grow(client, django_asser
         client.get(gallery.get_absolute_url())
     assert reads_photos(queries) == []
     # With files uploaded but not photos yet, one more: their tiles.
-    Upload.objects.create(
-        gallery=gallery,
-        file_name="IMG_9.jpg",
-        size=1,
-        sha256="0" * 64,
-        object_key="k",
-        part_size=1,
-        status="processing",
-    )
+    UploadFactory(gallery=gallery, file_name="IMG_9.jpg", status=UploadStatus.PROCESSING)
     with django_assert_num_queries(4):
         assert "data-upload-tile" in client.get(gallery.get_absolute_url()).text
     # A later page of tiles: the session, its user, the gallery, and that page's photos (unless

@@ -6,7 +6,7 @@ from django.core.files.storage import default_storage
 
 from accounts.tests.factories import UserFactory
 from galleries.copies import facts_of
-from galleries.models import Gallery, Photo
+from galleries.models import Gallery, Photo, Upload, UploadStatus
 from testing.photos import image_bytes, jpeg_upload  # noqa: F401  (tests take their photos from here)
 
 
@@ -38,6 +38,22 @@ class PhotoFactory(factory.django.DjangoModelFactory):
             photo.assign_object_keys()
         photo.save(force_insert=True)
         return photo
+
+
+class UploadFactory(factory.django.DjangoModelFactory):
+    """An upload's row only, nothing stored: a file that is not a photo yet, with its tile in the
+    photographer's grid while it is processing or has failed."""
+
+    class Meta:
+        model = Upload
+
+    gallery = factory.SubFactory(GalleryFactory)
+    file_name = factory.Sequence(lambda n: f"IMG_{n:04d}.jpg")
+    size = 1
+    sha256 = "0" * 64
+    object_key = factory.Sequence(lambda n: f"uploads/{n}")
+    part_size = 1
+    status = UploadStatus.PROCESSING
 
 
 def stored_random_photo(gallery, size, name="big.jpg", **fields):

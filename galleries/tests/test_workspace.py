@@ -13,9 +13,9 @@ from django.urls import reverse, set_script_prefix
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from galleries.models import Gallery, Photo, Upload, UploadStatus
+from galleries.models import Gallery, Photo, UploadStatus
 from galleries.templatetags.galleries_tags import photo_url
-from galleries.tests.factories import PhotoFactory
+from galleries.tests.factories import PhotoFactory, UploadFactory
 from galleries.uploads import store_photo
 from testing.photos import jpeg_upload
 
@@ -158,15 +158,8 @@ WORKSPACE_CHANGES = {
     "cover": lambda client, gallery, first, second: post(client, "gallery_cover", gallery, {"photo_id": second.pk}),
     "rename": lambda client, gallery, first, second: post(client, "gallery_rename", gallery, {"name": "Lake"}),
     "sizes made later": lambda client, gallery, first, second: made_sizes(gallery, first),
-    "a file that failed": lambda client, gallery, first, second: Upload.objects.create(
-        gallery=gallery,
-        file_name="notes.txt",
-        size=1,
-        sha256="0" * 64,
-        object_key="k",
-        part_size=1,
-        status=UploadStatus.FAILED,
-        error="This file is not a photo.",
+    "a file that failed": lambda client, gallery, first, second: UploadFactory(
+        gallery=gallery, file_name="notes.txt", status=UploadStatus.FAILED, error="This file is not a photo."
     ),
 }
 
