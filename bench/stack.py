@@ -72,9 +72,7 @@ class Stack:
             )
         (self.tmp / "uploads").mkdir()
         call_command("migrate", "--noinput", verbosity=0)  # this process runs Django with self.env
-        static_root = Path(self.env["VIEWPORT_STATIC_ROOT"])
-        if not (static_root / "staticfiles.json").exists():
-            collect_static(static_root, self.env)
+        collect_static(self.env["VIEWPORT_STATIC_ROOT"], self.env)
         self.start_app()
         return self
 

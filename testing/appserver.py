@@ -54,9 +54,12 @@ def manage(*args, env, check=False, timeout=120, root=ROOT):
 
 
 def collect_static(root, env, code=ROOT):
-    """collectstatic (of the code at `code`) into `root`: whitenoise's manifest storage answers
-    500 without it."""
-    manage("collectstatic", "--noinput", "-v0", env={**env, "VIEWPORT_STATIC_ROOT": str(root)}, check=True, root=code)
+    """collectstatic (of the code at `code`) into `root`, unless a collection is there already
+    (its manifest is written last): whitenoise's manifest storage answers 500 without it."""
+    if not (Path(root) / "staticfiles.json").exists():
+        manage(
+            "collectstatic", "--noinput", "-v0", env={**env, "VIEWPORT_STATIC_ROOT": str(root)}, check=True, root=code
+        )
     return root
 
 

@@ -72,6 +72,4 @@ def static_root(tmp_path_factory, worker_id):
     root = run_folder / "static"
     with open(run_folder / "static.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (root / "staticfiles.json").exists():
-            collect_static(root, production_env())
-    return root
+        return collect_static(root, production_env())
